@@ -1,0 +1,386 @@
+// The pure core of cmwq: the state and policy of every pool, workqueue and
+// worker, with no threads and no clock. Inputs carry a timestamp; outputs are
+// the Step a worker takes next and calls on the Driver (wake a worker, finish
+// a wait, print a kernel message, emit an event). The real-thread runtime and
+// the virtual-time simulator are the two drivers. Callers hold one lock around
+// every call (the runtime's core mutex); the core never blocks.
+#pragma once
+
+#include <cmwq/constants.h>
+#include <cmwq/event.h>
+#include <cmwq/list.h>
+
+#include <array>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace cmwq {
+
+struct Pool;
+struct Pwq;
+struct Workqueue;
+struct Worker;
+struct Waiter;
+struct DelayedWork;
+
+/// Bad input to the pool API: the message names the problem and the fix.
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct WorkEntry;    // Work on a worklist / inactive list / scheduled list
+struct IdleEntry;    // Worker on its pool's idle list
+struct MaydayEntry;  // Pwq on its workqueue's mayday list
+
+/// A work item, owned by the caller like the kernel's work_struct. It must
+/// outlive its execution and any wait on it.
+struct Work : Link<WorkEntry> {
+  explicit Work(const char* func_name = "work", std::function<void(Work&)> body = {})
+      : func(func_name), fn(std::move(body)) {}
+
+  const char* func;               // the function name dumps print (%ps)
+  std::function<void(Work&)> fn;  // what the runtime runs
+  void* user = nullptr;           // free for the driver (the simulator's script)
+
+  // --- core state, guarded by the core lock ---
+  Pwq* pwq = nullptr;             // set while pending (queued, not yet started)
+  Pool* last_pool = nullptr;      // pool it last ran on: non-reentrancy
+  std::uint64_t id = 0;           // stable id for events, assigned on first queue
+  int color = -1;                 // flush color, -1 for barriers
+  bool pending = false;           // WORK_STRUCT_PENDING
+  bool inactive = false;          // WORK_STRUCT_INACTIVE: held back by max_active
+  bool linked = false;            // WORK_STRUCT_LINKED: the next entry is a barrier chained to it
+  bool delayed = false;           // pending on a delayed-work timer
+  Waiter* barrier = nullptr;      // non-null: this is a flush barrier (wq_barrier)
+  int queue_cpu = 0;              // the caller's CPU, for a delayed work's timer
+  DelayedWork* dwork = nullptr;  // the delayed work this is part of
+  bool marker = false;            // the 2025 rescuer's positional marker
+};
+
+/// Someone blocked in flush_work / flush_workqueue / cancel_work_sync.
+struct Waiter {
+  Work barrier{"wq_barrier_func"};  // the barrier work, when one is inserted
+  int pid = 0;                       // printed as BAR(pid)
+  bool done = false;
+  void* driver = nullptr;            // the driver's wake-up handle
+};
+
+struct Timer {
+  enum class Kind { Mayday, Idle, Watchdog, Delayed };
+  Timer(Kind k, void* o) : kind(k), owner(o) {}
+  Kind kind;
+  void* owner = nullptr;
+  Time expires = kNever;
+  std::multimap<Time, Timer*>::iterator pos;
+  bool armed = false;
+};
+
+struct DelayedWork {
+  explicit DelayedWork(const char* func_name = "work", std::function<void(Work&)> body = {})
+      : work(func_name, std::move(body)) {
+    work.dwork = this;
+  }
+  DelayedWork(const DelayedWork&) = delete;
+  DelayedWork& operator=(const DelayedWork&) = delete;
+  Work work;
+  Timer timer{Timer::Kind::Delayed, this};
+  Workqueue* wq = nullptr;
+  int cpu = WORK_CPU_UNBOUND;
+};
+
+enum class RescuerPolicy { k2009, k2014, k2025 };
+
+/// Which era of the design the pools follow.
+enum class Model {
+  Modern,    // separate per-CPU highpri pools (kernel >= 3.8)
+  Gcwq2010,  // one gcwq per CPU; highpri items go to the head of its worklist (the 2010 docs)
+  Original,  // pre-cmwq: each workqueue has its own single worker per CPU
+};
+
+struct PwqStats {
+  std::uint64_t started = 0, completed = 0, cpu_time_ns = 0, cpu_intensive = 0, cm_wakeup = 0,
+                repatriated = 0, mayday = 0, rescued = 0;
+};
+
+struct Pool {
+  int id = 0;
+  int cpu = -1;                   // -1: unbound
+  int node = 0;                   // NUMA_NO_NODE for unbound pools
+  int nice = 0;
+  unsigned flags = 0;             // POOL_*
+  std::vector<int> cpus;          // cpumask, printed as a list
+  int max_workers = 0;            // 0: unlimited; 1 in the Original model
+  bool shared_highpri = false;    // Gcwq2010: highpri items share this pool
+
+  List<Work, WorkEntry> worklist;
+  int nr_workers = 0, nr_idle = 0, nr_running = 0;
+  List<Worker, IdleEntry> idle_list;
+  std::vector<Worker*> workers;   // attached workers, in creation order
+  std::unordered_map<const Work*, Worker*> busy;  // busy_hash: work -> executing worker
+  Worker* manager = nullptr;
+  Time watchdog_ts = 0;
+  Time mayday_armed_at = 0;
+  Timer mayday_timer{Timer::Kind::Mayday, this};
+  Timer idle_timer{Timer::Kind::Idle, this};
+  int next_worker_index = 0;
+};
+
+struct Pwq : Link<MaydayEntry> {
+  Workqueue* wq = nullptr;
+  Pool* pool = nullptr;
+  int nr_active = 0;
+  int max_active = 0;
+  int nr_in_flight = 0;           // queued (active or inactive) + running, for refcnt
+  List<Work, WorkEntry> inactive;
+  Work mayday_pos{"mayday_pos_func"};  // the 2025 rescuer's cursor
+  PwqStats stats;
+};
+
+struct Workqueue {
+  std::string name;
+  unsigned flags = 0;
+  int saved_max_active = 0;       // as requested (clamped)
+  int max_active = 0;             // effective: 0 while frozen
+  std::vector<std::unique_ptr<Pwq>> pwqs;  // per possible CPU, or one for unbound
+  Worker* rescuer = nullptr;
+  List<Pwq, MaydayEntry> maydays;
+
+  // flush colors
+  int work_color = 0;
+  std::array<int, WORK_NR_COLORS> color_in_flight{};
+  struct Flusher {
+    Waiter* waiter;
+    int color;
+  };
+  std::vector<Flusher> flushers;  // FIFO, each owns one color
+  std::vector<Waiter*> flush_overflow;  // waiting for a free color
+};
+
+struct Worker : Link<IdleEntry> {
+  int id = 0;                     // the pid dumps print
+  int index = 0;                  // the N of kworker/CPU:N
+  Pool* pool = nullptr;
+  unsigned flags = WORKER_PREP;
+  Workqueue* rescue_wq = nullptr; // set for rescuers
+  Work* current_work = nullptr;
+  Pwq* current_pwq = nullptr;
+  const char* current_func = nullptr;
+  Time current_at = 0;            // start of the current item or of its last wake-up
+  Time last_active = 0;           // entered idle
+  bool sleeping = false;
+  bool dead = false;
+  List<Work, WorkEntry> scheduled;
+  int current_color = -1;
+  bool blocked = false;           // in a blocking point, whether or not nr_running counts it
+  Pwq* rescue_pwq = nullptr;      // rescuer: the pwq it is rescuing
+  bool rescued_any = false;
+  enum class Phase { Woken, Recheck, Managing, Processing } phase = Phase::Woken;
+  void* driver = nullptr;         // the driver's thread handle
+
+  std::string name() const;       // kworker/0:1, kworker/0:1H, kworker/u8:2, or the rescuer's wq name
+};
+
+/// What a worker does next (the worker_thread / rescuer_thread loop, turned inside out).
+struct Step {
+  enum Kind {
+    Run,       // run `work` outside the lock, then call worker_next() again
+    Idle,      // sleep until Driver::wake(), then call worker_next()
+    Cooldown,  // creation failed: sleep until `until`, then call worker_next()
+    Die,       // leave; the driver ends the thread and calls Core::reap()
+  } kind;
+  Work* work = nullptr;
+  Worker* worker = nullptr;
+  Time until = 0;
+};
+
+class Driver {
+ public:
+  virtual ~Driver() = default;
+  virtual void wake(Worker&) = 0;          // an idle worker or rescuer must call worker_next()
+  /// Start a thread for a new worker (already attached and idle) that loops on worker_next().
+  /// Called under the core lock: must not block on it. Returns false if no thread could start.
+  virtual bool spawn(Worker&) = 0;
+  virtual void complete(Waiter&) = 0;      // a waiter's condition is met (waiter.done is set)
+  virtual void message(std::string_view line) = 0;  // a kernel log line, without newline
+  virtual void timers_changed() {}         // the earliest deadline may have moved earlier
+  virtual void emit(const Event&) {}       // one state transition
+};
+
+struct Config {
+  int possible_cpus = 1;
+  std::vector<int> online_cpus;   // empty: all possible CPUs are online
+  Model model = Model::Modern;
+  RescuerPolicy rescuer_policy = RescuerPolicy::k2025;
+  Time watchdog_thresh = WQ_WATCHDOG_THRESH;  // 0 disables the watchdog
+  Time cpu_intensive_thresh = WQ_CPU_INTENSIVE_THRESH;
+  Time idle_timeout = IDLE_WORKER_TIMEOUT;
+  int first_pid = 100;            // the first worker id when the driver does not assign them
+};
+
+/// Per-CPU context of a caller, needed where the kernel uses the current CPU.
+struct Caller {
+  int cpu = 0;                    // the CPU the caller runs on
+  Worker* worker = nullptr;       // the worker the caller is, if any
+  int pid = 0;                    // for BAR(pid)
+};
+
+class Core {
+ public:
+  Core(Config, Driver&, Time now);
+  ~Core();
+  Core(const Core&) = delete;
+  Core& operator=(const Core&) = delete;
+
+  // --- workqueues ---
+  Workqueue* alloc_workqueue(std::string_view name, unsigned flags, int max_active, Time now);
+  Workqueue* alloc_ordered_workqueue(std::string_view name, unsigned flags, Time now);
+  /// Marks the workqueue draining; the driver then flushes until !busy(), then calls destroy_finish().
+  void destroy_begin(Workqueue&, Time now);
+  void destroy_finish(Workqueue&, Time now);
+  void set_max_active(Workqueue&, int max_active, Time now);
+  bool busy(const Workqueue&) const;
+
+  // --- work ---
+  /// queue_work_on(); cpu WORK_CPU_UNBOUND means "the caller's CPU" for per-CPU workqueues.
+  /// Returns false if the work was already pending. Throws Error on a destroyed workqueue.
+  bool queue_work_on(int cpu, Workqueue&, Work&, const Caller&, Time now);
+  bool queue_delayed_work_on(int cpu, Workqueue&, DelayedWork&, Time delay, const Caller&, Time now);
+  bool mod_delayed_work_on(int cpu, Workqueue&, DelayedWork&, Time delay, const Caller&, Time now);
+  /// Removes a pending work; returns true if it was pending.
+  bool cancel_work(Work&, Time now);
+  bool cancel_delayed_work(DelayedWork&, Time now);
+  /// Inserts a barrier behind `work` if it is pending or running. Returns false when there is
+  /// nothing to wait for; otherwise the driver waits until Driver::complete(waiter).
+  bool start_flush_work(Work&, Waiter&, const Caller&, Time now);
+  /// Returns false when nothing is in flight; otherwise wait for Driver::complete(waiter).
+  bool start_flush_workqueue(Workqueue&, Waiter&, Time now);
+  bool is_pending(const Work& w) const { return w.pending; }
+  bool is_running(const Work&) const;
+
+  // --- the worker loop ---
+  /// The next step of a worker or rescuer; finishes its current item first.
+  Step worker_next(Worker&, Time now, Time cpu_ns = 0);
+  /// Cooperative blocking point: the worker is about to block / has woken.
+  void worker_sleeping(Worker&, Time now);
+  void worker_running(Worker&, Time now);
+  /// The driver observed the worker's item run `cpu_ns` on CPU since it last woke.
+  void worker_tick(Worker&, Time cpu_ns, Time now);
+  /// Frees a worker after Step::Die once its thread is gone.
+  void reap(Worker&);
+
+  // --- time ---
+  Time next_deadline() const { return timers_.empty() ? kNever : timers_.begin()->first; }
+  void advance(Time now);
+
+  // --- system events ---
+  void cpu_offline(int cpu, Time now);
+  void cpu_online(int cpu, Time now);
+  void freeze(Time now);
+  bool freeze_busy() const;
+  void thaw(Time now);
+  /// touch_softlockup_watchdog(): the CPU (or, for -1, the system) could not run.
+  void touch_watchdog(int cpu, Time now);
+  /// Creation fails while the window is open (models memory pressure).
+  void fail_worker_creation(Time from, Time until);
+  void set_watchdog_thresh(Time thresh, Time now);
+  /// Workers of `pool` ask for exit on their next step; used at shutdown.
+  void stop_all_workers(Time now);
+
+  // --- inspection ---
+  const Config& config() const { return cfg_; }
+  const std::vector<std::unique_ptr<Pool>>& pools() const { return pools_; }
+  const std::vector<std::unique_ptr<Workqueue>>& workqueues() const { return wqs_; }
+  Pool& cpu_pool(int cpu, bool highpri) const;
+  bool cpu_online_now(int cpu) const { return online_.at(cpu); }
+  /// "Showing busy workqueues and worker pools:" and what follows, one line per entry.
+  std::vector<std::string> show_all_workqueues(Time now) const;
+  /// " cpus=0 node=0 flags=0x4 nice=0" (pr_cont_pool_info).
+  static std::string pool_info(const Pool&);
+  std::uint64_t lockups_reported() const { return lockups_; }
+
+ private:
+  friend struct CoreAccess;
+  // queueing and activation
+  Pwq& select_pwq(Workqueue&, Work&, int cpu, const Caller&);
+  void insert_work(Pwq&, Work&, List<Work, WorkEntry>& list, Work* before);
+
+
+  void activate_first_inactive(Pwq&, Time now);
+  void dec_nr_in_flight(Pwq&, int color, bool was_active, Time now);
+  bool grab_pending(Work&, Time now);
+
+  // the worker loop
+  Step worker_loop(Worker&, Time now);
+  Step rescuer_loop(Worker&, Time now);
+  /// Takes `work` (and its chain) off the pool's worklist for `worker`, or for the worker
+  /// already running it. Sets *next to what followed the chain.
+  bool assign_work(Work&, Worker&, Work** next, Time now);
+  bool do_queue(int cpu, Workqueue&, Work&, const Caller&, Time now);
+  /// Moves `work` and the barriers chained to it; returns what followed them on `from`.
+  Work* move_linked_works(Work&, List<Work, WorkEntry>& from, List<Work, WorkEntry>& to);
+  std::optional<Step> run_scheduled(Worker&, Time now);
+  void start_work(Worker&, Work&, Time now);
+  void finish_work(Worker&, Time now, Time cpu_ns);
+  void run_barrier(Worker&, Work&, Time now);
+  void worker_set_flags(Worker&, unsigned);
+  void worker_clr_flags(Worker&, unsigned);
+  void enter_idle(Worker&, Time now);
+  void leave_idle(Worker&);
+  bool kick_pool(Pool&);
+
+  // workers and their manager
+  Worker* create_worker(Pool&, Time now);
+  enum class Managed { NotManager, Done, Cooldown };
+  Managed manage(Worker&, Time now, Step& cooldown);
+  void attach(Worker&, Pool&);
+  void detach(Worker&);
+  void idle_timeout(Pool&, Time now);
+  void mayday_timeout(Pool&, Time now);
+  void send_mayday(Work&);
+  bool assign_rescue_work(Pwq&, Worker&, Time now);
+  Step retire(Worker&, Time now);
+  void cpu_intensive_report(const char* func);
+
+  // flush colors
+  void flush_color_done(Workqueue&, Time now);
+
+  // timers
+  void arm(Timer&, Time expires);
+  void disarm(Timer&);
+  void watchdog_check(Time now);
+
+  // helpers
+  Pool& new_pool(int cpu, int nice, std::vector<int> cpus);
+  Pool& unbound_pool(int nice);
+  int resolve_cpu(const Workqueue&, int cpu, const Caller&) const;
+  void emit(EventKind, Time, const Pool* = nullptr, const Worker* = nullptr, const Work* = nullptr,
+            const Workqueue* = nullptr, std::int64_t arg = 0);
+  void warn(std::string line);
+
+  Config cfg_;
+  Driver& drv_;
+  std::vector<bool> online_;
+  std::vector<std::unique_ptr<Pool>> pools_;
+  std::vector<std::unique_ptr<Workqueue>> wqs_;
+  std::vector<std::unique_ptr<Worker>> all_workers_;
+  std::multimap<Time, Timer*> timers_;
+  Timer watchdog_timer_{Timer::Kind::Watchdog, nullptr};
+  Time watchdog_touched_ = 0;
+  std::vector<Time> watchdog_touched_cpu_;
+  Time create_fail_from_ = 0, create_fail_until_ = 0;
+  bool freezing_ = false;
+  bool stopping_ = false;
+  int next_pid_;
+  std::uint64_t next_work_id_ = 1;
+  std::uint64_t lockups_ = 0;
+  std::unordered_map<const char*, std::uint64_t> hog_counts_;
+};
+
+}  // namespace cmwq

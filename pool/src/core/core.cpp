@@ -1,0 +1,377 @@
+// Setup of pools and workqueues, timers, and the kernel-format dump.
+#include <cmwq/core.h>
+#include <cmwq/policy.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace cmwq {
+
+namespace {
+
+/// The kernel's %*pbl: "0", "0-3,8".
+std::string cpulist(const std::vector<int>& cpus) {
+  std::string out;
+  for (std::size_t i = 0; i < cpus.size();) {
+    std::size_t j = i;
+    while (j + 1 < cpus.size() && cpus[j + 1] == cpus[j] + 1) ++j;
+    if (!out.empty()) out += ',';
+    out += j == i ? fmt::format("{}", cpus[i]) : fmt::format("{}-{}", cpus[i], cpus[j]);
+    i = j + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string Worker::name() const {
+  if (rescue_wq) return rescue_wq->name;
+  if (!pool) return "kworker/dying";
+  if (pool->cpu >= 0) return fmt::format("kworker/{}:{}{}", pool->cpu, index, pool->nice < 0 ? "H" : "");
+  return fmt::format("kworker/u{}:{}", pool->id, index);
+}
+
+Core::Core(Config cfg, Driver& drv, Time now) : cfg_(std::move(cfg)), drv_(drv), next_pid_(cfg_.first_pid) {
+  if (cfg_.possible_cpus < 1 || cfg_.possible_cpus > 4096)
+    throw Error(fmt::format("cmwq: {} possible CPUs requested; use 1 to 4096", cfg_.possible_cpus));
+  online_.assign(cfg_.possible_cpus, cfg_.online_cpus.empty());
+  for (int cpu : cfg_.online_cpus) {
+    if (cpu < 0 || cpu >= cfg_.possible_cpus)
+      throw Error(fmt::format("cmwq: online CPU {} is not a possible CPU (0-{})", cpu, cfg_.possible_cpus - 1));
+    online_[cpu] = true;
+  }
+  watchdog_touched_cpu_.assign(cfg_.possible_cpus, now);
+  watchdog_touched_ = now;
+  if (cfg_.model != Model::Original) {
+    for (int cpu = 0; cpu < cfg_.possible_cpus; ++cpu) {
+      new_pool(cpu, 0, {cpu});
+      if (cfg_.model == Model::Modern) new_pool(cpu, HIGHPRI_NICE_LEVEL, {cpu});
+    }
+    for (auto& pool : pools_) {
+      pool->shared_highpri = cfg_.model == Model::Gcwq2010;
+      if (online_[pool->cpu]) create_worker(*pool, now);
+    }
+  }
+  if (cfg_.watchdog_thresh > 0) arm(watchdog_timer_, now + cfg_.watchdog_thresh);
+}
+
+Core::~Core() = default;
+
+Pool& Core::new_pool(int cpu, int nice, std::vector<int> cpus) {
+  auto pool = std::make_unique<Pool>();
+  pool->id = static_cast<int>(pools_.size());
+  pool->cpu = cpu;
+  pool->nice = nice;
+  pool->cpus = std::move(cpus);
+  pool->node = cpu >= 0 ? 0 : NUMA_NO_NODE;
+  // Unbound pools and pools of offline CPUs are not bound to a CPU.
+  if (cpu < 0 || !online_[cpu]) pool->flags |= POOL_DISASSOCIATED;
+  if (cfg_.model == Model::Original) pool->max_workers = 1;
+  pools_.push_back(std::move(pool));
+  emit(EventKind::PoolCreate, 0, pools_.back().get());
+  return *pools_.back();
+}
+
+Pool& Core::cpu_pool(int cpu, bool highpri) const {
+  if (cfg_.model == Model::Modern) return *pools_.at(static_cast<std::size_t>(cpu) * 2 + (highpri ? 1 : 0));
+  return *pools_.at(static_cast<std::size_t>(cpu));
+}
+
+Pool& Core::unbound_pool(int nice) {
+  for (auto& pool : pools_)
+    if (pool->cpu < 0 && pool->nice == nice && cfg_.model != Model::Original) return *pool;
+  std::vector<int> all(cfg_.possible_cpus);
+  for (int i = 0; i < cfg_.possible_cpus; ++i) all[i] = i;
+  Pool& pool = new_pool(-1, nice, std::move(all));
+  create_worker(pool, 0);
+  return pool;
+}
+
+Workqueue* Core::alloc_workqueue(std::string_view name, unsigned flags, int max_active, Time now) {
+  if (name.empty()) throw Error("alloc_workqueue: the name is empty; give the workqueue a name");
+  if (flags & WQ_BH)
+    throw Error(fmt::format("alloc_workqueue(\"{}\"): WQ_BH is not supported: user space has no softirq context", name));
+  if (unsigned bad = flags & ~kWqUserFlags)
+    throw Error(fmt::format("alloc_workqueue(\"{}\"): unknown flags 0x{:x}; valid flags are 0x{:x}", name, bad,
+                            kWqUserFlags));
+  if ((flags & WQ_UNBOUND) && (flags & WQ_PERCPU))
+    throw Error(fmt::format("alloc_workqueue(\"{}\"): WQ_UNBOUND and WQ_PERCPU exclude each other", name));
+  auto wq = std::make_unique<Workqueue>();
+  wq->name = std::string(name.substr(0, WQ_NAME_LEN - 1));
+  if (name.size() >= WQ_NAME_LEN) warn(fmt::format("workqueue: name exceeds WQ_NAME_LEN. Truncating to: {}", wq->name));
+  wq->flags = flags;
+  int lim = (flags & WQ_UNBOUND) ? WQ_UNBOUND_MAX_ACTIVE : WQ_MAX_ACTIVE;
+  if (max_active == 0) max_active = WQ_DFL_ACTIVE;
+  if (max_active < 1 || max_active > lim) {
+    warn(fmt::format("workqueue: max_active {} requested for {} is out of range, clamping between {} and {}",
+                     max_active, wq->name, 1, lim));
+    max_active = std::clamp(max_active, 1, lim);
+  }
+  wq->saved_max_active = max_active;
+  wq->max_active = (freezing_ && (flags & WQ_FREEZABLE)) ? 0 : max_active;
+
+  auto add_pwq = [&](Pool& pool) {
+    auto pwq = std::make_unique<Pwq>();
+    pwq->wq = wq.get();
+    pwq->pool = &pool;
+    pwq->max_active = wq->max_active;
+    pwq->mayday_pos.marker = true;
+    pwq->mayday_pos.pwq = pwq.get();
+    wq->pwqs.push_back(std::move(pwq));
+  };
+  bool highpri = flags & WQ_HIGHPRI;
+  int nice = highpri ? HIGHPRI_NICE_LEVEL : 0;
+  if (cfg_.model == Model::Original) {
+    // Before cmwq every workqueue had its own threads: one per CPU, or one for a single-threaded wq.
+    if (flags & WQ_UNBOUND) {
+      std::vector<int> all(cfg_.possible_cpus);
+      for (int i = 0; i < cfg_.possible_cpus; ++i) all[i] = i;
+      Pool& pool = new_pool(-1, nice, std::move(all));
+      create_worker(pool, now);
+      add_pwq(pool);
+    } else {
+      for (int cpu = 0; cpu < cfg_.possible_cpus; ++cpu) {
+        Pool& pool = new_pool(cpu, nice, {cpu});
+        if (online_[cpu]) create_worker(pool, now);
+        add_pwq(pool);
+      }
+    }
+  } else if (flags & WQ_UNBOUND) {
+    add_pwq(unbound_pool(nice));
+  } else {
+    for (int cpu = 0; cpu < cfg_.possible_cpus; ++cpu) add_pwq(cpu_pool(cpu, highpri));
+  }
+  wqs_.push_back(std::move(wq));
+  Workqueue* w = wqs_.back().get();
+  emit(EventKind::WqCreate, now, nullptr, nullptr, nullptr, w, w->saved_max_active);
+
+  if (flags & WQ_MEM_RECLAIM) {
+    auto rescuer = std::make_unique<Worker>();
+    rescuer->id = next_pid_++;
+    rescuer->rescue_wq = w;
+    rescuer->flags = WORKER_PREP;  // never cleared: a rescuer is outside concurrency management
+    w->rescuer = rescuer.get();
+    all_workers_.push_back(std::move(rescuer));
+    if (!drv_.spawn(*w->rescuer))
+      throw Error(fmt::format("alloc_workqueue(\"{}\"): could not start the rescuer thread", w->name));
+    emit(EventKind::WorkerCreate, now, nullptr, w->rescuer, nullptr, w);
+  }
+  return w;
+}
+
+Workqueue* Core::alloc_ordered_workqueue(std::string_view name, unsigned flags, Time now) {
+  return alloc_workqueue(name, flags | WQ_UNBOUND | __WQ_ORDERED, 1, now);
+}
+
+void Core::set_max_active(Workqueue& wq, int max_active, Time now) {
+  if (wq.flags & __WQ_ORDERED)
+    throw Error(fmt::format("workqueue_set_max_active({}): an ordered workqueue keeps max_active 1", wq.name));
+  int lim = (wq.flags & WQ_UNBOUND) ? WQ_UNBOUND_MAX_ACTIVE : WQ_MAX_ACTIVE;
+  if (max_active < 1 || max_active > lim) {
+    warn(fmt::format("workqueue: max_active {} requested for {} is out of range, clamping between {} and {}",
+                     max_active, wq.name, 1, lim));
+    max_active = std::clamp(max_active, 1, lim);
+  }
+  wq.saved_max_active = max_active;
+  if (freezing_ && (wq.flags & WQ_FREEZABLE)) return;
+  wq.max_active = max_active;
+  for (auto& pwq : wq.pwqs) {
+    pwq->max_active = max_active;
+    while (!pwq->inactive.empty() && pwq->nr_active < pwq->max_active) activate_first_inactive(*pwq, now);
+    kick_pool(*pwq->pool);
+  }
+  emit(EventKind::MaxActive, now, nullptr, nullptr, nullptr, &wq, max_active);
+}
+
+bool Core::busy(const Workqueue& wq) const {
+  return std::any_of(wq.pwqs.begin(), wq.pwqs.end(), [](auto& pwq) { return pwq->nr_in_flight > 0; });
+}
+
+void Core::destroy_begin(Workqueue& wq, Time now) {
+  if (wq.flags & __WQ_DESTROYING)
+    throw Error(fmt::format("destroy_workqueue({}): the workqueue is already being destroyed", wq.name));
+  wq.flags |= __WQ_DESTROYING | __WQ_DRAINING;
+  emit(EventKind::Flush, now, nullptr, nullptr, nullptr, &wq);
+}
+
+void Core::destroy_finish(Workqueue& wq, Time now) {
+  if (busy(wq)) throw Error(fmt::format("destroy_workqueue({}): work is still in flight after draining", wq.name));
+  for (auto& pwq : wq.pwqs) {
+    if (pwq->on_list()) List<Pwq, MaydayEntry>::remove(pwq.get());
+    if (pwq->mayday_pos.on_list()) List<Work, WorkEntry>::remove(&pwq->mayday_pos);
+  }
+  if (Worker* r = wq.rescuer) {
+    r->flags |= WORKER_DIE;
+    wq.rescuer = nullptr;
+    drv_.wake(*r);
+  }
+  wq.pwqs.clear();
+  wq.flags &= ~__WQ_DRAINING;
+  emit(EventKind::WqDestroy, now, nullptr, nullptr, nullptr, &wq);
+}
+
+void Core::reap(Worker& w) {
+  auto it = std::find_if(all_workers_.begin(), all_workers_.end(), [&](auto& p) { return p.get() == &w; });
+  if (it != all_workers_.end()) all_workers_.erase(it);
+}
+
+// --- timers ---
+
+void Core::arm(Timer& t, Time expires) {
+  disarm(t);
+  t.expires = expires;
+  t.pos = timers_.emplace(expires, &t);
+  t.armed = true;
+  if (t.pos == timers_.begin()) drv_.timers_changed();
+}
+
+void Core::disarm(Timer& t) {
+  if (!t.armed) return;
+  timers_.erase(t.pos);
+  t.armed = false;
+}
+
+void Core::advance(Time now) {
+  while (!timers_.empty() && timers_.begin()->first <= now) {
+    Timer& t = *timers_.begin()->second;
+    disarm(t);
+    switch (t.kind) {
+      case Timer::Kind::Mayday: mayday_timeout(*static_cast<Pool*>(t.owner), now); break;
+      case Timer::Kind::Idle: idle_timeout(*static_cast<Pool*>(t.owner), now); break;
+      case Timer::Kind::Watchdog: watchdog_check(now); break;
+      case Timer::Kind::Delayed: {
+        auto& dw = *static_cast<DelayedWork*>(t.owner);
+        dw.work.delayed = false;
+        do_queue(dw.cpu, *dw.wq, dw.work, Caller{dw.work.queue_cpu, nullptr, 0}, now);
+        break;
+      }
+    }
+  }
+}
+
+// --- output ---
+
+void Core::emit(EventKind kind, Time t, const Pool* pool, const Worker* worker, const Work* work,
+                const Workqueue* wq, std::int64_t arg) {
+  drv_.emit(Event{t, kind, pool, worker, work, wq, arg});
+}
+
+void Core::warn(std::string line) { drv_.message(line); }
+
+std::string Core::pool_info(const Pool& pool) {
+  std::string s = " cpus=" + cpulist(pool.cpus);
+  if (pool.node != NUMA_NO_NODE) s += fmt::format(" node={}", pool.node);
+  return s + fmt::format(" flags=0x{:x} nice={}", pool.flags, pool.nice);
+}
+
+namespace {
+
+/// pr_cont_work / pr_cont_work_flush: collapses runs of one function into N*func.
+class WorkPrinter {
+ public:
+  explicit WorkPrinter(std::string& out) : out_(out) {}
+  void add(bool comma, const Work& w) {
+    if (w.barrier) {
+      flush();
+      out_ += fmt::format("{} BAR({})", comma ? "," : "", w.barrier->pid);
+      return;
+    }
+    if (!comma) flush();
+    if (ctr_ && w.func == func_) {
+      ++ctr_;
+      return;
+    }
+    flush();
+    comma_ = comma;
+    func_ = w.func;
+    ctr_ = 1;
+  }
+  void flush() {
+    if (!ctr_) return;
+    if (ctr_ == 1) out_ += fmt::format("{} {}", comma_ ? "," : "", func_);
+    else out_ += fmt::format("{} {}*{}", comma_ ? "," : "", ctr_, func_);
+    ctr_ = 0;
+  }
+
+ private:
+  std::string& out_;
+  const char* func_ = nullptr;
+  long ctr_ = 0;
+  bool comma_ = false;
+};
+
+}  // namespace
+
+std::vector<std::string> Core::show_all_workqueues(Time now) const {
+  std::vector<std::string> lines{"Showing busy workqueues and worker pools:"};
+  for (auto& wq : wqs_) {
+    auto nonempty = [](const Pwq& p) { return p.nr_active || !p.inactive.empty(); };
+    if (std::none_of(wq->pwqs.begin(), wq->pwqs.end(), [&](auto& p) { return nonempty(*p); })) continue;
+    lines.push_back(fmt::format("workqueue {}: flags=0x{:x}", wq->name, wq->flags));
+    for (auto& pwqp : wq->pwqs) {
+      const Pwq& pwq = *pwqp;
+      if (!nonempty(pwq)) continue;
+      const Pool& pool = *pwq.pool;
+      lines.push_back(fmt::format("  pwq {}:{} active={}/{} refcnt={}{}", pool.id, pool_info(pool), pwq.nr_active,
+                                  pwq.max_active, 1 + pwq.nr_in_flight + (pwq.on_list() ? 1 : 0),
+                                  pwq.on_list() ? " MAYDAY" : ""));
+      std::string line = "    in-flight:";
+      bool comma = false;
+      std::vector<Worker*> busy;
+      for (auto& [work, worker] : pool.busy)
+        if (worker->current_pwq == &pwq) busy.push_back(worker);
+      std::sort(busy.begin(), busy.end(), [](Worker* a, Worker* b) { return a->id < b->id; });
+      for (Worker* worker : busy) {
+        line += fmt::format("{} {}{}:{}", comma ? "," : "", worker->id, worker->rescue_wq ? "(RESCUER)" : "",
+                            worker->current_func);
+        WorkPrinter pr(line);
+        for (Work* w : worker->scheduled) pr.add(false, *w);
+        pr.flush();
+        comma = true;
+      }
+      if (comma) lines.push_back(line);
+      line = "    pending:";
+      bool any = false;
+      {
+        WorkPrinter pr(line);
+        bool c = false;
+        for (Work* w : pool.worklist) {
+          if (w->pwq != &pwq || w->marker) continue;
+          any = true;
+          pr.add(c, *w);
+          c = !w->linked;
+        }
+        pr.flush();
+      }
+      if (any) lines.push_back(line);
+      if (!pwq.inactive.empty()) {
+        line = "    inactive:";
+        WorkPrinter pr(line);
+        bool c = false;
+        for (Work* w : pwq.inactive) {
+          pr.add(c, *w);
+          c = !w->linked;
+        }
+        pr.flush();
+        lines.push_back(line);
+      }
+    }
+  }
+  for (auto& poolp : pools_) {
+    const Pool& pool = *poolp;
+    if (pool.nr_workers == pool.nr_idle) continue;
+    Time hung = pool.worklist.empty() ? 0 : (now - pool.watchdog_ts) / kSec;
+    std::string line = fmt::format("pool {}:{} hung={}s workers={}", pool.id, pool_info(pool), hung, pool.nr_workers);
+    if (pool.manager) line += fmt::format(" manager: {}", pool.manager->id);
+    bool first = true;
+    for (Worker* w : pool.idle_list) {
+      line += fmt::format(" {}{}", first ? "idle: " : "", w->id);
+      first = false;
+    }
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+}  // namespace cmwq
