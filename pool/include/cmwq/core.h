@@ -301,6 +301,8 @@ class Core {
   bool cpu_online_now(int cpu) const { return online_.at(cpu); }
   /// "Showing busy workqueues and worker pools:" and what follows, one line per entry.
   std::vector<std::string> show_all_workqueues(Time now) const;
+  /// The wq_monitor table (tools/workqueue/wq_monitor.py), one row per workqueue.
+  std::vector<std::string> wq_monitor_table() const;
   /// " cpus=0 node=0 flags=0x4 nice=0" (pr_cont_pool_info).
   static std::string pool_info(const Pool&);
   std::uint64_t lockups_reported() const { return lockups_; }

@@ -374,4 +374,27 @@ std::vector<std::string> Core::show_all_workqueues(Time now) const {
   return lines;
 }
 
+std::vector<std::string> Core::wq_monitor_table() const {
+  std::vector<std::string> rows{fmt::format("{:<24} {:>8} {:>5} {:>8} {:>7} {:>7} {:>7} {:>7}", "", "total", "infl",
+                                            "CPUtime", "CPUhog", "CMW/RPR", "mayday", "rescued")};
+  for (auto& wq : wqs_) {
+    PwqStats s;
+    for (auto& pwq : wq->pwqs) {
+      const PwqStats& p = pwq->stats;
+      s.started += p.started, s.completed += p.completed, s.cpu_time_ns += p.cpu_time_ns;
+      s.cpu_intensive += p.cpu_intensive, s.cm_wakeup += p.cm_wakeup, s.repatriated += p.repatriated;
+      s.mayday += p.mayday, s.rescued += p.rescued;
+    }
+    bool unbound = wq->flags & WQ_UNBOUND, reclaim = wq->flags & WQ_MEM_RECLAIM;
+    std::string name = wq->name.size() > 24 ? wq->name.substr(wq->name.size() - 24) : wq->name;
+    rows.push_back(fmt::format("{:<24} {:>8} {:>5} {:>8.1f} {:>7} {:>7} {:>7} {:>7}", name, s.started,
+                               s.started >= s.completed ? s.started - s.completed : 0,
+                               static_cast<double>(s.cpu_time_ns) / 1e9,
+                               unbound ? "-" : std::to_string(s.cpu_intensive),
+                               std::to_string(unbound ? s.repatriated : s.cm_wakeup),
+                               reclaim ? std::to_string(s.mayday) : "-", reclaim ? std::to_string(s.rescued) : "-"));
+  }
+  return rows;
+}
+
 }  // namespace cmwq

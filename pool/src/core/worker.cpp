@@ -170,7 +170,8 @@ Step Core::worker_loop(Worker& w, Time now) {
         }
         [[fallthrough]];
       case Phase::Managing:
-        if (w.phase == Phase::Managing || !may_start_working(pool)) {
+        // need_more_worker() holds here, so this is !may_start_working() within the pool's worker limit.
+        if (w.phase == Phase::Managing || need_to_create_worker(pool)) {
           Step cooldown{Step::Cooldown};
           Managed m = manage(w, now, cooldown);
           if (m == Managed::Cooldown) return cooldown;

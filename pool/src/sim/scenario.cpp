@@ -1,0 +1,328 @@
+// The scenario file parser. Every error names the file, the line and the fix.
+#include <cmwq/sim.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace cmwq::sim {
+
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  std::istringstream in(s);
+  while (std::getline(in, cur, sep)) out.push_back(cur);
+  return out;
+}
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
+}
+
+std::vector<std::string> words(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+int parse_int(const std::string& s, const char* what) {
+  try {
+    std::size_t used = 0;
+    long v = std::stol(s, &used, 0);
+    if (used != s.size() || v < INT32_MIN || v > INT32_MAX) throw std::invalid_argument(s);
+    return static_cast<int>(v);
+  } catch (const std::logic_error&) {
+    throw Error(fmt::format("{} '{}' is not an integer", what, s));
+  }
+}
+
+unsigned parse_flags(const std::string& s) {
+  static const std::pair<const char*, unsigned> names[] = {
+      {"WQ_UNBOUND", WQ_UNBOUND},       {"WQ_FREEZABLE", WQ_FREEZABLE},
+      {"WQ_MEM_RECLAIM", WQ_MEM_RECLAIM}, {"WQ_HIGHPRI", WQ_HIGHPRI},
+      {"WQ_CPU_INTENSIVE", WQ_CPU_INTENSIVE}, {"WQ_SYSFS", WQ_SYSFS},
+      {"WQ_POWER_EFFICIENT", WQ_POWER_EFFICIENT}, {"WQ_PERCPU", WQ_PERCPU},
+  };
+  unsigned flags = 0;
+  for (auto& part : split(s, '|')) {
+    if (part.empty()) continue;
+    if (std::isdigit(static_cast<unsigned char>(part[0]))) {
+      flags |= static_cast<unsigned>(parse_int(part, "flags value"));
+      continue;
+    }
+    auto it = std::find_if(std::begin(names), std::end(names), [&](auto& n) { return part == n.first; });
+    if (it == std::end(names))
+      throw Error(fmt::format("unknown workqueue flag '{}' (known: WQ_UNBOUND, WQ_FREEZABLE, WQ_MEM_RECLAIM, "
+                              "WQ_HIGHPRI, WQ_CPU_INTENSIVE, WQ_SYSFS, WQ_POWER_EFFICIENT, WQ_PERCPU or a number)",
+                              part));
+    flags |= it->second;
+  }
+  return flags;
+}
+
+std::vector<int> parse_cpulist(const std::string& s) {
+  std::vector<int> cpus;
+  for (auto& part : split(s, ',')) {
+    auto dash = part.find('-');
+    int a = parse_int(part.substr(0, dash), "CPU");
+    int b = dash == std::string::npos ? a : parse_int(part.substr(dash + 1), "CPU");
+    if (a < 0 || b < a) throw Error(fmt::format("bad CPU range '{}'", part));
+    for (int c = a; c <= b; ++c) cpus.push_back(c);
+  }
+  return cpus;
+}
+
+Op parse_op(const std::string& text) {
+  auto w = words(text);
+  if (w.empty()) throw Error("empty step in a work script (two ';' in a row?)");
+  const std::string& verb = w[0];
+  auto need = [&](std::size_t n) {
+    if (w.size() != n) throw Error(fmt::format("step '{}' takes {} argument(s)", verb, n - 1));
+  };
+  Op op{};
+  if (verb == "burn" || verb == "sleep" || verb == "block") {
+    need(2);
+    op.kind = verb == "burn" ? Op::Burn : verb == "sleep" ? Op::Sleep : Op::Block;
+    op.duration = parse_duration(w[1]);
+  } else if (verb == "queue") {
+    if (w.size() != 2 && !(w.size() == 4 && w[2] == "on")) throw Error("step 'queue' is: queue ITEM [on CPU]");
+    op.kind = Op::Queue;
+    op.target = w[1];
+    if (w.size() == 4) op.cpu = parse_int(w[3], "CPU");
+  } else if (verb == "flush" || verb == "flush_wq" || verb == "cancel" || verb == "cancel_sync" || verb == "wait" ||
+             verb == "signal") {
+    need(2);
+    op.kind = verb == "flush"         ? Op::Flush
+              : verb == "flush_wq"    ? Op::FlushWq
+              : verb == "cancel"      ? Op::Cancel
+              : verb == "cancel_sync" ? Op::CancelSync
+              : verb == "wait"        ? Op::Wait
+                                      : Op::Signal;
+    op.target = w[1];
+  } else {
+    throw Error(fmt::format("unknown step '{}' (burn, sleep, block, queue, flush, flush_wq, cancel, cancel_sync, "
+                            "wait, signal)",
+                            verb));
+  }
+  return op;
+}
+
+struct Parser {
+  Scenario sc;
+  std::set<std::string> wq_names, item_names, groups;
+
+  void line(const std::vector<std::string>& w, const std::string& raw, int lineno) {
+    const std::string& kw = w[0];
+    auto need = [&](std::size_t n) {
+      if (w.size() != n) throw Error(fmt::format("'{}' takes {} argument(s)", kw, n - 1));
+    };
+    if (kw == "title") {
+      sc.title = trim(raw.substr(raw.find("title") + 5));
+    } else if (kw == "cpus") {
+      need(2);
+      sc.config.possible_cpus = parse_int(w[1], "cpus");
+      if (sc.config.possible_cpus < 1 || sc.config.possible_cpus > 4096) throw Error("cpus must be 1 to 4096");
+    } else if (kw == "online") {
+      need(2);
+      sc.config.online_cpus = parse_cpulist(w[1]);
+    } else if (kw == "model") {
+      need(2);
+      if (w[1] == "modern") sc.config.model = Model::Modern;
+      else if (w[1] == "gcwq2010") sc.config.model = Model::Gcwq2010;
+      else if (w[1] == "original") sc.config.model = Model::Original;
+      else throw Error(fmt::format("unknown model '{}' (modern, gcwq2010, original)", w[1]));
+    } else if (kw == "rescuer") {
+      need(2);
+      if (w[1] == "2009") sc.config.rescuer_policy = RescuerPolicy::k2009;
+      else if (w[1] == "2014") sc.config.rescuer_policy = RescuerPolicy::k2014;
+      else if (w[1] == "2025") sc.config.rescuer_policy = RescuerPolicy::k2025;
+      else throw Error(fmt::format("unknown rescuer policy '{}' (2009, 2014, 2025)", w[1]));
+    } else if (kw == "watchdog") {
+      need(2);
+      sc.config.watchdog_thresh = parse_duration(w[1]);
+    } else if (kw == "cpu_intensive_thresh") {
+      need(2);
+      sc.config.cpu_intensive_thresh = parse_duration(w[1]);
+    } else if (kw == "output") {
+      need(2);
+      if (w[1] == "timeline") sc.output = Scenario::Output::Timeline;
+      else if (w[1] == "log") sc.output = Scenario::Output::Log;
+      else throw Error(fmt::format("unknown output '{}' (timeline, log)", w[1]));
+    } else if (kw == "until") {
+      need(2);
+      sc.until = parse_duration(w[1]);
+    } else if (kw == "workqueue") {
+      workqueue(w);
+    } else if (kw == "work") {
+      work(raw);
+    } else if (kw == "at") {
+      action(w, lineno);
+    } else {
+      throw Error(fmt::format("unknown keyword '{}' (title, cpus, online, model, rescuer, watchdog, "
+                              "cpu_intensive_thresh, output, until, workqueue, work, at)",
+                              kw));
+    }
+  }
+
+  void workqueue(const std::vector<std::string>& w) {
+    if (w.size() < 2) throw Error("'workqueue' needs a name: workqueue NAME [flags=F] [max_active=N] [ordered]");
+    WorkqueueDef def{w[1]};
+    if (!wq_names.insert(def.name).second) throw Error(fmt::format("workqueue '{}' is defined twice", def.name));
+    for (std::size_t i = 2; i < w.size(); ++i) {
+      if (w[i] == "ordered") def.ordered = true;
+      else if (w[i].rfind("flags=", 0) == 0) def.flags = parse_flags(w[i].substr(6));
+      else if (w[i].rfind("max_active=", 0) == 0) def.max_active = parse_int(w[i].substr(11), "max_active");
+      else throw Error(fmt::format("unknown workqueue attribute '{}' (flags=, max_active=, ordered)", w[i]));
+    }
+    sc.workqueues.push_back(def);
+  }
+
+  void work(const std::string& raw) {
+    auto colon = raw.find(':');
+    if (colon == std::string::npos) throw Error("'work' is: work NAME WQ [fn=FUNC] [count=N]: STEP; STEP; ...");
+    auto head = words(raw.substr(0, colon));
+    if (head.size() < 3) throw Error("'work' needs a name and a workqueue: work NAME WQ [fn=FUNC] [count=N]: ...");
+    ItemDef def{head[1], head[1], head[2], head[1], {}};
+    if (!wq_names.count(def.wq)) throw Error(fmt::format("work '{}': unknown workqueue '{}'", def.name, def.wq));
+    int count = 0;
+    for (std::size_t i = 3; i < head.size(); ++i) {
+      if (head[i].rfind("fn=", 0) == 0) def.func = head[i].substr(3);
+      else if (head[i].rfind("count=", 0) == 0) count = parse_int(head[i].substr(6), "count");
+      else throw Error(fmt::format("unknown work attribute '{}' (fn=, count=)", head[i]));
+    }
+    for (auto& step : split(raw.substr(colon + 1), ';'))
+      if (!trim(step).empty()) def.ops.push_back(parse_op(step));
+    if (!groups.insert(def.group).second) throw Error(fmt::format("work '{}' is defined twice", def.group));
+    if (count < 0 || count > 10'000'000) throw Error("count must be 0 to 10000000");
+    if (count == 0) {
+      item_names.insert(def.name);
+      sc.items.push_back(def);
+      return;
+    }
+    for (int i = 0; i < count; ++i) {
+      ItemDef d = def;
+      d.name = def.group + std::to_string(i);
+      item_names.insert(d.name);
+      sc.items.push_back(std::move(d));
+    }
+  }
+
+  void action(const std::vector<std::string>& w, int lineno) {
+    if (w.size() < 3) throw Error("'at' is: at TIME ACTION [ARGS]");
+    Action a{};
+    a.at = parse_duration(w[1]);
+    a.line = lineno;
+    const std::string& verb = w[2];
+    std::vector<std::string> args(w.begin() + 3, w.end());
+    auto need = [&](std::size_t n) {
+      if (args.size() != n) throw Error(fmt::format("action '{}' takes {} argument(s)", verb, n));
+    };
+    if (verb == "queue" || verb == "flush" || verb == "cancel") {
+      a.kind = verb == "queue" ? Action::Queue : verb == "flush" ? Action::Flush : Action::Cancel;
+      for (std::size_t i = 0; i < args.size(); ++i) {
+        if ((args[i] == "on" || args[i] == "from") && i + 1 < args.size()) {
+          (args[i] == "on" ? a.cpu : a.from) = parse_int(args[i + 1], "CPU");
+          ++i;
+        } else {
+          a.targets.push_back(args[i]);
+        }
+      }
+      if (a.targets.empty()) throw Error(fmt::format("action '{}' needs at least one work item", verb));
+      for (auto& t : a.targets)
+        if (!item_names.count(t) && !groups.count(t))
+          throw Error(fmt::format("action '{}': unknown work item '{}' (define it with 'work' first)", verb, t));
+    } else if (verb == "offline" || verb == "online" || verb == "touch") {
+      need(1);
+      a.kind = verb == "offline" ? Action::Offline : verb == "online" ? Action::Online : Action::Touch;
+      a.cpu = args[0] == "all" && verb == "touch" ? -1 : parse_int(args[0], "CPU");
+    } else if (verb == "fail_create") {
+      need(1);
+      a.kind = Action::FailCreate;
+      a.duration = parse_duration(args[0]);
+    } else if (verb == "freeze" || verb == "thaw" || verb == "dump") {
+      need(0);
+      a.kind = verb == "freeze" ? Action::Freeze : verb == "thaw" ? Action::Thaw : Action::Dump;
+    } else if (verb == "flush_wq") {
+      need(1);
+      a.kind = Action::FlushWq;
+      a.targets = args;
+      if (!wq_names.count(args[0])) throw Error(fmt::format("flush_wq: unknown workqueue '{}'", args[0]));
+    } else if (verb == "set_max_active") {
+      need(2);
+      a.kind = Action::SetMaxActive;
+      a.targets = {args[0]};
+      a.value = parse_int(args[1], "max_active");
+      if (!wq_names.count(args[0])) throw Error(fmt::format("set_max_active: unknown workqueue '{}'", args[0]));
+    } else {
+      throw Error(fmt::format("unknown action '{}' (queue, flush, cancel, flush_wq, offline, online, touch, "
+                              "fail_create, freeze, thaw, dump, set_max_active)",
+                              verb));
+    }
+    sc.actions.push_back(a);
+  }
+};
+
+}  // namespace
+
+Time parse_duration(const std::string& s) {
+  static const std::pair<const char*, Time> units[] = {{"ns", 1}, {"us", kUsec}, {"ms", kMsec}, {"s", kSec}};
+  if (s == "0") return 0;
+  for (auto& [suffix, scale] : units) {
+    std::string_view sv(s);
+    std::size_t n = std::char_traits<char>::length(suffix);
+    if (sv.size() <= n || sv.substr(sv.size() - n) != suffix) continue;
+    std::string num(sv.substr(0, sv.size() - n));
+    if (num.empty() || num.find_first_not_of("0123456789.") != std::string::npos) break;
+    double v = std::stod(num);
+    if (!std::isfinite(v) || v * static_cast<double>(scale) > 1e18) break;
+    return static_cast<Time>(std::llround(v * static_cast<double>(scale)));
+  }
+  throw Error(fmt::format("'{}' is not a duration (write it like 5ms, 1.5s, 200us or 0)", s));
+}
+
+Scenario parse_scenario(std::istream& in, const std::string& filename) {
+  Parser p;
+  std::string raw;
+  int lineno = 0;
+  while (std::getline(in, raw)) {
+    ++lineno;
+    auto hash = raw.find('#');
+    std::string text = trim(hash == std::string::npos ? raw : raw.substr(0, hash));
+    if (text.empty()) continue;
+    try {
+      p.line(words(text), text, lineno);
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}:{}: {}", filename, lineno, e.what()));
+    }
+  }
+  for (int cpu : p.sc.config.online_cpus)
+    if (cpu >= p.sc.config.possible_cpus)
+      throw Error(fmt::format("{}: online CPU {} is not below 'cpus {}'", filename, cpu, p.sc.config.possible_cpus));
+  for (auto& a : p.sc.actions) {
+    int cpu = a.kind == Action::Touch && a.cpu < 0 ? 0 : a.cpu;
+    if (cpu >= p.sc.config.possible_cpus || a.from < 0 || a.from >= p.sc.config.possible_cpus)
+      throw Error(fmt::format("{}:{}: CPU {} is not below 'cpus {}'", filename, a.line, std::max(cpu, a.from),
+                              p.sc.config.possible_cpus));
+  }
+  std::stable_sort(p.sc.actions.begin(), p.sc.actions.end(), [](auto& a, auto& b) { return a.at < b.at; });
+  return std::move(p.sc);
+}
+
+Scenario load_scenario(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(fmt::format("{}: cannot open the scenario file: {}", path, std::strerror(errno)));
+  return parse_scenario(in, path);
+}
+
+}  // namespace cmwq::sim
