@@ -278,7 +278,7 @@ class WorkPrinter {
       return;
     }
     if (!comma) flush();
-    if (ctr_ && w.func == func_) {
+    if (ctr_ && std::string_view(w.func) == func_) {  // same function, as the kernel compares pointers
       ++ctr_;
       return;
     }

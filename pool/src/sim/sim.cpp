@@ -80,12 +80,13 @@ class Simulator final : public Driver {
       Time t_core = core_->next_deadline();
       // Workers pick their next item only once everything else at this instant has happened.
       Time t_next = std::min(t_core, events_.empty() ? kNever : events_.begin()->time);
-      if (!ready_.empty() && t_next > now_) {
+      bool quiet = events_.empty() && !sc_.until;  // nothing left but periodic timers
+      if (!ready_.empty() && (t_next > now_ || quiet)) {
         drain_ready();
         continue;
       }
+      if (quiet) break;
       bool events = !events_.empty();
-      if (!events && !sc_.until) break;  // nothing left but periodic timers
       const SimEvent* ev = events ? &*events_.begin() : nullptr;
       bool core_first = t_core != kNever && (!ev || t_core < ev->time || (t_core == ev->time && ev->phase >= 3));
       Time t = core_first ? t_core : ev ? ev->time : kNever;
