@@ -1,0 +1,122 @@
+// libcmwq: the kernel's concurrency-managed workqueues for user-space programs.
+//
+//   cmwq::System sys;                                   // virtual CPUs = hardware threads
+//   auto* wq = sys.alloc_workqueue("io", cmwq::WQ_MEM_RECLAIM, 16);
+//   cmwq::Work w{"my_io_fn", [](cmwq::Work&) { cmwq::sleep_for(5ms); }};
+//   sys.queue_work(wq, w);
+//   sys.flush_work(w);
+//
+// Concurrency management needs to know when an item blocks: call cmwq::sleep_for(),
+// use cmwq::Completion, or wrap a blocking call in cmwq::blocking([&] { ... }).
+#pragma once
+
+#include <cmwq/core.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cmwq {
+
+struct Options {
+  int cpus = 0;                   // virtual CPUs; 0: std::thread::hardware_concurrency()
+  std::vector<int> online;        // online at start; empty: all
+  RescuerPolicy rescuer_policy = RescuerPolicy::k2025;
+  std::chrono::nanoseconds watchdog_thresh = std::chrono::seconds(30);  // 0 disables
+  std::chrono::nanoseconds cpu_intensive_thresh = std::chrono::milliseconds(10);
+  std::chrono::nanoseconds idle_timeout = std::chrono::seconds(300);
+  /// Kernel log lines (warnings, lockups, dumps). Default: stderr.
+  std::function<void(std::string_view)> log;
+};
+
+class Runtime;
+
+/// One set of virtual CPUs, their pools and workqueues, run by real threads.
+class System {
+ public:
+  explicit System(Options = {});
+  ~System();  // destroys every workqueue (draining it) and stops all workers
+  System(const System&) = delete;
+  System& operator=(const System&) = delete;
+
+  Workqueue* alloc_workqueue(std::string_view name, unsigned flags = 0, int max_active = 0);
+  Workqueue* alloc_ordered_workqueue(std::string_view name, unsigned flags = 0);
+  void destroy_workqueue(Workqueue*);
+  void workqueue_set_max_active(Workqueue*, int max_active);
+
+  Workqueue* system_wq() const;            // "events"
+  Workqueue* system_highpri_wq() const;    // "events_highpri"
+  Workqueue* system_long_wq() const;       // "events_long"
+  Workqueue* system_unbound_wq() const;    // "events_unbound"
+  Workqueue* system_freezable_wq() const;  // "events_freezable"
+  Workqueue* system_power_efficient_wq() const;  // "events_power_efficient"
+
+  bool queue_work(Workqueue*, Work&);
+  bool queue_work_on(int cpu, Workqueue*, Work&);
+  bool queue_delayed_work(Workqueue*, DelayedWork&, std::chrono::nanoseconds delay);
+  bool queue_delayed_work_on(int cpu, Workqueue*, DelayedWork&, std::chrono::nanoseconds delay);
+  bool mod_delayed_work(Workqueue*, DelayedWork&, std::chrono::nanoseconds delay);
+  bool schedule_work(Work& w) { return queue_work(system_wq(), w); }
+
+  bool cancel_work(Work&);
+  bool cancel_work_sync(Work&);
+  bool cancel_delayed_work(DelayedWork&);
+  bool cancel_delayed_work_sync(DelayedWork&);
+  bool flush_work(Work&);
+  bool flush_delayed_work(DelayedWork&);
+  void flush_workqueue(Workqueue*);
+  void drain_workqueue(Workqueue*);
+  bool work_pending(const Work&) const;
+  bool work_busy(const Work&) const;  // pending or running
+
+  // The system around the pools.
+  int possible_cpus() const;
+  void cpu_offline(int cpu);
+  void cpu_online(int cpu);
+  void freeze();
+  bool freeze_busy() const;
+  void thaw();
+  void touch_watchdog(int cpu = -1);
+  void set_watchdog_thresh(std::chrono::nanoseconds);
+  /// Worker creation fails for the next `d` (models memory pressure).
+  void fail_worker_creation(std::chrono::nanoseconds d);
+
+  std::vector<std::string> show_workqueues() const;  // the kernel's busy dump
+  std::vector<std::string> wq_monitor() const;       // the wq_monitor table
+  /// Runs `f` on the core with its lock held (tests, inspection).
+  void inspect(const std::function<void(const Core&)>& f) const;
+
+ private:
+  std::unique_ptr<Runtime> rt_;
+};
+
+/// Blocks the calling thread for `d`; inside a work item the pool knows the worker sleeps.
+void sleep_for(std::chrono::nanoseconds d);
+
+/// Runs a blocking call; inside a work item the pool counts the worker as sleeping meanwhile.
+void blocking(const std::function<void()>& call);
+
+/// The kernel's struct completion; waiting in a work item is a blocking point.
+class Completion {
+ public:
+  void complete();
+  void complete_all();
+  void wait();
+  bool wait_for(std::chrono::nanoseconds timeout);  // false on timeout
+  void reinit();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  unsigned done_ = 0;
+  bool all_ = false;
+};
+
+/// The current worker's name ("kworker/0:1"), or "" outside work items.
+std::string current_worker_name();
+
+}  // namespace cmwq

@@ -1,0 +1,489 @@
+// The real-thread driver of the core: one thread per worker, one timer thread
+// for the core's timers and for spotting CPU hogs, and one mutex around the core.
+#include <cmwq/cmwq.h>
+
+#include <fmt/format.h>
+
+#include <pthread.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <list>
+#include <thread>
+
+namespace cmwq {
+
+namespace {
+
+Time mono_now() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+Time thread_cpu_ns(clockid_t clock) {
+  timespec ts{};
+  if (clock_gettime(clock, &ts) != 0) return 0;
+  return static_cast<Time>(ts.tv_sec) * kSec + ts.tv_nsec;
+}
+
+int gettid_() { return static_cast<int>(::syscall(SYS_gettid)); }
+
+struct Current {
+  Runtime* rt = nullptr;
+  Worker* worker = nullptr;
+};
+thread_local Current current;
+
+}  // namespace
+
+class Runtime final : public Driver {
+ public:
+  explicit Runtime(Options opt) : opt_(std::move(opt)) {
+    if (!opt_.log) opt_.log = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
+    Config cfg;
+    cfg.possible_cpus = opt_.cpus > 0 ? opt_.cpus : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    cfg.online_cpus = opt_.online;
+    cfg.rescuer_policy = opt_.rescuer_policy;
+    cfg.watchdog_thresh = opt_.watchdog_thresh.count();
+    cfg.cpu_intensive_thresh = opt_.cpu_intensive_thresh.count();
+    cfg.idle_timeout = opt_.idle_timeout.count();
+    std::unique_lock lk(mu_);
+    core_ = std::make_unique<Core>(cfg, *this, mono_now());
+    const std::pair<const char*, unsigned> system_wqs[] = {
+        {"events", 0},
+        {"events_highpri", WQ_HIGHPRI},
+        {"events_long", 0},
+        {"events_unbound", WQ_UNBOUND},
+        {"events_freezable", WQ_FREEZABLE},
+        {"events_power_efficient", WQ_POWER_EFFICIENT},
+    };
+    for (auto& [name, flags] : system_wqs)
+      system_.push_back(core_->alloc_workqueue(name, flags, (flags & WQ_UNBOUND) ? WQ_MAX_ACTIVE : 0, mono_now()));
+    timer_ = std::thread([this] { timer_main(); });
+  }
+
+  ~Runtime() override {
+    std::unique_lock lk(mu_);
+    for (auto& wq : core_->workqueues())
+      if (!(wq->flags & __WQ_DESTROYING)) destroy(lk, *wq);
+    core_->stop_all_workers(mono_now());
+    stopping_ = true;
+    timer_cv_.notify_all();
+    lk.unlock();
+    timer_.join();
+    // Every worker sees DIE or stopping on its next step; join them all.
+    for (;;) {
+      lk.lock();
+      for (auto& t : threads_) {
+        t.woken = true;
+        t.cv.notify_all();
+      }
+      if (threads_.empty()) break;
+      Thread& t = threads_.front();
+      lk.unlock();
+      t.th.join();
+      lk.lock();
+      if (t.worker) core_->reap(*t.worker);
+      threads_.pop_front();
+      lk.unlock();
+    }
+  }
+
+  // --- Driver: called with mu_ held ---
+  void wake(Worker& w) override {
+    auto& t = *static_cast<Thread*>(w.driver);
+    t.woken = true;
+    t.cv.notify_one();
+  }
+  bool spawn(Worker& w) override {
+    threads_.emplace_back();
+    Thread& t = threads_.back();
+    t.worker = &w;
+    w.driver = &t;
+    try {
+      t.th = std::thread([this, &t] { worker_main(t); });
+    } catch (const std::system_error&) {
+      threads_.pop_back();
+      return false;
+    }
+    return true;
+  }
+  void complete(Waiter&) override { waiters_cv_.notify_all(); }
+  void message(std::string_view line) override { opt_.log(line); }
+  void timers_changed() override { timer_cv_.notify_one(); }
+
+  // --- API, each under mu_ ---
+  std::unique_lock<std::mutex> lock() const { return std::unique_lock(mu_); }
+  Core& core() { return *core_; }
+  Workqueue* system_wq(std::size_t i) const { return system_.at(i); }
+
+  Caller caller() const {
+    Caller c;
+    c.pid = gettid_();
+    if (current.rt == this && current.worker) {
+      c.worker = current.worker;
+      const Pool* pool = current.worker->pool;
+      c.cpu = pool && pool->cpu >= 0 ? pool->cpu : first_online(0);
+      return c;
+    }
+    int cpu = sched_getcpu();
+    c.cpu = first_online(cpu < 0 ? 0 : cpu % core_->config().possible_cpus);
+    return c;
+  }
+
+  /// Waits for `waiter` with mu_ held through `lk`; a worker counts as sleeping meanwhile.
+  void wait(std::unique_lock<std::mutex>& lk, Waiter& waiter) {
+    Worker* w = current.rt == this ? current.worker : nullptr;
+    if (w) core_->worker_sleeping(*w, mono_now());
+    waiters_cv_.wait(lk, [&] { return waiter.done; });
+    if (w) worker_woke(*w);
+  }
+
+  void worker_woke(Worker& w) {
+    core_->worker_running(w, mono_now());
+    auto& t = *static_cast<Thread*>(w.driver);
+    t.cpu_mark = thread_cpu_ns(t.clock);
+  }
+
+  void destroy(std::unique_lock<std::mutex>& lk, Workqueue& wq) {
+    core_->destroy_begin(wq, mono_now());
+    drain(lk, wq);
+    core_->destroy_finish(wq, mono_now());
+  }
+
+  void drain(std::unique_lock<std::mutex>& lk, Workqueue& wq) {
+    // Chained items may queue more while we flush: repeat until the wq is empty.
+    while (core_->busy(wq)) {
+      Waiter waiter;
+      if (core_->start_flush_workqueue(wq, waiter, mono_now())) wait(lk, waiter);
+    }
+  }
+
+  static Runtime* of_current_thread() { return current.rt; }
+  static Worker* current_worker() { return current.worker; }
+
+ private:
+  struct Thread {
+    std::thread th;
+    std::condition_variable cv;
+    Worker* worker = nullptr;
+    bool woken = false;
+    clockid_t clock{};
+    Time cpu_mark = 0;  // thread CPU time at the start of the item or its last wake-up
+  };
+
+  int first_online(int cpu) const {
+    int n = core_->config().possible_cpus;
+    for (int i = 0; i < n; ++i)
+      if (core_->cpu_online_now((cpu + i) % n)) return (cpu + i) % n;
+    return cpu;
+  }
+
+  void worker_main(Thread& t) {
+    Worker& w = *t.worker;
+    current = {this, &w};
+    pthread_getcpuclockid(pthread_self(), &t.clock);
+    std::unique_lock lk(mu_);
+    w.id = gettid_();
+    pthread_setname_np(pthread_self(), w.name().substr(0, 15).c_str());
+    Time item_cpu = 0;
+    for (;;) {
+      Step step = core_->worker_next(w, mono_now(), item_cpu);
+      item_cpu = 0;
+      switch (step.kind) {
+        case Step::Run: {
+          Work& work = *step.work;
+          t.cpu_mark = thread_cpu_ns(t.clock);
+          Time start = t.cpu_mark;
+          lk.unlock();
+          run(work);
+          lk.lock();
+          item_cpu = thread_cpu_ns(t.clock) - start;
+          break;
+        }
+        case Step::Idle:
+          t.cv.wait(lk, [&] { return t.woken; });
+          t.woken = false;
+          break;
+        case Step::Cooldown:
+          t.cv.wait_until(lk, std::chrono::steady_clock::time_point(std::chrono::nanoseconds(step.until)),
+                          [&] { return stopping_ || mono_now() >= step.until; });
+          break;
+        case Step::Die:
+          current = {};
+          return;
+      }
+    }
+  }
+
+  void run(Work& work) {
+    try {
+      work.fn(work);
+    } catch (const std::exception& e) {
+      std::lock_guard lk(mu_);
+      opt_.log(fmt::format("workqueue: {} threw: {}", work.func, e.what()));
+    } catch (...) {
+      std::lock_guard lk(mu_);
+      opt_.log(fmt::format("workqueue: {} threw a non-standard exception", work.func));
+    }
+  }
+
+  /// Fires the core's timers and, like wq_worker_tick(), marks items that hog a CPU.
+  void timer_main() {
+    std::unique_lock lk(mu_);
+    const Time tick = std::max<Time>(core_->config().cpu_intensive_thresh / 2, kMsec);
+    while (!stopping_) {
+      Time now = mono_now();
+      try {
+        core_->advance(now);
+      } catch (const Error& e) {
+        opt_.log(fmt::format("cmwq: timer: {}", e.what()));
+      }
+      // Join workers the idle timer culled; they returned right after leaving the lock.
+      for (auto it = threads_.begin(); it != threads_.end();) {
+        if (!it->worker->dead || !it->th.joinable()) {
+          ++it;
+          continue;
+        }
+        it->th.join();
+        core_->reap(*it->worker);
+        it = threads_.erase(it);
+      }
+      bool busy = false;
+      for (auto& t : threads_) {
+        Worker& w = *t.worker;
+        if (!w.current_work || w.dead) continue;
+        busy = true;
+        if (!w.sleeping) core_->worker_tick(w, thread_cpu_ns(t.clock) - t.cpu_mark, now);
+      }
+      Time until = std::min(core_->next_deadline(), busy ? now + tick : kNever);
+      auto tp = until == kNever ? std::chrono::steady_clock::time_point::max()
+                                : std::chrono::steady_clock::time_point(std::chrono::nanoseconds(until));
+      timer_cv_.wait_until(lk, tp);
+    }
+  }
+
+  Options opt_;
+  mutable std::mutex mu_;
+  std::condition_variable waiters_cv_;
+  std::condition_variable timer_cv_;
+  std::list<Thread> threads_;  // stable addresses: workers point at their Thread
+  std::vector<Workqueue*> system_;
+  std::thread timer_;
+  bool stopping_ = false;
+  std::unique_ptr<Core> core_;
+};
+
+// --- System: each call takes the lock and forwards to the core ---
+
+System::System(Options opt) : rt_(std::make_unique<Runtime>(std::move(opt))) {}
+System::~System() = default;
+
+namespace {
+Time ns(std::chrono::nanoseconds d) { return d.count(); }
+}  // namespace
+
+Workqueue* System::alloc_workqueue(std::string_view name, unsigned flags, int max_active) {
+  auto lk = rt_->lock();
+  return rt_->core().alloc_workqueue(name, flags, max_active, mono_now());
+}
+Workqueue* System::alloc_ordered_workqueue(std::string_view name, unsigned flags) {
+  auto lk = rt_->lock();
+  return rt_->core().alloc_ordered_workqueue(name, flags, mono_now());
+}
+void System::destroy_workqueue(Workqueue* wq) {
+  auto lk = rt_->lock();
+  rt_->destroy(lk, *wq);
+}
+void System::workqueue_set_max_active(Workqueue* wq, int max_active) {
+  auto lk = rt_->lock();
+  rt_->core().set_max_active(*wq, max_active, mono_now());
+}
+Workqueue* System::system_wq() const { return rt_->system_wq(0); }
+Workqueue* System::system_highpri_wq() const { return rt_->system_wq(1); }
+Workqueue* System::system_long_wq() const { return rt_->system_wq(2); }
+Workqueue* System::system_unbound_wq() const { return rt_->system_wq(3); }
+Workqueue* System::system_freezable_wq() const { return rt_->system_wq(4); }
+Workqueue* System::system_power_efficient_wq() const { return rt_->system_wq(5); }
+
+bool System::queue_work(Workqueue* wq, Work& w) { return queue_work_on(WORK_CPU_UNBOUND, wq, w); }
+bool System::queue_work_on(int cpu, Workqueue* wq, Work& w) {
+  auto lk = rt_->lock();
+  return rt_->core().queue_work_on(cpu, *wq, w, rt_->caller(), mono_now());
+}
+bool System::queue_delayed_work(Workqueue* wq, DelayedWork& dw, std::chrono::nanoseconds delay) {
+  return queue_delayed_work_on(WORK_CPU_UNBOUND, wq, dw, delay);
+}
+bool System::queue_delayed_work_on(int cpu, Workqueue* wq, DelayedWork& dw, std::chrono::nanoseconds delay) {
+  auto lk = rt_->lock();
+  return rt_->core().queue_delayed_work_on(cpu, *wq, dw, ns(delay), rt_->caller(), mono_now());
+}
+bool System::mod_delayed_work(Workqueue* wq, DelayedWork& dw, std::chrono::nanoseconds delay) {
+  auto lk = rt_->lock();
+  return rt_->core().mod_delayed_work_on(WORK_CPU_UNBOUND, *wq, dw, ns(delay), rt_->caller(), mono_now());
+}
+
+bool System::cancel_work(Work& w) {
+  auto lk = rt_->lock();
+  return rt_->core().cancel_work(w, mono_now());
+}
+bool System::cancel_work_sync(Work& w) {
+  auto lk = rt_->lock();
+  bool was_pending = rt_->core().cancel_work(w, mono_now());
+  Waiter waiter;
+  if (rt_->core().start_flush_work(w, waiter, rt_->caller(), mono_now())) rt_->wait(lk, waiter);
+  return was_pending;
+}
+bool System::cancel_delayed_work(DelayedWork& dw) { return cancel_work(dw.work); }
+bool System::cancel_delayed_work_sync(DelayedWork& dw) { return cancel_work_sync(dw.work); }
+bool System::flush_work(Work& w) {
+  auto lk = rt_->lock();
+  Waiter waiter;
+  if (!rt_->core().start_flush_work(w, waiter, rt_->caller(), mono_now())) return false;
+  rt_->wait(lk, waiter);
+  return true;
+}
+bool System::flush_delayed_work(DelayedWork& dw) {
+  {
+    auto lk = rt_->lock();
+    // Like the kernel: a pending timer is cut short and the work queued now.
+    if (dw.work.delayed && rt_->core().cancel_delayed_work(dw, mono_now()))
+      rt_->core().queue_work_on(dw.cpu, *dw.wq, dw.work, rt_->caller(), mono_now());
+  }
+  return flush_work(dw.work);
+}
+void System::flush_workqueue(Workqueue* wq) {
+  auto lk = rt_->lock();
+  Waiter waiter;
+  if (rt_->core().start_flush_workqueue(*wq, waiter, mono_now())) rt_->wait(lk, waiter);
+}
+void System::drain_workqueue(Workqueue* wq) {
+  auto lk = rt_->lock();
+  wq->flags |= __WQ_DRAINING;
+  rt_->drain(lk, *wq);
+  wq->flags &= ~__WQ_DRAINING;
+}
+bool System::work_pending(const Work& w) const {
+  auto lk = rt_->lock();
+  return w.pending;
+}
+bool System::work_busy(const Work& w) const {
+  auto lk = rt_->lock();
+  return w.pending || rt_->core().is_running(w);
+}
+
+int System::possible_cpus() const { return rt_->core().config().possible_cpus; }
+void System::cpu_offline(int cpu) {
+  auto lk = rt_->lock();
+  rt_->core().cpu_offline(cpu, mono_now());
+}
+void System::cpu_online(int cpu) {
+  auto lk = rt_->lock();
+  rt_->core().cpu_online(cpu, mono_now());
+}
+void System::freeze() {
+  auto lk = rt_->lock();
+  rt_->core().freeze(mono_now());
+}
+bool System::freeze_busy() const {
+  auto lk = rt_->lock();
+  return rt_->core().freeze_busy();
+}
+void System::thaw() {
+  auto lk = rt_->lock();
+  rt_->core().thaw(mono_now());
+}
+void System::touch_watchdog(int cpu) {
+  auto lk = rt_->lock();
+  rt_->core().touch_watchdog(cpu, mono_now());
+}
+void System::set_watchdog_thresh(std::chrono::nanoseconds thresh) {
+  auto lk = rt_->lock();
+  rt_->core().set_watchdog_thresh(ns(thresh), mono_now());
+}
+void System::fail_worker_creation(std::chrono::nanoseconds d) {
+  auto lk = rt_->lock();
+  Time now = mono_now();
+  rt_->core().fail_worker_creation(now, now + ns(d));
+}
+std::vector<std::string> System::show_workqueues() const {
+  auto lk = rt_->lock();
+  return rt_->core().show_all_workqueues(mono_now());
+}
+std::vector<std::string> System::wq_monitor() const {
+  auto lk = rt_->lock();
+  return rt_->core().wq_monitor_table();
+}
+void System::inspect(const std::function<void(const Core&)>& f) const {
+  auto lk = rt_->lock();
+  f(rt_->core());
+}
+
+// --- blocking points ---
+
+void blocking(const std::function<void()>& call) {
+  Runtime* rt = Runtime::of_current_thread();
+  Worker* w = Runtime::current_worker();
+  if (!rt || !w) return call();
+  {
+    auto lk = rt->lock();
+    rt->core().worker_sleeping(*w, mono_now());
+  }
+  struct Woke {
+    Runtime* rt;
+    Worker* w;
+    ~Woke() {
+      auto lk = rt->lock();
+      rt->worker_woke(*w);
+    }
+  } woke{rt, w};
+  call();
+}
+
+void sleep_for(std::chrono::nanoseconds d) {
+  blocking([d] { std::this_thread::sleep_for(d); });
+}
+
+void Completion::complete() {
+  std::lock_guard lk(mu_);
+  ++done_;
+  cv_.notify_one();
+}
+void Completion::complete_all() {
+  std::lock_guard lk(mu_);
+  all_ = true;
+  cv_.notify_all();
+}
+void Completion::wait() {
+  blocking([this] {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [this] { return all_ || done_ > 0; });
+    if (!all_) --done_;
+  });
+}
+bool Completion::wait_for(std::chrono::nanoseconds timeout) {
+  bool ok = false;
+  blocking([&] {
+    std::unique_lock lk(mu_);
+    ok = cv_.wait_for(lk, timeout, [this] { return all_ || done_ > 0; });
+    if (ok && !all_) --done_;
+  });
+  return ok;
+}
+void Completion::reinit() {
+  std::lock_guard lk(mu_);
+  done_ = 0;
+  all_ = false;
+}
+
+std::string current_worker_name() {
+  Runtime* rt = Runtime::of_current_thread();
+  Worker* w = Runtime::current_worker();
+  if (!rt || !w) return "";
+  auto lk = rt->lock();
+  return w->name();
+}
+
+}  // namespace cmwq
