@@ -284,6 +284,25 @@ TEST(Flush, FlushWorkInsertsABarrierShownAsBAR) {
   EXPECT_FALSE(h.core().start_flush_work(a, idle, Caller{}, 0));  // neither pending nor running
 }
 
+TEST(Flush, ABarrierLinkDoesNotOutliveTheRunItWasFor) {
+  Harness h;
+  Workqueue* wq = h.core().alloc_workqueue("q", 0, 0, 0);
+  Work blocker{"blocker"}, a{"a"}, b{"b"};
+  h.hold = {&blocker};
+  h.queue(wq, blocker);
+  h.queue(wq, a);
+  Waiter fa;
+  ASSERT_TRUE(h.core().start_flush_work(a, fa, Caller{}, 0));
+  h.release(blocker);
+  EXPECT_TRUE(fa.done);
+  EXPECT_FALSE(a.linked);
+  h.queue(wq, blocker);  // a again, with b behind it: b must not be taken for a's barrier
+  h.queue(wq, a), h.queue(wq, b);
+  h.release(blocker);
+  EXPECT_EQ(h.ran, (std::vector<const Work*>{&blocker, &a, &blocker, &a, &b}));
+  EXPECT_EQ(wq->pwqs[0]->nr_in_flight, 0);
+}
+
 TEST(Cancel, CancelRemovesPendingWorkAndKeepsItsBarrier) {
   Harness h;
   Workqueue* wq = h.core().alloc_workqueue("q", 0, 1, 0);

@@ -1,0 +1,325 @@
+// The real-thread runtime. Every check is a fact about ordering or counts,
+// never a measured duration: a wait that would deadlock without the feature
+// under test proves the feature (with a generous timeout instead of a hang).
+#include <cmwq/cmwq.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <latch>
+#include <mutex>
+#include <random>
+#include <thread>
+
+using namespace std::chrono_literals;
+
+namespace cmwq {
+namespace {
+
+Options opts(int cpus, std::vector<std::string>* log = nullptr, std::mutex* mu = nullptr) {
+  Options o;
+  o.cpus = cpus;
+  if (log)
+    o.log = [log, mu](std::string_view line) {
+      std::lock_guard lk(*mu);
+      log->emplace_back(line);
+    };
+  else
+    o.log = [](std::string_view) {};
+  return o;
+}
+
+TEST(ConcurrencyManagement, ABlockedItemLetsTheNextOneStart) {
+  System sys(opts(1));
+  Workqueue* wq = sys.alloc_workqueue("cm", 0, 0);
+  Completion done;
+  std::atomic<bool> ok{false};
+  // a waits for b; on one CPU b can only run if the pool starts it while a sleeps.
+  Work a{"a", [&](Work&) { ok = done.wait_for(20s); }};
+  Work b{"b", [&](Work&) { done.complete(); }};
+  sys.queue_work_on(0, wq, a);
+  sys.queue_work_on(0, wq, b);
+  sys.flush_work(a);
+  EXPECT_TRUE(ok);
+  std::uint64_t cm_wakeups = 0;
+  sys.inspect([&](const Core&) { cm_wakeups = wq->pwqs[0]->stats.cm_wakeup; });
+  EXPECT_GE(cm_wakeups, 1u);
+}
+
+TEST(ConcurrencyManagement, ACpuBoundItemHoldsBackTheNextOne) {
+  Options o = opts(1);
+  o.cpu_intensive_thresh = 1h;  // no automatic marking in this test
+  System sys(o);
+  Workqueue* wq = sys.alloc_workqueue("cm", 0, 0);
+  std::atomic<bool> b_started{false}, b_started_during_a{false};
+  Work a{"a", [&](Work&) {
+           auto end = std::chrono::steady_clock::now() + 300ms;
+           while (std::chrono::steady_clock::now() < end) b_started_during_a = b_started_during_a || b_started;
+         }};
+  Work b{"b", [&](Work&) { b_started = true; }};
+  sys.queue_work_on(0, wq, a);
+  sys.queue_work_on(0, wq, b);
+  sys.flush_workqueue(wq);
+  EXPECT_TRUE(b_started);
+  EXPECT_FALSE(b_started_during_a);
+}
+
+TEST(ConcurrencyManagement, AHogIsMarkedCpuIntensiveAndNoLongerHoldsTheCpu) {
+  std::vector<std::string> log;
+  std::mutex mu;
+  System sys(opts(1, &log, &mu));
+  Workqueue* wq = sys.alloc_workqueue("cm", 0, 0);
+  std::atomic<bool> b_started{false};
+  bool seen = false;
+  Work a{"hog", [&](Work&) {
+           auto end = std::chrono::steady_clock::now() + 20s;
+           while (!b_started && std::chrono::steady_clock::now() < end) {
+           }
+           seen = b_started;
+         }};
+  Work b{"b", [&](Work&) { b_started = true; }};
+  sys.queue_work_on(0, wq, a);
+  sys.queue_work_on(0, wq, b);
+  sys.flush_workqueue(wq);
+  EXPECT_TRUE(seen);
+  std::uint64_t hogs = 0;
+  sys.inspect([&](const Core&) { hogs = wq->pwqs[0]->stats.cpu_intensive; });
+  EXPECT_EQ(hogs, 1u);
+}
+
+TEST(Unbound, ItemsRunConcurrentlyWithoutConcurrencyManagement) {
+  System sys(opts(1));
+  Workqueue* wq = sys.alloc_workqueue("u", WQ_UNBOUND, 0);
+  std::latch all(4);
+  std::vector<std::unique_ptr<Work>> ws;
+  std::atomic<int> met{0};
+  for (int i = 0; i < 4; ++i) {
+    // A plain wait the pool is not told about: only an unbound pool starts the others anyway.
+    ws.push_back(std::make_unique<Work>("meet", [&](Work&) {
+      all.count_down();
+      if (all.try_wait() || (all.wait(), true)) ++met;
+    }));
+    sys.queue_work(wq, *ws.back());
+  }
+  sys.flush_workqueue(wq);
+  EXPECT_EQ(met, 4);
+}
+
+TEST(Ordered, OneAtATimeInQueueingOrder) {
+  System sys(opts(2));
+  Workqueue* wq = sys.alloc_ordered_workqueue("ord");
+  std::vector<int> order;
+  std::atomic<int> running{0}, max_running{0};
+  std::vector<std::unique_ptr<Work>> ws;
+  for (int i = 0; i < 200; ++i) {
+    ws.push_back(std::make_unique<Work>("step", [&, i](Work&) {
+      int r = ++running;
+      max_running = std::max(max_running.load(), r);
+      if (i % 50 == 0) sleep_for(1ms);
+      order.push_back(i);
+      --running;
+    }));
+    sys.queue_work(wq, *ws.back());
+  }
+  sys.flush_workqueue(wq);
+  EXPECT_EQ(max_running, 1);
+  ASSERT_EQ(order.size(), 200u);
+  for (int i = 0; i < 200; ++i) EXPECT_EQ(order[i], i);
+}
+
+TEST(Flush, FlushCancelAndDelayedWork) {
+  System sys(opts(2));
+  Workqueue* wq = sys.alloc_workqueue("f", 0, 0);
+  std::atomic<int> runs{0};
+  Completion started, release;
+  Work slow{"slow", [&](Work&) {
+              started.complete();
+              release.wait();
+              ++runs;
+            }};
+  sys.queue_work(wq, slow);
+  started.wait();
+  EXPECT_TRUE(sys.work_busy(slow));
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(50ms);
+    release.complete();
+  });
+  EXPECT_FALSE(sys.cancel_work_sync(slow));  // running, not pending: waits for it to finish
+  EXPECT_EQ(runs, 1);
+  releaser.join();
+  EXPECT_FALSE(sys.flush_work(slow));  // idle: nothing to wait for
+
+  DelayedWork d{"delayed", [&](Work&) { ++runs; }};
+  auto t0 = std::chrono::steady_clock::now();
+  sys.queue_delayed_work(wq, d, 100ms);
+  EXPECT_TRUE(sys.work_pending(d.work));
+  sys.flush_delayed_work(d);  // cuts the timer short: queued now and waited for
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 100ms);
+  EXPECT_EQ(runs, 2);
+  sys.queue_delayed_work(wq, d, 10s);
+  EXPECT_TRUE(sys.cancel_delayed_work_sync(d));
+  EXPECT_FALSE(sys.work_pending(d.work));
+  sys.queue_delayed_work(wq, d, 20ms);
+  while (sys.work_pending(d.work)) std::this_thread::sleep_for(5ms);
+  sys.flush_work(d.work);
+  EXPECT_EQ(runs, 3);
+}
+
+TEST(Destroy, DrainsChainedWorkThenRefusesMore) {
+  System sys(opts(2));
+  Workqueue* wq = sys.alloc_workqueue("d", 0, 0);
+  std::atomic<int> runs{0};
+  std::function<void(Work&)> chain;
+  Work w{"chain", [&](Work& self) {
+           if (++runs < 100) sys.queue_work(wq, self);  // requeues itself: allowed while draining
+         }};
+  sys.queue_work(wq, w);
+  sys.destroy_workqueue(wq);
+  EXPECT_EQ(runs, 100);
+  EXPECT_THROW(sys.queue_work(wq, w), Error);
+}
+
+TEST(Rescuer, RunsWorkWhenWorkersCannotBeCreated) {
+  System sys(opts(1));
+  Workqueue* wq = sys.alloc_workqueue("reclaimer", WQ_MEM_RECLAIM, 0);
+  Workqueue* plain = sys.alloc_workqueue("plain", 0, 0);
+  Completion block;
+  // Occupy the only worker and make creation fail: the pool can only progress through the rescuer.
+  Work hog{"hog", [&](Work&) { block.wait(); }};
+  sys.fail_worker_creation(1h);
+  sys.queue_work_on(0, plain, hog);
+  std::string who;
+  Work w{"needs_rescue", [&](Work&) { who = current_worker_name(); }};
+  sys.queue_work_on(0, wq, w);
+  sys.flush_work(w);
+  EXPECT_EQ(who, "reclaimer");
+  sys.fail_worker_creation(0ns);
+  block.complete();
+  sys.flush_work(hog);
+  std::uint64_t rescued = 0;
+  sys.inspect([&](const Core&) { rescued = wq->pwqs[0]->stats.rescued; });
+  EXPECT_EQ(rescued, 1u);
+}
+
+TEST(Watchdog, ReportsAStuckPoolInTheKernelsWords) {
+  std::vector<std::string> log;
+  std::mutex mu;
+  Options o = opts(2, &log, &mu);
+  o.online = {1};
+  o.watchdog_thresh = 50ms;
+  System sys(o);
+  Workqueue* wq = sys.alloc_workqueue("stuckq", 0, 0);
+  Work w{"never_runs"};
+  sys.queue_work_on(0, wq, w);  // CPU 0 never came online: no workers
+  for (int i = 0; i < 400; ++i) {
+    std::this_thread::sleep_for(10ms);
+    std::lock_guard lk(mu);
+    if (log.size() >= 4) break;
+  }
+  std::lock_guard lk(mu);
+  ASSERT_GE(log.size(), 4u);
+  EXPECT_EQ(log[0].rfind("BUG: workqueue lockup - pool cpus=0 node=0 flags=0x4 nice=0 stuck for ", 0), 0u) << log[0];
+  EXPECT_EQ(log[1], "Showing busy workqueues and worker pools:");
+  EXPECT_EQ(log[2], "workqueue stuckq: flags=0x0");
+  EXPECT_EQ(log[4], "    pending: never_runs");
+  sys.cancel_work(w);
+}
+
+TEST(Hotplug, WorkersKeepRunningUnboundWhileTheirCpuIsOffline) {
+  System sys(opts(2));
+  Workqueue* wq = sys.alloc_workqueue("hp", 0, 0);
+  std::atomic<int> runs{0};
+  Work w{"w", [&](Work&) { ++runs; }};
+  sys.queue_work_on(1, wq, w);
+  sys.flush_work(w);
+  sys.cpu_offline(1);
+  sys.queue_work_on(1, wq, w);  // the disassociated pool still has its workers
+  sys.flush_work(w);
+  sys.cpu_online(1);
+  sys.queue_work_on(1, wq, w);
+  sys.flush_work(w);
+  EXPECT_EQ(runs, 3);
+}
+
+TEST(Freeze, FreezableWorkWaitsForThaw) {
+  System sys(opts(1));
+  Workqueue* wq = sys.alloc_workqueue("fz", WQ_FREEZABLE, 0);
+  std::atomic<int> runs{0};
+  Work w{"w", [&](Work&) { ++runs; }};
+  sys.freeze();
+  sys.queue_work(wq, w);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(runs, 0);
+  EXPECT_FALSE(sys.freeze_busy());
+  sys.thaw();
+  sys.flush_work(w);
+  EXPECT_EQ(runs, 1);
+}
+
+TEST(Robustness, AThrowingItemIsLoggedAndThePoolGoesOn) {
+  std::vector<std::string> log;
+  std::mutex mu;
+  System sys(opts(1, &log, &mu));
+  Work bad{"bad_fn", [](Work&) { throw std::runtime_error("boom"); }};
+  Work good{"good_fn", [](Work&) {}};
+  sys.schedule_work(bad);
+  sys.flush_work(bad);
+  sys.schedule_work(good);
+  EXPECT_TRUE(sys.flush_work(good) || true);
+  std::lock_guard lk(mu);
+  ASSERT_FALSE(log.empty());
+  EXPECT_EQ(log[0], "workqueue: bad_fn threw: boom");
+}
+
+// Many workqueues with random flags, random queue/cancel/flush from many
+// threads. Every successful queue ends in exactly one run or one cancel.
+TEST(Stress, RandomOperationsKeepEveryItemAccountedFor) {
+  System sys(opts(4));
+  std::mt19937 seed_rng(12345);
+  const unsigned flag_choices[] = {0, WQ_UNBOUND, WQ_HIGHPRI, WQ_CPU_INTENSIVE, WQ_MEM_RECLAIM, WQ_FREEZABLE,
+                                   WQ_UNBOUND | WQ_MEM_RECLAIM, WQ_HIGHPRI | WQ_CPU_INTENSIVE};
+  std::vector<Workqueue*> wqs;
+  for (int i = 0; i < 8; ++i)
+    wqs.push_back(i == 7 ? sys.alloc_ordered_workqueue("ord")
+                         : sys.alloc_workqueue("wq" + std::to_string(i), flag_choices[i], 1 + (i * 37) % 20));
+  std::atomic<long> runs{0}, queued{0}, cancelled{0};
+  constexpr int kWorks = 64;
+  std::vector<std::unique_ptr<Work>> works;
+  for (int i = 0; i < kWorks; ++i)
+    works.push_back(std::make_unique<Work>("stress_fn", [&, i](Work&) {
+      ++runs;
+      if (i % 7 == 0) sleep_for(std::chrono::microseconds(50 * (i % 5)));
+    }));
+  auto worker = [&](unsigned seed) {
+    std::mt19937 rng(seed);
+    for (int op = 0; op < 3000; ++op) {
+      Work& w = *works[rng() % kWorks];
+      Workqueue* wq = wqs[&w - works.front().get() >= 0 ? (rng() % wqs.size()) : 0];
+      switch (rng() % 8) {
+        case 0: case 1: case 2:
+          if (sys.queue_work(wq, w)) ++queued;
+          break;
+        case 3:
+          if (sys.queue_work_on(static_cast<int>(rng() % 4), wq, w)) ++queued;
+          break;
+        case 4:
+          if (sys.cancel_work(w)) ++cancelled;
+          break;
+        case 5:
+          if (sys.cancel_work_sync(w)) ++cancelled;
+          break;
+        case 6: sys.flush_work(w); break;
+        case 7: if (op % 50 == 0) sys.flush_workqueue(wq); break;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < 4; ++t) threads.emplace_back(worker, seed_rng());
+  for (auto& t : threads) t.join();
+  for (Workqueue* wq : wqs) sys.drain_workqueue(wq);
+  EXPECT_EQ(runs + cancelled, queued);
+  EXPECT_GT(runs, 1000);
+}
+
+}  // namespace
+}  // namespace cmwq

@@ -60,6 +60,7 @@ bool Core::do_queue(int cpu, Workqueue& wq, Work& work, const Caller& caller, Ti
   }
   if (!work.id) work.id = next_work_id_++;
   work.queue_cpu = caller.cpu;
+  work.linked = false;
   Pwq& pwq = select_pwq(wq, work, cpu, caller);
   Pool& pool = *pwq.pool;
   work.color = wq.work_color;
@@ -137,6 +138,7 @@ bool Core::grab_pending(Work& work, Time now) {
   }
   work.unlink();
   work.pending = false;
+  work.linked = false;  // a chained barrier stays on the list and still runs
   work.pwq = nullptr;
   emit(EventKind::WorkCancel, now, pwq.pool, nullptr, &work, pwq.wq);
   dec_nr_in_flight(pwq, work.color, true, now);

@@ -93,6 +93,7 @@ void Core::start_work(Worker& w, Work& work, Time now) {
   w.current_color = work.color;
   w.current_at = now;
   work.pending = false;
+  work.linked = false;  // its barriers moved along with it; the flag must not outlive this run
   work.pwq = nullptr;
   work.last_pool = &pool;
   ++pwq.stats.started;
