@@ -216,13 +216,13 @@ TEST(Watchdog, ReportsAStuckPoolInTheKernelsWords) {
     std::lock_guard lk(mu);
     if (log.size() >= 4) break;
   }
-  std::lock_guard lk(mu);
+  sys.cancel_work(w);
+  std::lock_guard lk(mu);  // the log callback runs under the pool's lock: never call the System holding mu
   ASSERT_GE(log.size(), 4u);
   EXPECT_EQ(log[0].rfind("BUG: workqueue lockup - pool cpus=0 node=0 flags=0x4 nice=0 stuck for ", 0), 0u) << log[0];
   EXPECT_EQ(log[1], "Showing busy workqueues and worker pools:");
   EXPECT_EQ(log[2], "workqueue stuckq: flags=0x0");
   EXPECT_EQ(log[4], "    pending: never_runs");
-  sys.cancel_work(w);
 }
 
 TEST(Hotplug, WorkersKeepRunningUnboundWhileTheirCpuIsOffline) {

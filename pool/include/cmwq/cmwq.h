@@ -29,7 +29,8 @@ struct Options {
   std::chrono::nanoseconds watchdog_thresh = std::chrono::seconds(30);  // 0 disables
   std::chrono::nanoseconds cpu_intensive_thresh = std::chrono::milliseconds(10);
   std::chrono::nanoseconds idle_timeout = std::chrono::seconds(300);
-  /// Kernel log lines (warnings, lockups, dumps). Default: stderr.
+  /// Kernel log lines (warnings, lockups, dumps). Default: stderr. Runs with the pool's lock
+  /// held, like printk under pool->lock: it must not call back into the System.
   std::function<void(std::string_view)> log;
 };
 
