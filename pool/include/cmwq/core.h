@@ -107,6 +107,12 @@ enum class Model {
 struct PwqStats {
   std::uint64_t started = 0, completed = 0, cpu_time_ns = 0, cpu_intensive = 0, cm_wakeup = 0,
                 repatriated = 0, mayday = 0, rescued = 0;
+  PwqStats& operator+=(const PwqStats& o) {
+    started += o.started, completed += o.completed, cpu_time_ns += o.cpu_time_ns;
+    cpu_intensive += o.cpu_intensive, cm_wakeup += o.cm_wakeup, repatriated += o.repatriated;
+    mayday += o.mayday, rescued += o.rescued;
+    return *this;
+  }
 };
 
 struct Pool {
@@ -126,7 +132,6 @@ struct Pool {
   std::unordered_map<const Work*, Worker*> busy;  // busy_hash: work -> executing worker
   Worker* manager = nullptr;
   Time watchdog_ts = 0;
-  Time mayday_armed_at = 0;
   Timer mayday_timer{Timer::Kind::Mayday, this};
   Timer idle_timer{Timer::Kind::Idle, this};
   int next_worker_index = 0;
@@ -196,7 +201,6 @@ struct Step {
     Die,       // leave; the driver ends the thread and calls Core::reap()
   } kind;
   Work* work = nullptr;
-  Worker* worker = nullptr;
   Time until = 0;
 };
 
@@ -301,6 +305,8 @@ class Core {
   bool cpu_online_now(int cpu) const { return online_.at(cpu); }
   /// "Showing busy workqueues and worker pools:" and what follows, one line per entry.
   std::vector<std::string> show_all_workqueues(Time now) const;
+  /// A workqueue's statistics summed over its pwqs.
+  static PwqStats stats(const Workqueue&);
   /// The wq_monitor table (tools/workqueue/wq_monitor.py), one row per workqueue.
   std::vector<std::string> wq_monitor_table() const;
   /// " cpus=0 node=0 flags=0x4 nice=0" (pr_cont_pool_info).
@@ -352,6 +358,8 @@ class Core {
 
   // flush colors
   void flush_color_done(Workqueue&, Time now);
+  /// Gives every pwq the workqueue's max_active and activates what now fits.
+  void apply_max_active(Workqueue&, Time now);
 
   // timers
   void arm(Timer&, Time expires);

@@ -176,11 +176,7 @@ void Core::set_max_active(Workqueue& wq, int max_active, Time now) {
   wq.saved_max_active = max_active;
   if (freezing_ && (wq.flags & WQ_FREEZABLE)) return;
   wq.max_active = max_active;
-  for (auto& pwq : wq.pwqs) {
-    pwq->max_active = max_active;
-    while (!pwq->inactive.empty() && pwq->nr_active < pwq->max_active) activate_first_inactive(*pwq, now);
-    kick_pool(*pwq->pool);
-  }
+  apply_max_active(wq, now);
   emit(EventKind::MaxActive, now, nullptr, nullptr, nullptr, &wq, max_active);
 }
 
@@ -374,17 +370,17 @@ std::vector<std::string> Core::show_all_workqueues(Time now) const {
   return lines;
 }
 
+PwqStats Core::stats(const Workqueue& wq) {
+  PwqStats s;
+  for (auto& pwq : wq.pwqs) s += pwq->stats;
+  return s;
+}
+
 std::vector<std::string> Core::wq_monitor_table() const {
   std::vector<std::string> rows{fmt::format("{:<24} {:>8} {:>5} {:>8} {:>7} {:>7} {:>7} {:>7}", "", "total", "infl",
                                             "CPUtime", "CPUhog", "CMW/RPR", "mayday", "rescued")};
   for (auto& wq : wqs_) {
-    PwqStats s;
-    for (auto& pwq : wq->pwqs) {
-      const PwqStats& p = pwq->stats;
-      s.started += p.started, s.completed += p.completed, s.cpu_time_ns += p.cpu_time_ns;
-      s.cpu_intensive += p.cpu_intensive, s.cm_wakeup += p.cm_wakeup, s.repatriated += p.repatriated;
-      s.mayday += p.mayday, s.rescued += p.rescued;
-    }
+    PwqStats s = stats(*wq);
     bool unbound = wq->flags & WQ_UNBOUND, reclaim = wq->flags & WQ_MEM_RECLAIM;
     std::string name = wq->name.size() > 24 ? wq->name.substr(wq->name.size() - 24) : wq->name;
     rows.push_back(fmt::format("{:<24} {:>8} {:>5} {:>8.1f} {:>7} {:>7} {:>7} {:>7}", name, s.started,

@@ -175,6 +175,14 @@ bool Core::mod_delayed_work_on(int cpu, Workqueue& wq, DelayedWork& dw, Time del
   return was_pending;
 }
 
+void Core::apply_max_active(Workqueue& wq, Time now) {
+  for (auto& pwq : wq.pwqs) {
+    pwq->max_active = wq.max_active;
+    while (!pwq->inactive.empty() && pwq->nr_active < pwq->max_active) activate_first_inactive(*pwq, now);
+    kick_pool(*pwq->pool);
+  }
+}
+
 bool Core::start_flush_work(Work& work, Waiter& waiter, const Caller& caller, Time now) {
   Work& bar = waiter.barrier;
   waiter.done = false;

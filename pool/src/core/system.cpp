@@ -48,7 +48,7 @@ void Core::freeze(Time now) {
   for (auto& wq : wqs_) {
     if (!(wq->flags & WQ_FREEZABLE)) continue;
     wq->max_active = 0;  // nothing new becomes active; what is active drains
-    for (auto& pwq : wq->pwqs) pwq->max_active = 0;
+    apply_max_active(*wq, now);
   }
   emit(EventKind::Freeze, now);
 }
@@ -67,11 +67,7 @@ void Core::thaw(Time now) {
   for (auto& wq : wqs_) {
     if (!(wq->flags & WQ_FREEZABLE)) continue;
     wq->max_active = wq->saved_max_active;
-    for (auto& pwq : wq->pwqs) {
-      pwq->max_active = wq->max_active;
-      while (!pwq->inactive.empty() && pwq->nr_active < pwq->max_active) activate_first_inactive(*pwq, now);
-      kick_pool(*pwq->pool);
-    }
+    apply_max_active(*wq, now);
   }
   emit(EventKind::Thaw, now);
 }

@@ -405,13 +405,7 @@ class Simulator final : public Driver {
           fmt::format("{:<15} {} {}", row.time / kMsec, who, row.names.size() > 1 ? row.plural : row.singular));
     }
     for (Workqueue* wq : order_) {
-      WqSummary s{wq->name, {}, 0, -1};
-      for (auto& pwq : wq->pwqs) {
-        const PwqStats& p = pwq->stats;
-        s.stats.started += p.started, s.stats.completed += p.completed, s.stats.cpu_time_ns += p.cpu_time_ns;
-        s.stats.cpu_intensive += p.cpu_intensive, s.stats.cm_wakeup += p.cm_wakeup, s.stats.mayday += p.mayday;
-        s.stats.rescued += p.rescued, s.stats.repatriated += p.repatriated;
-      }
+      WqSummary s{wq->name, Core::stats(*wq), 0, -1};
       if (auto it = finished_.find(wq->name); it != finished_.end()) {
         s.finished = it->second.first;
         s.last_finish = it->second.second;
