@@ -28,7 +28,10 @@ Time thread_cpu_ns(clockid_t clock) {
   return static_cast<Time>(ts.tv_sec) * kSec + ts.tv_nsec;
 }
 
-int gettid_() { return static_cast<int>(::syscall(SYS_gettid)); }
+int gettid_() {
+  thread_local int tid = static_cast<int>(::syscall(SYS_gettid));  // a syscall costs microseconds in VMs
+  return tid;
+}
 
 struct Current {
   Runtime* rt = nullptr;
@@ -136,15 +139,24 @@ class Runtime final : public Driver {
   /// Waits for `waiter` with mu_ held through `lk`; a worker counts as sleeping meanwhile.
   void wait(std::unique_lock<std::mutex>& lk, Waiter& waiter) {
     Worker* w = current.rt == this ? current.worker : nullptr;
-    if (w) core_->worker_sleeping(*w, mono_now());
+    if (w) worker_blocks(*w);
     waiters_cv_.wait(lk, [&] { return waiter.done; });
     if (w) worker_woke(*w);
   }
 
+  void worker_blocks(Worker& w) {
+    Time now = mono_now();
+    core_->worker_sleeping(w, now);
+    static_cast<Thread*>(w.driver)->blocked_at = now;
+  }
+
   void worker_woke(Worker& w) {
-    core_->worker_running(w, mono_now());
+    Time now = mono_now();
+    core_->worker_running(w, now);
     auto& t = *static_cast<Thread*>(w.driver);
-    t.cpu_mark = thread_cpu_ns(t.clock);
+    t.blocked_ns += now - t.blocked_at;
+    t.ran_since = now;
+    t.cpu_mark = kUnknown;
   }
 
   void destroy(std::unique_lock<std::mutex>& lk, Workqueue& wq) {
@@ -171,8 +183,14 @@ class Runtime final : public Driver {
     Worker* worker = nullptr;
     bool woken = false;
     clockid_t clock{};
-    Time cpu_mark = 0;  // thread CPU time at the start of the item or its last wake-up
+    // Per item, without a syscall on the hot path: CPU time is the item's wall time minus the
+    // time it spent in blocking points. Hog detection reads the thread's CPU clock, but only from
+    // the timer thread and only for items that are still running at its tick.
+    Time ran_since = 0;           // start of the item or its last wake-up (wall)
+    Time cpu_mark = kUnknown;     // thread CPU time at ran_since, once the timer has sampled it
+    Time blocked_at = 0, blocked_ns = 0;
   };
+  static constexpr Time kUnknown = -1;
 
   int first_online(int cpu) const {
     int n = core_->config().possible_cpus;
@@ -195,12 +213,14 @@ class Runtime final : public Driver {
       switch (step.kind) {
         case Step::Run: {
           Work& work = *step.work;
-          t.cpu_mark = thread_cpu_ns(t.clock);
-          Time start = t.cpu_mark;
+          Time start = mono_now();
+          t.ran_since = start;
+          t.cpu_mark = kUnknown;
+          t.blocked_ns = 0;
           lk.unlock();
           run(work);
           lk.lock();
-          item_cpu = thread_cpu_ns(t.clock) - start;
+          item_cpu = mono_now() - start - t.blocked_ns;
           break;
         }
         case Step::Idle:
@@ -256,7 +276,10 @@ class Runtime final : public Driver {
         Worker& w = *t.worker;
         if (!w.current_work || w.dead) continue;
         busy = true;
-        if (!w.sleeping) core_->worker_tick(w, thread_cpu_ns(t.clock) - t.cpu_mark, now);
+        if (w.sleeping) continue;
+        Time cpu = thread_cpu_ns(t.clock);
+        if (t.cpu_mark == kUnknown) t.cpu_mark = cpu - (now - t.ran_since);  // assume it ran since then
+        core_->worker_tick(w, cpu - t.cpu_mark, now);
       }
       Time until = std::min(core_->next_deadline(), busy ? now + tick : kNever);
       auto tp = until == kNever ? std::chrono::steady_clock::time_point::max()
@@ -429,7 +452,7 @@ void blocking(const std::function<void()>& call) {
   if (!rt || !w) return call();
   {
     auto lk = rt->lock();
-    rt->core().worker_sleeping(*w, mono_now());
+    rt->worker_blocks(*w);
   }
   struct Woke {
     Runtime* rt;
