@@ -5,6 +5,9 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <iostream>
 
 int main(int argc, char** argv) {
@@ -15,11 +18,13 @@ int main(int argc, char** argv) {
   std::string path;
   std::string until;
   bool timeline = false, log = false, stats = false;
+  std::string events_path;
   app.add_option("scenario", path, "scenario file (see pool/scenarios/README.md)")->required();
   app.add_option("--until", until, "stop at this virtual time, e.g. 90s (overrides the file)");
   app.add_flag("--timeline", timeline, "print the TIME/EVENT table of the cmwq documentation");
   app.add_flag("--log", log, "print the kernel log (warnings, lockups, dumps)");
   app.add_flag("--stats", stats, "print the wq_monitor table at the end");
+  app.add_option("--events", events_path, "write every event as cmwq/events.h records to this file");
   CLI11_PARSE(app, argc, argv);
   try {
     cmwq::sim::Scenario sc = cmwq::sim::load_scenario(path);
@@ -29,7 +34,12 @@ int main(int argc, char** argv) {
       log = !timeline;
       stats = stats || log;
     }
-    cmwq::sim::Result r = cmwq::sim::run(sc);
+    cmwq::sim::Result r = cmwq::sim::run(sc, !events_path.empty());
+    if (!events_path.empty()) {
+      std::ofstream out(events_path, std::ios::binary | std::ios::trunc);
+      out.write(reinterpret_cast<const char*>(r.events.data()), static_cast<std::streamsize>(r.events.size()));
+      if (!out.flush()) throw cmwq::Error(events_path + ": cannot write the event file: " + std::strerror(errno));
+    }
     if (!sc.title.empty()) fmt::print("# {}\n", sc.title);
     if (timeline) fmt::print("{}", cmwq::sim::format_timeline(r));
     if (log)

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,11 @@ struct Options {
   /// Kernel log lines (warnings, lockups, dumps). Default: stderr. Runs with the pool's lock
   /// held, like printk under pool->lock: it must not call back into the System.
   std::function<void(std::string_view)> log;
+  /// Receives the pool's event records (cmwq/events.h) in batches, in-process, as the
+  /// cmwq:batch probe does; called from the pool's timer thread without its lock held.
+  std::function<void(std::span<const std::byte> records, std::uint64_t count)> on_events;
+  /// How often pending events are handed over while tracing (a stuck pool stays visible).
+  std::chrono::nanoseconds event_flush_period = std::chrono::milliseconds(20);
 };
 
 class Runtime;
@@ -88,6 +94,8 @@ class System {
 
   std::vector<std::string> show_workqueues() const;  // the kernel's busy dump
   std::vector<std::string> wq_monitor() const;       // the wq_monitor table
+  /// Event records that could not be handed over in time and were dropped (a gap in seq).
+  std::uint64_t events_lost() const;
   /// Runs `f` on the core with its lock held (tests, inspection).
   void inspect(const std::function<void(const Core&)>& f) const;
 

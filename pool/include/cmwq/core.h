@@ -149,6 +149,7 @@ struct Pwq : Link<MaydayEntry> {
 };
 
 struct Workqueue {
+  std::uint32_t id = 0;           // stable, from 1, in creation order
   std::string name;
   unsigned flags = 0;
   int saved_max_active = 0;       // as requested (clamped)
@@ -313,6 +314,14 @@ class Core {
   static std::string pool_info(const Pool&);
   std::uint64_t lockups_reported() const { return lockups_; }
 
+  // --- events ---
+  /// Events cost a predicted branch while nobody listens.
+  void set_tracing(bool on) { tracing_ = on; }
+  bool tracing() const { return tracing_; }
+  /// Emits create events for everything that exists now, so a reader that starts late
+  /// knows the pools, workqueues and workers (and what each worker runs).
+  void announce_state(Time now);
+
  private:
   friend struct CoreAccess;
   // queueing and activation
@@ -351,7 +360,7 @@ class Core {
   void detach(Worker&);
   void idle_timeout(Pool&, Time now);
   void mayday_timeout(Pool&, Time now);
-  void send_mayday(Work&);
+  void send_mayday(Work&, Time now);
   bool assign_rescue_work(Pwq&, Worker&, Time now);
   Step retire(Worker&, Time now);
   void cpu_intensive_report(const char* func);
@@ -370,8 +379,10 @@ class Core {
   Pool& new_pool(int cpu, int nice, std::vector<int> cpus);
   Pool& unbound_pool(int nice);
   int resolve_cpu(const Workqueue&, int cpu, const Caller&) const;
-  void emit(EventKind, Time, const Pool* = nullptr, const Worker* = nullptr, const Work* = nullptr,
-            const Workqueue* = nullptr, std::int64_t arg = 0);
+  void emit(EventKind kind, Time t, const Pool* pool = nullptr, const Worker* worker = nullptr,
+            const Work* work = nullptr, const Workqueue* wq = nullptr, std::int64_t arg = 0) {
+    if (tracing_) drv_.emit(Event{t, kind, pool, worker, work, wq, arg});
+  }
   void warn(std::string line);
 
   Config cfg_;
@@ -386,6 +397,7 @@ class Core {
   std::vector<Time> watchdog_touched_cpu_;
   Time create_fail_from_ = 0, create_fail_until_ = 0;
   bool freezing_ = false;
+  bool tracing_ = false;
   bool stopping_ = false;
   int next_pid_;
   std::uint64_t next_work_id_ = 1;

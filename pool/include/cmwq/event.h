@@ -1,8 +1,9 @@
-// State transitions the core reports through Driver::emit(). Numbers are
-// explicit and append-only: recordings and probes carry them.
+// State transitions the core reports through Driver::emit(). The numbers are
+// the schema's (cmwq/events.h): recordings and probes carry them.
 #pragma once
 
 #include <cmwq/constants.h>
+#include <cmwq/events.h>
 
 #include <cstdint>
 
@@ -14,36 +15,36 @@ struct Work;
 struct Workqueue;
 
 enum class EventKind : std::uint16_t {
-  WqCreate = 1,
-  WqDestroy = 2,
-  PoolCreate = 3,
-  WorkerCreate = 4,
-  WorkerDestroy = 5,
-  WorkerIdle = 6,
-  WorkerBusy = 7,
-  WorkerSleep = 8,
-  WorkerWake = 9,
-  WorkQueue = 10,
-  WorkActivate = 11,
-  WorkStart = 12,
-  WorkEnd = 13,
-  WorkCancel = 14,
-  Flush = 15,
-  Barrier = 16,
-  ManagerStart = 17,
-  ManagerEnd = 18,
-  CreateFail = 19,
-  Mayday = 20,
-  RescuerWake = 21,
-  Rescue = 22,
-  CpuOffline = 23,
-  CpuOnline = 24,
-  Freeze = 25,
-  Thaw = 26,
-  WatchdogTouch = 27,
-  Lockup = 28,
-  MaxActive = 29,
-  CpuIntensive = 30,
+  WqCreate = CMWQ_EV_WQ_CREATE,
+  WqDestroy = CMWQ_EV_WQ_DESTROY,
+  PoolCreate = CMWQ_EV_POOL_CREATE,
+  WorkerCreate = CMWQ_EV_WORKER_CREATE,
+  WorkerDestroy = CMWQ_EV_WORKER_DESTROY,
+  WorkerIdle = CMWQ_EV_WORKER_IDLE,
+  WorkerBusy = CMWQ_EV_WORKER_BUSY,
+  WorkerSleep = CMWQ_EV_WORKER_SLEEP,
+  WorkerWake = CMWQ_EV_WORKER_WAKE,
+  WorkQueue = CMWQ_EV_WORK_QUEUE,
+  WorkActivate = CMWQ_EV_WORK_ACTIVATE,
+  WorkStart = CMWQ_EV_WORK_START,
+  WorkEnd = CMWQ_EV_WORK_END,
+  WorkCancel = CMWQ_EV_WORK_CANCEL,
+  Flush = CMWQ_EV_FLUSH,
+  Barrier = CMWQ_EV_BARRIER,
+  ManagerStart = CMWQ_EV_MANAGER_START,
+  ManagerEnd = CMWQ_EV_MANAGER_END,
+  CreateFail = CMWQ_EV_CREATE_FAIL,
+  Mayday = CMWQ_EV_MAYDAY,
+  RescuerWake = CMWQ_EV_RESCUER_WAKE,
+  Rescue = CMWQ_EV_RESCUE,
+  CpuOffline = CMWQ_EV_CPU_OFFLINE,
+  CpuOnline = CMWQ_EV_CPU_ONLINE,
+  Freeze = CMWQ_EV_FREEZE,
+  Thaw = CMWQ_EV_THAW,
+  WatchdogTouch = CMWQ_EV_WATCHDOG_TOUCH,
+  Lockup = CMWQ_EV_LOCKUP,
+  MaxActive = CMWQ_EV_MAX_ACTIVE,
+  CpuIntensive = CMWQ_EV_CPU_INTENSIVE,
 };
 
 struct Event {

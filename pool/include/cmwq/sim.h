@@ -76,9 +76,12 @@ struct Result {
   std::vector<std::string> wq_monitor;  // the wq_monitor table at the end
   std::uint64_t lockups = 0;
   Time end = 0;
+  std::vector<std::byte> events;  // cmwq/events.h records, when asked for
 };
 
-Result run(const Scenario&);
+/// Runs the scenario; with `record_events` the Result carries every event as records,
+/// the same the runtime's cmwq:batch probe delivers (pid 1, tid = worker pid).
+Result run(const Scenario&, bool record_events = false);
 
 /// The documentation's table: header plus one "TIME  EVENT" row per line.
 std::string format_timeline(const Result&);

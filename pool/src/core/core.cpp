@@ -69,7 +69,7 @@ Pool& Core::new_pool(int cpu, int nice, std::vector<int> cpus) {
   if (cpu < 0 || !online_[cpu]) pool->flags |= POOL_DISASSOCIATED;
   if (cfg_.model == Model::Original) pool->max_workers = 1;
   pools_.push_back(std::move(pool));
-  emit(EventKind::PoolCreate, 0, pools_.back().get());
+  emit(EventKind::PoolCreate, 0, pools_.back().get(), nullptr, nullptr, nullptr, nice);
   return *pools_.back();
 }
 
@@ -142,6 +142,7 @@ Workqueue* Core::alloc_workqueue(std::string_view name, unsigned flags, int max_
   } else {
     for (int cpu = 0; cpu < cfg_.possible_cpus; ++cpu) add_pwq(cpu_pool(cpu, highpri));
   }
+  wq->id = static_cast<std::uint32_t>(wqs_.size() + 1);
   wqs_.push_back(std::move(wq));
   Workqueue* w = wqs_.back().get();
   emit(EventKind::WqCreate, now, nullptr, nullptr, nullptr, w, w->saved_max_active);
@@ -248,9 +249,18 @@ void Core::advance(Time now) {
 
 // --- output ---
 
-void Core::emit(EventKind kind, Time t, const Pool* pool, const Worker* worker, const Work* work,
-                const Workqueue* wq, std::int64_t arg) {
-  drv_.emit(Event{t, kind, pool, worker, work, wq, arg});
+void Core::announce_state(Time now) {
+  for (auto& pool : pools_) emit(EventKind::PoolCreate, now, pool.get(), nullptr, nullptr, nullptr, pool->nice);
+  for (auto& wq : wqs_)
+    if (!wq->pwqs.empty()) emit(EventKind::WqCreate, now, nullptr, nullptr, nullptr, wq.get(), wq->saved_max_active);
+  for (auto& w : all_workers_) {
+    if (w->dead) continue;
+    emit(EventKind::WorkerCreate, now, w->pool, w.get(), nullptr, w->rescue_wq);
+    if (w->flags & WORKER_IDLE) emit(EventKind::WorkerIdle, now, w->pool, w.get());
+    if (w->current_work)
+      emit(EventKind::WorkStart, now, w->pool, w.get(), w->current_work, w->current_pwq->wq);
+    if (w->blocked) emit(EventKind::WorkerSleep, now, w->pool, w.get(), w->current_work);
+  }
 }
 
 void Core::warn(std::string line) { drv_.message(line); }

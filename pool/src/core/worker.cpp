@@ -97,7 +97,10 @@ void Core::start_work(Worker& w, Work& work, Time now) {
   work.pwq = nullptr;
   work.last_pool = &pool;
   ++pwq.stats.started;
-  if (w.rescue_wq) ++pwq.stats.rescued;
+  if (w.rescue_wq) {
+    ++pwq.stats.rescued;
+    emit(EventKind::Rescue, now, &pool, &w, &work, pwq.wq);
+  }
   if (pwq.wq->flags & WQ_CPU_INTENSIVE) worker_set_flags(w, WORKER_CPU_INTENSIVE);
   emit(EventKind::WorkStart, now, &pool, &w, &work, pwq.wq);
   // Chains execution for workers outside concurrency management (unbound, cpu-intensive).
@@ -287,7 +290,7 @@ void Core::fail_worker_creation(Time from, Time until) {
 
 // --- mayday and the rescuer ---
 
-void Core::send_mayday(Work& work) {
+void Core::send_mayday(Work& work, Time now) {
   if (work.marker || !work.pwq) return;
   Pwq& pwq = *work.pwq;
   Workqueue& wq = *pwq.wq;
@@ -297,7 +300,7 @@ void Core::send_mayday(Work& work) {
   wq.maydays.push_back(&pwq);
   ++pwq.stats.mayday;
   if (cursor) pwq.pool->worklist.insert_before(&work, &pwq.mayday_pos);
-  emit(EventKind::Mayday, 0, pwq.pool, nullptr, &work, &wq);
+  emit(EventKind::Mayday, now, pwq.pool, nullptr, &work, &wq);
   drv_.wake(*wq.rescuer);
 }
 
@@ -306,7 +309,7 @@ void Core::mayday_timeout(Pool& pool, Time now) {
     // Creation has been failing: we may be in an allocation deadlock. Call the rescuers.
     for (Work* work = pool.worklist.front(); work;) {
       Work* next = pool.worklist.next(work);
-      send_mayday(*work);
+      send_mayday(*work, now);
       work = next;
     }
   }

@@ -1,6 +1,8 @@
 // The real-thread driver of the core: one thread per worker, one timer thread
 // for the core's timers and for spotting CPU hogs, and one mutex around the core.
 #include <cmwq/cmwq.h>
+#include <cmwq/probes.h>
+#include <cmwq/recorder.h>
 
 #include <fmt/format.h>
 
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <deque>
 #include <list>
 #include <thread>
 
@@ -43,10 +46,12 @@ thread_local Current current;
 
 class Runtime final : public Driver {
  public:
-  explicit Runtime(Options opt) : opt_(std::move(opt)) {
+  explicit Runtime(Options opt)
+      : opt_(std::move(opt)),
+        recorder_(static_cast<std::uint32_t>(::getpid()), possible_cpus(opt_), opt_.watchdog_thresh.count()) {
     if (!opt_.log) opt_.log = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
     Config cfg;
-    cfg.possible_cpus = opt_.cpus > 0 ? opt_.cpus : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    cfg.possible_cpus = possible_cpus(opt_);
     cfg.online_cpus = opt_.online;
     cfg.rescuer_policy = opt_.rescuer_policy;
     cfg.watchdog_thresh = opt_.watchdog_thresh.count();
@@ -64,8 +69,52 @@ class Runtime final : public Driver {
     };
     for (auto& [name, flags] : system_wqs)
       system_.push_back(core_->alloc_workqueue(name, flags, (flags & WQ_UNBOUND) ? WQ_MAX_ACTIVE : 0, mono_now()));
+    check_tracing();
     timer_ = std::thread([this] { timer_main(); });
   }
+
+  static int possible_cpus(const Options& o) {
+    return o.cpus > 0 ? o.cpus : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+
+  /// Tracing is on while a tracer holds the probe's semaphore or an in-process sink listens.
+  /// Turning it on starts a stream that first describes what exists. Called with mu_ held.
+  void check_tracing() {
+    bool want = probes::attached() || static_cast<bool>(opt_.on_events);
+    if (want == core_->tracing()) return;
+    core_->set_tracing(want);
+    if (!want) return;
+    Time now = mono_now();
+    recorder_.take();
+    recorder_.restart(now);
+    core_->announce_state(now);
+  }
+
+  /// Moves the pending records to the hand-over queue (bounded: beyond it records are dropped
+  /// and counted; readers see the gap in seq). Called with mu_ held.
+  void cut_batch() {
+    if (!recorder_.pending_bytes()) return;
+    Batch b;
+    b.bytes = recorder_.take(&b.count);
+    if (ready_.size() >= kMaxReadyBatches) {
+      lost_ += ready_.front().count;
+      ready_.pop_front();
+    }
+    ready_.push_back(std::move(b));
+  }
+
+  /// Hands batches to the probe and the in-process sink, outside the lock.
+  void deliver(std::unique_lock<std::mutex>& lk) {
+    while (!ready_.empty()) {
+      Batch b = std::move(ready_.front());
+      ready_.pop_front();
+      lk.unlock();
+      probes::batch(b.bytes.data(), b.bytes.size(), b.count);
+      if (opt_.on_events) opt_.on_events(b.bytes, b.count);
+      lk.lock();
+    }
+  }
+  std::uint64_t lost() const { return lost_; }
 
   ~Runtime() override {
     std::unique_lock lk(mu_);
@@ -76,6 +125,10 @@ class Runtime final : public Driver {
     timer_cv_.notify_all();
     lk.unlock();
     timer_.join();
+    lk.lock();
+    cut_batch();
+    deliver(lk);
+    lk.unlock();
     // Every worker sees DIE or stopping on its next step; join them all.
     for (;;) {
       lk.lock();
@@ -115,6 +168,13 @@ class Runtime final : public Driver {
   }
   void complete(Waiter&) override { waiters_cv_.notify_all(); }
   void message(std::string_view line) override { opt_.log(line); }
+  void emit(const Event& e) override {
+    recorder_.record(e, static_cast<std::uint32_t>(gettid_()));
+    if (recorder_.pending_bytes() + sizeof(cmwq_ev_name) + sizeof(cmwq_ev_state) > CMWQ_BATCH_MAX) {
+      cut_batch();
+      timer_cv_.notify_one();
+    }
+  }
   void timers_changed() override { timer_cv_.notify_one(); }
 
   // --- API, each under mu_ ---
@@ -254,7 +314,12 @@ class Runtime final : public Driver {
   void timer_main() {
     std::unique_lock lk(mu_);
     const Time tick = std::max<Time>(core_->config().cpu_intensive_thresh / 2, kMsec);
+    const Time flush_period = std::max<Time>(opt_.event_flush_period.count(), kMsec);
     while (!stopping_) {
+      check_tracing();
+      if (core_->tracing()) cut_batch();
+      deliver(lk);
+      if (stopping_) break;
       Time now = mono_now();
       try {
         core_->advance(now);
@@ -282,13 +347,24 @@ class Runtime final : public Driver {
         core_->worker_tick(w, cpu - t.cpu_mark, now);
       }
       Time until = std::min(core_->next_deadline(), busy ? now + tick : kNever);
+      // Poll the probe's semaphore, and hand events over while tracing.
+      until = std::min(until, now + (core_->tracing() ? flush_period : 100 * kMsec));
       auto tp = until == kNever ? std::chrono::steady_clock::time_point::max()
                                 : std::chrono::steady_clock::time_point(std::chrono::nanoseconds(until));
       timer_cv_.wait_until(lk, tp);
     }
   }
 
+  struct Batch {
+    std::vector<std::byte> bytes;
+    std::uint64_t count = 0;
+  };
+  static constexpr std::size_t kMaxReadyBatches = 256;
+
   Options opt_;
+  Recorder recorder_;
+  std::deque<Batch> ready_;
+  std::uint64_t lost_ = 0;
   mutable std::mutex mu_;
   std::condition_variable waiters_cv_;
   std::condition_variable timer_cv_;
@@ -334,6 +410,7 @@ Workqueue* System::system_power_efficient_wq() const { return rt_->system_wq(5);
 bool System::queue_work(Workqueue* wq, Work& w) { return queue_work_on(WORK_CPU_UNBOUND, wq, w); }
 bool System::queue_work_on(int cpu, Workqueue* wq, Work& w) {
   auto lk = rt_->lock();
+  rt_->check_tracing();  // a tracer may have attached: one load, predicted
   return rt_->core().queue_work_on(cpu, *wq, w, rt_->caller(), mono_now());
 }
 bool System::queue_delayed_work(Workqueue* wq, DelayedWork& dw, std::chrono::nanoseconds delay) {
@@ -438,6 +515,10 @@ std::vector<std::string> System::show_workqueues() const {
 std::vector<std::string> System::wq_monitor() const {
   auto lk = rt_->lock();
   return rt_->core().wq_monitor_table();
+}
+std::uint64_t System::events_lost() const {
+  auto lk = rt_->lock();
+  return rt_->lost();
 }
 void System::inspect(const std::function<void(const Core&)>& f) const {
   auto lk = rt_->lock();

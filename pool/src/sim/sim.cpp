@@ -5,6 +5,7 @@
 // CPU bursts that end, then sleeps that end, then timers and scenario actions,
 // then workers that pick their next item — which reproduces the documented
 // timelines and makes every run deterministic.
+#include <cmwq/recorder.h>
 #include <cmwq/sim.h>
 
 #include <fmt/format.h>
@@ -56,8 +57,13 @@ std::string dmesg(Time t, std::string_view text) {
 
 class Simulator final : public Driver {
  public:
-  explicit Simulator(const Scenario& sc) : sc_(sc) {
+  Simulator(const Scenario& sc, bool record) : sc_(sc), recorder_(1, sc.config.possible_cpus, sc.config.watchdog_thresh) {
     core_ = std::make_unique<Core>(sc.config, *this, 0);
+    if (record) {
+      recorder_.restart(0);
+      core_->set_tracing(true);
+      core_->announce_state(0);
+    }
     runq_.resize(static_cast<std::size_t>(sc.config.possible_cpus));
     for (auto& def : sc.workqueues) {
       Workqueue* wq = def.ordered ? core_->alloc_ordered_workqueue(def.name, def.flags, 0)
@@ -125,6 +131,10 @@ class Simulator final : public Driver {
     make_ready(t);
   }
   void message(std::string_view line) override { result_.log.push_back(dmesg(now_, line)); }
+  void emit(const Event& e) override {
+    const Worker* w = e.worker;
+    recorder_.record(e, w ? static_cast<std::uint32_t>(w->id) : 1);
+  }
 
  private:
   void push(Time t, int phase, SimEvent::Kind kind, Thread* th, std::uint64_t gen = 0, std::size_t action = 0) {
@@ -413,6 +423,7 @@ class Simulator final : public Driver {
       result_.workqueues.push_back(s);
     }
     result_.wq_monitor = core_->wq_monitor_table();
+    result_.events = recorder_.take();
   }
 
   struct Row {
@@ -439,12 +450,13 @@ class Simulator final : public Driver {
   std::unordered_map<std::string, std::vector<Thread*>> waiting_;
   std::vector<Row> timeline_;
   Result result_;
+  Recorder recorder_;
   std::unique_ptr<Core> core_;  // last: its constructor already calls back into this driver
 };
 
 }  // namespace
 
-Result run(const Scenario& sc) { return Simulator(sc).run(); }
+Result run(const Scenario& sc, bool record_events) { return Simulator(sc, record_events).run(); }
 
 std::string format_timeline(const Result& r) {
   std::string out = fmt::format("{:<15} {}\n", "TIME IN MSECS", "EVENT");

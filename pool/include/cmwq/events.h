@@ -1,0 +1,127 @@
+/* The one event schema of cmwq, shared by the pool, the BPF programs and the
+ * collector. Plain C, fixed-width fields, little-endian as the machine is.
+ *
+ * A batch is a sequence of records; each starts with cmwq_event_header and its
+ * `size` covers header and body. Kinds are append-only with explicit numbers;
+ * a reader rejects a batch whose CMWQ_EV_HELLO carries a newer version. Names
+ * (functions, workqueues) are interned: CMWQ_EV_NAME binds an id to a string
+ * once, later records carry the id. */
+#ifndef CMWQ_EVENTS_H
+#define CMWQ_EVENTS_H
+
+#if defined(__bpf__)
+typedef __u8 cmwq_u8;
+typedef __u16 cmwq_u16;
+typedef __u32 cmwq_u32;
+typedef __s32 cmwq_s32;
+typedef __u64 cmwq_u64;
+typedef __s64 cmwq_s64;
+#else
+#include <stddef.h>
+#include <stdint.h>
+typedef uint8_t cmwq_u8;
+typedef uint16_t cmwq_u16;
+typedef uint32_t cmwq_u32;
+typedef int32_t cmwq_s32;
+typedef uint64_t cmwq_u64;
+typedef int64_t cmwq_s64;
+#endif
+
+#define CMWQ_EVENTS_VERSION 1
+#define CMWQ_NAME_MAX 64          /* bytes of a name, NUL included; longer names are cut */
+#define CMWQ_BATCH_MAX (64 * 1024) /* the most bytes one probe hit carries */
+
+enum cmwq_event_kind {
+  CMWQ_EV_WQ_CREATE = 1,     /* wq, flags, arg = max_active, func = name id of the wq */
+  CMWQ_EV_WQ_DESTROY = 2,
+  CMWQ_EV_POOL_CREATE = 3,   /* pool, cpu, arg = nice, pool_flags */
+  CMWQ_EV_WORKER_CREATE = 4, /* worker events: pool, worker, flags = worker flags */
+  CMWQ_EV_WORKER_DESTROY = 5,
+  CMWQ_EV_WORKER_IDLE = 6,
+  CMWQ_EV_WORKER_BUSY = 7,
+  CMWQ_EV_WORKER_SLEEP = 8,
+  CMWQ_EV_WORKER_WAKE = 9,
+  CMWQ_EV_WORK_QUEUE = 10,   /* work events: work, func, wq, pool; arg = requested cpu */
+  CMWQ_EV_WORK_ACTIVATE = 11,
+  CMWQ_EV_WORK_START = 12,   /* worker = the one that runs it */
+  CMWQ_EV_WORK_END = 13,     /* arg = CPU ns */
+  CMWQ_EV_WORK_CANCEL = 14,
+  CMWQ_EV_FLUSH = 15,        /* wq */
+  CMWQ_EV_BARRIER = 16,      /* work = flushed item, arg = pid of the flusher */
+  CMWQ_EV_MANAGER_START = 17,
+  CMWQ_EV_MANAGER_END = 18,
+  CMWQ_EV_CREATE_FAIL = 19,
+  CMWQ_EV_MAYDAY = 20,       /* pool, wq, work that triggered it */
+  CMWQ_EV_RESCUER_WAKE = 21, /* worker = rescuer, pool it attaches to, wq */
+  CMWQ_EV_RESCUE = 22,
+  CMWQ_EV_CPU_OFFLINE = 23,  /* arg = cpu */
+  CMWQ_EV_CPU_ONLINE = 24,
+  CMWQ_EV_FREEZE = 25,
+  CMWQ_EV_THAW = 26,
+  CMWQ_EV_WATCHDOG_TOUCH = 27, /* arg = cpu, -1 for all */
+  CMWQ_EV_LOCKUP = 28,       /* pool, arg = ns since its last progress */
+  CMWQ_EV_MAX_ACTIVE = 29,   /* wq, arg = max_active */
+  CMWQ_EV_CPU_INTENSIVE = 30, /* work, worker, arg = CPU ns when marked */
+  CMWQ_EV_NAME = 31,         /* body: cmwq_ev_name */
+  CMWQ_EV_HELLO = 32,        /* body: cmwq_ev_hello; first in every stream */
+  CMWQ_EV_KIND_END           /* one past the last kind this version knows */
+};
+
+struct cmwq_event_header {
+  cmwq_u16 kind;   /* enum cmwq_event_kind */
+  cmwq_u16 size;   /* header + body, bytes */
+  cmwq_u32 pid;    /* process */
+  cmwq_u32 tid;    /* thread that caused the transition */
+  cmwq_s32 cpu;    /* virtual CPU of the pool involved, -1 if none or unbound */
+  cmwq_u64 ts;     /* CLOCK_MONOTONIC ns (virtual ns in the simulator) */
+  cmwq_u64 seq;    /* per process, from 1, without gaps: a gap means lost records */
+};
+
+/* Every state transition: the object it concerns and the state after it. */
+struct cmwq_ev_state {
+  struct cmwq_event_header h;
+  cmwq_u64 work;        /* work item id, 0 if none */
+  cmwq_u32 func;        /* name id of the work's function, 0 if none */
+  cmwq_u32 wq;          /* workqueue id, 0 if none */
+  cmwq_s32 pool;        /* pool id, -1 if none */
+  cmwq_s32 worker;      /* worker pid, 0 if none */
+  cmwq_u32 flags;       /* worker flags, or workqueue flags for WQ_CREATE */
+  cmwq_u32 pool_flags;  /* POOL_* after the transition */
+  cmwq_s32 nr_running;  /* of the pool, after the transition */
+  cmwq_s32 nr_idle;
+  cmwq_s32 nr_workers;
+  cmwq_s32 nr_active;   /* of the work's pwq, -1 if none */
+  cmwq_s64 arg;         /* kind-specific, see enum cmwq_event_kind */
+};
+
+enum cmwq_name_kind { CMWQ_NAME_FUNC = 1, CMWQ_NAME_WQ = 2, CMWQ_NAME_WORKER = 3 };
+
+struct cmwq_ev_name {
+  struct cmwq_event_header h;
+  cmwq_u32 id;
+  cmwq_u32 name_kind;   /* enum cmwq_name_kind */
+  char text[CMWQ_NAME_MAX];
+};
+
+struct cmwq_ev_hello {
+  struct cmwq_event_header h;
+  cmwq_u32 version;     /* CMWQ_EVENTS_VERSION of the writer */
+  cmwq_u32 possible_cpus;
+  cmwq_u64 watchdog_thresh_ns;
+};
+
+#ifdef __cplusplus
+static_assert(sizeof(struct cmwq_event_header) == 32, "header layout is part of the schema");
+static_assert(offsetof(struct cmwq_event_header, ts) == 16, "header layout");
+static_assert(sizeof(struct cmwq_ev_state) == 88, "state layout is part of the schema");
+static_assert(offsetof(struct cmwq_ev_state, arg) == 80, "state layout");
+static_assert(sizeof(struct cmwq_ev_name) == 104, "name layout is part of the schema");
+static_assert(sizeof(struct cmwq_ev_hello) == 48, "hello layout is part of the schema");
+#elif !defined(__bpf__)
+_Static_assert(sizeof(struct cmwq_event_header) == 32, "header layout is part of the schema");
+_Static_assert(sizeof(struct cmwq_ev_state) == 88, "state layout is part of the schema");
+_Static_assert(sizeof(struct cmwq_ev_name) == 104, "name layout is part of the schema");
+_Static_assert(sizeof(struct cmwq_ev_hello) == 48, "hello layout is part of the schema");
+#endif
+
+#endif /* CMWQ_EVENTS_H */
