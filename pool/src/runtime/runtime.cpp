@@ -207,16 +207,13 @@ class Runtime final : public Driver {
   void worker_blocks(Worker& w) {
     Time now = mono_now();
     core_->worker_sleeping(w, now);
-    static_cast<Thread*>(w.driver)->blocked_at = now;
+    static_cast<Thread*>(w.driver)->end_segment(now);
   }
 
   void worker_woke(Worker& w) {
     Time now = mono_now();
     core_->worker_running(w, now);
-    auto& t = *static_cast<Thread*>(w.driver);
-    t.blocked_ns += now - t.blocked_at;
-    t.ran_since = now;
-    t.cpu_mark = kUnknown;
+    static_cast<Thread*>(w.driver)->begin_segment(now);
   }
 
   void destroy(std::unique_lock<std::mutex>& lk, Workqueue& wq) {
@@ -243,12 +240,21 @@ class Runtime final : public Driver {
     Worker* worker = nullptr;
     bool woken = false;
     clockid_t clock{};
-    // Per item, without a syscall on the hot path: CPU time is the item's wall time minus the
-    // time it spent in blocking points. Hog detection reads the thread's CPU clock, but only from
-    // the timer thread and only for items that are still running at its tick.
-    Time ran_since = 0;           // start of the item or its last wake-up (wall)
+    // An item's CPU time, without a syscall on the hot path: it runs in segments between
+    // blocking points. A segment the timer thread never saw (shorter than its tick) counts its
+    // wall time; for a longer one the timer has sampled the thread's CPU clock, so the segment
+    // counts real CPU time (with at most one tick of estimate), which preemption does not inflate.
+    Time ran_since = 0;           // start of the current segment (wall)
     Time cpu_mark = kUnknown;     // thread CPU time at ran_since, once the timer has sampled it
-    Time blocked_at = 0, blocked_ns = 0;
+    Time item_cpu = 0;            // CPU of the item's finished segments
+
+    void begin_segment(Time now) {
+      ran_since = now;
+      cpu_mark = kUnknown;
+    }
+    void end_segment(Time now) {
+      item_cpu += cpu_mark == kUnknown ? now - ran_since : thread_cpu_ns(clock) - cpu_mark;
+    }
   };
   static constexpr Time kUnknown = -1;
 
@@ -273,14 +279,13 @@ class Runtime final : public Driver {
       switch (step.kind) {
         case Step::Run: {
           Work& work = *step.work;
-          Time start = mono_now();
-          t.ran_since = start;
-          t.cpu_mark = kUnknown;
-          t.blocked_ns = 0;
+          t.item_cpu = 0;
+          t.begin_segment(mono_now());
           lk.unlock();
           run(work);
           lk.lock();
-          item_cpu = mono_now() - start - t.blocked_ns;
+          t.end_segment(mono_now());
+          item_cpu = t.item_cpu;
           break;
         }
         case Step::Idle:
