@@ -45,6 +45,7 @@ enum class EventKind : std::uint16_t {
   Lockup = CMWQ_EV_LOCKUP,
   MaxActive = CMWQ_EV_MAX_ACTIVE,
   CpuIntensive = CMWQ_EV_CPU_INTENSIVE,
+  BarrierDone = CMWQ_EV_BARRIER_DONE,
 };
 
 struct Event {

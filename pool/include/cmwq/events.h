@@ -47,7 +47,7 @@ enum cmwq_event_kind {
   CMWQ_EV_WORK_END = 13,     /* arg = CPU ns */
   CMWQ_EV_WORK_CANCEL = 14,
   CMWQ_EV_FLUSH = 15,        /* wq */
-  CMWQ_EV_BARRIER = 16,      /* work = flushed item, arg = pid of the flusher */
+  CMWQ_EV_BARRIER = 16,      /* inserted: work = flushed item, arg = pid of the flusher */
   CMWQ_EV_MANAGER_START = 17,
   CMWQ_EV_MANAGER_END = 18,
   CMWQ_EV_CREATE_FAIL = 19,
@@ -64,6 +64,7 @@ enum cmwq_event_kind {
   CMWQ_EV_CPU_INTENSIVE = 30, /* work, worker, arg = CPU ns when marked */
   CMWQ_EV_NAME = 31,         /* body: cmwq_ev_name */
   CMWQ_EV_HELLO = 32,        /* body: cmwq_ev_hello; first in every stream */
+  CMWQ_EV_BARRIER_DONE = 33, /* a barrier ran: worker, work = the barrier, arg = pid of the flusher */
   CMWQ_EV_KIND_END           /* one past the last kind this version knows */
 };
 

@@ -127,7 +127,7 @@ void Core::run_barrier(Worker& w, Work& bar, Time now) {
   bar.pending = false;
   bar.pwq = nullptr;
   Waiter& waiter = *bar.barrier;
-  emit(EventKind::Barrier, now, w.pool, &w, &bar, pwq.wq, waiter.pid);
+  emit(EventKind::BarrierDone, now, w.pool, &w, &bar, pwq.wq, waiter.pid);
   dec_nr_in_flight(pwq, bar.color, false, now);
   waiter.done = true;
   drv_.complete(waiter);
