@@ -365,8 +365,6 @@ TEST(Highpri, Gcwq2010PutsHighpriItemsAtTheHead) {
   h.hold = {&blocker, &n1, &h1, &h2};
   h.queue(q0, blocker);
   Pool& pool = *q0->pwqs[0]->pool;
-  Harness* hp = &h;
-  (void)hp;
   // blocker runs (nr_running 1); the rest waits in worklist order
   h.core().queue_work_on(WORK_CPU_UNBOUND, *q0, n1, Caller{}, 0);
   h.core().queue_work_on(WORK_CPU_UNBOUND, *q1, h1, Caller{}, 0);

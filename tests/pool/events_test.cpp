@@ -146,7 +146,6 @@ TEST(Events, AStuckItemsStartIsHandedOverWhileItIsStuck) {
   o.cpus = 1;
   o.log = [](std::string_view) {};
   o.on_events = [&](std::span<const std::byte> b, std::uint64_t) {
-    Decoded d;
     for_each_record(b, [&](const Record& r) {
       if (r.h->kind == CMWQ_EV_WORK_START) {
         std::lock_guard lk(mu);

@@ -96,8 +96,8 @@ TEST(Unbound, ItemsRunConcurrentlyWithoutConcurrencyManagement) {
   for (int i = 0; i < 4; ++i) {
     // A plain wait the pool is not told about: only an unbound pool starts the others anyway.
     ws.push_back(std::make_unique<Work>("meet", [&](Work&) {
-      all.count_down();
-      if (all.try_wait() || (all.wait(), true)) ++met;
+      all.arrive_and_wait();
+      ++met;
     }));
     sys.queue_work(wq, *ws.back());
   }
@@ -169,7 +169,6 @@ TEST(Destroy, DrainsChainedWorkThenRefusesMore) {
   System sys(opts(2));
   Workqueue* wq = sys.alloc_workqueue("d", 0, 0);
   std::atomic<int> runs{0};
-  std::function<void(Work&)> chain;
   Work w{"chain", [&](Work& self) {
            if (++runs < 100) sys.queue_work(wq, self);  // requeues itself: allowed while draining
          }};
@@ -294,7 +293,7 @@ TEST(Stress, RandomOperationsKeepEveryItemAccountedFor) {
     std::mt19937 rng(seed);
     for (int op = 0; op < 3000; ++op) {
       Work& w = *works[rng() % kWorks];
-      Workqueue* wq = wqs[&w - works.front().get() >= 0 ? (rng() % wqs.size()) : 0];
+      Workqueue* wq = wqs[rng() % wqs.size()];
       switch (rng() % 8) {
         case 0: case 1: case 2:
           if (sys.queue_work(wq, w)) ++queued;

@@ -250,6 +250,8 @@ class Core {
   void destroy_begin(Workqueue&, Time now);
   void destroy_finish(Workqueue&, Time now);
   void set_max_active(Workqueue&, int max_active, Time now);
+  /// drain_workqueue(): while draining only the workqueue's own items may queue to it.
+  void set_draining(Workqueue& wq, bool on) { wq.flags = on ? wq.flags | __WQ_DRAINING : wq.flags & ~__WQ_DRAINING; }
   bool busy(const Workqueue&) const;
 
   // --- work ---

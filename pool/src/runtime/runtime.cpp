@@ -466,9 +466,9 @@ void System::flush_workqueue(Workqueue* wq) {
 }
 void System::drain_workqueue(Workqueue* wq) {
   auto lk = rt_->lock();
-  wq->flags |= __WQ_DRAINING;
+  rt_->core().set_draining(*wq, true);
   rt_->drain(lk, *wq);
-  wq->flags &= ~__WQ_DRAINING;
+  rt_->core().set_draining(*wq, false);
 }
 bool System::work_pending(const Work& w) const {
   auto lk = rt_->lock();

@@ -27,7 +27,6 @@ struct Thread {
   std::vector<Op> task_ops;          // what a task does
   const ItemDef* item = nullptr;     // what a worker runs now
   std::size_t pc = 0;
-  bool need_next = true;             // must ask the core for its next step
   bool resume = false;               // a wait ended: continue the script
   bool told_pool = false;            // slept through the pool's blocking point
   bool announced = false;            // the timeline already described the current step
@@ -202,8 +201,7 @@ class Simulator final : public Driver {
           auto& s = finished_[t.item->wq];
           ++s.first;
           s.second = now_;
-          t.need_next = true;
-          make_ready(t);
+          make_ready(t);  // asks the core for its next step
         } else {
           result_.log.push_back(dmesg(now_, fmt::format("cmwq-sim: task {} done", t.task_pid)));
           t.state = Thread::State::Dead;
@@ -365,7 +363,6 @@ class Simulator final : public Driver {
         t->task_pid = next_task_pid_++;
         t->task_cpu = a.from;
         for (auto& name : a.targets) t->task_ops.push_back(Op{Op::Flush, 0, name, WORK_CPU_UNBOUND});
-        t->need_next = false;
         threads_.push_back(std::move(t));
         note(fmt::format("task {} flushes {}", threads_.back()->task_pid, fmt::join(a.targets, " ")));
         continue_script(*threads_.back());
