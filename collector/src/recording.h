@@ -1,0 +1,61 @@
+// A recording: the SQLite sink of the collector. Raw records go to `events`
+// in batched transactions with prepared statements; what the model derives
+// goes to the other tables of schema.sql.
+#pragma once
+
+#include "model.h"
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace wqscope {
+
+struct RecordingError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+constexpr int kRecordingSchemaVersion = 1;  // PRAGMA user_version of schema.sql
+
+class Recording : public ModelObserver {
+ public:
+  struct Meta {
+    std::string command;
+    int pid = 0;
+    std::int64_t started_ns = 0;
+  };
+  /// Creates `path` (mode 0600); refuses to overwrite, and says why it cannot write.
+  static std::unique_ptr<Recording> create(const std::string& path, const Meta&);
+  ~Recording() override;
+
+  void add(const cmwq::Record&);
+  /// Makes everything added so far durable: it survives a SIGKILL of the collector.
+  void commit();
+  /// Ends the run: why, when, and what the BPF side dropped; open work items are written too.
+  void finish(const std::string& reason, std::int64_t ended_ns, std::uint64_t dropped, const Model&);
+
+  void on_name(std::uint32_t id, std::uint32_t kind, const std::string& text) override;
+  void on_workqueue(const WorkqueueInfo&) override;
+  void on_pool(const PoolInfo&) override;
+  void on_worker(const WorkerInfo&) override;
+  void on_work_done(const WorkInstance&) override;
+
+ private:
+  Recording(std::string path, sqlite3* db);
+  void exec(const char* sql);
+  sqlite3_stmt* prepare(const char* sql);
+  void step(sqlite3_stmt*);
+  [[noreturn]] void fail(const char* what);
+  void begin();
+
+  std::string path_;
+  sqlite3* db_;
+  bool in_tx_ = false;
+  std::uint64_t events_ = 0;
+  sqlite3_stmt *ins_event_ = nullptr, *ins_name_ = nullptr, *ins_wq_ = nullptr, *ins_pool_ = nullptr,
+               *ins_worker_ = nullptr, *ins_item_ = nullptr;
+};
+
+}  // namespace wqscope

@@ -1,0 +1,49 @@
+-- A wqscope recording: one SQLite file. Times are CLOCK_MONOTONIC nanoseconds of the traced machine
+-- (virtual nanoseconds for simulator recordings); the run table says when the recording started.
+PRAGMA journal_mode = WAL;
+
+CREATE TABLE run (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  command TEXT,              -- what was traced (the command line, or the pid's)
+  pid INTEGER,
+  host TEXT,
+  kernel TEXT,
+  started_ns INTEGER,        -- CLOCK_MONOTONIC when recording began
+  ended_ns INTEGER,
+  started_unix REAL,         -- wall clock, seconds since the epoch
+  end_reason TEXT,           -- 'target exited', 'interrupted', 'error: ...'; NULL while recording
+  events INTEGER NOT NULL DEFAULT 0,
+  dropped_events INTEGER NOT NULL DEFAULT 0,  -- counted by the BPF side (ring buffer full), never silent
+  lost_events INTEGER NOT NULL DEFAULT 0,     -- gaps in the records' sequence numbers: everything that went missing
+  schema_version INTEGER NOT NULL             -- CMWQ_EVENTS_VERSION of the records
+);
+
+-- Every record as it arrived (cmwq/events.h, struct cmwq_ev_state).
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY,
+  ts INTEGER NOT NULL,
+  kind INTEGER NOT NULL REFERENCES kinds(kind),
+  tid INTEGER, cpu INTEGER, work INTEGER, func INTEGER, wq INTEGER, pool INTEGER, worker INTEGER,
+  flags INTEGER, pool_flags INTEGER, nr_running INTEGER, nr_idle INTEGER, nr_workers INTEGER,
+  nr_active INTEGER, arg INTEGER
+);
+
+CREATE TABLE kinds (kind INTEGER PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE names (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, text TEXT NOT NULL);
+
+CREATE TABLE workqueues (id INTEGER PRIMARY KEY, name TEXT, flags INTEGER, max_active INTEGER,
+                         created_ns INTEGER, destroyed_ns INTEGER);
+CREATE TABLE pools (id INTEGER PRIMARY KEY, cpu INTEGER, nice INTEGER, flags INTEGER);
+CREATE TABLE workers (pid INTEGER PRIMARY KEY, pool INTEGER, rescuer_of INTEGER, created_ns INTEGER,
+                      destroyed_ns INTEGER);
+
+-- One row per queueing of a work item: when it was queued, activated, started and ended, by whom.
+CREATE TABLE work_items (
+  id INTEGER PRIMARY KEY,
+  work INTEGER NOT NULL,     -- the work item's id (one item may be queued many times)
+  func TEXT, wq TEXT, pool INTEGER, worker INTEGER,
+  queued_ns INTEGER, activated_ns INTEGER, started_ns INTEGER, ended_ns INTEGER,
+  cpu_ns INTEGER, canceled INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX work_items_func ON work_items(func);
+CREATE INDEX events_ts ON events(ts);

@@ -1,0 +1,127 @@
+#include "tracer.h"
+
+#include "cmwq.skel.h"
+
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <fstream>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <vector>
+
+namespace wqscope {
+
+namespace {
+
+bool has_cap(int cap) {
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capget, &hdr, data) != 0) return false;
+  return data[cap / 32].effective & (1u << (cap % 32));
+}
+
+bool file_has_probe(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The .note.stapsdt note names provider and probe as consecutive strings.
+  return bytes.find(std::string("cmwq\0batch\0", 11)) != std::string::npos;
+}
+
+}  // namespace
+
+void require_bpf_privileges(const char* command) {
+  constexpr int kCapSysAdmin = 21, kCapPerfmon = 38, kCapBpf = 39;
+  if (has_cap(kCapSysAdmin) || (has_cap(kCapBpf) && has_cap(kCapPerfmon))) return;
+  throw TracerError(fmt::format("wqscope {}: loading the BPF program needs root, or CAP_BPF and CAP_PERFMON; "
+                                "run it with sudo",
+                                command));
+}
+
+std::string probe_binary_of(pid_t pid) {
+  std::string proc = fmt::format("/proc/{}", pid);
+  if (::access(proc.c_str(), F_OK) != 0)
+    throw TracerError(fmt::format("no process {}: check the pid (it may have exited)", pid));
+  char exe[PATH_MAX] = {};
+  ssize_t n = ::readlink((proc + "/exe").c_str(), exe, sizeof exe - 1);
+  if (n <= 0) throw TracerError(fmt::format("process {}: cannot read its executable: {}", pid, std::strerror(errno)));
+  std::string path(exe, static_cast<std::size_t>(n));
+  if (file_has_probe(proc + "/exe")) return path;
+  // libcmwq may also be a shared library the process mapped.
+  std::ifstream maps(proc + "/maps");
+  for (std::string line; std::getline(maps, line);) {
+    auto slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    std::string lib = line.substr(slash);
+    if (lib.find("cmwq") != std::string::npos && file_has_probe(lib)) return lib;
+  }
+  throw TracerError(fmt::format("process {} ({}) does not use libcmwq: it has no cmwq:batch probe", pid, path));
+}
+
+Tracer::Tracer(pid_t pid, const std::string& binary, BatchFn fn) : fn_(std::move(fn)) {
+  libbpf_set_print([](libbpf_print_level, const char*, va_list) { return 0; });
+  skel_ = cmwq_bpf__open();
+  if (!skel_) throw TracerError(fmt::format("cannot open the BPF program: {}", std::strerror(errno)));
+  skel_->rodata->target_tgid = static_cast<__u32>(pid);
+  if (int err = cmwq_bpf__load(skel_)) {
+    cmwq_bpf__destroy(skel_);
+    throw TracerError(fmt::format("cannot load the BPF program: {} (is this kernel built with BPF and uprobes?)",
+                                  std::strerror(-err)));
+  }
+  link_ = bpf_program__attach_usdt(skel_->progs.on_batch, -1, binary.c_str(), "cmwq", "batch", nullptr);
+  if (!link_) {
+    int err = errno;
+    cmwq_bpf__destroy(skel_);
+    throw TracerError(fmt::format("cannot attach to cmwq:batch in {}: {}", binary, std::strerror(err)));
+  }
+  rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.batches), on_sample, this, nullptr);
+  if (!rb_) {
+    int err = errno;
+    bpf_link__destroy(link_);
+    cmwq_bpf__destroy(skel_);
+    throw TracerError(fmt::format("cannot open the BPF ring buffer: {}", std::strerror(err)));
+  }
+}
+
+Tracer::~Tracer() {
+  ring_buffer__free(rb_);
+  bpf_link__destroy(link_);
+  cmwq_bpf__destroy(skel_);
+}
+
+int Tracer::on_sample(void* self, void* data, std::size_t) {
+  auto* b = static_cast<const cmwq_bpf_batch*>(data);
+  static_cast<Tracer*>(self)->fn_(std::span(reinterpret_cast<const std::byte*>(b->data), b->len), b->count);
+  return 0;
+}
+
+void Tracer::poll(int timeout_ms) {
+  int n = ring_buffer__poll(rb_, timeout_ms);
+  if (n < 0 && n != -EINTR) throw TracerError(fmt::format("ring buffer: {}", std::strerror(-n)));
+}
+
+void Tracer::drain() {
+  while (ring_buffer__consume(rb_) > 0) {
+  }
+}
+
+cmwq_bpf_stats Tracer::stats() const {
+  cmwq_bpf_stats total{};
+  std::vector<cmwq_bpf_stats> per(static_cast<std::size_t>(libbpf_num_possible_cpus()));
+  __u32 zero = 0;
+  if (bpf_map__lookup_elem(skel_->maps.stats, &zero, sizeof zero, per.data(), per.size() * sizeof(per[0]), 0) == 0)
+    for (auto& s : per) {
+      total.batches += s.batches;
+      total.dropped_batches += s.dropped_batches;
+      total.dropped_events += s.dropped_events;
+      total.read_errors += s.read_errors;
+      total.oversized += s.oversized;
+    }
+  return total;
+}
+
+}  // namespace wqscope

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# wqscope record, end to end and on bad input. Needs root (CI is root) for BPF.
+set -uo pipefail
+wqscope=$1 demo=$2
+tmp=$(mktemp -d)
+chmod 755 "$tmp"
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+q() { sqlite3 "$1" "$2"; }
+if [[ $EUID -ne 0 ]]; then echo "SKIP: recording needs root (CAP_BPF, CAP_PERFMON)"; exit 77; fi
+
+# The stall story, started by wqscope and traced from its first event.
+"$wqscope" record -o "$tmp/stall.db" -- "$demo" stall --seconds 1 > "$tmp/out" 2>&1 || { cat "$tmp/out"; fail "record stall"; }
+db=$tmp/stall.db
+[[ $(stat -c %a "$db") == 600 ]] || fail "recording is not mode 0600"
+[[ $(q "$db" "PRAGMA integrity_check") == ok ]] || fail "integrity"
+[[ $(q "$db" "PRAGMA user_version") == 1 ]] || fail "user_version"
+[[ $(q "$db" "SELECT end_reason FROM run") == "target exited with status 0" ]] || fail "end reason: $(q "$db" 'SELECT end_reason FROM run')"
+[[ $(q "$db" "SELECT events = (SELECT count(*) FROM events) AND lost_events = 0 AND dropped_events = 0 FROM run") == 1 ]] \
+  || fail "events counted, none lost"
+[[ $(q "$db" "SELECT count(*) FROM work_items WHERE wq = 'stall_wq' AND ended_ns IS NOT NULL") == 2 ]] || fail "two items ran"
+# The waiter ran for the whole stall and the signaller could only start when the demo broke it.
+[[ $(q "$db" "SELECT w.started_ns < s.queued_ns AND s.started_ns >= s.queued_ns + 900000000 AND w.ended_ns >= s.started_ns
+               FROM work_items w, work_items s WHERE w.func = 'wait_for_done' AND s.func = 'signal_done'") == 1 ]] \
+  || fail "the stall is not in the recording"
+[[ $(q "$db" "SELECT count(*) FROM workqueues WHERE name = 'stall_wq' AND destroyed_ns IS NOT NULL") == 1 ]] || fail "workqueue"
+[[ $(q "$db" "SELECT count(*) FROM names WHERE text = 'wait_for_done'") == 1 ]] || fail "names"
+
+# Attaching to a running process: it describes its state first, then everything after.
+"$demo" server --seconds 4 > /dev/null 2>&1 &
+target=$!
+sleep 1
+"$wqscope" record -p "$target" -o "$tmp/attach.db" > "$tmp/out" 2>&1 || { cat "$tmp/out"; fail "record -p"; }
+db=$tmp/attach.db
+[[ $(q "$db" "SELECT end_reason FROM run") == "target exited" ]] || fail "attach: end reason"
+[[ $(q "$db" "SELECT count(*) FROM workqueues WHERE name IN ('server_io', 'server_log', 'server_crypto')") == 3 ]] \
+  || fail "attach: workqueues created before the attach are known"
+[[ $(q "$db" "SELECT count(*) > 100 FROM work_items WHERE ended_ns IS NOT NULL") == 1 ]] || fail "attach: items"
+
+# Ctrl-C ends the recording cleanly, the command too.
+"$wqscope" record -o "$tmp/int.db" -- "$demo" server --seconds 60 > "$tmp/out" 2>&1 &
+rec=$!
+sleep 1.5
+kill -INT $rec
+wait $rec || fail "interrupted record exit status"
+[[ $(q "$tmp/int.db" "SELECT end_reason FROM run") == interrupted ]] || fail "interrupt: end reason"
+[[ $(q "$tmp/int.db" "PRAGMA integrity_check") == ok ]] || fail "interrupt: integrity"
+
+# Bad input: each a clear message and a non-zero exit.
+expect() {  # expect CODE MESSAGE -- COMMAND...
+  local code=$1 msg=$2
+  shift 3
+  out=$("$@" 2>&1)
+  rc=$?
+  [[ $rc -eq $code ]] && grep -qF -- "$msg" <<<"$out" || fail "'$*' -> rc=$rc, output: $out"
+}
+expect 1 "already exists; wqscope never overwrites a recording" -- "$wqscope" record -o "$tmp/stall.db" -- "$demo" hog
+expect 1 "cannot create the recording: No such file or directory" -- "$wqscope" record -o /nonexistent/x.db -- "$demo" hog
+expect 1 "no process 99999999: check the pid" -- "$wqscope" record -p 99999999 -o "$tmp/n.db"
+sleep 30 &
+expect 1 "does not use libcmwq: it has no cmwq:batch probe" -- "$wqscope" record -p $! -o "$tmp/n.db"
+kill $!
+expect 1 "nosuchprogram: no such executable" -- "$wqscope" record -o "$tmp/n.db" -- nosuchprogram
+expect 2 "give either -p PID or -- COMMAND, not neither" -- "$wqscope" record -o "$tmp/n.db"
+expect 1 "needs root, or CAP_BPF and CAP_PERFMON; run it with sudo" -- \
+  setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all "$wqscope" record -o "$tmp/n2.db" -- "$demo" hog
+[[ ! -e "$tmp/n2.db" ]] || fail "a refused recording left a file behind"
+echo "record: stall, attach, interrupt and 7 bad inputs behave"
