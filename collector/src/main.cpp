@@ -6,28 +6,75 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+namespace {
+
+struct ThresholdError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::int64_t parse_threshold(const std::string& s) {
+  std::size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  std::string unit = s.substr(used);
+  double scale = unit == "s" ? 1e9 : unit == "ms" ? 1e6 : 0;
+  if (!used || !scale || !(v > 0) || v * scale > 1e13)
+    throw ThresholdError(fmt::format("--thresh '{}' is not a duration like 30s or 500ms (more than 0, at most 10000s)",
+                                     s));
+  return static_cast<std::int64_t>(v * scale);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"wqscope: see inside workqueue pools and catch them when they stall.\n\n"
                "Examples:\n"
                "  sudo wqscope record -o trace.db -- cmwq-demo stall --seconds 10\n"
                "  sudo wqscope record -p 1234 -o trace.db\n"
+               "  sudo wqscope watch --thresh 5s --json -p 1234\n"
                "  sqlite3 trace.db 'SELECT func, count(*) FROM work_items GROUP BY func'\n"};
   app.require_subcommand(1);
-  wqscope::RecordOptions rec;
+  wqscope::Target target;
+  std::string output;
+  auto add_target = [&](CLI::App* sub) {
+    sub->add_option("-p,--pid", target.pid, "trace this running process")->check(CLI::PositiveNumber);
+    sub->add_option("command", target.command, "after --: the command to start and trace from its first event");
+  };
   auto* record = app.add_subcommand("record", "record a process that uses libcmwq into a SQLite file");
-  record->add_option("-p,--pid", rec.pid, "trace this running process")->check(CLI::PositiveNumber);
-  record->add_option("-o,--output", rec.output, "the recording to create (never overwritten)")->required();
-  record->add_option("command", rec.command, "after --: the command to start and trace from its first event");
+  add_target(record);
+  record->add_option("-o,--output", output, "the recording to create (never overwritten)")->required();
+  wqscope::WatchOptions wopt;
+  std::string thresh = "30s";
+  auto* watch = app.add_subcommand("watch", "alert when a pool of a process stops making progress");
+  add_target(watch);
+  watch->add_option("--thresh", thresh, "report a pool stuck this long, e.g. 30s, 500ms (default 30s)");
+  watch->add_flag("--json", wopt.json, "print alerts as JSON lines");
+  watch->add_option("--exec", wopt.exec, "run this program (no shell) for each alert, the alert as JSON on stdin");
+  watch->add_option("-o,--output", wopt.output, "also record into this new SQLite file");
   CLI11_PARSE(app, argc, argv);
   try {
-    if (record->parsed()) {
-      if ((rec.pid != 0) == !rec.command.empty()) {
-        fmt::print(stderr, "wqscope record: give either -p PID or -- COMMAND, not {}\n",
-                   rec.pid ? "both" : "neither");
-        return 2;
-      }
-      return wqscope::record(rec);
+    CLI::App* sub = record->parsed() ? record : watch;
+    if ((target.pid != 0) == !target.command.empty()) {
+      fmt::print(stderr, "wqscope {}: give either -p PID or -- COMMAND, not {}\n", sub->get_name(),
+                 target.pid ? "both" : "neither");
+      return 2;
     }
+    if (record->parsed()) return wqscope::record(target, output);
+    wopt.thresh_ns = parse_threshold(thresh);
+    if (!wopt.exec.empty() && ::access(wopt.exec.c_str(), X_OK) != 0) {
+      fmt::print(stderr, "wqscope watch: --exec {}: not an executable file (give its full path)\n", wopt.exec);
+      return 2;
+    }
+    return wqscope::watch(target, wopt);
+  } catch (const ThresholdError& e) {
+    fmt::print(stderr, "wqscope watch: {}\n", e.what());
+    return 2;
   } catch (const wqscope::TracerError& e) {
     fmt::print(stderr, "wqscope: {}\n", e.what());
     return 1;

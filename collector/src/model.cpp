@@ -1,5 +1,6 @@
 #include "model.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace wqscope {
@@ -26,6 +27,7 @@ void Model::apply(const cmwq::Record& r) {
   if (h.kind == CMWQ_EV_HELLO) {
     // A new stream: its ids start over.
     names_.clear();
+    possible_cpus_ = static_cast<int>(r.hello()->possible_cpus);
     last_seq_ = h.seq;
     return;
   }
@@ -82,6 +84,10 @@ void Model::apply(const cmwq::Record& r) {
       break;
     }
     case CMWQ_EV_WORK_ACTIVATE:
+      if (e.pool >= 0) {
+        PoolInfo& p = pools_[e.pool];
+        if (p.pending++ == 0) p.last_progress_ns = static_cast<std::int64_t>(h.ts);
+      }
       if (auto it = pending_.find(e.work); it != pending_.end()) {
         it->second.activated_ns = static_cast<std::int64_t>(h.ts);
         it->second.pool = e.pool;
@@ -94,6 +100,11 @@ void Model::apply(const cmwq::Record& r) {
         pending_.erase(it);
       } else {
         w = WorkInstance{e.work, name(e.func), wq_name(), e.pool};  // queued before the recording began
+      }
+      if (e.pool >= 0) {
+        PoolInfo& p = pools_[e.pool];
+        p.pending = std::max(0, p.pending - 1);
+        p.last_progress_ns = static_cast<std::int64_t>(h.ts);
       }
       w.started_ns = static_cast<std::int64_t>(h.ts);
       w.worker = e.worker;
@@ -113,6 +124,10 @@ void Model::apply(const cmwq::Record& r) {
       break;
     case CMWQ_EV_WORK_CANCEL:
       if (auto it = pending_.find(e.work); it != pending_.end()) {
+        if (it->second.activated_ns >= 0 && it->second.pool >= 0) {
+          PoolInfo& p = pools_[it->second.pool];
+          p.pending = std::max(0, p.pending - 1);
+        }
         it->second.canceled = true;
         if (obs_) obs_->on_work_done(it->second);
         pending_.erase(it);
@@ -121,6 +136,14 @@ void Model::apply(const cmwq::Record& r) {
     default:
       break;
   }
+}
+
+std::string Model::pool_identity(const PoolInfo& p) const {
+  std::vector<int> cpus;
+  if (p.cpu >= 0) cpus.push_back(p.cpu);
+  else
+    for (int c = 0; c < possible_cpus_; ++c) cpus.push_back(c);
+  return cmwq::pool_identity(cpus, p.cpu >= 0 ? 0 : cmwq::NUMA_NO_NODE, p.flags, p.nice);
 }
 
 std::vector<WorkInstance> Model::open_instances() const {

@@ -24,6 +24,8 @@ struct PoolInfo {
   int id = -1, cpu = -1, nice = 0;
   std::uint32_t flags = 0;
   int nr_running = 0, nr_idle = 0, nr_workers = 0;
+  int pending = 0;                  // active items waiting on the worklist (seen since the recording began)
+  std::int64_t last_progress_ns = -1;  // an item left the worklist, or the worklist became busy
 };
 
 struct WorkerInfo {
@@ -62,6 +64,8 @@ class Model {
   std::uint64_t lost() const { return lost_; }          // from gaps in seq
   std::uint64_t anomalies() const { return anomalies_; } // records that contradict the state
   const std::map<int, PoolInfo>& pools() const { return pools_; }
+  /// The pool as the kernel prints it: " cpus=0 node=0 flags=0x4 nice=0".
+  std::string pool_identity(const PoolInfo&) const;
   const std::map<std::uint32_t, WorkqueueInfo>& workqueues() const { return wqs_; }
 
  private:
@@ -70,6 +74,7 @@ class Model {
 
   ModelObserver* obs_;
   std::uint64_t records_ = 0, lost_ = 0, anomalies_ = 0, last_seq_ = 0;
+  int possible_cpus_ = 1;
   std::unordered_map<std::uint32_t, std::string> names_;
   std::map<std::uint32_t, WorkqueueInfo> wqs_;
   std::map<int, PoolInfo> pools_;

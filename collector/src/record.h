@@ -1,19 +1,23 @@
-// `wqscope record`: trace a process (started here or running) into a recording.
+// `wqscope record` and `wqscope watch`.
 #pragma once
 
+#include "session.h"
+
 #include <string>
-#include <sys/types.h>
-#include <vector>
 
 namespace wqscope {
 
-struct RecordOptions {
-  pid_t pid = 0;                     // -p PID
-  std::vector<std::string> command;  // -- CMD ARGS
-  std::string output;                // -o FILE
+/// Traces the target into a new recording at `output`. Returns the process exit status.
+int record(const Target&, const std::string& output);
+
+struct WatchOptions {
+  std::int64_t thresh_ns = 30'000'000'000;
+  bool json = false;
+  std::string exec;    // run without a shell, the alert as JSON on stdin
+  std::string output;  // also record, if set
 };
 
-/// Returns the exit status for the wqscope process.
-int record(const RecordOptions&);
+/// Headless lockup detection. Returns the process exit status.
+int watch(const Target&, const WatchOptions&);
 
 }  // namespace wqscope

@@ -236,6 +236,13 @@ struct Caller {
   int pid = 0;                    // for BAR(pid)
 };
 
+/// The kernel's %*pbl: "0", "0-3,8".
+std::string cpulist(const std::vector<int>& cpus);
+/// pr_cont_pool_info(): " cpus=0 node=0 flags=0x4 nice=0" (no node for NUMA_NO_NODE).
+std::string pool_identity(const std::vector<int>& cpus, int node, unsigned flags, int nice);
+/// "BUG: workqueue lockup - pool cpus=0 node=0 flags=0x4 nice=0 stuck for 59s!"
+std::string lockup_line(const std::string& identity, Time stuck);
+
 class Core {
  public:
   Core(Config, Driver&, Time now);

@@ -8,22 +8,6 @@
 
 namespace cmwq {
 
-namespace {
-
-/// The kernel's %*pbl: "0", "0-3,8".
-std::string cpulist(const std::vector<int>& cpus) {
-  std::string out;
-  for (std::size_t i = 0; i < cpus.size();) {
-    std::size_t j = i;
-    while (j + 1 < cpus.size() && cpus[j + 1] == cpus[j] + 1) ++j;
-    if (!out.empty()) out += ',';
-    out += j == i ? fmt::format("{}", cpus[i]) : fmt::format("{}-{}", cpus[i], cpus[j]);
-    i = j + 1;
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string Worker::name() const {
   if (rescue_wq) return rescue_wq->name;
@@ -265,11 +249,29 @@ void Core::announce_state(Time now) {
 
 void Core::warn(std::string line) { drv_.message(line); }
 
-std::string Core::pool_info(const Pool& pool) {
-  std::string s = " cpus=" + cpulist(pool.cpus);
-  if (pool.node != NUMA_NO_NODE) s += fmt::format(" node={}", pool.node);
-  return s + fmt::format(" flags=0x{:x} nice={}", pool.flags, pool.nice);
+std::string cpulist(const std::vector<int>& cpus) {
+  std::string out;
+  for (std::size_t i = 0; i < cpus.size();) {
+    std::size_t j = i;
+    while (j + 1 < cpus.size() && cpus[j + 1] == cpus[j] + 1) ++j;
+    if (!out.empty()) out += ',';
+    out += j == i ? fmt::format("{}", cpus[i]) : fmt::format("{}-{}", cpus[i], cpus[j]);
+    i = j + 1;
+  }
+  return out;
 }
+
+std::string pool_identity(const std::vector<int>& cpus, int node, unsigned flags, int nice) {
+  std::string s = " cpus=" + cpulist(cpus);
+  if (node != NUMA_NO_NODE) s += fmt::format(" node={}", node);
+  return s + fmt::format(" flags=0x{:x} nice={}", flags, nice);
+}
+
+std::string lockup_line(const std::string& identity, Time stuck) {
+  return fmt::format("BUG: workqueue lockup - pool{} stuck for {}s!", identity, stuck / kSec);
+}
+
+std::string Core::pool_info(const Pool& pool) { return pool_identity(pool.cpus, pool.node, pool.flags, pool.nice); }
 
 namespace {
 

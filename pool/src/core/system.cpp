@@ -99,7 +99,7 @@ void Core::watchdog_check(Time now) {
     lockup = true;
     ++lockups_;
     Time stuck = now - pool->watchdog_ts;
-    warn(fmt::format("BUG: workqueue lockup - pool{} stuck for {}s!", pool_info(*pool), stuck / kSec));
+    warn(lockup_line(pool_info(*pool), stuck));
     emit(EventKind::Lockup, now, pool.get(), nullptr, nullptr, nullptr, stuck);
   }
   if (lockup)

@@ -1,0 +1,124 @@
+#include "session.h"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace wqscope {
+
+namespace {
+
+std::atomic<int> stop_signal{0};
+extern "C" void on_stop(int sig) { stop_signal = sig; }
+
+/// The executable a command names: a path, or found on PATH like execvp would.
+std::string resolve(const std::string& cmd) {
+  auto usable = [](const std::string& p) { return ::access(p.c_str(), X_OK) == 0; };
+  char real[PATH_MAX];
+  if (cmd.find('/') != std::string::npos) {
+    if (usable(cmd) && realpath(cmd.c_str(), real)) return real;
+  } else if (const char* path = std::getenv("PATH")) {
+    std::string dirs = path;
+    for (std::size_t at = 0; at <= dirs.size();) {
+      std::size_t end = dirs.find(':', at);
+      if (end == std::string::npos) end = dirs.size();
+      std::string p = dirs.substr(at, end - at) + "/" + cmd;
+      if (usable(p) && realpath(p.c_str(), real)) return real;
+      at = end + 1;
+    }
+  }
+  throw TracerError(fmt::format("{}: no such executable (give a path or a command on PATH)", cmd));
+}
+
+}  // namespace
+
+std::int64_t mono_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+Session::Session(const Target& t, const char* verb) : launch_(!t.command.empty()), pid_(t.pid) {
+  require_bpf_privileges(verb);
+  if (!launch_) {
+    binary_ = probe_binary_of(pid_);
+    description_ = fmt::format("pid {} ({})", pid_, binary_);
+    return;
+  }
+  binary_ = resolve(t.command[0]);
+  for (auto& a : t.command) description_ += (description_.empty() ? "" : " ") + a;
+  int go[2];
+  if (pipe2(go, O_CLOEXEC) != 0) throw TracerError(fmt::format("pipe: {}", std::strerror(errno)));
+  pid_ = fork();
+  if (pid_ < 0) throw TracerError(fmt::format("fork: {}", std::strerror(errno)));
+  if (pid_ == 0) {  // wait until the probe is attached, so that tracing starts at the first event
+    char c;
+    ::close(go[1]);
+    if (::read(go[0], &c, 1) != 1) _exit(127);
+    std::vector<char*> argv;
+    for (auto& a : t.command) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(binary_.c_str(), argv.data());
+    fmt::print(stderr, "wqscope: cannot run {}: {}\n", binary_, std::strerror(errno));
+    _exit(127);
+  }
+  ::close(go[0]);
+  go_ = go[1];
+}
+
+Session::~Session() {
+  if (go_ >= 0) {  // never started: the held child sees EOF and exits without running the command
+    ::close(go_);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+void Session::attach(Tracer::BatchFn fn) { tracer_ = std::make_unique<Tracer>(pid_, binary_, std::move(fn)); }
+
+std::string Session::run(const std::function<int(std::int64_t now)>& tick) {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  if (go_ >= 0) {
+    if (::write(go_, "x", 1) != 1) throw TracerError("cannot start the command");
+    ::close(go_);
+    go_ = -1;
+  }
+  int status = 0;
+  int wait_ms = 50;
+  for (;;) {
+    tracer_->poll(wait_ms);
+    wait_ms = tick(mono_ns());
+    if (launch_) {
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        tracer_->drain();
+        tick(mono_ns());
+        return WIFEXITED(status) ? fmt::format("target exited with status {}", WEXITSTATUS(status))
+                                 : fmt::format("target killed by signal {}", WTERMSIG(status));
+      }
+    } else if (::kill(pid_, 0) != 0 && errno == ESRCH) {
+      tracer_->drain();
+      tick(mono_ns());
+      return "target exited";
+    }
+    if (int sig = stop_signal.load()) {
+      if (launch_) {  // the command is ours: it ends with the session
+        ::kill(pid_, sig);
+        waitpid(pid_, &status, 0);
+      }
+      tracer_->drain();
+      tick(mono_ns());
+      return sig == SIGINT ? "interrupted" : "terminated";
+    }
+  }
+}
+
+}  // namespace wqscope

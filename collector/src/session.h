@@ -1,0 +1,47 @@
+// One tracing session: the target (a command started here, held until the probe
+// is attached, or a running pid), the tracer attached to it, and the poll loop
+// that ends on the target's exit, Ctrl-C or SIGTERM. `record` and `watch` are
+// what they do with the records.
+#pragma once
+
+#include "tracer.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace wqscope {
+
+struct Target {
+  pid_t pid = 0;                     // -p PID
+  std::vector<std::string> command;  // -- CMD ARGS
+};
+
+std::int64_t mono_ns();
+
+class Session {
+ public:
+  /// Checks privileges and the target; a command is forked and held before exec.
+  Session(const Target&, const char* verb);
+  ~Session();
+  pid_t pid() const { return pid_; }
+  const std::string& description() const { return description_; }
+
+  /// Attaches the tracer; records go to `fn`.
+  void attach(Tracer::BatchFn fn);
+  /// Lets the command run, then polls until the session ends. `tick(now)` runs after every poll
+  /// and returns how long the next poll may wait (ms). Returns why the session ended.
+  std::string run(const std::function<int(std::int64_t now)>& tick);
+  cmwq_bpf_stats stats() const { return tracer_->stats(); }
+
+ private:
+  bool launch_;
+  pid_t pid_;
+  int go_ = -1;  // write end of the pipe that holds the child
+  std::string binary_, description_;
+  std::unique_ptr<Tracer> tracer_;
+};
+
+}  // namespace wqscope
