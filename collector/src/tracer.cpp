@@ -72,7 +72,9 @@ Tracer::Tracer(pid_t pid, const std::string& binary, BatchFn fn) : fn_(std::move
     throw TracerError(fmt::format("cannot load the BPF program: {} (is this kernel built with BPF and uprobes?)",
                                   std::strerror(-err)));
   }
-  link_ = bpf_program__attach_usdt(skel_->progs.on_batch, -1, binary.c_str(), "cmwq", "batch", nullptr);
+  // Attached to this process only: the probe's semaphore rises in it alone, so other processes of
+  // the same program (and other tracers' targets) are not made to trace.
+  link_ = bpf_program__attach_usdt(skel_->progs.on_batch, pid, binary.c_str(), "cmwq", "batch", nullptr);
   if (!link_) {
     int err = errno;
     cmwq_bpf__destroy(skel_);

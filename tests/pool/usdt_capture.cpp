@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   if (!skel) return fail("open BPF skeleton");
   skel->rodata->target_tgid = static_cast<__u32>(child);
   if (cmwq_bpf__load(skel)) return fail("load BPF program (root, CAP_BPF and CAP_PERFMON are needed)");
-  bpf_link* link = bpf_program__attach_usdt(skel->progs.on_batch, -1, exe, "cmwq", "batch", nullptr);
+  bpf_link* link = bpf_program__attach_usdt(skel->progs.on_batch, child, exe, "cmwq", "batch", nullptr);
   if (!link) return fail("attach to cmwq:batch");
   ring_buffer* rb = ring_buffer__new(bpf_map__fd(skel->maps.batches), on_batch, nullptr, nullptr);
   if (!rb) return fail("ring buffer");

@@ -22,6 +22,8 @@ extern "C" volatile unsigned short cmwq_batch_semaphore;  // raised by the kerne
 
 namespace cmwq::probes {
 inline bool attached() { return __builtin_expect(cmwq_batch_semaphore != 0, 0); }
+/// How many tracers are attached (the kernel counts them in the semaphore).
+inline unsigned tracers() { return cmwq_batch_semaphore; }
 inline void batch(const void* records, std::size_t len, std::uint64_t count) {
   STAP_PROBE3(cmwq, batch, records, len, count);
 }
@@ -29,6 +31,7 @@ inline void batch(const void* records, std::size_t len, std::uint64_t count) {
 #else
 namespace cmwq::probes {
 inline bool attached() { return false; }
+inline unsigned tracers() { return 0; }
 inline void batch(const void*, std::size_t, std::uint64_t) {}
 }  // namespace cmwq::probes
 #endif

@@ -69,6 +69,9 @@ class Runtime final : public Driver {
     };
     for (auto& [name, flags] : system_wqs)
       system_.push_back(core_->alloc_workqueue(name, flags, (flags & WQ_UNBOUND) ? WQ_MAX_ACTIVE : 0, mono_now()));
+    // A tracer attached before we started (wqscope -- CMD holds the command until it is) is ready.
+    tracers_ = probes::tracers();
+    newest_tracer_ = mono_now() - kAttachGrace;
     check_tracing();
     timer_ = std::thread([this] { timer_main(); });
   }
@@ -78,14 +81,26 @@ class Runtime final : public Driver {
   }
 
   /// Tracing is on while a tracer holds the probe's semaphore or an in-process sink listens.
-  /// Turning it on starts a stream that first describes what exists. Called with mu_ held.
+  /// Each new tracer gets a stream that starts with a HELLO and the current state. The kernel
+  /// raises the semaphore when the uprobe is registered, a moment before the tracer's BPF program
+  /// is attached to it, so that stream starts once that moment has surely passed. Called with mu_.
   void check_tracing() {
-    bool want = probes::attached() || static_cast<bool>(opt_.on_events);
-    if (want == core_->tracing()) return;
-    core_->set_tracing(want);
-    if (!want) return;
     Time now = mono_now();
-    recorder_.take();
+    unsigned tracers = probes::tracers();
+    if (tracers > tracers_) newest_tracer_ = now;
+    tracers_ = tracers;
+    bool sink = static_cast<bool>(opt_.on_events);
+    if (!sink && tracers == 0) {
+      core_->set_tracing(false);
+      return;
+    }
+    bool settled = tracers > 0 && now - newest_tracer_ >= kAttachGrace;
+    if (!sink && !settled) return;  // a tracer is attaching: wait for it
+    bool stale = settled && stream_started_ < newest_tracer_;
+    if (core_->tracing() && !stale) return;
+    cut_batch();  // what the old stream still holds goes to its readers
+    core_->set_tracing(true);
+    stream_started_ = now;
     recorder_.restart(now);
     core_->announce_state(now);
   }
@@ -353,7 +368,7 @@ class Runtime final : public Driver {
       }
       Time until = std::min(core_->next_deadline(), busy ? now + tick : kNever);
       // Poll the probe's semaphore, and hand events over while tracing.
-      until = std::min(until, now + (core_->tracing() ? flush_period : 100 * kMsec));
+      until = std::min(until, now + (core_->tracing() ? flush_period : kAttachGrace / 2));
       auto tp = until == kNever ? std::chrono::steady_clock::time_point::max()
                                 : std::chrono::steady_clock::time_point(std::chrono::nanoseconds(until));
       timer_cv_.wait_until(lk, tp);
@@ -377,6 +392,10 @@ class Runtime final : public Driver {
   std::vector<Workqueue*> system_;
   std::thread timer_;
   bool stopping_ = false;
+  static constexpr Time kAttachGrace = 100 * kMsec;
+  unsigned tracers_ = 0;       // the semaphore's count (attached tracers) when last looked at
+  Time newest_tracer_ = 0;     // when that count last rose
+  Time stream_started_ = 0;
   std::unique_ptr<Core> core_;
 };
 
