@@ -46,6 +46,12 @@ std::int64_t mono_ns() {
 }
 
 Session::Session(const Target& t, const char* verb) : launch_(!t.command.empty()), pid_(t.pid) {
+  // From the start: a Ctrl-C while the BPF program loads must still end the session cleanly
+  // (and a shell may have started us with SIGINT ignored).
+  struct sigaction sa {};
+  sa.sa_handler = on_stop;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
   require_bpf_privileges(verb);
   if (!launch_) {
     binary_ = probe_binary_of(pid_);
@@ -83,10 +89,6 @@ Session::~Session() {
 void Session::attach(Tracer::BatchFn fn) { tracer_ = std::make_unique<Tracer>(pid_, binary_, std::move(fn)); }
 
 std::string Session::run(const std::function<int(std::int64_t now)>& tick) {
-  struct sigaction sa {};
-  sa.sa_handler = on_stop;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
   if (go_ >= 0) {
     if (::write(go_, "x", 1) != 1) throw TracerError("cannot start the command");
     ::close(go_);

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstring>
 #include <fstream>
@@ -75,6 +76,11 @@ Tracer::Tracer(pid_t pid, const std::string& binary, BatchFn fn) : fn_(std::move
   // Attached to this process only: the probe's semaphore rises in it alone, so other processes of
   // the same program (and other tracers' targets) are not made to trace.
   link_ = bpf_program__attach_usdt(skel_->progs.on_batch, pid, binary.c_str(), "cmwq", "batch", nullptr);
+  if (!link_ && errno == ESRCH) {
+    // libbpf could not match the program's segments in this process's maps (seen with sanitizer
+    // builds): attach to every process of the program; the tgid filter keeps the others out.
+    link_ = bpf_program__attach_usdt(skel_->progs.on_batch, -1, binary.c_str(), "cmwq", "batch", nullptr);
+  }
   if (!link_) {
     int err = errno;
     cmwq_bpf__destroy(skel_);
@@ -96,14 +102,19 @@ Tracer::~Tracer() {
 }
 
 int Tracer::on_sample(void* self, void* data, std::size_t) {
+  auto* t = static_cast<Tracer*>(self);
   auto* b = static_cast<const cmwq_bpf_batch*>(data);
-  static_cast<Tracer*>(self)->fn_(std::span(reinterpret_cast<const std::byte*>(b->data), b->len), b->count);
-  return 0;
+  t->fn_(std::span(reinterpret_cast<const std::byte*>(b->data), b->len), b->count);
+  // A target faster than us must not keep us here forever: the caller has signals and
+  // deadlines to look at. What is left stays in the ring buffer for the next poll.
+  return t->budget_end_ && std::chrono::steady_clock::now() > *t->budget_end_ ? -EAGAIN : 0;
 }
 
 void Tracer::poll(int timeout_ms) {
+  budget_end_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms + 50);
   int n = ring_buffer__poll(rb_, timeout_ms);
-  if (n < 0 && n != -EINTR) throw TracerError(fmt::format("ring buffer: {}", std::strerror(-n)));
+  budget_end_.reset();
+  if (n < 0 && n != -EINTR && n != -EAGAIN) throw TracerError(fmt::format("ring buffer: {}", std::strerror(-n)));
 }
 
 void Tracer::drain() {

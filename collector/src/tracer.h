@@ -4,7 +4,9 @@
 
 #include "cmwq_bpf.h"
 
+#include <chrono>
 #include <cstddef>
+#include <optional>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -45,6 +47,7 @@ class Tracer {
  private:
   static int on_sample(void* self, void* data, std::size_t size);
   BatchFn fn_;
+  std::optional<std::chrono::steady_clock::time_point> budget_end_;  // while polling
   cmwq_bpf* skel_ = nullptr;
   bpf_link* link_ = nullptr;
   ring_buffer* rb_ = nullptr;
