@@ -24,9 +24,11 @@ const char* kind_name(int k) {
   return names[k];
 }
 
-void bind_opt(sqlite3_stmt* s, int i, std::int64_t v) {
-  if (v < 0) sqlite3_bind_null(s, i);
-  else sqlite3_bind_int64(s, i, v);
+void bind(sqlite3_stmt* s, int i, std::int64_t v) { sqlite3_bind_int64(s, i, v); }
+void bind(sqlite3_stmt* s, int i, const std::string& v) { sqlite3_bind_text(s, i, v.c_str(), -1, SQLITE_TRANSIENT); }
+void bind(sqlite3_stmt* s, int i, Opt v) {
+  if (v.value < 0) sqlite3_bind_null(s, i);
+  else sqlite3_bind_int64(s, i, v.value);
 }
 
 }  // namespace
@@ -114,6 +116,15 @@ void Recording::step(sqlite3_stmt* s) {
   if (rc != SQLITE_DONE) fail("cannot write the recording");
 }
 
+template <class... Args>
+void Recording::insert(sqlite3_stmt*& stmt, const char* sql, const Args&... args) {
+  begin();
+  if (!stmt) stmt = prepare(sql);
+  int i = 0;
+  (bind(stmt, ++i, args), ...);
+  step(stmt);
+}
+
 void Recording::begin() {
   if (in_tx_) return;
   exec("BEGIN");
@@ -128,96 +139,39 @@ void Recording::commit() {
 
 void Recording::add(const cmwq::Record& r) {
   if (r.h->kind == CMWQ_EV_NAME || r.h->kind == CMWQ_EV_HELLO) return;  // names: on_name; hello: the run row
-  begin();
-  if (!ins_event_)
-    ins_event_ = prepare("INSERT OR REPLACE INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   const cmwq_ev_state& e = *r.state();
-  sqlite3_stmt* s = ins_event_;
-  sqlite3_bind_int64(s, 1, static_cast<std::int64_t>(e.h.seq));
-  sqlite3_bind_int64(s, 2, static_cast<std::int64_t>(e.h.ts));
-  sqlite3_bind_int(s, 3, e.h.kind);
-  sqlite3_bind_int64(s, 4, e.h.tid);
-  sqlite3_bind_int(s, 5, e.h.cpu);
-  sqlite3_bind_int64(s, 6, static_cast<std::int64_t>(e.work));
-  sqlite3_bind_int64(s, 7, e.func);
-  sqlite3_bind_int64(s, 8, e.wq);
-  sqlite3_bind_int(s, 9, e.pool);
-  sqlite3_bind_int(s, 10, e.worker);
-  sqlite3_bind_int64(s, 11, e.flags);
-  sqlite3_bind_int64(s, 12, e.pool_flags);
-  sqlite3_bind_int(s, 13, e.nr_running);
-  sqlite3_bind_int(s, 14, e.nr_idle);
-  sqlite3_bind_int(s, 15, e.nr_workers);
-  sqlite3_bind_int(s, 16, e.nr_active);
-  sqlite3_bind_int64(s, 17, e.arg);
-  step(s);
+  insert(ins_event_, "INSERT OR REPLACE INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+         static_cast<std::int64_t>(e.h.seq), static_cast<std::int64_t>(e.h.ts), e.h.kind, e.h.tid, e.h.cpu,
+         static_cast<std::int64_t>(e.work), e.func, e.wq, e.pool, e.worker, e.flags, e.pool_flags, e.nr_running,
+         e.nr_idle, e.nr_workers, e.nr_active, e.arg);
   ++events_;
 }
 
 void Recording::on_name(std::uint32_t id, std::uint32_t kind, const std::string& text) {
-  begin();
-  if (!ins_name_) ins_name_ = prepare("INSERT OR REPLACE INTO names VALUES (?, ?, ?)");
-  sqlite3_bind_int64(ins_name_, 1, id);
-  sqlite3_bind_text(ins_name_, 2, kind == CMWQ_NAME_WQ ? "workqueue" : kind == CMWQ_NAME_FUNC ? "function" : "other",
-                    -1, SQLITE_STATIC);
-  sqlite3_bind_text(ins_name_, 3, text.c_str(), -1, SQLITE_TRANSIENT);
-  step(ins_name_);
+  insert(ins_name_, "INSERT OR REPLACE INTO names VALUES (?, ?, ?)", id,
+         std::string(kind == CMWQ_NAME_WQ ? "workqueue" : kind == CMWQ_NAME_FUNC ? "function" : "other"), text);
 }
 
 void Recording::on_workqueue(const WorkqueueInfo& wq) {
-  begin();
-  if (!ins_wq_) ins_wq_ = prepare("INSERT OR REPLACE INTO workqueues VALUES (?, ?, ?, ?, ?, ?)");
-  sqlite3_bind_int64(ins_wq_, 1, wq.id);
-  sqlite3_bind_text(ins_wq_, 2, wq.name.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(ins_wq_, 3, wq.flags);
-  sqlite3_bind_int64(ins_wq_, 4, wq.max_active);
-  bind_opt(ins_wq_, 5, wq.created_ns);
-  bind_opt(ins_wq_, 6, wq.destroyed_ns);
-  step(ins_wq_);
+  insert(ins_wq_, "INSERT OR REPLACE INTO workqueues VALUES (?, ?, ?, ?, ?, ?)", wq.id, wq.name, wq.flags,
+         wq.max_active, Opt{wq.created_ns}, Opt{wq.destroyed_ns});
 }
 
 void Recording::on_pool(const PoolInfo& p) {
-  begin();
-  if (!ins_pool_) ins_pool_ = prepare("INSERT OR REPLACE INTO pools VALUES (?, ?, ?, ?)");
-  sqlite3_bind_int(ins_pool_, 1, p.id);
-  sqlite3_bind_int(ins_pool_, 2, p.cpu);
-  sqlite3_bind_int(ins_pool_, 3, p.nice);
-  sqlite3_bind_int64(ins_pool_, 4, p.flags);
-  step(ins_pool_);
+  insert(ins_pool_, "INSERT OR REPLACE INTO pools VALUES (?, ?, ?, ?)", p.id, p.cpu, p.nice, p.flags);
 }
 
 void Recording::on_worker(const WorkerInfo& w) {
-  begin();
-  if (!ins_worker_) ins_worker_ = prepare("INSERT OR REPLACE INTO workers VALUES (?, ?, ?, ?, ?)");
-  sqlite3_bind_int(ins_worker_, 1, w.pid);
-  sqlite3_bind_int(ins_worker_, 2, w.pool);
-  if (w.rescuer_of) sqlite3_bind_int64(ins_worker_, 3, w.rescuer_of);
-  else sqlite3_bind_null(ins_worker_, 3);
-  bind_opt(ins_worker_, 4, w.created_ns);
-  bind_opt(ins_worker_, 5, w.destroyed_ns);
-  step(ins_worker_);
+  insert(ins_worker_, "INSERT OR REPLACE INTO workers VALUES (?, ?, ?, ?, ?)", w.pid, w.pool,
+         Opt{w.rescuer_of ? static_cast<std::int64_t>(w.rescuer_of) : -1}, Opt{w.created_ns}, Opt{w.destroyed_ns});
 }
 
 void Recording::on_work_done(const WorkInstance& w) {
-  begin();
-  if (!ins_item_)
-    ins_item_ = prepare(
-        "INSERT INTO work_items (work, func, wq, pool, worker, queued_ns, activated_ns, started_ns, ended_ns, "
-        "cpu_ns, canceled) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
-  sqlite3_stmt* s = ins_item_;
-  sqlite3_bind_int64(s, 1, static_cast<std::int64_t>(w.work));
-  sqlite3_bind_text(s, 2, w.func.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 3, w.wq.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int(s, 4, w.pool);
-  if (w.worker) sqlite3_bind_int(s, 5, w.worker);
-  else sqlite3_bind_null(s, 5);
-  bind_opt(s, 6, w.queued_ns);
-  bind_opt(s, 7, w.activated_ns);
-  bind_opt(s, 8, w.started_ns);
-  bind_opt(s, 9, w.ended_ns);
-  bind_opt(s, 10, w.cpu_ns);
-  sqlite3_bind_int(s, 11, w.canceled);
-  step(s);
+  insert(ins_item_,
+         "INSERT INTO work_items (work, func, wq, pool, worker, queued_ns, activated_ns, started_ns, ended_ns, "
+         "cpu_ns, canceled) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+         static_cast<std::int64_t>(w.work), w.func, w.wq, w.pool, Opt{w.worker ? w.worker : -1}, Opt{w.queued_ns},
+         Opt{w.activated_ns}, Opt{w.started_ns}, Opt{w.ended_ns}, Opt{w.cpu_ns}, w.canceled ? 1 : 0);
 }
 
 void Recording::finish(const std::string& reason, std::int64_t ended_ns, std::uint64_t dropped, const Model& model) {

@@ -19,6 +19,11 @@ struct RecordingError : std::runtime_error {
 
 constexpr int kRecordingSchemaVersion = 1;  // PRAGMA user_version of schema.sql
 
+/// A value stored as NULL when negative (a time or id that is not known).
+struct Opt {
+  std::int64_t value;
+};
+
 class Recording : public ModelObserver {
  public:
   struct Meta {
@@ -49,6 +54,9 @@ class Recording : public ModelObserver {
   void step(sqlite3_stmt*);
   [[noreturn]] void fail(const char* what);
   void begin();
+  /// Binds `args` to `stmt` (prepared from `sql` on first use) in order and runs it.
+  template <class... Args>
+  void insert(sqlite3_stmt*& stmt, const char* sql, const Args&... args);
 
   std::string path_;
   sqlite3* db_;
