@@ -49,8 +49,9 @@ int main(int argc, char** argv) {
   auto* record = app.add_subcommand("record", "record a process that uses libcmwq into a SQLite file");
   add_target(record);
   record->add_option("-o,--output", output, "the recording to create (never overwritten)")->required();
-  wqscope::WatchOptions wopt;
   std::string thresh = "30s";
+  record->add_option("--thresh", thresh, "note stalls this long in the lockups table, e.g. 30s, 500ms (default 30s)");
+  wqscope::WatchOptions wopt;
   auto* watch = app.add_subcommand("watch", "alert when a pool of a process stops making progress");
   add_target(watch);
   watch->add_option("--thresh", thresh, "report a pool stuck this long, e.g. 30s, 500ms (default 30s)");
@@ -65,7 +66,7 @@ int main(int argc, char** argv) {
                  target.pid ? "both" : "neither");
       return 2;
     }
-    if (record->parsed()) return wqscope::record(target, output);
+    if (record->parsed()) return wqscope::record(target, output, parse_threshold(thresh));
     wopt.thresh_ns = parse_threshold(thresh);
     if (!wopt.exec.empty() && ::access(wopt.exec.c_str(), X_OK) != 0) {
       fmt::print(stderr, "wqscope watch: --exec {}: not an executable file (give its full path)\n", wopt.exec);
@@ -73,7 +74,7 @@ int main(int argc, char** argv) {
     }
     return wqscope::watch(target, wopt);
   } catch (const ThresholdError& e) {
-    fmt::print(stderr, "wqscope watch: {}\n", e.what());
+    fmt::print(stderr, "wqscope {}: {}\n", record->parsed() ? "record" : "watch", e.what());
     return 2;
   } catch (const wqscope::TracerError& e) {
     fmt::print(stderr, "wqscope: {}\n", e.what());

@@ -106,6 +106,10 @@ void Model::apply(const cmwq::Record& r) {
         p.pending = std::max(0, p.pending - 1);
         p.last_progress_ns = static_cast<std::int64_t>(h.ts);
       }
+      if (auto q = wqs_.find(e.wq); q != wqs_.end()) {
+        ++q->second.in_flight;
+        q->second.last_progress_ns = static_cast<std::int64_t>(h.ts);
+      }
       w.started_ns = static_cast<std::int64_t>(h.ts);
       w.worker = e.worker;
       w.pool = e.pool;
@@ -113,6 +117,10 @@ void Model::apply(const cmwq::Record& r) {
       break;
     }
     case CMWQ_EV_WORK_END:
+      if (auto q = wqs_.find(e.wq); q != wqs_.end()) {
+        q->second.in_flight = std::max(0, q->second.in_flight - 1);
+        q->second.last_progress_ns = static_cast<std::int64_t>(h.ts);
+      }
       if (auto it = running_.find(e.worker); it != running_.end() && it->second.work == e.work) {
         it->second.ended_ns = static_cast<std::int64_t>(h.ts);
         it->second.cpu_ns = e.arg;
@@ -144,6 +152,17 @@ std::string Model::pool_identity(const PoolInfo& p) const {
   else
     for (int c = 0; c < possible_cpus_; ++c) cpus.push_back(c);
   return cmwq::pool_identity(cpus, p.cpu >= 0 ? 0 : cmwq::NUMA_NO_NODE, p.flags, p.nice);
+}
+
+std::map<std::string, Model::Waiting> Model::held_back() const {
+  std::map<std::string, Waiting> out;
+  for (auto& [id, w] : pending_) {
+    if (w.activated_ns >= 0) continue;
+    Waiting& h = out[w.wq];
+    ++h.count;
+    if (h.oldest_ns < 0 || w.queued_ns < h.oldest_ns) h.oldest_ns = w.queued_ns;
+  }
+  return out;
 }
 
 std::vector<WorkInstance> Model::open_instances() const {

@@ -18,6 +18,8 @@ struct WorkqueueInfo {
   std::uint32_t flags = 0;
   std::int64_t max_active = 0;
   std::int64_t created_ns = -1, destroyed_ns = -1;
+  int in_flight = 0;                   // started, not yet ended
+  std::int64_t last_progress_ns = -1;  // an item of it started or ended
 };
 
 struct PoolInfo {
@@ -59,6 +61,12 @@ class Model {
   void apply(const cmwq::Record&);
   /// Instances still queued or running (a recording that ends while the pool is stuck).
   std::vector<WorkInstance> open_instances() const;
+  /// Per workqueue: items held back by max_active (queued, not activated) and the oldest one's time.
+  struct Waiting {
+    int count = 0;
+    std::int64_t oldest_ns = -1;
+  };
+  std::map<std::string, Waiting> held_back() const;
 
   std::uint64_t records() const { return records_; }
   std::uint64_t lost() const { return lost_; }          // from gaps in seq

@@ -45,10 +45,11 @@ pid_t run_hook(const std::string& prog, const std::string& json) {
 
 }  // namespace
 
-int record(const Target& target, const std::string& output) {
+int record(const Target& target, const std::string& output, std::int64_t thresh_ns) {
   Session session(target, "record");
   auto rec = Recording::create(output, {session.description(), session.pid(), mono_ns()});
   Model model(rec.get());
+  Watchdog dog(thresh_ns);
   session.attach([&](std::span<const std::byte> bytes, std::uint64_t) {
     cmwq::for_each_record(bytes, [&](const cmwq::Record& r) {
       rec->add(r);
@@ -56,7 +57,8 @@ int record(const Target& target, const std::string& output) {
     });
   });
   fmt::print(stderr, "wqscope: recording {} into {} (Ctrl-C to stop)\n", session.description(), output);
-  std::string reason = session.run([&](std::int64_t) {
+  std::string reason = session.run([&](std::int64_t now) {
+    for (const Alert& a : dog.check(model, now)) rec->on_alert(a);
     rec->commit();
     return 100;
   });
@@ -85,9 +87,15 @@ int watch(const Target& target, const WatchOptions& opt) {
   std::string reason = session.run([&](std::int64_t now) {
     for (const Alert& a : dog.check(model, now)) {
       ++alerts;
-      nlohmann::json j = {{"type", a.kind},       {"message", a.message},         {"pool", a.pool},
-                          {"pool_identity", a.identity.substr(1)}, {"stuck_ms", a.stuck_ns / 1'000'000},
-                          {"pending", a.pending}, {"time_ns", a.time_ns},         {"pid", session.pid()}};
+      if (rec) rec->on_alert(a);
+      nlohmann::json j = {{"type", a.kind},     {"message", a.message}, {"stuck_ms", a.stuck_ns / 1'000'000},
+                          {"pending", a.pending}, {"time_ns", a.time_ns}, {"pid", session.pid()}};
+      if (a.kind == "lockup") {
+        j["pool"] = a.pool;
+        j["pool_identity"] = a.identity.substr(1);
+      } else {
+        j["workqueue"] = a.wq;
+      }
       if (opt.json) fmt::print("{}\n", j.dump());
       else fmt::print("{}\n", a.message);
       std::fflush(stdout);
@@ -104,7 +112,7 @@ int watch(const Target& target, const WatchOptions& opt) {
   });
   if (rec) rec->finish(reason, mono_ns(), session.stats().dropped_events, model);
   report_end(reason, model, session.stats());
-  fmt::print(stderr, "wqscope: {} lockup alert(s)\n", alerts);
+  fmt::print(stderr, "wqscope: {} alert(s)\n", alerts);
   return 0;
 }
 

@@ -7,8 +7,9 @@
 
 namespace wqscope {
 
-/// Traces the target into a new recording at `output`. Returns the process exit status.
-int record(const Target&, const std::string& output);
+/// Traces the target into a new recording at `output`, stalls longer than `thresh_ns` noted in
+/// its lockups table. Returns the process exit status.
+int record(const Target&, const std::string& output, std::int64_t thresh_ns);
 
 struct WatchOptions {
   std::int64_t thresh_ns = 30'000'000'000;

@@ -87,7 +87,7 @@ std::unique_ptr<Recording> Recording::create(const std::string& path, const Meta
 Recording::Recording(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
 
 Recording::~Recording() {
-  for (auto* s : {ins_event_, ins_name_, ins_wq_, ins_pool_, ins_worker_, ins_item_}) sqlite3_finalize(s);
+  for (auto* s : {ins_event_, ins_name_, ins_wq_, ins_pool_, ins_worker_, ins_item_, ins_alert_}) sqlite3_finalize(s);
   if (in_tx_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(db_);
 }
@@ -172,6 +172,12 @@ void Recording::on_work_done(const WorkInstance& w) {
          "cpu_ns, canceled) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
          static_cast<std::int64_t>(w.work), w.func, w.wq, w.pool, Opt{w.worker ? w.worker : -1}, Opt{w.queued_ns},
          Opt{w.activated_ns}, Opt{w.started_ns}, Opt{w.ended_ns}, Opt{w.cpu_ns}, w.canceled ? 1 : 0);
+}
+
+void Recording::on_alert(const Alert& a) {
+  insert(ins_alert_,
+         "INSERT INTO lockups (kind, pool, wq, message, detected_ns, stuck_ns, waiting) VALUES (?,?,?,?,?,?,?)",
+         a.kind, Opt{a.pool}, a.wq, a.message, a.time_ns, a.stuck_ns, a.pending);
 }
 
 void Recording::finish(const std::string& reason, std::int64_t ended_ns, std::uint64_t dropped, const Model& model) {

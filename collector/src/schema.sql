@@ -47,3 +47,16 @@ CREATE TABLE work_items (
 );
 CREATE INDEX work_items_func ON work_items(func);
 CREATE INDEX events_ts ON events(ts);
+
+-- Stalls the collector detected: "lockup" (a pool's worklist made no progress, reported in the
+-- kernel's words) and "stall" (items held back by max_active behind work that never finishes).
+CREATE TABLE lockups (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  pool INTEGER,
+  wq TEXT,
+  message TEXT NOT NULL,
+  detected_ns INTEGER NOT NULL,
+  stuck_ns INTEGER NOT NULL,
+  waiting INTEGER            -- items waiting when it was detected
+);

@@ -13,8 +13,9 @@
 namespace wqscope {
 
 struct Alert {
-  std::string kind;        // "lockup"
+  std::string kind;        // "lockup": a pool's worklist; "stall": a workqueue's held-back items
   int pool = -1;
+  std::string wq;          // for "stall"
   std::string identity;    // " cpus=0 node=0 flags=0x4 nice=0"
   std::string message;     // the kernel's line
   std::int64_t time_ns = 0, stuck_ns = 0;
@@ -32,6 +33,7 @@ class Watchdog {
  private:
   std::int64_t thresh_;
   std::map<int, std::int64_t> reported_;  // pool -> the progress stamp its alert was about
+  std::map<std::string, std::int64_t> reported_wq_;  // workqueue -> the same
 };
 
 }  // namespace wqscope

@@ -10,7 +10,8 @@ q() { sqlite3 "$1" "$2"; }
 if [[ $EUID -ne 0 ]]; then echo "SKIP: recording needs root (CAP_BPF, CAP_PERFMON)"; exit 77; fi
 
 # The stall story, started by wqscope and traced from its first event.
-"$wqscope" record -o "$tmp/stall.db" -- "$demo" stall --seconds 1 > "$tmp/out" 2>&1 || { cat "$tmp/out"; fail "record stall"; }
+"$wqscope" record --thresh 500ms -o "$tmp/stall.db" -- "$demo" stall --seconds 1 > "$tmp/out" 2>&1 \
+  || { cat "$tmp/out"; fail "record stall"; }
 db=$tmp/stall.db
 [[ $(stat -c %a "$db") == 600 ]] || fail "recording is not mode 0600"
 [[ $(q "$db" "PRAGMA integrity_check") == ok ]] || fail "integrity"
@@ -25,6 +26,9 @@ db=$tmp/stall.db
   || fail "the stall is not in the recording"
 [[ $(q "$db" "SELECT count(*) FROM workqueues WHERE name = 'stall_wq' AND destroyed_ns IS NOT NULL") == 1 ]] || fail "workqueue"
 [[ $(q "$db" "SELECT count(*) FROM names WHERE text = 'wait_for_done'") == 1 ]] || fail "names"
+# The stall is in the lockups table: one item held back behind the waiter, for 0.5 s or more.
+[[ $(q "$db" "SELECT kind, wq, waiting, stuck_ns >= 500000000 FROM lockups") == "stall|stall_wq|1|1" ]] \
+  || fail "lockups: $(q "$db" 'SELECT * FROM lockups')"
 
 # Attaching to a running process: it describes its state first, then everything after.
 # (Not with sanitizer builds: there libbpf cannot attach to a process that is already running —
@@ -69,7 +73,8 @@ expect 1 "does not use libcmwq: it has no cmwq:batch probe" -- "$wqscope" record
 kill $!
 expect 1 "nosuchprogram: no such executable" -- "$wqscope" record -o "$tmp/n.db" -- nosuchprogram
 expect 2 "give either -p PID or -- COMMAND, not neither" -- "$wqscope" record -o "$tmp/n.db"
+expect 2 "--thresh 'soon' is not a duration" -- "$wqscope" record --thresh soon -o "$tmp/n.db" -- "$demo" hog
 expect 1 "needs root, or CAP_BPF and CAP_PERFMON; run it with sudo" -- \
   setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all "$wqscope" record -o "$tmp/n2.db" -- "$demo" hog
 [[ ! -e "$tmp/n2.db" ]] || fail "a refused recording left a file behind"
-echo "record: stall, attach, interrupt and 7 bad inputs behave"
+echo "record: stall (with its lockups row), attach, interrupt and 8 bad inputs behave"

@@ -38,6 +38,11 @@ grep -qx "BUG: workqueue lockup - pool cpus=0 node=0 flags=0x4 nice=0 stuck for 
 "$wqscope" watch --thresh 1s -- "$demo" server --seconds 2 > "$tmp/out3" 2>/dev/null || fail "watch server"
 ! grep -q "lockup" "$tmp/out3" || fail "false alarm on a healthy server"
 
+# A workqueue stall no pool shows: an item held back by max_active 1 behind one that never ends.
+"$wqscope" watch --thresh 500ms --json -- "$demo" stall --seconds 2 > "$tmp/out4" 2>/dev/null || fail "watch stall"
+grep -qF '"type":"stall","workqueue":"stall_wq"' "$tmp/out4" || { cat "$tmp/out4"; fail "no stall alert"; }
+grep -qF 'stalled for 0.5s: 1 item(s) held back by max_active 1 behind 1 in flight' "$tmp/out4" || fail "stall message"
+
 for bad in 0 abc -5s 10h; do
   out=$("$wqscope" watch --thresh "$bad" -- "$demo" hog 2>&1)
   [[ $? -eq 2 ]] && grep -qF "is not a duration like 30s or 500ms" <<<"$out" || fail "--thresh $bad: $out"
