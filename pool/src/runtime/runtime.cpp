@@ -105,6 +105,11 @@ class Runtime final : public Driver {
     core_->announce_state(now);
   }
 
+  /// The hot path's look at the probe: one load and a predicted branch; the timer thread does the rest.
+  void notice_tracers() {
+    if (__builtin_expect(probes::tracers() != tracers_, 0)) check_tracing();
+  }
+
   /// Moves the pending records to the hand-over queue (bounded: beyond it records are dropped
   /// and counted; readers see the gap in seq). Called with mu_ held.
   void cut_batch() {
@@ -434,7 +439,7 @@ Workqueue* System::system_power_efficient_wq() const { return rt_->system_wq(5);
 bool System::queue_work(Workqueue* wq, Work& w) { return queue_work_on(WORK_CPU_UNBOUND, wq, w); }
 bool System::queue_work_on(int cpu, Workqueue* wq, Work& w) {
   auto lk = rt_->lock();
-  rt_->check_tracing();  // a tracer may have attached: one load, predicted
+  rt_->notice_tracers();
   return rt_->core().queue_work_on(cpu, *wq, w, rt_->caller(), mono_now());
 }
 bool System::queue_delayed_work(Workqueue* wq, DelayedWork& dw, std::chrono::nanoseconds delay) {
