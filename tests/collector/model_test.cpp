@@ -21,7 +21,11 @@ std::string query(const std::string& db, const std::string& sql) {
   sqlite3_exec(
       h, sql.c_str(),
       [](void* o, int n, char** v, char**) {
-        for (int i = 0; i < n; ++i) *static_cast<std::string*>(o) += (i ? "|" : "") + std::string(v[i] ? v[i] : "");
+        auto& out = *static_cast<std::string*>(o);
+        for (int i = 0; i < n; ++i) {
+          if (i) out += '|';
+          if (v[i]) out += v[i];
+        }
         return 0;
       },
       &out, nullptr);
