@@ -21,10 +21,10 @@ std::string query(const std::string& db, const std::string& sql) {
   sqlite3_exec(
       h, sql.c_str(),
       [](void* o, int n, char** v, char**) {
-        auto& out = *static_cast<std::string*>(o);
+        auto& text = *static_cast<std::string*>(o);
         for (int i = 0; i < n; ++i) {
-          if (i) out += '|';
-          if (v[i]) out += v[i];
+          if (i) text += '|';
+          if (v[i]) text += v[i];
         }
         return 0;
       },
