@@ -34,11 +34,14 @@ TEST(ConcurrencyManagement, ABlockedItemLetsTheNextOneStart) {
   Workqueue* wq = sys.alloc_workqueue("cm", 0, 0);
   Completion done;
   std::atomic<bool> ok{false};
-  // a waits for b; on one CPU b can only run if the pool starts it while a sleeps.
-  Work a{"a", [&](Work&) { ok = done.wait_for(20s); }};
   Work b{"b", [&](Work&) { done.complete(); }};
+  // a queues b while it runs (so b waits: a counts in nr_running), then waits for b. On one CPU,
+  // b can only run if the pool starts it because a sleeps: a concurrency-management wakeup.
+  Work a{"a", [&](Work&) {
+           sys.queue_work_on(0, wq, b);
+           ok = done.wait_for(20s);
+         }};
   sys.queue_work_on(0, wq, a);
-  sys.queue_work_on(0, wq, b);
   sys.flush_work(a);
   EXPECT_TRUE(ok);
   std::uint64_t cm_wakeups = 0;

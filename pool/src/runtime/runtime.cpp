@@ -263,9 +263,12 @@ class Runtime final : public Driver {
     // An item's CPU time, without a syscall on the hot path: it runs in segments between
     // blocking points. A segment the timer thread never saw (shorter than its tick) counts its
     // wall time; for a longer one the timer has sampled the thread's CPU clock, so the segment
-    // counts real CPU time (with at most one tick of estimate), which preemption does not inflate.
+    // counts real CPU time after that sample (plus at most one tick of wall time before it),
+    // which preemption does not inflate. Hog detection counts only CPU after the sample, so a
+    // short item that a busy machine preempted is never taken for a hog.
     Time ran_since = 0;           // start of the current segment (wall)
-    Time cpu_mark = kUnknown;     // thread CPU time at ran_since, once the timer has sampled it
+    Time cpu_mark = kUnknown;     // thread CPU time when the timer first saw this segment
+    Time mark_wall = 0;           // wall time of that sample
     Time item_cpu = 0;            // CPU of the item's finished segments
 
     void begin_segment(Time now) {
@@ -273,7 +276,7 @@ class Runtime final : public Driver {
       cpu_mark = kUnknown;
     }
     void end_segment(Time now) {
-      item_cpu += cpu_mark == kUnknown ? now - ran_since : thread_cpu_ns(clock) - cpu_mark;
+      item_cpu += cpu_mark == kUnknown ? now - ran_since : thread_cpu_ns(clock) - cpu_mark + (mark_wall - ran_since);
     }
   };
   static constexpr Time kUnknown = -1;
@@ -368,7 +371,10 @@ class Runtime final : public Driver {
         busy = true;
         if (w.sleeping) continue;
         Time cpu = thread_cpu_ns(t.clock);
-        if (t.cpu_mark == kUnknown) t.cpu_mark = cpu - (now - t.ran_since);  // assume it ran since then
+        if (t.cpu_mark == kUnknown) {
+          t.cpu_mark = cpu;
+          t.mark_wall = now;
+        }
         core_->worker_tick(w, cpu - t.cpu_mark, now);
       }
       Time until = std::min(core_->next_deadline(), busy ? now + tick : kNever);
