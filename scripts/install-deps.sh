@@ -8,7 +8,7 @@ packages=(
   # pool: USDT probes; libraries used across the project
   systemtap-sdt-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev libthread-pool-dev libtbb-dev libboost-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libthread-pool-dev libtbb-dev libboost-dev valgrind
   # BPF side and collector
   clang llvm libbpf-dev bpftool bpftrace libsqlite3-dev sqlite3 prometheus-cpp-dev
   # sanitizer and fuzzer runtimes for clang

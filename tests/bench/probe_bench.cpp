@@ -1,4 +1,4 @@
-// probe_bench [REPS]: empty items through a bound workqueue, as fast as one
+// probe_bench [REPS [ITEMS]]: empty items through a bound workqueue, as fast as one
 // producer can queue them; prints the median throughput of REPS runs. Built
 // twice — with the cmwq:batch probe compiled in and compiled out — so that
 // probe_cost.sh can compare: compiled out, unattached, attached and recording.
@@ -13,7 +13,7 @@
 
 int main(int argc, char** argv) {
   int reps = argc > 1 ? std::atoi(argv[1]) : 7;
-  constexpr int kItems = 200'000;
+  const int kItems = argc > 2 ? std::atoi(argv[2]) : 200'000;
   cmwq::Options o;
   o.log = [](std::string_view) {};
   cmwq::System sys(o);

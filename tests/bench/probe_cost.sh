@@ -23,6 +23,14 @@ done
 out=$(for r in $(seq "$rounds"); do rate "$tmp/out.$r"; done | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 printf 'compiled out: %.0f items/s (median of %d rounds)\n' "$out" "$rounds"
 printf 'compiled in, unattached / compiled out: %s (median, min-max of per-round ratios)\n' "$(stats < "$tmp/ratio.in")"
+# Wall-clock ratios on a noisy VM cannot resolve a cost of a few percent; instruction counts can
+# (callgrind counts the same for the same binary and input, whatever else the machine does).
+if command -v valgrind > /dev/null; then
+  ir() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" 1 20000 2>&1 | awk '/Collected/ {print $4}'; }
+  ir_out=$(ir "$without") ir_in=$(ir "$with")
+  printf 'instructions, 20000 items: compiled out %s, compiled in and unattached %s: ratio %.4f\n' \
+    "$ir_out" "$ir_in" "$(calc "$ir_in / $ir_out")"
+fi
 if ((attach)); then
   printf 'attached and recording / compiled out: %s\n' "$(stats < "$tmp/ratio.att")"
   ratio=$(sort -g "$tmp/ratio.att" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
