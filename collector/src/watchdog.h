@@ -31,6 +31,15 @@ class Watchdog {
   std::int64_t next_deadline(const Model&) const;
 
  private:
+  /// A pool or workqueue that waits and is not reported yet, and since when it made no progress.
+  struct Candidate {
+    const PoolInfo* pool;
+    const WorkqueueInfo* wq;
+    Model::Waiting held;
+    std::int64_t since;
+  };
+  std::vector<Candidate> candidates(const Model&) const;
+
   std::int64_t thresh_;
   std::map<int, std::int64_t> reported_;  // pool -> the progress stamp its alert was about
   std::map<std::string, std::int64_t> reported_wq_;  // workqueue -> the same
