@@ -1,5 +1,6 @@
 // Setup of pools and workqueues, timers, and the kernel-format dump.
 #include <cmwq/core.h>
+#include <cmwq/report.h>
 #include <cmwq/policy.h>
 
 #include <fmt/format.h>
@@ -275,111 +276,50 @@ std::string Core::pool_info(const Pool& pool) { return pool_identity(pool.cpus, 
 
 namespace {
 
-/// pr_cont_work / pr_cont_work_flush: collapses runs of one function into N*func.
-class WorkPrinter {
- public:
-  explicit WorkPrinter(std::string& out) : out_(out) {}
-  void add(bool comma, const Work& w) {
-    if (w.barrier) {
-      flush();
-      out_ += fmt::format("{} BAR({})", comma ? "," : "", w.barrier->pid);
-      return;
-    }
-    if (!comma) flush();
-    if (ctr_ && std::string_view(w.func) == func_) {  // same function, as the kernel compares pointers
-      ++ctr_;
-      return;
-    }
-    flush();
-    comma_ = comma;
-    func_ = w.func;
-    ctr_ = 1;
-  }
-  void flush() {
-    if (!ctr_) return;
-    if (ctr_ == 1) out_ += fmt::format("{} {}", comma_ ? "," : "", func_);
-    else out_ += fmt::format("{} {}*{}", comma_ ? "," : "", ctr_, func_);
-    ctr_ = 0;
-  }
-
- private:
-  std::string& out_;
-  const char* func_ = nullptr;
-  long ctr_ = 0;
-  bool comma_ = false;
-};
+report::Item describe(const Work& w) { return {w.func ? w.func : "", w.barrier ? w.barrier->pid : 0, w.linked}; }
 
 }  // namespace
 
 std::vector<std::string> Core::show_all_workqueues(Time now) const {
-  std::vector<std::string> lines{"Showing busy workqueues and worker pools:"};
+  report::Busy busy;
   for (auto& wq : wqs_) {
-    auto nonempty = [](const Pwq& p) { return p.nr_active || !p.inactive.empty(); };
-    if (std::none_of(wq->pwqs.begin(), wq->pwqs.end(), [&](auto& p) { return nonempty(*p); })) continue;
-    lines.push_back(fmt::format("workqueue {}: flags=0x{:x}", wq->name, wq->flags));
+    report::Workqueue& rw = busy.workqueues.emplace_back(report::Workqueue{wq->name, wq->flags, {}});
     for (auto& pwqp : wq->pwqs) {
       const Pwq& pwq = *pwqp;
-      if (!nonempty(pwq)) continue;
       const Pool& pool = *pwq.pool;
-      lines.push_back(fmt::format("  pwq {}:{} active={}/{} refcnt={}{}", pool.id, pool_info(pool), pwq.nr_active,
-                                  pwq.max_active, 1 + pwq.nr_in_flight + (pwq.on_list() ? 1 : 0),
-                                  pwq.on_list() ? " MAYDAY" : ""));
-      std::string line = "    in-flight:";
-      bool comma = false;
-      std::vector<Worker*> busy;
+      report::Pwq& rp = rw.pwqs.emplace_back();
+      rp.pool = pool.id;
+      rp.identity = pool_info(pool);
+      rp.nr_active = pwq.nr_active;
+      rp.max_active = pwq.max_active;
+      rp.refcnt = 1 + pwq.nr_in_flight + (pwq.on_list() ? 1 : 0);
+      rp.mayday = pwq.on_list();
+      std::vector<Worker*> busy_workers;
       for (auto& [work, worker] : pool.busy)
-        if (worker->current_pwq == &pwq) busy.push_back(worker);
-      std::sort(busy.begin(), busy.end(), [](Worker* a, Worker* b) { return a->id < b->id; });
-      for (Worker* worker : busy) {
-        line += fmt::format("{} {}{}:{}", comma ? "," : "", worker->id, worker->rescue_wq ? "(RESCUER)" : "",
-                            worker->current_func);
-        WorkPrinter pr(line);
-        for (Work* w : worker->scheduled) pr.add(false, *w);
-        pr.flush();
-        comma = true;
+        if (worker->current_pwq == &pwq) busy_workers.push_back(worker);
+      std::sort(busy_workers.begin(), busy_workers.end(), [](Worker* a, Worker* b) { return a->id < b->id; });
+      for (Worker* worker : busy_workers) {
+        report::InFlight& f = rp.in_flight.emplace_back(report::InFlight{worker->id, worker->rescue_wq != nullptr,
+                                                                         worker->current_func, {}});
+        for (Work* w : worker->scheduled) f.scheduled.push_back(describe(*w));
       }
-      if (comma) lines.push_back(line);
-      line = "    pending:";
-      bool any = false;
-      {
-        WorkPrinter pr(line);
-        bool c = false;
-        for (Work* w : pool.worklist) {
-          if (w->pwq != &pwq || w->marker) continue;
-          any = true;
-          pr.add(c, *w);
-          c = !w->linked;
-        }
-        pr.flush();
-      }
-      if (any) lines.push_back(line);
-      if (!pwq.inactive.empty()) {
-        line = "    inactive:";
-        WorkPrinter pr(line);
-        bool c = false;
-        for (Work* w : pwq.inactive) {
-          pr.add(c, *w);
-          c = !w->linked;
-        }
-        pr.flush();
-        lines.push_back(line);
-      }
+      for (Work* w : pool.worklist)
+        if (w->pwq == &pwq && !w->marker) rp.pending.push_back(describe(*w));
+      for (Work* w : pwq.inactive) rp.inactive.push_back(describe(*w));
     }
   }
   for (auto& poolp : pools_) {
     const Pool& pool = *poolp;
-    if (pool.nr_workers == pool.nr_idle) continue;
-    Time hung = pool.worklist.empty() ? 0 : (now - pool.watchdog_ts) / kSec;
-    std::string line = fmt::format("pool {}:{} hung={}s workers={}", pool.id, pool_info(pool), hung, pool.nr_workers);
-    if (pool.manager) line += fmt::format(" manager: {}", pool.manager->id);
-    bool first = true;
-    for (Worker* w : pool.idle_list) {
-      line += fmt::format(" {}{}", first ? "idle: " : "", w->id);
-      first = false;
-    }
-    lines.push_back(line);
+    report::Pool& rp = busy.pools.emplace_back();
+    rp.id = pool.id;
+    rp.identity = pool_info(pool);
+    rp.hung_s = pool.worklist.empty() ? 0 : (now - pool.watchdog_ts) / kSec;
+    rp.nr_workers = pool.nr_workers;
+    rp.nr_idle = pool.nr_idle;
+    rp.manager = pool.manager ? pool.manager->id : 0;
+    for (Worker* w : pool.idle_list) rp.idle.push_back(w->id);
   }
-  return lines;
+  return report::show_busy(busy);
 }
 
 PwqStats Core::stats(const Workqueue& wq) {
@@ -389,20 +329,13 @@ PwqStats Core::stats(const Workqueue& wq) {
 }
 
 std::vector<std::string> Core::wq_monitor_table() const {
-  std::vector<std::string> rows{fmt::format("{:<24} {:>8} {:>5} {:>8} {:>7} {:>7} {:>7} {:>7}", "", "total", "infl",
-                                            "CPUtime", "CPUhog", "CMW/RPR", "mayday", "rescued")};
+  std::vector<report::Monitor> rows;
   for (auto& wq : wqs_) {
     PwqStats s = stats(*wq);
-    bool unbound = wq->flags & WQ_UNBOUND, reclaim = wq->flags & WQ_MEM_RECLAIM;
-    std::string name = wq->name.size() > 24 ? wq->name.substr(wq->name.size() - 24) : wq->name;
-    rows.push_back(fmt::format("{:<24} {:>8} {:>5} {:>8.1f} {:>7} {:>7} {:>7} {:>7}", name, s.started,
-                               s.started >= s.completed ? s.started - s.completed : 0,
-                               static_cast<double>(s.cpu_time_ns) / 1e9,
-                               unbound ? "-" : std::to_string(s.cpu_intensive),
-                               std::to_string(unbound ? s.repatriated : s.cm_wakeup),
-                               reclaim ? std::to_string(s.mayday) : "-", reclaim ? std::to_string(s.rescued) : "-"));
+    rows.push_back({wq->name, wq->flags, s.started, s.completed, s.cpu_time_ns, s.cpu_intensive, s.cm_wakeup,
+                    s.repatriated, s.mayday, s.rescued});
   }
-  return rows;
+  return report::wq_monitor_table(rows);
 }
 
 }  // namespace cmwq

@@ -1,0 +1,70 @@
+// The kernel's reports formatted from plain descriptions of a state: the busy
+// dump (show_all_workqueues) and wq_monitor's table. The pool describes its own
+// state; the collector describes the state it rebuilt from events. One printer.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cmwq::report {
+
+/// An item on a list as dumps print it: its function, or BAR(pid) for a flush barrier.
+struct Item {
+  std::string func;
+  int barrier_pid = 0;  // > 0: a barrier inserted by this task's flush
+  bool linked = false;  // the next item is chained to this one (printed without a comma)
+};
+
+struct InFlight {
+  int pid = 0;
+  bool rescuer = false;
+  std::string func;
+  std::vector<Item> scheduled;  // already assigned to this worker (barriers, collided items)
+};
+
+struct Pwq {
+  int pool = -1;
+  std::string identity;  // " cpus=0 node=0 flags=0x0 nice=0"
+  int nr_active = 0, max_active = 0, refcnt = 1;
+  bool mayday = false;
+  std::vector<InFlight> in_flight;
+  std::vector<Item> pending, inactive;
+};
+
+struct Workqueue {
+  std::string name;
+  unsigned flags = 0;
+  std::vector<Pwq> pwqs;
+};
+
+struct Pool {
+  int id = -1;
+  std::string identity;
+  std::int64_t hung_s = 0;  // since its progress stamp, if its worklist is not empty
+  int nr_workers = 0, nr_idle = 0;
+  int manager = 0;          // pid of the worker holding the manager role, 0 if none
+  std::vector<int> idle;    // pids, in the idle list's order
+};
+
+struct Busy {
+  std::vector<Workqueue> workqueues;
+  std::vector<Pool> pools;
+};
+
+/// "Showing busy workqueues and worker pools:" and what follows; lists only what the kernel lists
+/// (pwqs with active or inactive items, pools with a busy worker).
+std::vector<std::string> show_busy(const Busy&);
+
+/// wq_monitor's counters of one workqueue, summed over its pwqs.
+struct Monitor {
+  std::string name;
+  unsigned flags = 0;
+  std::uint64_t started = 0, completed = 0, cpu_time_ns = 0, cpu_intensive = 0, cm_wakeup = 0, repatriated = 0,
+                mayday = 0, rescued = 0;
+};
+
+/// wq_monitor.py's table: total, infl, CPUtime, CPUhog, CMW/RPR, mayday, rescued.
+std::vector<std::string> wq_monitor_table(const std::vector<Monitor>&);
+
+}  // namespace cmwq::report

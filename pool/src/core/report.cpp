@@ -1,0 +1,116 @@
+#include "cmwq/report.h"
+
+#include "cmwq/constants.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace cmwq::report {
+
+namespace {
+
+/// pr_cont_work / pr_cont_work_flush: collapses runs of one function into N*func.
+class ItemPrinter {
+ public:
+  explicit ItemPrinter(std::string& out) : out_(out) {}
+  ~ItemPrinter() { flush(); }
+  void add(bool comma, const Item& w) {
+    if (w.barrier_pid) {
+      flush();
+      out_ += fmt::format("{} BAR({})", comma ? "," : "", w.barrier_pid);
+      return;
+    }
+    if (!comma) flush();
+    if (ctr_ && w.func == func_) {  // same function
+      ++ctr_;
+      return;
+    }
+    flush();
+    comma_ = comma;
+    func_ = w.func;
+    ctr_ = 1;
+  }
+  void flush() {
+    if (!ctr_) return;
+    if (ctr_ == 1) out_ += fmt::format("{} {}", comma_ ? "," : "", func_);
+    else out_ += fmt::format("{} {}*{}", comma_ ? "," : "", ctr_, func_);
+    ctr_ = 0;
+  }
+
+ private:
+  std::string& out_;
+  std::string func_;
+  long ctr_ = 0;
+  bool comma_ = false;
+};
+
+/// "    pending: a, b BAR(1), 2*c" — linked items follow without a comma.
+std::string item_line(const char* label, const std::vector<Item>& items) {
+  std::string line = fmt::format("    {}:", label);
+  {
+    ItemPrinter pr(line);
+    bool comma = false;
+    for (const Item& w : items) {
+      pr.add(comma, w);
+      comma = !w.linked;
+    }
+  }
+  return line;
+}
+
+}  // namespace
+
+std::vector<std::string> show_busy(const Busy& busy) {
+  std::vector<std::string> lines{"Showing busy workqueues and worker pools:"};
+  auto listed = [](const Pwq& p) { return p.nr_active || !p.inactive.empty(); };
+  for (const Workqueue& wq : busy.workqueues) {
+    if (std::none_of(wq.pwqs.begin(), wq.pwqs.end(), listed)) continue;
+    lines.push_back(fmt::format("workqueue {}: flags=0x{:x}", wq.name, wq.flags));
+    for (const Pwq& pwq : wq.pwqs) {
+      if (!listed(pwq)) continue;
+      lines.push_back(fmt::format("  pwq {}:{} active={}/{} refcnt={}{}", pwq.pool, pwq.identity, pwq.nr_active,
+                                  pwq.max_active, pwq.refcnt, pwq.mayday ? " MAYDAY" : ""));
+      if (!pwq.in_flight.empty()) {
+        std::string line = "    in-flight:";
+        bool comma = false;
+        for (const InFlight& w : pwq.in_flight) {
+          line += fmt::format("{} {}{}:{}", comma ? "," : "", w.pid, w.rescuer ? "(RESCUER)" : "", w.func);
+          ItemPrinter pr(line);
+          for (const Item& s : w.scheduled) pr.add(false, s);
+          comma = true;
+        }
+        lines.push_back(line);
+      }
+      if (!pwq.pending.empty()) lines.push_back(item_line("pending", pwq.pending));
+      if (!pwq.inactive.empty()) lines.push_back(item_line("inactive", pwq.inactive));
+    }
+  }
+  for (const Pool& pool : busy.pools) {
+    if (pool.nr_workers == pool.nr_idle) continue;
+    std::string line =
+        fmt::format("pool {}:{} hung={}s workers={}", pool.id, pool.identity, pool.hung_s, pool.nr_workers);
+    if (pool.manager) line += fmt::format(" manager: {}", pool.manager);
+    for (std::size_t i = 0; i < pool.idle.size(); ++i) line += fmt::format(" {}{}", i ? "" : "idle: ", pool.idle[i]);
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+std::vector<std::string> wq_monitor_table(const std::vector<Monitor>& wqs) {
+  std::vector<std::string> rows{fmt::format("{:<24} {:>8} {:>5} {:>8} {:>7} {:>7} {:>7} {:>7}", "", "total", "infl",
+                                            "CPUtime", "CPUhog", "CMW/RPR", "mayday", "rescued")};
+  for (const Monitor& s : wqs) {
+    bool unbound = s.flags & WQ_UNBOUND, reclaim = s.flags & WQ_MEM_RECLAIM;
+    std::string name = s.name.size() > 24 ? s.name.substr(s.name.size() - 24) : s.name;
+    rows.push_back(fmt::format("{:<24} {:>8} {:>5} {:>8.1f} {:>7} {:>7} {:>7} {:>7}", name, s.started,
+                               s.started >= s.completed ? s.started - s.completed : 0,
+                               static_cast<double>(s.cpu_time_ns) / 1e9,
+                               unbound ? "-" : std::to_string(s.cpu_intensive),
+                               std::to_string(unbound ? s.repatriated : s.cm_wakeup),
+                               reclaim ? std::to_string(s.mayday) : "-", reclaim ? std::to_string(s.rescued) : "-"));
+  }
+  return rows;
+}
+
+}  // namespace cmwq::report
