@@ -1,9 +1,27 @@
 #include "model.h"
 
+#include <cmwq/constants.h>
+#include <cmwq/core.h>
+
 #include <algorithm>
 #include <cstring>
 
 namespace wqscope {
+
+namespace {
+
+EntryList::iterator find_work(EntryList& list, std::uint64_t work) {
+  return std::find_if(list.begin(), list.end(), [&](const Entry& e) { return e.work == work; });
+}
+
+/// Moves the entry at `it` and the entries chained to it (move_linked_works) before `to_pos` of `to`.
+void move_linked(EntryList& from, EntryList::iterator it, EntryList& to, EntryList::iterator to_pos) {
+  auto last = it;
+  while (last->linked && std::next(last) != from.end()) ++last;
+  to.splice(to_pos, from, it, std::next(last));
+}
+
+}  // namespace
 
 std::string Model::name(std::uint32_t id) const {
   auto it = names_.find(id);
@@ -24,6 +42,7 @@ void Model::pool_state(const cmwq_ev_state& e) {
 void Model::apply(const cmwq::Record& r) {
   ++records_;
   const cmwq_event_header& h = *r.h;
+  last_ts_ = static_cast<std::int64_t>(h.ts);
   if (h.kind == CMWQ_EV_HELLO) {
     // A new stream: its ids start over.
     names_.clear();
@@ -37,113 +56,334 @@ void Model::apply(const cmwq::Record& r) {
     const cmwq_ev_name& n = *r.name();
     std::string text(n.text, strnlen(n.text, sizeof n.text));
     names_[n.id] = text;
-    if (obs_) obs_->on_name(n.id, n.name_kind, text);
+    notify([&](ModelObserver& o) { o.on_name(n.id, n.name_kind, text); });
     return;
   }
   const cmwq_ev_state& e = *r.state();
   pool_state(e);
-  auto wq_name = [&] {
-    auto it = wqs_.find(e.wq);
-    return it == wqs_.end() ? std::string() : it->second.name;
-  };
+  const auto ts = static_cast<std::int64_t>(h.ts);
   switch (h.kind) {
     case CMWQ_EV_WQ_CREATE: {
       WorkqueueInfo& wq = wqs_[e.wq];
-      wq = WorkqueueInfo{e.wq, name(e.func), e.flags, e.arg, static_cast<std::int64_t>(h.ts), -1};
-      if (obs_) obs_->on_workqueue(wq);
+      wq = WorkqueueInfo{};
+      wq.id = e.wq;
+      wq.name = name(e.func);
+      wq.flags = e.flags;
+      wq.max_active = e.arg;
+      wq.created_ns = ts;
+      wq.counters.name = wq.name;
+      wq.counters.flags = wq.flags;
+      notify([&](ModelObserver& o) { o.on_workqueue(wq); });
       break;
     }
     case CMWQ_EV_WQ_DESTROY:
       if (auto it = wqs_.find(e.wq); it != wqs_.end()) {
-        it->second.destroyed_ns = static_cast<std::int64_t>(h.ts);
-        if (obs_) obs_->on_workqueue(it->second);
+        it->second.destroyed_ns = ts;
+        notify([&](ModelObserver& o) { o.on_workqueue(it->second); });
       }
+      break;
+    case CMWQ_EV_MAX_ACTIVE:
+      if (auto it = wqs_.find(e.wq); it != wqs_.end()) it->second.max_active = e.arg;
       break;
     case CMWQ_EV_POOL_CREATE: {
       PoolInfo& p = pools_[e.pool];
       p.nice = static_cast<int>(e.arg);
-      if (obs_) obs_->on_pool(p);
+      notify([&](ModelObserver& o) { o.on_pool(p); });
       break;
     }
-    case CMWQ_EV_WORKER_CREATE: {
-      WorkerInfo& w = workers_[e.worker];
-      w = WorkerInfo{e.worker, e.pool, e.wq, static_cast<std::int64_t>(h.ts), -1};
-      if (obs_) obs_->on_worker(w);
-      break;
-    }
-    case CMWQ_EV_WORKER_DESTROY:
-      if (auto it = workers_.find(e.worker); it != workers_.end()) {
-        it->second.destroyed_ns = static_cast<std::int64_t>(h.ts);
-        if (obs_) obs_->on_worker(it->second);
-      }
-      break;
-    case CMWQ_EV_WORK_QUEUE: {
-      WorkInstance& w = pending_[e.work];
-      if (w.queued_ns >= 0) ++anomalies_;  // queued twice without starting
-      w = WorkInstance{e.work, name(e.func), wq_name(), e.pool, 0, static_cast<std::int64_t>(h.ts)};
-      break;
-    }
-    case CMWQ_EV_WORK_ACTIVATE:
-      if (e.pool >= 0) {
-        PoolInfo& p = pools_[e.pool];
-        if (p.pending++ == 0) p.last_progress_ns = static_cast<std::int64_t>(h.ts);
-      }
-      if (auto it = pending_.find(e.work); it != pending_.end()) {
-        it->second.activated_ns = static_cast<std::int64_t>(h.ts);
-        it->second.pool = e.pool;
-      }
-      break;
-    case CMWQ_EV_WORK_START: {
-      WorkInstance w;
-      if (auto it = pending_.find(e.work); it != pending_.end()) {
-        w = std::move(it->second);
-        pending_.erase(it);
-      } else {
-        w = WorkInstance{e.work, name(e.func), wq_name(), e.pool};  // queued before the recording began
-      }
-      if (e.pool >= 0) {
-        PoolInfo& p = pools_[e.pool];
-        p.pending = std::max(0, p.pending - 1);
-        p.last_progress_ns = static_cast<std::int64_t>(h.ts);
-      }
-      if (auto q = wqs_.find(e.wq); q != wqs_.end()) {
-        ++q->second.in_flight;
-        q->second.last_progress_ns = static_cast<std::int64_t>(h.ts);
-      }
-      w.started_ns = static_cast<std::int64_t>(h.ts);
-      w.worker = e.worker;
-      w.pool = e.pool;
-      running_[e.worker] = std::move(w);
-      break;
-    }
-    case CMWQ_EV_WORK_END:
-      if (auto q = wqs_.find(e.wq); q != wqs_.end()) {
-        q->second.in_flight = std::max(0, q->second.in_flight - 1);
-        q->second.last_progress_ns = static_cast<std::int64_t>(h.ts);
-      }
-      if (auto it = running_.find(e.worker); it != running_.end() && it->second.work == e.work) {
-        it->second.ended_ns = static_cast<std::int64_t>(h.ts);
-        it->second.cpu_ns = e.arg;
-        if (obs_) obs_->on_work_done(it->second);
-        running_.erase(it);
-      } else {
-        ++anomalies_;
-      }
-      break;
-    case CMWQ_EV_WORK_CANCEL:
-      if (auto it = pending_.find(e.work); it != pending_.end()) {
-        if (it->second.activated_ns >= 0 && it->second.pool >= 0) {
-          PoolInfo& p = pools_[it->second.pool];
-          p.pending = std::max(0, p.pending - 1);
+    case CMWQ_EV_CPU_OFFLINE:
+    case CMWQ_EV_CPU_ONLINE:
+      for (auto& [id, p] : pools_)
+        if (p.cpu == e.arg) {
+          if (h.kind == CMWQ_EV_CPU_OFFLINE) p.flags |= cmwq::POOL_DISASSOCIATED;
+          else p.flags &= ~cmwq::POOL_DISASSOCIATED;
         }
-        it->second.canceled = true;
-        if (obs_) obs_->on_work_done(it->second);
-        pending_.erase(it);
+      break;
+    case CMWQ_EV_MANAGER_START:
+      pools_[e.pool].manager = e.worker;
+      pools_[e.pool].idle.remove(e.worker);  // it left the idle list to manage, without a record of its own
+      break;
+    case CMWQ_EV_MANAGER_END:
+      pools_[e.pool].manager = 0;
+      end_episode(pools_[e.pool], ts);  // its workers are back: calling for rescue is over
+      break;
+    case CMWQ_EV_WORKER_CREATE:
+    case CMWQ_EV_WORKER_DESTROY:
+    case CMWQ_EV_WORKER_IDLE:
+    case CMWQ_EV_WORKER_BUSY:
+    case CMWQ_EV_WORKER_SLEEP:
+    case CMWQ_EV_WORKER_WAKE:
+      apply_worker(e);
+      break;
+    case CMWQ_EV_MAYDAY:
+    case CMWQ_EV_RESCUER_WAKE:
+    case CMWQ_EV_RESCUE:
+      apply_rescue(e);
+      break;
+    case CMWQ_EV_BARRIER:
+    case CMWQ_EV_BARRIER_DONE:
+      apply_barrier(e);
+      break;
+    case CMWQ_EV_CPU_INTENSIVE:
+      if (auto w = workers_.find(e.worker); w != workers_.end() && w->second.current.work == e.work) {
+        if (auto q = wqs_.find(e.wq); q != wqs_.end()) ++q->second.counters.cpu_intensive;
+        std::uint64_t n = ++hogs_[w->second.current.func];
+        notify([&](ModelObserver& o) { o.on_cpu_hog(w->second.current, n, ts); });
       }
       break;
     default:
+      apply_work(e);
       break;
   }
+}
+
+void Model::apply_worker(const cmwq_ev_state& e) {
+  const auto ts = static_cast<std::int64_t>(e.h.ts);
+  WorkerInfo& w = workers_[e.worker];
+  w.pid = e.worker;
+  auto leave_idle = [&] {
+    if (auto it = pools_.find(w.pool); it != pools_.end()) it->second.idle.remove(w.pid);
+  };
+  auto set_state = [&](WorkerState s) {
+    if (w.state != s) w.state_since_ns = ts;
+    w.state = s;
+  };
+  switch (e.h.kind) {
+    case CMWQ_EV_WORKER_CREATE:
+      w = WorkerInfo{};
+      w.pid = e.worker;
+      w.pool = e.pool;
+      w.rescuer_of = e.wq;
+      w.created_ns = w.state_since_ns = ts;
+      notify([&](ModelObserver& o) { o.on_worker(w); });
+      break;
+    case CMWQ_EV_WORKER_DESTROY:
+      leave_idle();
+      w.destroyed_ns = ts;
+      notify([&](ModelObserver& o) { o.on_worker(w); });
+      break;
+    case CMWQ_EV_WORKER_IDLE:
+      leave_idle();
+      w.pool = e.pool;
+      pools_[e.pool].idle.push_front(w.pid);
+      set_state(WorkerState::Idle);
+      break;
+    case CMWQ_EV_WORKER_BUSY:
+      leave_idle();
+      set_state(WorkerState::Busy);
+      break;
+    case CMWQ_EV_WORKER_SLEEP:
+      set_state(WorkerState::Sleeping);
+      break;
+    case CMWQ_EV_WORKER_WAKE:
+      set_state(WorkerState::Busy);
+      break;
+  }
+}
+
+void Model::apply_rescue(const cmwq_ev_state& e) {
+  const auto ts = static_cast<std::int64_t>(e.h.ts);
+  auto q = wqs_.find(e.wq);
+  switch (e.h.kind) {
+    case CMWQ_EV_MAYDAY: {
+      pwq(e).mayday = true;
+      if (!e.work) break;  // the rescuer put it back on the list: no new call
+      if (q != wqs_.end()) ++q->second.counters.mayday;
+      PoolInfo& p = pools_[e.pool];
+      MaydayEpisode& ep = p.episode;
+      if (ep.started_ns < 0) {
+        ep = MaydayEpisode{};
+        ep.pool = e.pool;
+        ep.started_ns = ts;
+      }
+      ++ep.maydays;
+      if (q != wqs_.end() && std::find(ep.workqueues.begin(), ep.workqueues.end(), q->second.name) == ep.workqueues.end())
+        ep.workqueues.push_back(q->second.name);
+      notify([&](ModelObserver& o) { o.on_mayday(p, ts); });
+      break;
+    }
+    case CMWQ_EV_RESCUER_WAKE: {
+      pwq(e).mayday = false;  // the rescuer took it off the list
+      WorkerInfo& r = workers_[e.worker];
+      r.pool = e.pool;
+      break;
+    }
+    case CMWQ_EV_RESCUE:
+      if (q != wqs_.end()) ++q->second.counters.rescued;
+      if (auto p = pools_.find(e.pool); p != pools_.end() && p->second.episode.started_ns >= 0)
+        ++p->second.episode.rescued;
+      break;
+  }
+}
+
+void Model::end_episode(PoolInfo& p, std::int64_t ts) {
+  if (p.episode.started_ns < 0) return;
+  p.episode.ended_ns = ts;
+  notify([&](ModelObserver& o) { o.on_mayday_episode(p.episode); });
+  p.episode = MaydayEpisode{};
+}
+
+void Model::apply_barrier(const cmwq_ev_state& e) {
+  PoolInfo& p = pools_[e.pool];
+  PwqInfo& q = pwq(e);
+  if (e.h.kind == CMWQ_EV_BARRIER_DONE) {
+    // The barrier left the worklist with the item it follows and ran on this worker.
+    auto is_bar = [&](const Entry& x) { return x.barrier_pid == e.arg && !x.work; };
+    auto& sched = workers_[e.worker].scheduled;
+    if (auto it = std::find_if(sched.begin(), sched.end(), is_bar); it != sched.end()) sched.erase(it);
+    else if (auto jt = std::find_if(p.worklist.begin(), p.worklist.end(), is_bar); jt != p.worklist.end())
+      p.worklist.erase(jt);
+    else ++anomalies_;
+    p.pending = static_cast<int>(p.worklist.size());
+    q.nr_in_flight = std::max(0, q.nr_in_flight - 1);
+    return;
+  }
+  // insert_wq_barrier(): right after a queued item, taking over its link; first on the running worker's list.
+  Entry bar{0, static_cast<int>(e.arg), e.wq, e.pool, false};
+  ++q.nr_in_flight;
+  for (EntryList* list : {&q.inactive, &p.worklist})
+    if (auto it = find_work(*list, e.work); it != list->end()) {
+      bar.linked = it->linked;
+      it->linked = true;
+      list->insert(std::next(it), bar);
+      p.pending = static_cast<int>(p.worklist.size());
+      return;
+    }
+  for (auto& [pid, w] : workers_)
+    if (w.current.work == e.work && w.pool == e.pool && w.destroyed_ns < 0) {
+      w.scheduled.push_front(bar);
+      return;
+    }
+  ++anomalies_;
+}
+
+void Model::apply_work(const cmwq_ev_state& e) {
+  const auto ts = static_cast<std::int64_t>(e.h.ts);
+  PoolInfo* p = e.pool >= 0 ? &pools_[e.pool] : nullptr;
+  auto q = wqs_.find(e.wq);
+  const bool was_empty = p && p->worklist.empty();
+  switch (e.h.kind) {
+    case CMWQ_EV_WORK_QUEUE: {
+      WorkInstance& w = queued_[e.work];
+      if (w.queued_ns >= 0) ++anomalies_;  // queued twice without starting
+      w = WorkInstance{e.work, name(e.func), q == wqs_.end() ? std::string() : q->second.name, e.wq, e.pool, 0, ts};
+      // Inactive until WORK_ACTIVATE says otherwise (it follows at once when max_active allows).
+      PwqInfo& pq = pwq(e);
+      pq.inactive.push_back(Entry{e.work, 0, e.wq, e.pool});
+      ++pq.nr_in_flight;
+      break;
+    }
+    case CMWQ_EV_WORK_ACTIVATE: {
+      PwqInfo& pq = pwq(e);
+      pq.nr_active = std::max(0, e.nr_active);
+      // After the highpri items at the head (the 2010 shared pool), otherwise at the tail.
+      auto pos = p->worklist.end();
+      if (q != wqs_.end() && (q->second.flags & cmwq::WQ_HIGHPRI)) {
+        pos = std::find_if(p->worklist.begin(), p->worklist.end(), [&](const Entry& x) {
+          auto xq = wqs_.find(x.wq);
+          return xq == wqs_.end() || !(xq->second.flags & cmwq::WQ_HIGHPRI);
+        });
+      }
+      if (auto it = find_work(pq.inactive, e.work); it != pq.inactive.end())
+        move_linked(pq.inactive, it, p->worklist, pos);
+      else
+        p->worklist.insert(pos, Entry{e.work, 0, e.wq, e.pool});
+      if (auto it = queued_.find(e.work); it != queued_.end()) it->second.activated_ns = ts;
+      if (was_empty) p->last_progress_ns = ts;
+      break;
+    }
+    case CMWQ_EV_WORK_ASSIGN: {
+      WorkerInfo& to = workers_[e.worker];
+      if (auto it = find_work(p->worklist, e.work); it != p->worklist.end())
+        move_linked(p->worklist, it, to.scheduled, to.scheduled.end());
+      if (to.current.work != e.work) p->last_progress_ns = ts;  // not a collision: it left for good
+      break;
+    }
+    case CMWQ_EV_WORK_START: {
+      WorkerInfo& wk = workers_[e.worker];
+      if (auto it = find_work(wk.scheduled, e.work); it != wk.scheduled.end()) {
+        wk.scheduled.erase(it);  // assigned earlier; its barriers are already on the list
+      } else if (auto jt = find_work(p->worklist, e.work); jt != p->worklist.end()) {
+        auto after = std::next(jt);
+        bool linked = jt->linked;
+        p->worklist.erase(jt);
+        while (linked && after != p->worklist.end()) {  // its barriers go to the worker's list
+          linked = after->linked;
+          wk.scheduled.splice(wk.scheduled.end(), p->worklist, after++);
+        }
+      }
+      p->last_progress_ns = ts;
+      WorkInstance w;
+      if (auto it = queued_.find(e.work); it != queued_.end()) {
+        w = std::move(it->second);
+        queued_.erase(it);
+      } else {
+        w = WorkInstance{e.work, name(e.func), q == wqs_.end() ? std::string() : q->second.name, e.wq, e.pool};
+      }
+      if (q != wqs_.end()) {
+        ++q->second.in_flight;
+        ++q->second.counters.started;
+        q->second.last_progress_ns = ts;
+      }
+      w.started_ns = ts;
+      w.worker = e.worker;
+      w.pool = e.pool;
+      wk.current = std::move(w);
+      if (wk.state != WorkerState::Busy) wk.state_since_ns = ts;
+      wk.state = WorkerState::Busy;
+      break;
+    }
+    case CMWQ_EV_WORK_END: {
+      PwqInfo& pq = pwq(e);
+      pq.nr_active = std::max(0, e.nr_active - 1);  // the record counts the item's slot still
+      pq.nr_in_flight = std::max(0, pq.nr_in_flight - 1);
+      if (q != wqs_.end()) {
+        q->second.in_flight = std::max(0, q->second.in_flight - 1);
+        ++q->second.counters.completed;
+        q->second.counters.cpu_time_ns += static_cast<std::uint64_t>(std::max<std::int64_t>(0, e.arg));
+        q->second.last_progress_ns = ts;
+      }
+      auto it = workers_.find(e.worker);
+      if (it == workers_.end() || it->second.current.work != e.work) {
+        ++anomalies_;
+        break;
+      }
+      WorkInstance& w = it->second.current;
+      w.ended_ns = ts;
+      w.cpu_ns = e.arg;
+      notify([&](ModelObserver& o) { o.on_work_done(w); });
+      w = WorkInstance{};
+      break;
+    }
+    case CMWQ_EV_WORK_CANCEL: {
+      PwqInfo& pq = pwq(e);
+      pq.nr_active = std::max(0, e.nr_active - 1);
+      pq.nr_in_flight = std::max(0, pq.nr_in_flight - 1);
+      // A chained barrier stays and still runs; an inactive item's barriers move to the worklist.
+      for (EntryList* list : {&pq.inactive, &p->worklist})
+        if (auto it = find_work(*list, e.work); it != list->end()) {
+          if (list == &pq.inactive && it->linked) move_linked(pq.inactive, it, p->worklist, p->worklist.end());
+          if (auto jt = find_work(p->worklist, e.work); jt != p->worklist.end()) p->worklist.erase(jt);
+          else if (auto kt = find_work(pq.inactive, e.work); kt != pq.inactive.end()) pq.inactive.erase(kt);
+          break;
+        }
+      if (auto it = queued_.find(e.work); it != queued_.end()) {
+        it->second.canceled = true;
+        notify([&](ModelObserver& o) { o.on_work_done(it->second); });
+        queued_.erase(it);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  if (p) p->pending = static_cast<int>(p->worklist.size());
+}
+
+void Model::finish() {
+  for (auto& w : open_instances()) notify([&](ModelObserver& o) { o.on_work_done(w); });
+  for (auto& [id, p] : pools_)
+    if (p.episode.started_ns >= 0) notify([&](ModelObserver& o) { o.on_mayday_episode(p.episode); });
 }
 
 std::string Model::pool_identity(const PoolInfo& p) const {
@@ -156,7 +396,7 @@ std::string Model::pool_identity(const PoolInfo& p) const {
 
 std::map<std::string, Model::Waiting> Model::held_back() const {
   std::map<std::string, Waiting> out;
-  for (auto& [id, w] : pending_) {
+  for (auto& [id, w] : queued_) {
     if (w.activated_ns >= 0) continue;
     Waiting& h = out[w.wq];
     ++h.count;
@@ -167,8 +407,60 @@ std::map<std::string, Model::Waiting> Model::held_back() const {
 
 std::vector<WorkInstance> Model::open_instances() const {
   std::vector<WorkInstance> out;
-  for (auto& [id, w] : pending_) out.push_back(w);
-  for (auto& [pid, w] : running_) out.push_back(w);
+  for (auto& [id, w] : queued_) out.push_back(w);
+  for (auto& [pid, w] : workers_)
+    if (w.current.work) out.push_back(w.current);
+  return out;
+}
+
+cmwq::report::Busy Model::busy(std::int64_t now) const {
+  namespace report = cmwq::report;
+  auto item = [&](const Entry& x) {
+    auto it = queued_.find(x.work);
+    return report::Item{x.barrier_pid || it == queued_.end() ? std::string() : it->second.func, x.barrier_pid,
+                        x.linked};
+  };
+  report::Busy out;
+  for (auto& [id, wq] : wqs_) {
+    if (wq.destroyed_ns >= 0) continue;
+    report::Workqueue& rw = out.workqueues.emplace_back(report::Workqueue{wq.name, wq.flags, {}});
+    for (auto it = pwqs_.lower_bound({id, -1}); it != pwqs_.end() && it->first.first == id; ++it) {
+      const PwqInfo& q = it->second;
+      auto pool = pools_.find(q.pool);
+      if (pool == pools_.end()) continue;
+      report::Pwq& rp = rw.pwqs.emplace_back();
+      rp.pool = q.pool;
+      rp.identity = pool_identity(pool->second);
+      rp.nr_active = q.nr_active;
+      rp.max_active = static_cast<int>(wq.max_active);
+      rp.refcnt = 1 + q.nr_in_flight + (q.mayday ? 1 : 0);
+      rp.mayday = q.mayday;
+      for (auto& [pid, w] : workers_)  // by pid, as the kernel's dump sorts them
+        if (w.current.work && w.current.wq_id == id && w.current.pool == q.pool) {
+          report::InFlight& f = rp.in_flight.emplace_back(report::InFlight{pid, w.rescuer_of != 0, w.current.func, {}});
+          for (const Entry& s : w.scheduled) f.scheduled.push_back(item(s));
+        }
+      for (const Entry& x : pool->second.worklist)
+        if (x.wq == id) rp.pending.push_back(item(x));
+      for (const Entry& x : q.inactive) rp.inactive.push_back(item(x));
+    }
+  }
+  for (auto& [id, p] : pools_) {
+    report::Pool& rp = out.pools.emplace_back();
+    rp.id = id;
+    rp.identity = pool_identity(p);
+    rp.hung_s = p.worklist.empty() || p.last_progress_ns < 0 ? 0 : (now - p.last_progress_ns) / 1'000'000'000;
+    rp.nr_workers = p.nr_workers;
+    rp.nr_idle = p.nr_idle;
+    rp.manager = p.manager;
+    rp.idle.assign(p.idle.begin(), p.idle.end());
+  }
+  return out;
+}
+
+std::vector<cmwq::report::Monitor> Model::monitor() const {
+  std::vector<cmwq::report::Monitor> out;
+  for (auto& [id, wq] : wqs_) out.push_back(wq.counters);
   return out;
 }
 

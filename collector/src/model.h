@@ -1,16 +1,43 @@
 // The model: the one place that turns cmwq event records into workqueues,
-// pools, workers and work items. No BPF here: recordings, replays and the GUI
-// use it too. Observers hear about what the records established.
+// pwqs, pools, workers, worklists and work items — the pool's state rebuilt,
+// list order included, so the collector can print the kernel's busy dump.
+// No BPF here: recordings, replays and the GUI use it too. Observers hear
+// about what the records established.
 #pragma once
 
 #include <cmwq/recorder.h>
+#include <cmwq/report.h>
 
 #include <cstdint>
+#include <functional>
+#include <list>
 #include <map>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace wqscope {
+
+/// An entry of a worklist, an inactive list or a worker's scheduled list.
+struct Entry {
+  std::uint64_t work = 0;  // 0 for a barrier
+  int barrier_pid = 0;     // a flush barrier: BAR(pid)
+  std::uint32_t wq = 0;    // with pool: the pwq it belongs to
+  int pool = -1;
+  bool linked = false;     // the next entry is chained to this one
+};
+using EntryList = std::list<Entry>;
+
+/// One queueing of a work item, from queue to end or cancel.
+struct WorkInstance {
+  std::uint64_t work = 0;
+  std::string func, wq;
+  std::uint32_t wq_id = 0;
+  int pool = -1, worker = 0;
+  std::int64_t queued_ns = -1, activated_ns = -1, started_ns = -1, ended_ns = -1, cpu_ns = -1;
+  bool canceled = false;
+};
 
 struct WorkqueueInfo {
   std::uint32_t id = 0;
@@ -20,29 +47,47 @@ struct WorkqueueInfo {
   std::int64_t created_ns = -1, destroyed_ns = -1;
   int in_flight = 0;                   // started, not yet ended
   std::int64_t last_progress_ns = -1;  // an item of it started or ended
+  cmwq::report::Monitor counters;      // wq_monitor's columns, as far as events tell them
+};
+
+struct PwqInfo {
+  std::uint32_t wq = 0;
+  int pool = -1;
+  int nr_active = 0, nr_in_flight = 0;
+  bool mayday = false;  // on its workqueue's mayday list
+  EntryList inactive;   // held back by max_active
+};
+
+/// Calls for rescue of one pool: from its first mayday until its manager stops (workers are back).
+struct MaydayEpisode {
+  int pool = -1;
+  std::int64_t started_ns = -1, ended_ns = -1;
+  std::uint64_t maydays = 0, rescued = 0;
+  std::vector<std::string> workqueues;
 };
 
 struct PoolInfo {
   int id = -1, cpu = -1, nice = 0;
   std::uint32_t flags = 0;
   int nr_running = 0, nr_idle = 0, nr_workers = 0;
-  int pending = 0;                  // active items waiting on the worklist (seen since the recording began)
+  int pending = 0;                     // worklist length (barriers included, as the kernel counts)
   std::int64_t last_progress_ns = -1;  // an item left the worklist, or the worklist became busy
+  int manager = 0;
+  EntryList worklist;
+  std::list<int> idle;                 // idle workers, most recently idle first
+  MaydayEpisode episode;               // the open one, if started_ns >= 0
 };
+
+enum class WorkerState { Starting, Idle, Busy, Sleeping };
 
 struct WorkerInfo {
   int pid = 0, pool = -1;
   std::uint32_t rescuer_of = 0;  // workqueue id of a rescuer
   std::int64_t created_ns = -1, destroyed_ns = -1;
-};
-
-/// One queueing of a work item, from queue to end or cancel.
-struct WorkInstance {
-  std::uint64_t work = 0;
-  std::string func, wq;
-  int pool = -1, worker = 0;
-  std::int64_t queued_ns = -1, activated_ns = -1, started_ns = -1, ended_ns = -1, cpu_ns = -1;
-  bool canceled = false;
+  WorkerState state = WorkerState::Starting;
+  std::int64_t state_since_ns = -1;
+  WorkInstance current;          // work == 0: none
+  EntryList scheduled;
 };
 
 class ModelObserver {
@@ -53,12 +98,22 @@ class ModelObserver {
   virtual void on_pool(const PoolInfo&) {}
   virtual void on_worker(const WorkerInfo&) {}
   virtual void on_work_done(const WorkInstance&) {}  // ended or canceled
+  /// An item was marked CPU-intensive; `count` such marks of its function so far.
+  virtual void on_cpu_hog(const WorkInstance&, std::uint64_t /*count*/, std::int64_t /*ts*/) {}
+  virtual void on_mayday(const PoolInfo&, std::int64_t /*ts*/) {}    // the pool's open episode counted it
+  virtual void on_mayday_episode(const MaydayEpisode&) {}             // ended, or open at the end
 };
 
 class Model {
  public:
-  explicit Model(ModelObserver* observer = nullptr) : obs_(observer) {}
+  explicit Model(ModelObserver* observer = nullptr) {
+    if (observer) observers_.push_back(observer);
+  }
+  void add_observer(ModelObserver* o) { observers_.push_back(o); }
   void apply(const cmwq::Record&);
+  /// Reports what is still open when a recording ends: items queued or running, mayday episodes.
+  void finish();
+
   /// Instances still queued or running (a recording that ends while the pool is stuck).
   std::vector<WorkInstance> open_instances() const;
   /// Per workqueue: items held back by max_active (queued, not activated) and the oldest one's time.
@@ -67,28 +122,51 @@ class Model {
     std::int64_t oldest_ns = -1;
   };
   std::map<std::string, Waiting> held_back() const;
+  /// The state as the kernel's "Showing busy workqueues and worker pools:" dump describes it.
+  cmwq::report::Busy busy(std::int64_t now) const;
+  std::vector<cmwq::report::Monitor> monitor() const;
 
   std::uint64_t records() const { return records_; }
   std::uint64_t lost() const { return lost_; }          // from gaps in seq
   std::uint64_t anomalies() const { return anomalies_; } // records that contradict the state
+  std::int64_t last_ts() const { return last_ts_; }
   const std::map<int, PoolInfo>& pools() const { return pools_; }
   /// The pool as the kernel prints it: " cpus=0 node=0 flags=0x4 nice=0".
   std::string pool_identity(const PoolInfo&) const;
   const std::map<std::uint32_t, WorkqueueInfo>& workqueues() const { return wqs_; }
+  const std::map<std::pair<std::uint32_t, int>, PwqInfo>& pwqs() const { return pwqs_; }
+  const std::map<int, WorkerInfo>& workers() const { return workers_; }
 
  private:
+  template <class F>
+  void notify(F&& f) {
+    for (ModelObserver* o : observers_) f(*o);
+  }
   std::string name(std::uint32_t id) const;
   void pool_state(const cmwq_ev_state&);
+  void apply_work(const cmwq_ev_state&);
+  void apply_worker(const cmwq_ev_state&);
+  void apply_rescue(const cmwq_ev_state&);
+  void apply_barrier(const cmwq_ev_state&);
+  PwqInfo& pwq(const cmwq_ev_state& e) {
+    PwqInfo& q = pwqs_[{e.wq, e.pool}];
+    q.wq = e.wq;
+    q.pool = e.pool;
+    return q;
+  }
+  void end_episode(PoolInfo&, std::int64_t ts);
 
-  ModelObserver* obs_;
+  std::vector<ModelObserver*> observers_;
   std::uint64_t records_ = 0, lost_ = 0, anomalies_ = 0, last_seq_ = 0;
+  std::int64_t last_ts_ = 0;
   int possible_cpus_ = 1;
   std::unordered_map<std::uint32_t, std::string> names_;
   std::map<std::uint32_t, WorkqueueInfo> wqs_;
+  std::map<std::pair<std::uint32_t, int>, PwqInfo> pwqs_;
   std::map<int, PoolInfo> pools_;
   std::map<int, WorkerInfo> workers_;
-  std::unordered_map<std::uint64_t, WorkInstance> pending_;  // queued, not started: by work id
-  std::unordered_map<int, WorkInstance> running_;            // by worker pid
+  std::unordered_map<std::uint64_t, WorkInstance> queued_;  // queued, not started: by work id
+  std::map<std::string, std::uint64_t> hogs_;               // CPU-intensive marks per function
 };
 
 }  // namespace wqscope

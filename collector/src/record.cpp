@@ -63,6 +63,7 @@ int record(const Target& target, const std::string& output, std::int64_t thresh_
     return 100;
   });
   cmwq_bpf_stats st = session.stats();
+  model.finish();
   rec->finish(reason, mono_ns(), st.dropped_events, model);
   report_end(reason, model, st);
   return 0;
@@ -110,6 +111,7 @@ int watch(const Target& target, const WatchOptions& opt) {
     std::int64_t ms = next == INT64_MAX ? 50 : (next - now) / 1'000'000 + 1;
     return static_cast<int>(std::clamp<std::int64_t>(ms, 1, 50));
   });
+  model.finish();
   if (rec) rec->finish(reason, mono_ns(), session.stats().dropped_events, model);
   report_end(reason, model, session.stats());
   fmt::print(stderr, "wqscope: {} alert(s)\n", alerts);

@@ -19,7 +19,7 @@ const char* kind_name(int k) {
       "WORKER_BUSY", "WORKER_SLEEP", "WORKER_WAKE", "WORK_QUEUE", "WORK_ACTIVATE", "WORK_START", "WORK_END",
       "WORK_CANCEL", "FLUSH", "BARRIER", "MANAGER_START", "MANAGER_END", "CREATE_FAIL", "MAYDAY", "RESCUER_WAKE",
       "RESCUE", "CPU_OFFLINE", "CPU_ONLINE", "FREEZE", "THAW", "WATCHDOG_TOUCH", "LOCKUP", "MAX_ACTIVE",
-      "CPU_INTENSIVE", "NAME", "HELLO", "BARRIER_DONE"};
+      "CPU_INTENSIVE", "NAME", "HELLO", "BARRIER_DONE", "WORK_ASSIGN"};
   static_assert(sizeof(names) / sizeof(names[0]) == CMWQ_EV_KIND_END, "a name for every kind");
   return names[k];
 }
@@ -181,7 +181,6 @@ void Recording::on_alert(const Alert& a) {
 }
 
 void Recording::finish(const std::string& reason, std::int64_t ended_ns, std::uint64_t dropped, const Model& model) {
-  for (auto& w : model.open_instances()) on_work_done(w);
   begin();
   sqlite3_stmt* s = prepare(
       "UPDATE run SET ended_ns = ?, end_reason = ?, events = ?, dropped_events = ?, lost_events = ? WHERE id = 1");

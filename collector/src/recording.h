@@ -39,7 +39,7 @@ class Recording : public ModelObserver {
   void add(const cmwq::Record&);
   /// Makes everything added so far durable: it survives a SIGKILL of the collector.
   void commit();
-  /// Ends the run: why, when, and what the BPF side dropped; open work items are written too.
+  /// Ends the run: why, when, and what the BPF side dropped (after Model::finish() reported what is open).
   void finish(const std::string& reason, std::int64_t ended_ns, std::uint64_t dropped, const Model&);
 
   void on_name(std::uint32_t id, std::uint32_t kind, const std::string& text) override;

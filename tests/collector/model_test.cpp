@@ -8,7 +8,9 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <cmath>
 #include <filesystem>
+#include <map>
 #include <unistd.h>
 
 namespace wqscope {
@@ -54,6 +56,7 @@ TEST(Model, SimulatedXfslogdLandsInTheRecording) {
     });
     EXPECT_EQ(model.lost(), 0u);
     EXPECT_EQ(model.anomalies(), 0u);
+    model.finish();
     rec->finish("simulation ended", result.end, 0, model);
   }
   EXPECT_EQ(query(path, "SELECT count(*) FROM work_items WHERE func = 'xfs_buf_iodone_work' AND ended_ns IS NOT NULL"),
@@ -64,8 +67,54 @@ TEST(Model, SimulatedXfslogdLandsInTheRecording) {
             "10000000|110000000");
   EXPECT_EQ(query(path, "SELECT rescuer_of IS NOT NULL FROM workers WHERE pid = (SELECT worker FROM work_items LIMIT 1)"),
             "1");
-  EXPECT_EQ(query(path, "SELECT count(*) FROM events JOIN kinds USING (kind) WHERE name = 'MAYDAY'"), "1");
+  EXPECT_EQ(query(path, "SELECT count(*) FROM events JOIN kinds USING (kind) WHERE name = 'MAYDAY' AND work != 0"), "1");
   EXPECT_EQ(query(path, "SELECT end_reason, lost_events FROM run"), "simulation ended|0");
+}
+
+/// The dumps a simulation printed, by time: each "Showing busy ..." block without its "[ time] " prefixes.
+std::map<std::int64_t, std::vector<std::string>> dumps_in(const cmwq::sim::Result& result) {
+  std::map<std::int64_t, std::vector<std::string>> out;
+  std::vector<std::string>* current = nullptr;
+  for (const std::string& line : result.log) {
+    auto close = line.find("] ");
+    if (line.empty() || line[0] != '[' || close == std::string::npos) continue;
+    auto ns = static_cast<std::int64_t>(std::llround(std::stod(line.substr(1, close - 1)) * 1e9));
+    std::string text = line.substr(close + 2);
+    if (text == "Showing busy workqueues and worker pools:") current = &out[ns];
+    else if (text.starts_with("BUG:") || text.starts_with("cmwq-sim:")) current = nullptr;
+    if (current) current->push_back(text);
+  }
+  return out;
+}
+
+/// Every dump the pool printed equals the one the model rebuilds from the events up to that instant.
+void expect_same_dumps(const std::string& scenario, std::size_t expected_dumps) {
+  SCOPED_TRACE(scenario);
+  auto result = cmwq::sim::run(cmwq::sim::load_scenario(scenario), true);
+  auto dumps = dumps_in(result);
+  ASSERT_EQ(dumps.size(), expected_dumps);
+  Model model;
+  auto next = dumps.begin();
+  cmwq::for_each_record(result.events, [&](const cmwq::Record& r) {
+    for (; next != dumps.end() && static_cast<std::int64_t>(r.h->ts) > next->first; ++next)
+      EXPECT_EQ(cmwq::report::show_busy(model.busy(next->first)), next->second) << "at " << next->first << " ns";
+    model.apply(r);
+    // The pool's watchdog dumps right after its LOCKUP record, before anything else happens.
+    if (r.h->kind == CMWQ_EV_LOCKUP && next != dumps.end() && next->first == static_cast<std::int64_t>(r.h->ts)) {
+      EXPECT_EQ(cmwq::report::show_busy(model.busy(next->first)), next->second);
+      ++next;
+    }
+  });
+  for (; next != dumps.end(); ++next) EXPECT_EQ(cmwq::report::show_busy(model.busy(next->first)), next->second);
+  EXPECT_EQ(model.anomalies(), 0u);
+}
+
+TEST(Model, RebuildsTheKernelsBusyDump) {
+  expect_same_dumps(std::string(CMWQ_TEST_SCENARIOS) + "/busy-dumps.scn", 4);
+}
+
+TEST(Model, RebuildsTheSeed004LockupDump) {
+  expect_same_dumps(std::string(CMWQ_SCENARIOS) + "/seed004-hotplug-lockup.scn", 1);
 }
 
 TEST(Recording, RefusesToOverwriteAndSaysWhy) {

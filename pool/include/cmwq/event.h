@@ -46,6 +46,7 @@ enum class EventKind : std::uint16_t {
   MaxActive = CMWQ_EV_MAX_ACTIVE,
   CpuIntensive = CMWQ_EV_CPU_INTENSIVE,
   BarrierDone = CMWQ_EV_BARRIER_DONE,
+  WorkAssign = CMWQ_EV_WORK_ASSIGN,
 };
 
 struct Event {

@@ -51,7 +51,7 @@ enum cmwq_event_kind {
   CMWQ_EV_MANAGER_START = 17,
   CMWQ_EV_MANAGER_END = 18,
   CMWQ_EV_CREATE_FAIL = 19,
-  CMWQ_EV_MAYDAY = 20,       /* pool, wq, work that triggered it */
+  CMWQ_EV_MAYDAY = 20,       /* pool, wq, work that triggered it; work 0: the rescuer (worker) put the pwq back */
   CMWQ_EV_RESCUER_WAKE = 21, /* worker = rescuer, pool it attaches to, wq */
   CMWQ_EV_RESCUE = 22,
   CMWQ_EV_CPU_OFFLINE = 23,  /* arg = cpu */
@@ -65,6 +65,8 @@ enum cmwq_event_kind {
   CMWQ_EV_NAME = 31,         /* body: cmwq_ev_name */
   CMWQ_EV_HELLO = 32,        /* body: cmwq_ev_hello; first in every stream */
   CMWQ_EV_BARRIER_DONE = 33, /* a barrier ran: worker, work = the barrier, arg = pid of the flusher */
+  CMWQ_EV_WORK_ASSIGN = 34,  /* work (and its linked barriers) left the worklist for worker's scheduled list
+                                without starting at once: a rescuer's, or a collision with the worker running it */
   CMWQ_EV_KIND_END           /* one past the last kind this version knows */
 };
 
@@ -91,7 +93,7 @@ struct cmwq_ev_state {
   cmwq_s32 nr_running;  /* of the pool, after the transition */
   cmwq_s32 nr_idle;
   cmwq_s32 nr_workers;
-  cmwq_s32 nr_active;   /* of the work's pwq, -1 if none */
+  cmwq_s32 nr_active;   /* of the work's pwq, -1 if none; WORK_END/CANCEL: before the item gives back its slot */
   cmwq_s64 arg;         /* kind-specific, see enum cmwq_event_kind */
 };
 

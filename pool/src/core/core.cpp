@@ -245,7 +245,32 @@ void Core::announce_state(Time now) {
     if (w->current_work)
       emit(EventKind::WorkStart, now, w->pool, w.get(), w->current_work, w->current_pwq->wq);
     if (w->blocked) emit(EventKind::WorkerSleep, now, w->pool, w.get(), w->current_work);
+    for (Work* s : w->scheduled) {
+      if (s->barrier) {
+        emit(EventKind::Barrier, now, w->pool, nullptr, w->current_work, s->pwq->wq, s->barrier->pid);
+        continue;
+      }
+      emit(EventKind::WorkQueue, now, w->pool, nullptr, s, s->pwq->wq, w->pool->cpu);
+      emit(EventKind::WorkAssign, now, w->pool, w.get(), s, s->pwq->wq);
+    }
   }
+  // Queued items, in list order, each barrier after the item it flushes.
+  auto announce_list = [&](auto& list, bool active) {
+    Work* prev = nullptr;
+    for (Work* w : list) {
+      if (w->marker) continue;
+      if (w->barrier) {
+        if (prev) emit(EventKind::Barrier, now, w->pwq->pool, nullptr, prev, w->pwq->wq, w->barrier->pid);
+        continue;
+      }
+      emit(EventKind::WorkQueue, now, w->pwq->pool, nullptr, w, w->pwq->wq, w->pwq->pool->cpu);
+      if (active) emit(EventKind::WorkActivate, now, w->pwq->pool, nullptr, w, w->pwq->wq);
+      prev = w;
+    }
+  };
+  for (auto& pool : pools_) announce_list(pool->worklist, true);
+  for (auto& wq : wqs_)
+    for (auto& pwq : wq->pwqs) announce_list(pwq->inactive, false);
 }
 
 void Core::warn(std::string line) { drv_.message(line); }

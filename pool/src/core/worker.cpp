@@ -77,6 +77,8 @@ bool Core::assign_work(Work& work, Worker& w, Work** next, Time now) {
   Worker& to = collision ? *collision : w;
   Work* after = move_linked_works(work, pool.worklist, to.scheduled);
   if (next) *next = after;
+  // A normal worker starts what it took at once (WORK_START says it); these wait on a list.
+  if (collision || w.rescue_wq) emit(EventKind::WorkAssign, now, &pool, &to, &work, work.pwq->wq);
   if (collision) return false;
   pool.watchdog_ts = now;  // progress: an item left the worklist
   return true;
@@ -228,17 +230,17 @@ Worker* Core::create_worker(Pool& pool, Time now) {
   w.index = static_cast<int>(std::find(used.begin(), used.end(), false) - used.begin());
   attach(w, pool);
   ++pool.nr_workers;
-  enter_idle(w, now);
   all_workers_.push_back(std::move(worker));
   if (!drv_.spawn(w)) {
-    leave_idle(w);
     --pool.nr_workers;
     detach(w);
     all_workers_.pop_back();
     emit(EventKind::CreateFail, now, &pool);
     return nullptr;
   }
+  // The thread waits for the core's lock we hold: it finds itself idle, as the kernel's new worker does.
   emit(EventKind::WorkerCreate, now, &pool, &w);
+  enter_idle(w, now);
   return &w;
 }
 
@@ -345,8 +347,10 @@ Step Core::rescuer_loop(Worker& r, Time now) {
       if (cfg_.rescuer_policy == RescuerPolicy::k2025 && assign_rescue_work(*pwq, r, now)) continue;
       // 2014: stay on the mayday list while this pwq had work and the pool still needs workers.
       if (cfg_.rescuer_policy == RescuerPolicy::k2014 && r.rescued_any && need_to_create_worker(pool) &&
-          !pwq->on_list())
+          !pwq->on_list()) {
         wq.maydays.push_back(pwq);
+        emit(EventKind::Mayday, now, &pool, &r, nullptr, &wq);  // back on the list, no new mayday counted
+      }
       kick_pool(pool);  // hand the pool back to its workers
       detach(r);
       r.rescue_pwq = nullptr;
