@@ -43,6 +43,16 @@ pid_t run_hook(const std::string& prog, const std::string& json) {
   return pid;
 }
 
+nlohmann::json alert_json(const Alert& a, pid_t pid) {
+  nlohmann::json j = {{"type", a.kind},     {"message", a.message}, {"stuck_ms", a.stuck_ns / 1'000'000},
+                      {"pending", a.pending}, {"time_ns", a.time_ns}, {"pid", pid}};
+  if (a.pool >= 0) j["pool"] = a.pool;
+  if (!a.identity.empty()) j["pool_identity"] = a.identity.substr(1);
+  if (a.kind == "cpu_hog") j["function"] = a.wq;
+  else if (!a.wq.empty()) j["workqueue"] = a.wq;
+  return j;
+}
+
 }  // namespace
 
 int record(const Target& target, const std::string& output, std::int64_t thresh_ns) {
@@ -50,6 +60,7 @@ int record(const Target& target, const std::string& output, std::int64_t thresh_
   auto rec = Recording::create(output, {session.description(), session.pid(), mono_ns()});
   Model model(rec.get());
   Watchdog dog(thresh_ns);
+  model.add_observer(&dog);
   session.attach([&](std::span<const std::byte> bytes, std::uint64_t) {
     cmwq::for_each_record(bytes, [&](const cmwq::Record& r) {
       rec->add(r);
@@ -75,6 +86,7 @@ int watch(const Target& target, const WatchOptions& opt) {
   if (!opt.output.empty()) rec = Recording::create(opt.output, {session.description(), session.pid(), mono_ns()});
   Model model(rec.get());
   Watchdog dog(opt.thresh_ns);
+  model.add_observer(&dog);
   session.attach([&](std::span<const std::byte> bytes, std::uint64_t) {
     cmwq::for_each_record(bytes, [&](const cmwq::Record& r) {
       if (rec) rec->add(r);
@@ -86,23 +98,24 @@ int watch(const Target& target, const WatchOptions& opt) {
   std::uint64_t alerts = 0;
   std::vector<pid_t> hooks;
   std::string reason = session.run([&](std::int64_t now) {
-    for (const Alert& a : dog.check(model, now)) {
+    auto raised = dog.check(model, now);
+    // As the kernel does: the lockup lines of all stuck pools, then the busy dump once.
+    bool lockup = std::any_of(raised.begin(), raised.end(), [](const Alert& a) { return a.kind == "lockup"; });
+    std::vector<std::string> dump;
+    if (lockup) dump = cmwq::report::show_busy(model.busy(model.last_ts()));
+    for (const Alert& a : raised) {
       ++alerts;
       if (rec) rec->on_alert(a);
-      nlohmann::json j = {{"type", a.kind},     {"message", a.message}, {"stuck_ms", a.stuck_ns / 1'000'000},
-                          {"pending", a.pending}, {"time_ns", a.time_ns}, {"pid", session.pid()}};
-      if (a.kind == "lockup") {
-        j["pool"] = a.pool;
-        j["pool_identity"] = a.identity.substr(1);
-      } else {
-        j["workqueue"] = a.wq;
-      }
+      nlohmann::json j = alert_json(a, session.pid());
+      if (a.kind == "lockup") j["dump"] = dump;
       if (opt.json) fmt::print("{}\n", j.dump());
       else fmt::print("{}\n", a.message);
-      std::fflush(stdout);
       if (!opt.exec.empty())
         if (pid_t h = run_hook(opt.exec, j.dump() + "\n"); h > 0) hooks.push_back(h);
     }
+    if (!opt.json)
+      for (auto& line : dump) fmt::print("{}\n", line);
+    std::fflush(stdout);
     // Reap finished alert hooks (only those: the target is the session's to reap).
     std::erase_if(hooks, [](pid_t h) { return waitpid(h, nullptr, WNOHANG) == h; });
     if (rec) rec->commit();

@@ -87,7 +87,7 @@ std::unique_ptr<Recording> Recording::create(const std::string& path, const Meta
 Recording::Recording(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
 
 Recording::~Recording() {
-  for (auto* s : {ins_event_, ins_name_, ins_wq_, ins_pool_, ins_worker_, ins_item_, ins_alert_}) sqlite3_finalize(s);
+  for (auto* s : {ins_event_, ins_name_, ins_wq_, ins_pool_, ins_worker_, ins_item_, ins_alert_, ins_episode_}) sqlite3_finalize(s);
   if (in_tx_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(db_);
 }
@@ -176,8 +176,17 @@ void Recording::on_work_done(const WorkInstance& w) {
 
 void Recording::on_alert(const Alert& a) {
   insert(ins_alert_,
-         "INSERT INTO lockups (kind, pool, wq, message, detected_ns, stuck_ns, waiting) VALUES (?,?,?,?,?,?,?)",
+         "INSERT INTO alerts (kind, pool, wq, message, detected_ns, stuck_ns, waiting) VALUES (?,?,?,?,?,?,?)",
          a.kind, Opt{a.pool}, a.wq, a.message, a.time_ns, a.stuck_ns, a.pending);
+}
+
+void Recording::on_mayday_episode(const MaydayEpisode& ep) {
+  std::string wqs;
+  for (auto& wq : ep.workqueues) wqs += (wqs.empty() ? "" : ",") + wq;
+  insert(ins_episode_,
+         "INSERT INTO mayday_episodes (pool, started_ns, ended_ns, maydays, rescued, workqueues) VALUES (?,?,?,?,?,?)",
+         ep.pool, ep.started_ns, Opt{ep.ended_ns}, static_cast<std::int64_t>(ep.maydays),
+         static_cast<std::int64_t>(ep.rescued), wqs);
 }
 
 void Recording::finish(const std::string& reason, std::int64_t ended_ns, std::uint64_t dropped, const Model& model) {

@@ -47,6 +47,7 @@ class Recording : public ModelObserver {
   void on_pool(const PoolInfo&) override;
   void on_worker(const WorkerInfo&) override;
   void on_work_done(const WorkInstance&) override;
+  void on_mayday_episode(const MaydayEpisode&) override;
   void on_alert(const Alert&);
 
  private:
@@ -65,7 +66,7 @@ class Recording : public ModelObserver {
   bool in_tx_ = false;
   std::uint64_t events_ = 0;
   sqlite3_stmt *ins_event_ = nullptr, *ins_name_ = nullptr, *ins_wq_ = nullptr, *ins_pool_ = nullptr,
-               *ins_worker_ = nullptr, *ins_item_ = nullptr, *ins_alert_ = nullptr;
+               *ins_worker_ = nullptr, *ins_item_ = nullptr, *ins_alert_ = nullptr, *ins_episode_ = nullptr;
 };
 
 }  // namespace wqscope

@@ -48,15 +48,29 @@ CREATE TABLE work_items (
 CREATE INDEX work_items_func ON work_items(func);
 CREATE INDEX events_ts ON events(ts);
 
--- Stalls the collector detected: "lockup" (a pool's worklist made no progress, reported in the
--- kernel's words) and "stall" (items held back by max_active behind work that never finishes).
-CREATE TABLE lockups (
+-- What the collector raised: "lockup" (a pool's worklist made no progress, reported in the kernel's
+-- words), "stall" (items held back by max_active behind work that never finishes), "cpu_hog" (the
+-- kernel's "hogged CPU" line) and "mayday_storm" (a pool calling its rescuers for a second or more).
+CREATE TABLE alerts (
   id INTEGER PRIMARY KEY,
   kind TEXT NOT NULL,
   pool INTEGER,
-  wq TEXT,
+  wq TEXT,                   -- the workqueue of a stall, the rescued ones of a storm, the function of a hog
   message TEXT NOT NULL,
   detected_ns INTEGER NOT NULL,
-  stuck_ns INTEGER NOT NULL,
+  stuck_ns INTEGER NOT NULL, -- since the last progress (lockup, stall) or the first mayday (storm)
   waiting INTEGER            -- items waiting when it was detected
+);
+CREATE VIEW lockups AS SELECT * FROM alerts WHERE kind IN ('lockup', 'stall');
+
+-- A pool calling for rescue: from its first mayday (worker creation failing) until its manager
+-- stops because workers are back; ended_ns is NULL if the recording ended first.
+CREATE TABLE mayday_episodes (
+  id INTEGER PRIMARY KEY,
+  pool INTEGER NOT NULL,
+  started_ns INTEGER NOT NULL,
+  ended_ns INTEGER,
+  maydays INTEGER NOT NULL,  -- calls to the rescuers (one per stuck pwq per MAYDAY_INTERVAL)
+  rescued INTEGER NOT NULL,  -- items the rescuers ran meanwhile
+  workqueues TEXT            -- the workqueues whose rescuers were called, comma-separated
 );

@@ -1,5 +1,6 @@
 #include "watchdog.h"
 
+#include <cmwq/constants.h>
 #include <cmwq/core.h>
 
 #include <fmt/format.h>
@@ -30,6 +31,30 @@ std::vector<Watchdog::Candidate> Watchdog::candidates(const Model& model) const 
   return out;
 }
 
+void Watchdog::on_cpu_hog(const WorkInstance& w, std::uint64_t count, std::int64_t ts) {
+  if (!cmwq::hog_report_due(count)) return;
+  Alert a;
+  a.kind = "cpu_hog";
+  a.pool = w.pool;
+  a.wq = w.func;
+  // The model does not know the pool's threshold: the kernel's default is what libcmwq uses unless told.
+  a.message = cmwq::hog_line(w.func, cmwq::WQ_CPU_INTENSIVE_THRESH, count);
+  a.time_ns = ts;
+  raised_.push_back(std::move(a));
+}
+
+void Watchdog::on_mayday(const PoolInfo& p, std::int64_t ts) {
+  if (p.episode.maydays != kMaydayStorm) return;  // once per episode
+  Alert a;
+  a.kind = "mayday_storm";
+  a.pool = p.id;
+  a.time_ns = ts;
+  a.stuck_ns = ts - p.episode.started_ns;
+  a.pending = p.pending;
+  for (auto& wq : p.episode.workqueues) a.wq += (a.wq.empty() ? "" : ",") + wq;
+  raised_.push_back(std::move(a));
+}
+
 std::vector<Alert> Watchdog::check(const Model& model, std::int64_t now) {
   std::vector<Alert> out;
   for (const Candidate& c : candidates(model)) {
@@ -56,6 +81,16 @@ std::vector<Alert> Watchdog::check(const Model& model, std::int64_t now) {
     }
     out.push_back(std::move(a));
   }
+  for (Alert& a : raised_) {
+    if (a.kind == "mayday_storm") {
+      a.identity = model.pool_identity(model.pools().at(a.pool));
+      a.message = fmt::format("wqscope: mayday storm - pool{} called the rescuers of {} {} times in {:.1f}s: "
+                              "worker creation keeps failing (memory pressure?)",
+                              a.identity, a.wq, kMaydayStorm, static_cast<double>(a.stuck_ns) / 1e9);
+    }
+    out.push_back(std::move(a));
+  }
+  raised_.clear();
   return out;
 }
 

@@ -1,6 +1,8 @@
-// The collector's own lockup detector. It does not trust the pool's watchdog
+// The collector's own alerts. Lockups: it does not trust the pool's watchdog
 // (which, like the kernel's, reports between 1x and 2x its threshold): a pool
-// with work waiting and no progress for `thresh` is reported at once.
+// with work waiting and no progress for `thresh` is reported at once, with the
+// kernel's busy dump. CPU hogs in the kernel's words, and mayday storms, as
+// the model hears of them.
 #pragma once
 
 #include "model.h"
@@ -13,22 +15,31 @@
 namespace wqscope {
 
 struct Alert {
-  std::string kind;        // "lockup": a pool's worklist; "stall": a workqueue's held-back items
+  std::string kind;        // "lockup": a pool's worklist; "stall": a workqueue's held-back items;
+                           // "cpu_hog": a function marked CPU-intensive again; "mayday_storm"
   int pool = -1;
-  std::string wq;          // for "stall"
+  std::string wq;          // for "stall" and "mayday_storm"; the function for "cpu_hog"
   std::string identity;    // " cpus=0 node=0 flags=0x4 nice=0"
-  std::string message;     // the kernel's line
+  std::string message;     // the kernel's line, or ours in its style
   std::int64_t time_ns = 0, stuck_ns = 0;
   int pending = 0;
 };
 
-class Watchdog {
+/// Maydays in one episode that make it a storm: a second of the mayday timer (MAYDAY_INTERVAL
+/// 100 ms) with worker creation still failing.
+constexpr std::uint64_t kMaydayStorm = 10;
+
+class Watchdog : public ModelObserver {
  public:
   explicit Watchdog(std::int64_t thresh_ns) : thresh_(thresh_ns) {}
-  /// New alerts at `now`: each stall is reported once, until its pool makes progress.
+  /// New alerts at `now`: each stall is reported once, until its pool makes progress; then the
+  /// alerts the records raised since the last check.
   std::vector<Alert> check(const Model&, std::int64_t now);
   /// The earliest time a check could report a stall that is not reported yet.
   std::int64_t next_deadline(const Model&) const;
+
+  void on_cpu_hog(const WorkInstance&, std::uint64_t count, std::int64_t ts) override;
+  void on_mayday(const PoolInfo&, std::int64_t ts) override;
 
  private:
   /// A pool or workqueue that waits and is not reported yet, and since when it made no progress.
@@ -43,6 +54,7 @@ class Watchdog {
   std::int64_t thresh_;
   std::map<int, std::int64_t> reported_;  // pool -> the progress stamp its alert was about
   std::map<std::string, std::int64_t> reported_wq_;  // workqueue -> the same
+  std::vector<Alert> raised_;             // by records, since the last check
 };
 
 }  // namespace wqscope

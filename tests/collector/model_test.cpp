@@ -69,6 +69,10 @@ TEST(Model, SimulatedXfslogdLandsInTheRecording) {
             "1");
   EXPECT_EQ(query(path, "SELECT count(*) FROM events JOIN kinds USING (kind) WHERE name = 'MAYDAY' AND work != 0"), "1");
   EXPECT_EQ(query(path, "SELECT end_reason, lost_events FROM run"), "simulation ended|0");
+  // One call for rescue: from the first mayday at 10 ms until the manager, back from its 1 s creation
+  // cooldown, finds no work left to need a worker for; the rescuer ran all 1000 meanwhile.
+  EXPECT_EQ(query(path, "SELECT pool, started_ns, ended_ns, maydays, rescued, workqueues FROM mayday_episodes"),
+            "1|10000000|1000000000|1|1000|xfslogd");
 }
 
 /// The dumps a simulation printed, by time: each "Showing busy ..." block without its "[ time] " prefixes.

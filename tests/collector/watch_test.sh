@@ -35,6 +35,19 @@ grep -qF '"pool":0' "$tmp/hook.json" || fail "the hook did not get the alert as 
 # Plain text: the kernel's line. And a pool that keeps making progress raises nothing.
 "$wqscope" watch --thresh 1s -- "$demo" hotplug --seconds 2 > "$tmp/out2" 2>/dev/null || fail "watch text"
 grep -qx "BUG: workqueue lockup - pool cpus=0 node=0 flags=0x4 nice=0 stuck for 1s!" "$tmp/out2" || fail "text alert"
+# Then the kernel's busy dump, rebuilt by the collector: seed 004's in-flight flusher and the barrier.
+grep -A7 "^BUG: workqueue lockup" "$tmp/out2" > "$tmp/dump"
+pid=$(sed -nE 's/^    in-flight: ([0-9]+):wait_rcu_exp_gp$/\1/p' "$tmp/dump")
+[[ -n $pid ]] || { cat "$tmp/out2"; fail "no in-flight flusher in the dump"; }
+diff <(sed -n 2,7p "$tmp/dump") - <<DUMP || fail "the busy dump"
+Showing busy workqueues and worker pools:
+workqueue rcu_gp: flags=0x8
+  pwq 22: cpus=11 node=0 flags=0x0 nice=0 active=1/256 refcnt=2
+    in-flight: $pid:wait_rcu_exp_gp
+workqueue rcu_par_gp: flags=0x8
+  pwq 0: cpus=0 node=0 flags=0x4 nice=0 active=1/256 refcnt=3
+DUMP
+grep -qx "    pending: sync_rcu_exp_select_node_cpus BAR($pid)" "$tmp/dump" || fail "the barrier in the dump"
 "$wqscope" watch --thresh 1s -- "$demo" server --seconds 2 > "$tmp/out3" 2>/dev/null || fail "watch server"
 ! grep -q "lockup" "$tmp/out3" || fail "false alarm on a healthy server"
 
@@ -43,10 +56,22 @@ grep -qx "BUG: workqueue lockup - pool cpus=0 node=0 flags=0x4 nice=0 stuck for 
 grep -qF '"type":"stall","workqueue":"stall_wq"' "$tmp/out4" || { cat "$tmp/out4"; fail "no stall alert"; }
 grep -qF 'stalled for 0.5s: 1 item(s) held back by max_active 1 behind 1 in flight' "$tmp/out4" || fail "stall message"
 
+# CPU hogs in the kernel's words, with its back-off (4th, 5th, 7th mark...).
+"$wqscope" watch --json -- "$demo" hog --seconds 2 > "$tmp/out5" 2>/dev/null || fail "watch hog"
+grep -qF '"message":"workqueue: crc_all_the_things hogged CPU for >10000us 4 times, consider switching to WQ_UNBOUND"' \
+  "$tmp/out5" || { cat "$tmp/out5"; fail "no hog alert"; }
+! grep -qF '3 times' "$tmp/out5" || fail "hog reported before the 4th time"
+# A mayday storm: worker creation fails and the pool keeps calling the rescuer.
+"$wqscope" watch --json -o "$tmp/xf.db" -- "$demo" xfslogd-2009 --seconds 2 > "$tmp/out6" 2>/dev/null || fail "watch xfslogd"
+grep -qF '"type":"mayday_storm"' "$tmp/out6" || { cat "$tmp/out6"; fail "no mayday storm alert"; }
+grep -qF 'called the rescuers of xfslogd 10 times' "$tmp/out6" || fail "storm message"
+[[ $(sqlite3 "$tmp/xf.db" "SELECT maydays >= 10 AND rescued > 0 AND workqueues = 'xfslogd' FROM mayday_episodes") == 1 ]] \
+  || fail "mayday episode: $(sqlite3 "$tmp/xf.db" 'SELECT * FROM mayday_episodes')"
+
 for bad in 0 abc -5s 10h; do
   out=$("$wqscope" watch --thresh "$bad" -- "$demo" hog 2>&1)
   [[ $? -eq 2 ]] && grep -qF "is not a duration like 30s or 500ms" <<<"$out" || fail "--thresh $bad: $out"
 done
 out=$("$wqscope" watch --exec /nonexistent/hook -- "$demo" hog 2>&1)
 [[ $? -eq 2 ]] && grep -qF "not an executable file" <<<"$out" || fail "--exec /nonexistent/hook: $out"
-echo "watch: one alert at ${stuck} ms for a 1 s threshold; hook, recording, text mode and bad input behave"
+echo "watch: one alert at ${stuck} ms for a 1 s threshold; busy dump, hogs, mayday storm, hook, recording, text mode and bad input behave"

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 
 namespace cmwq {
 
@@ -295,6 +296,15 @@ std::string pool_identity(const std::vector<int>& cpus, int node, unsigned flags
 
 std::string lockup_line(const std::string& identity, Time stuck) {
   return fmt::format("BUG: workqueue lockup - pool{} stuck for {}s!", identity, stuck / kSec);
+}
+
+bool hog_report_due(std::uint64_t count) {
+  return count >= WQ_CPU_INTENSIVE_WARNING_THRESH && std::has_single_bit(count + 1 - WQ_CPU_INTENSIVE_WARNING_THRESH);
+}
+
+std::string hog_line(const std::string& func, Time thresh, std::uint64_t count) {
+  return fmt::format("workqueue: {} hogged CPU for >{}us {} times, consider switching to WQ_UNBOUND", func,
+                     thresh / kUsec, count);
 }
 
 std::string Core::pool_info(const Pool& pool) { return pool_identity(pool.cpus, pool.node, pool.flags, pool.nice); }

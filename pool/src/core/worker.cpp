@@ -412,9 +412,7 @@ void Core::worker_tick(Worker& w, Time cpu_ns, Time now) {
 void Core::cpu_intensive_report(const char* func) {
   // Report from the 4th time on, backing off exponentially, as wq_cpu_intensive_report() does.
   std::uint64_t cnt = ++hog_counts_[func];
-  if (cnt >= WQ_CPU_INTENSIVE_WARNING_THRESH && std::has_single_bit(cnt + 1 - WQ_CPU_INTENSIVE_WARNING_THRESH))
-    warn(fmt::format("workqueue: {} hogged CPU for >{}us {} times, consider switching to WQ_UNBOUND", func,
-                     cfg_.cpu_intensive_thresh / kUsec, cnt));
+  if (hog_report_due(cnt)) warn(hog_line(func, cfg_.cpu_intensive_thresh, cnt));
 }
 
 void Core::stop_all_workers(Time now) {
