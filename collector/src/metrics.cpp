@@ -119,7 +119,8 @@ Metrics::Metrics(const std::string& address) : registry_(std::make_shared<promet
   lost_ = &counter("wqscope_events_lost_total", "Events missing from the sequence numbers of the stream")->Add({});
   Endpoint e = parse(address);
   try {
-    exposer_ = std::make_unique<prometheus::Exposer>(civetweb_address(e), 1);
+    // Two threads (the default): one slow client does not hold up a scrape.
+    exposer_ = std::make_unique<prometheus::Exposer>(civetweb_address(e));
   } catch (const std::exception&) {
     throw MetricsError(fmt::format("--metrics {}: cannot listen there: {} (choose another port or address)",
                                    address, bind_failure(e)));
