@@ -1,4 +1,5 @@
 // wqscope: see inside libcmwq pools, catch them when they stall.
+#include "metrics.h"
 #include "record.h"
 #include "recording.h"
 #include "tracer.h"
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
                "  sudo wqscope record -o trace.db -- cmwq-demo stall --seconds 10\n"
                "  sudo wqscope record -p 1234 -o trace.db\n"
                "  sudo wqscope watch --thresh 5s --json -p 1234\n"
+               "  sudo wqscope watch --metrics 9464 -p 1234    # Prometheus metrics at http://127.0.0.1:9464/metrics\n"
                "  sqlite3 trace.db 'SELECT func, count(*) FROM work_items GROUP BY func'\n"};
   app.require_subcommand(1);
   wqscope::Target target;
@@ -58,6 +60,10 @@ int main(int argc, char** argv) {
   watch->add_flag("--json", wopt.json, "print alerts as JSON lines");
   watch->add_option("--exec", wopt.exec, "run this program (no shell) for each alert, the alert as JSON on stdin");
   watch->add_option("-o,--output", wopt.output, "also record into this new SQLite file");
+  std::string metrics;
+  auto* metrics_opt = watch->add_option("--metrics", metrics,
+                    "serve Prometheus metrics at PORT or ADDR:PORT (IPv4), e.g. 9464 or 0.0.0.0:9464; a bare PORT "
+                    "binds 127.0.0.1, the default for security: nothing is exposed to the network unless asked");
   CLI11_PARSE(app, argc, argv);
   try {
     CLI::App* sub = record->parsed() ? record : watch;
@@ -68,6 +74,7 @@ int main(int argc, char** argv) {
     }
     if (record->parsed()) return wqscope::record(target, output, parse_threshold(thresh));
     wopt.thresh_ns = parse_threshold(thresh);
+    if (metrics_opt->count()) wopt.metrics = wqscope::metrics_address(metrics);
     if (!wopt.exec.empty() && ::access(wopt.exec.c_str(), X_OK) != 0) {
       fmt::print(stderr, "wqscope watch: --exec {}: not an executable file (give its full path)\n", wopt.exec);
       return 2;
@@ -76,6 +83,12 @@ int main(int argc, char** argv) {
   } catch (const ThresholdError& e) {
     fmt::print(stderr, "wqscope {}: {}\n", record->parsed() ? "record" : "watch", e.what());
     return 2;
+  } catch (const wqscope::MetricsUsageError& e) {
+    fmt::print(stderr, "wqscope watch: {}\n", e.what());
+    return 2;
+  } catch (const wqscope::MetricsError& e) {
+    fmt::print(stderr, "wqscope watch: {}\n", e.what());
+    return 1;
   } catch (const wqscope::TracerError& e) {
     fmt::print(stderr, "wqscope: {}\n", e.what());
     return 1;

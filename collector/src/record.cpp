@@ -1,5 +1,6 @@
 #include "record.h"
 
+#include "metrics.h"
 #include "recording.h"
 #include "watchdog.h"
 
@@ -8,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -31,6 +33,7 @@ pid_t run_hook(const std::string& prog, const std::string& json) {
   pid_t pid = fork();
   if (pid == 0) {
     dup2(in[0], STDIN_FILENO);
+    signal(SIGPIPE, SIG_DFL);  // the metrics' web server ignores it, and execve would pass that on
     char* argv[] = {const_cast<char*>(prog.c_str()), nullptr};
     char* envp[] = {const_cast<char*>("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), nullptr};
     execve(prog.c_str(), argv, envp);
@@ -82,6 +85,10 @@ int record(const Target& target, const std::string& output, std::int64_t thresh_
 
 int watch(const Target& target, const WatchOptions& opt) {
   Session session(target, "watch");
+  // After the session forked the command: it must not inherit the web server's threads or signal dispositions.
+  // Before the recording: a port in use leaves no file behind.
+  std::unique_ptr<Metrics> metrics;
+  if (!opt.metrics.empty()) metrics = std::make_unique<Metrics>(opt.metrics);
   std::unique_ptr<Recording> rec;
   if (!opt.output.empty()) rec = Recording::create(opt.output, {session.description(), session.pid(), mono_ns()});
   Model model(rec.get());
@@ -95,9 +102,12 @@ int watch(const Target& target, const WatchOptions& opt) {
   });
   fmt::print(stderr, "wqscope: watching {} for pools stuck {} ms or longer (Ctrl-C to stop)\n", session.description(),
              opt.thresh_ns / 1'000'000);
+  if (metrics) fmt::print(stderr, "wqscope: Prometheus metrics at http://{}/metrics\n", opt.metrics);
   std::uint64_t alerts = 0;
   std::vector<pid_t> hooks;
   std::string reason = session.run([&](std::int64_t now) {
+    // Gauges first: whoever reads an alert and then scrapes sees the state it was about.
+    if (metrics) metrics->update(model, session.stats(), now);
     auto raised = dog.check(model, now);
     // As the kernel does: the lockup lines of all stuck pools, then the busy dump once.
     bool lockup = std::any_of(raised.begin(), raised.end(), [](const Alert& a) { return a.kind == "lockup"; });
@@ -106,6 +116,7 @@ int watch(const Target& target, const WatchOptions& opt) {
     for (const Alert& a : raised) {
       ++alerts;
       if (rec) rec->on_alert(a);
+      if (metrics) metrics->on_alert(a);
       nlohmann::json j = alert_json(a, session.pid());
       if (a.kind == "lockup") j["dump"] = dump;
       if (opt.json) fmt::print("{}\n", j.dump());

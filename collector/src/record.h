@@ -16,6 +16,7 @@ struct WatchOptions {
   bool json = false;
   std::string exec;    // run without a shell, the alert as JSON on stdin
   std::string output;  // also record, if set
+  std::string metrics; // serve Prometheus metrics at this address (from metrics_address), if set
 };
 
 /// Headless lockup detection. Returns the process exit status.
