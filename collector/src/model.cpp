@@ -50,6 +50,10 @@ void Model::apply(const cmwq::Record& r) {
     last_seq_ = h.seq;
     return;
   }
+  if (h.kind == CMWQ_EV_OFF_CPU || h.kind == CMWQ_EV_ON_CPU) {  // the kernel's, outside the pool's sequence
+    apply_sched(*r.state());
+    return;
+  }
   if (last_seq_ && h.seq > last_seq_ + 1) lost_ += h.seq - last_seq_ - 1;
   last_seq_ = h.seq;
   if (h.kind == CMWQ_EV_NAME) {
@@ -179,6 +183,24 @@ void Model::apply_worker(const cmwq_ev_state& e) {
       set_state(WorkerState::Busy);
       break;
   }
+}
+
+void Model::apply_sched(const cmwq_ev_state& e) {
+  auto it = workers_.find(e.worker);
+  if (it == workers_.end() || it->second.destroyed_ns >= 0) return;  // not a worker: the app's own threads
+  WorkerInfo& w = it->second;
+  const auto ts = static_cast<std::int64_t>(e.h.ts);
+  if (e.h.kind == CMWQ_EV_OFF_CPU) {
+    w.off_cpu_since = ts;
+    w.off_cpu_state = e.flags;
+    w.hidden_block = w.current.work && w.state == WorkerState::Busy;  // not a sleep it announced
+    return;
+  }
+  if (w.off_cpu_since < 0) return;  // went off before the recording began
+  if (w.current.work) w.current.off_cpu_ns += ts - w.off_cpu_since;
+  notify([&](ModelObserver& o) { o.on_off_cpu(w, ts); });
+  w.off_cpu_since = -1;
+  w.hidden_block = false;
 }
 
 void Model::apply_rescue(const cmwq_ev_state& e) {

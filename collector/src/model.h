@@ -36,6 +36,7 @@ struct WorkInstance {
   std::uint32_t wq_id = 0;
   int pool = -1, worker = 0;
   std::int64_t queued_ns = -1, activated_ns = -1, started_ns = -1, ended_ns = -1, cpu_ns = -1;
+  std::int64_t off_cpu_ns = 0;  // waiting off the CPU while it ran (from sched_switch)
   bool canceled = false;
 };
 
@@ -88,6 +89,11 @@ struct WorkerInfo {
   std::int64_t state_since_ns = -1;
   WorkInstance current;          // work == 0: none
   EntryList scheduled;
+  // From sched_switch: off the CPU since (-1: on it), in which task state, and whether it blocked while
+  // running an item without the pool's blocking point, so that the pool still counts it as running.
+  std::int64_t off_cpu_since = -1;
+  std::uint32_t off_cpu_state = 0;
+  bool hidden_block = false;
 };
 
 class ModelObserver {
@@ -102,6 +108,8 @@ class ModelObserver {
   virtual void on_cpu_hog(const WorkInstance&, std::uint64_t /*count*/, std::int64_t /*ts*/) {}
   virtual void on_mayday(const PoolInfo&, std::int64_t /*ts*/) {}    // the pool's open episode counted it
   virtual void on_mayday_episode(const MaydayEpisode&) {}             // ended, or open at the end
+  /// A worker is back on a CPU after waiting since its off_cpu_since (still set during the call).
+  virtual void on_off_cpu(const WorkerInfo&, std::int64_t /*back_ns*/) {}
 };
 
 class Model {
@@ -148,6 +156,7 @@ class Model {
   void apply_worker(const cmwq_ev_state&);
   void apply_rescue(const cmwq_ev_state&);
   void apply_barrier(const cmwq_ev_state&);
+  void apply_sched(const cmwq_ev_state&);
   PwqInfo& pwq(const cmwq_ev_state& e) {
     PwqInfo& q = pwqs_[{e.wq, e.pool}];
     q.wq = e.wq;

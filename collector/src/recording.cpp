@@ -19,7 +19,7 @@ const char* kind_name(int k) {
       "WORKER_BUSY", "WORKER_SLEEP", "WORKER_WAKE", "WORK_QUEUE", "WORK_ACTIVATE", "WORK_START", "WORK_END",
       "WORK_CANCEL", "FLUSH", "BARRIER", "MANAGER_START", "MANAGER_END", "CREATE_FAIL", "MAYDAY", "RESCUER_WAKE",
       "RESCUE", "CPU_OFFLINE", "CPU_ONLINE", "FREEZE", "THAW", "WATCHDOG_TOUCH", "LOCKUP", "MAX_ACTIVE",
-      "CPU_INTENSIVE", "NAME", "HELLO", "BARRIER_DONE", "WORK_ASSIGN"};
+      "CPU_INTENSIVE", "NAME", "HELLO", "BARRIER_DONE", "WORK_ASSIGN", "OFF_CPU", "ON_CPU"};
   static_assert(sizeof(names) / sizeof(names[0]) == CMWQ_EV_KIND_END, "a name for every kind");
   return names[k];
 }
@@ -87,7 +87,7 @@ std::unique_ptr<Recording> Recording::create(const std::string& path, const Meta
 Recording::Recording(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
 
 Recording::~Recording() {
-  for (auto* s : {ins_event_, ins_name_, ins_wq_, ins_pool_, ins_worker_, ins_item_, ins_alert_, ins_episode_}) sqlite3_finalize(s);
+  for (auto* s : {ins_event_, ins_name_, ins_wq_, ins_pool_, ins_worker_, ins_item_, ins_alert_, ins_episode_, ins_off_cpu_}) sqlite3_finalize(s);
   if (in_tx_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(db_);
 }
@@ -138,7 +138,8 @@ void Recording::commit() {
 }
 
 void Recording::add(const cmwq::Record& r) {
-  if (r.h->kind == CMWQ_EV_NAME || r.h->kind == CMWQ_EV_HELLO) return;  // names: on_name; hello: the run row
+  // Names: on_name; hello: the run row; the kernel's sched records (seq 0): the off_cpu table.
+  if (r.h->kind == CMWQ_EV_NAME || r.h->kind == CMWQ_EV_HELLO || r.h->seq == 0) return;
   const cmwq_ev_state& e = *r.state();
   insert(ins_event_, "INSERT OR REPLACE INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
          static_cast<std::int64_t>(e.h.seq), static_cast<std::int64_t>(e.h.ts), e.h.kind, e.h.tid, e.h.cpu,
@@ -187,6 +188,12 @@ void Recording::on_mayday_episode(const MaydayEpisode& ep) {
          "INSERT INTO mayday_episodes (pool, started_ns, ended_ns, maydays, rescued, workqueues) VALUES (?,?,?,?,?,?)",
          ep.pool, ep.started_ns, Opt{ep.ended_ns}, static_cast<std::int64_t>(ep.maydays),
          static_cast<std::int64_t>(ep.rescued), wqs);
+}
+
+void Recording::on_off_cpu(const WorkerInfo& w, std::int64_t back_ns) {
+  insert(ins_off_cpu_, "INSERT INTO off_cpu (worker, start_ns, end_ns, state, work, func, hidden) VALUES (?,?,?,?,?,?,?)",
+         w.pid, w.off_cpu_since, back_ns, w.off_cpu_state, Opt{w.current.work ? static_cast<std::int64_t>(w.current.work) : -1},
+         w.current.func, w.hidden_block ? 1 : 0);
 }
 
 void Recording::finish(const std::string& reason, std::int64_t ended_ns, std::uint64_t dropped, const Model& model) {

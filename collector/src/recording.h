@@ -48,6 +48,7 @@ class Recording : public ModelObserver {
   void on_worker(const WorkerInfo&) override;
   void on_work_done(const WorkInstance&) override;
   void on_mayday_episode(const MaydayEpisode&) override;
+  void on_off_cpu(const WorkerInfo&, std::int64_t back_ns) override;
   void on_alert(const Alert&);
 
  private:
@@ -66,7 +67,8 @@ class Recording : public ModelObserver {
   bool in_tx_ = false;
   std::uint64_t events_ = 0;
   sqlite3_stmt *ins_event_ = nullptr, *ins_name_ = nullptr, *ins_wq_ = nullptr, *ins_pool_ = nullptr,
-               *ins_worker_ = nullptr, *ins_item_ = nullptr, *ins_alert_ = nullptr, *ins_episode_ = nullptr;
+               *ins_worker_ = nullptr, *ins_item_ = nullptr, *ins_alert_ = nullptr, *ins_episode_ = nullptr,
+               *ins_off_cpu_ = nullptr;
 };
 
 }  // namespace wqscope

@@ -46,6 +46,15 @@ CREATE TABLE work_items (
   cpu_ns INTEGER, canceled INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX work_items_func ON work_items(func);
+
+-- Workers waiting off the CPU (from the kernel's sched_switch): state is the task state (1 S, 2 D, ...);
+-- hidden = 1 when it blocked while running an item without the pool's blocking point, so the pool
+-- still counted it as running and started no other worker.
+CREATE TABLE off_cpu (
+  id INTEGER PRIMARY KEY,
+  worker INTEGER NOT NULL, start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL, state INTEGER,
+  work INTEGER, func TEXT, hidden INTEGER NOT NULL
+);
 CREATE INDEX events_ts ON events(ts);
 
 -- What the collector raised: "lockup" (a pool's worklist made no progress, reported in the kernel's

@@ -16,7 +16,7 @@ std::vector<Watchdog::Candidate> Watchdog::candidates(const Model& model) const 
     if (p.pending <= 0 || p.last_progress_ns < 0) continue;
     auto it = reported_.find(id);
     if (it != reported_.end() && it->second == p.last_progress_ns) continue;
-    out.push_back({&p, nullptr, {}, p.last_progress_ns});
+    out.push_back({&p, nullptr, nullptr, {}, p.last_progress_ns});
   }
   // Beyond the kernel: items held back by max_active behind work that never finishes are on no
   // worklist, so no pool looks stuck. A workqueue counts once nothing of it has started or ended.
@@ -26,8 +26,15 @@ std::vector<Watchdog::Candidate> Watchdog::candidates(const Model& model) const 
       std::int64_t since = std::max(wq.last_progress_ns, held.oldest_ns);
       auto it = reported_wq_.find(name);
       if (it != reported_wq_.end() && it->second == since) continue;
-      out.push_back({nullptr, &wq, held, since});
+      out.push_back({nullptr, &wq, nullptr, held, since});
     }
+  // Beyond the kernel too: a worker blocked inside an item in a plain syscall still counts as running.
+  for (auto& [pid, w] : model.workers()) {
+    if (!w.hidden_block) continue;
+    auto it = reported_worker_.find(pid);
+    if (it != reported_worker_.end() && it->second == w.off_cpu_since) continue;
+    out.push_back({nullptr, nullptr, &w, {}, w.off_cpu_since});
+  }
   return out;
 }
 
@@ -69,6 +76,20 @@ std::vector<Alert> Watchdog::check(const Model& model, std::int64_t now) {
       a.identity = model.pool_identity(*c.pool);
       a.message = cmwq::lockup_line(a.identity, a.stuck_ns);
       a.pending = c.pool->pending;
+    } else if (c.worker) {
+      reported_worker_[c.worker->pid] = c.since;
+      const PoolInfo& p = model.pools().at(c.worker->pool);
+      a.kind = "hidden_block";
+      a.pool = p.id;
+      a.identity = model.pool_identity(p);
+      a.wq = c.worker->current.wq;
+      a.pending = p.pending;
+      std::uint32_t st = c.worker->off_cpu_state;
+      std::string state = st & 1 ? "S" : st & 2 ? "D" : fmt::format("0x{:x}", st);
+      a.message = fmt::format("wqscope: worker {} of pool{} blocked for {:.1f}s in {} without telling the pool "
+                              "(task state {}): it still counts as running, so no other worker starts; {} item(s) wait",
+                              c.worker->pid, a.identity, static_cast<double>(a.stuck_ns) / 1e9,
+                              c.worker->current.func, state, p.pending);
     } else {
       reported_wq_[c.wq->name] = c.since;
       a.kind = "stall";

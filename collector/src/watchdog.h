@@ -16,7 +16,8 @@ namespace wqscope {
 
 struct Alert {
   std::string kind;        // "lockup": a pool's worklist; "stall": a workqueue's held-back items;
-                           // "cpu_hog": a function marked CPU-intensive again; "mayday_storm"
+                           // "cpu_hog": a function marked CPU-intensive again; "mayday_storm";
+                           // "hidden_block": a worker blocked in an item without telling the pool
   int pool = -1;
   std::string wq;          // for "stall" and "mayday_storm"; the function for "cpu_hog"
   std::string identity;    // " cpus=0 node=0 flags=0x4 nice=0"
@@ -46,6 +47,7 @@ class Watchdog : public ModelObserver {
   struct Candidate {
     const PoolInfo* pool;
     const WorkqueueInfo* wq;
+    const WorkerInfo* worker;
     Model::Waiting held;
     std::int64_t since;
   };
@@ -54,6 +56,7 @@ class Watchdog : public ModelObserver {
   std::int64_t thresh_;
   std::map<int, std::int64_t> reported_;  // pool -> the progress stamp its alert was about
   std::map<std::string, std::int64_t> reported_wq_;  // workqueue -> the same
+  std::map<int, std::int64_t> reported_worker_;      // worker -> the off-CPU stamp its alert was about
   std::vector<Alert> raised_;             // by records, since the last check
 };
 

@@ -11,6 +11,7 @@
 #include <map>
 #include <random>
 #include <thread>
+#include <unistd.h>
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -98,6 +99,35 @@ Demo stall() {
     fmt::print("cmwq-demo: breaking the deadlock to exit\n");
     done.complete();
     sys.flush_workqueue(wq);
+  };
+  return d;
+}
+
+Demo hidden_block() {
+  Demo d("an item blocks in a plain read() without the pool's blocking point: the pool still counts it "
+         "as running and starts no other worker for the items queued behind it");
+  d.configure = [](cmwq::Options& o) { o.cpus = 1; };
+  d.run = [](cmwq::System& sys, Clock::time_point deadline) {
+    int fds[2];
+    if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
+    auto* wq = sys.alloc_workqueue("netlink_rx", 0, 0);
+    cmwq::Work reader{"nl_recv_blocking", [&](cmwq::Work&) {
+                        char c;
+                        if (read(fds[0], &c, 1) < 0) fmt::print(stderr, "cmwq-demo: read failed\n");
+                      }};
+    std::atomic<int> done{0};
+    std::vector<std::unique_ptr<cmwq::Work>> behind;
+    for (int i = 0; i < 10; ++i)
+      behind.push_back(std::make_unique<cmwq::Work>("nl_ack", [&](cmwq::Work&) { ++done; }));
+    sys.queue_work_on(0, wq, reader);
+    std::this_thread::sleep_for(20ms);
+    for (auto& w : behind) sys.queue_work_on(0, wq, *w);
+    wait_until(deadline);
+    fmt::print("cmwq-demo: {} of 10 items behind the blocked read ran; writing to the pipe to exit\n", done.load());
+    if (write(fds[1], "x", 1) != 1) fmt::print(stderr, "cmwq-demo: write failed\n");
+    sys.flush_workqueue(wq);
+    ::close(fds[0]);
+    ::close(fds[1]);
   };
   return d;
 }
@@ -217,6 +247,7 @@ int main(int argc, char** argv) {
       {"xfslogd-2025", xfslogd(cmwq::RescuerPolicy::k2025, "2025")},
       {"hotplug", hotplug()},
       {"hog", hog()},
+      {"hidden-block", hidden_block()},
       {"server", server()},
   };
   CLI::App app{"Stories on libcmwq's real-thread runtime.\n\nExamples:\n  cmwq-demo --list\n"

@@ -47,6 +47,8 @@ enum class EventKind : std::uint16_t {
   CpuIntensive = CMWQ_EV_CPU_INTENSIVE,
   BarrierDone = CMWQ_EV_BARRIER_DONE,
   WorkAssign = CMWQ_EV_WORK_ASSIGN,
+  OffCpu = CMWQ_EV_OFF_CPU,
+  OnCpu = CMWQ_EV_ON_CPU,
 };
 
 struct Event {

@@ -67,6 +67,9 @@ enum cmwq_event_kind {
   CMWQ_EV_BARRIER_DONE = 33, /* a barrier ran: worker, work = the barrier, arg = pid of the flusher */
   CMWQ_EV_WORK_ASSIGN = 34,  /* work (and its linked barriers) left the worklist for worker's scheduled list
                                 without starting at once: a rescuer's, or a collision with the worker running it */
+  /* From the kernel (bpf/cmwq.bpf.c, sched_switch), not the pool: seq 0, pid/tid of the thread, worker = tid. */
+  CMWQ_EV_OFF_CPU = 35,      /* the thread left the CPU to wait: flags = its state (TASK_INTERRUPTIBLE 1, ...) */
+  CMWQ_EV_ON_CPU = 36,       /* back on a CPU after waiting: arg = ns off the CPU */
   CMWQ_EV_KIND_END           /* one past the last kind this version knows */
 };
 
