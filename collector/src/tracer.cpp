@@ -13,6 +13,7 @@
 #include <linux/capability.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 namespace wqscope {
@@ -104,7 +105,12 @@ Tracer::~Tracer() {
 int Tracer::on_sample(void* self, void* data, std::size_t) {
   auto* t = static_cast<Tracer*>(self);
   auto* b = static_cast<const cmwq_bpf_batch*>(data);
-  t->fn_(std::span(reinterpret_cast<const std::byte*>(b->data), b->len), b->count);
+  try {
+    t->fn_(std::span(reinterpret_cast<const std::byte*>(b->data), b->len), b->count);
+  } catch (...) {  // e.g. the disk is full: stop consuming, poll() rethrows
+    t->error_ = std::current_exception();
+    return -ECANCELED;
+  }
   // A target faster than us must not keep us here forever: the caller has signals and
   // deadlines to look at. What is left stays in the ring buffer for the next poll.
   return t->budget_end_ && std::chrono::steady_clock::now() > *t->budget_end_ ? -EAGAIN : 0;
@@ -114,12 +120,18 @@ void Tracer::poll(int timeout_ms) {
   budget_end_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms + 50);
   int n = ring_buffer__poll(rb_, timeout_ms);
   budget_end_.reset();
+  rethrow();
   if (n < 0 && n != -EINTR && n != -EAGAIN) throw TracerError(fmt::format("ring buffer: {}", std::strerror(-n)));
 }
 
 void Tracer::drain() {
   while (ring_buffer__consume(rb_) > 0) {
   }
+  rethrow();
+}
+
+void Tracer::rethrow() {
+  if (auto e = std::exchange(error_, nullptr)) std::rethrow_exception(e);
 }
 
 cmwq_bpf_stats Tracer::stats() const {

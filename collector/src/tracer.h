@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <optional>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <span>
 #include <stdexcept>
@@ -46,7 +47,9 @@ class Tracer {
 
  private:
   static int on_sample(void* self, void* data, std::size_t size);
+  void rethrow();
   BatchFn fn_;
+  std::exception_ptr error_;  // thrown by fn_: kept until libbpf has returned, never unwound through it
   std::optional<std::chrono::steady_clock::time_point> budget_end_;  // while polling
   cmwq_bpf* skel_ = nullptr;
   bpf_link* link_ = nullptr;
