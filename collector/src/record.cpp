@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <functional>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +23,18 @@ void report_end(const std::string& reason, const Model& model, const cmwq_bpf_st
              model.records(), st.dropped_events, model.lost());
   if (st.dropped_events || model.lost())
     fmt::print(stderr, "wqscope: warning: events were lost: the reader fell behind the target\n");
+}
+
+/// session.run, but a recording that fails on the way (the disk is full, say) is ended there: the
+/// run row notes the error if the file still takes it, and the error says what the file holds.
+std::string run_into(Recording* rec, Session& session, const Model& model,
+                     const std::function<int(std::int64_t)>& tick) {
+  try {
+    return session.run(tick);
+  } catch (const std::exception& e) {
+    if (!rec) throw;
+    rec->abandon(e, mono_ns(), session.stats().dropped_events, model.lost());
+  }
 }
 
 /// Runs `prog` without a shell, with a minimal environment, the alert on its stdin.
@@ -57,7 +70,7 @@ int record(const Target& target, const std::string& output, std::int64_t thresh_
     });
   });
   fmt::print(stderr, "wqscope: recording {} into {} (Ctrl-C to stop)\n", session.description(), output);
-  std::string reason = session.run([&](std::int64_t now) {
+  std::string reason = run_into(rec.get(), session, model, [&](std::int64_t now) {
     for (const Alert& a : dog.check(model, now)) rec->on_alert(a);
     rec->commit();
     return 100;
@@ -84,7 +97,7 @@ int watch(const Target& target, const WatchOptions& opt) {
              opt.thresh_ns / 1'000'000);
   std::uint64_t alerts = 0;
   std::vector<pid_t> hooks;
-  std::string reason = session.run([&](std::int64_t now) {
+  std::string reason = run_into(rec.get(), session, model, [&](std::int64_t now) {
     for (const Alert& a : dog.check(model, now)) {
       ++alerts;
       if (rec) rec->on_alert(a);

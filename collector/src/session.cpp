@@ -38,6 +38,12 @@ std::string resolve(const std::string& cmd) {
   throw TracerError(fmt::format("{}: no such executable (give a path or a command on PATH)", cmd));
 }
 
+std::string how_it_ended(int status) {
+  if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
+  const char* name = sigabbrev_np(WTERMSIG(status));
+  return fmt::format("killed by signal {} (SIG{})", WTERMSIG(status), name ? name : "?");
+}
+
 }  // namespace
 
 std::int64_t mono_ns() {
@@ -84,6 +90,23 @@ Session::~Session() {
     ::close(go_);
     waitpid(pid_, nullptr, 0);
   }
+  if (live_) stop_command();
+}
+
+void Session::stop_command() {
+  // Time to stop cleanly (the demo drains its queues), but a command that ignores SIGTERM is not
+  // left running with nobody tracing it.
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  pid_t r = 0;
+  for (int i = 0; i < 250 && (r = waitpid(pid_, &status, WNOHANG)) == 0; ++i) ::usleep(20'000);
+  if (r == 0) {
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+  }
+  live_ = false;
+  fmt::print(stderr, "wqscope: stopped the command it started (pid {}) with {}: it {}\n", pid_,
+             r == 0 ? "SIGKILL, as it ignored SIGTERM for 5 s" : "SIGTERM", how_it_ended(status));
 }
 
 void Session::attach(Tracer::BatchFn fn) { tracer_ = std::make_unique<Tracer>(pid_, binary_, std::move(fn)); }
@@ -93,6 +116,7 @@ std::string Session::run(const std::function<int(std::int64_t now)>& tick) {
     if (::write(go_, "x", 1) != 1) throw TracerError("cannot start the command");
     ::close(go_);
     go_ = -1;
+    live_ = true;
   }
   int status = 0;
   int wait_ms = 50;
@@ -101,10 +125,10 @@ std::string Session::run(const std::function<int(std::int64_t now)>& tick) {
     wait_ms = tick(mono_ns());
     if (launch_) {
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        live_ = false;
         tracer_->drain();
         tick(mono_ns());
-        return WIFEXITED(status) ? fmt::format("target exited with status {}", WEXITSTATUS(status))
-                                 : fmt::format("target killed by signal {}", WTERMSIG(status));
+        return "target " + how_it_ended(status);
       }
     } else if (::kill(pid_, 0) != 0 && errno == ESRCH) {
       tracer_->drain();
@@ -115,6 +139,7 @@ std::string Session::run(const std::function<int(std::int64_t now)>& tick) {
       if (launch_) {  // the command is ours: it ends with the session
         ::kill(pid_, sig);
         waitpid(pid_, &status, 0);
+        live_ = false;
       }
       tracer_->drain();
       tick(mono_ns());

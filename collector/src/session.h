@@ -25,6 +25,7 @@ class Session {
  public:
   /// Checks privileges and the target; a command is forked and held before exec.
   Session(const Target&, const char* verb);
+  /// A command still running (the session ended on an error) is stopped: SIGTERM, then SIGKILL.
   ~Session();
   pid_t pid() const { return pid_; }
   const std::string& description() const { return description_; }
@@ -37,9 +38,12 @@ class Session {
   cmwq_bpf_stats stats() const { return tracer_->stats(); }
 
  private:
+  void stop_command();
+
   bool launch_;
   pid_t pid_;
-  int go_ = -1;  // write end of the pipe that holds the child
+  int go_ = -1;        // write end of the pipe that holds the child
+  bool live_ = false;  // the command runs and is not reaped yet
   std::string binary_, description_;
   std::unique_ptr<Tracer> tracer_;
 };

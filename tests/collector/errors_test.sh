@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# wqscope's error paths at run time: each ends with a clear message, the right exit status, no
+# process left behind and a recording sqlite3 can read.
+# Needs root (CI is root) for BPF and for mounts in a private mount namespace.
+set -uo pipefail
+wqscope=$1 demo=$2
+if [[ $EUID -ne 0 ]]; then echo "SKIP: recording needs root (CAP_BPF, CAP_PERFMON)"; exit 77; fi
+# The tmpfs mounts below stay in a mount namespace of this test's own, gone when it ends.
+if [[ -z ${WQSCOPE_ERRORS_NS:-} ]] && unshare -m true 2>/dev/null; then
+  WQSCOPE_ERRORS_NS=1 exec unshare -m --propagation private "$0" "$@"
+fi
+tmp=$(mktemp -d)
+chmod 755 "$tmp"
+trap 'kill $(jobs -p) 2>/dev/null; mountpoint -q "$tmp/full" && umount "$tmp/full"; rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+q() { sqlite3 "$1" "$2"; }
+has() { grep -qF -- "$2" "$1" || { cat "$1"; fail "no '$2' in the output"; }; }
+# The pid the demo prints, once it has printed it.
+demo_pid() {
+  for _ in $(seq 100); do
+    grep -qo '(pid [0-9]*)' "$1" 2>/dev/null && break
+    sleep 0.1
+  done
+  grep -o '(pid [0-9]*)' "$1" | head -1 | tr -dc 0-9
+}
+# A recording that sqlite3 reads in full, with every event it stored counted in its run row.
+sound() {
+  [[ $(q "$1" "PRAGMA integrity_check") == ok ]] || fail "$1: integrity_check"
+  [[ $(q "$1" "SELECT events > 0 AND events = (SELECT count(*) FROM events) FROM run") == 1 ]] \
+    || fail "$1: run.events $(q "$1" 'SELECT events FROM run') vs $(q "$1" 'SELECT count(*) FROM events') stored"
+}
+done_cases=()
+
+if [[ -z ${WQSCOPE_ERRORS_NS:-} ]]; then
+  echo "SKIP part: the disk-full case needs a private mount namespace (unshare -m), which is not allowed here"
+else
+  # 1. The disk fills up under a busy target: a clear error, the command stopped (not left running
+  # untraced), exit 1, and a recording that holds what was committed and says why it ended.
+  mkdir "$tmp/full"
+  mount -t tmpfs -o size=6m wqscope-errors "$tmp/full" || fail "mount a tmpfs"
+  timeout 60 "$wqscope" record -o "$tmp/full/t.db" -- "$demo" server --seconds 30 > "$tmp/out" 2>&1
+  rc=$?
+  [[ $rc -eq 1 ]] || { cat "$tmp/out"; fail "disk full: exit status $rc, not 1"; }
+  has "$tmp/out" "cannot write the recording: database or disk is full (the disk is full: free space or record elsewhere)"
+  has "$tmp/out" "events committed before the error (its run table says why it ended)"
+  pid=$(demo_pid "$tmp/out")
+  has "$tmp/out" "stopped the command it started (pid $pid) with SIGTERM"
+  ! kill -0 "$pid" 2>/dev/null || fail "disk full: the command (pid $pid) is still running"
+  db=$tmp/full/t.db
+  sound "$db"
+  [[ $(q "$db" "SELECT end_reason FROM run") == "error: cannot write the recording: database or disk is full"* ]] \
+    || fail "disk full: end reason: $(q "$db" 'SELECT end_reason FROM run')"
+  [[ $(q "$db" "SELECT events FROM run") -gt 1000 ]] || fail "disk full: hardly anything was kept"
+  [[ $(df --output=avail -B1 "$tmp/full" | tail -1) -lt 1048576 ]] || fail "disk full: the disk did not fill up"
+  # Full from the start: no recording is left behind and the command never runs.
+  rm -f "$tmp/full"/*
+  dd if=/dev/zero of="$tmp/full/filler" bs=64k 2>/dev/null
+  "$wqscope" record -o "$tmp/full/t2.db" -- "$demo" server --seconds 30 > "$tmp/out" 2>&1
+  rc=$?
+  [[ $rc -eq 1 ]] || { cat "$tmp/out"; fail "full from the start: exit status $rc, not 1"; }
+  has "$tmp/out" "(the disk is full: free space or record elsewhere)"
+  ! grep -q "cmwq-demo server: a busy" "$tmp/out" || fail "full from the start: the command ran"
+  [[ -z $(ls "$tmp/full" | grep -v filler) ]] || fail "full from the start: left $(ls "$tmp/full")"
+  umount "$tmp/full"
+  done_cases+=("disk full")
+
+fi
+
+echo "errors: $(IFS=,; echo "${done_cases[*]}" | sed 's/,/, /g') behave"
