@@ -59,6 +59,7 @@ Session::Session(const Target& t, const char* verb) : launch_(!t.command.empty()
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   require_bpf_privileges(verb);
+  require_kernel_btf();
   if (!launch_) {
     binary_ = probe_binary_of(pid_);
     description_ = fmt::format("pid {} ({})", pid_, binary_);

@@ -44,6 +44,14 @@ void require_bpf_privileges(const char* command) {
                                 command));
 }
 
+void require_kernel_btf() {
+  // Checked up front: without it libbpf fails deep inside the load with a bare "No such process".
+  if (::access("/sys/kernel/btf/vmlinux", R_OK) == 0) return;
+  throw TracerError("this kernel exposes no BTF at /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF): wqscope needs it "
+                    "to load its CO-RE BPF program; boot a kernel built with CONFIG_DEBUG_INFO_BTF=y (most "
+                    "distribution kernels are)");
+}
+
 std::string probe_binary_of(pid_t pid) {
   std::string proc = fmt::format("/proc/{}", pid);
   if (::access(proc.c_str(), F_OK) != 0)

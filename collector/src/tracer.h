@@ -27,6 +27,8 @@ struct TracerError : std::runtime_error {
 
 /// Throws TracerError saying which privilege is missing to load BPF programs.
 void require_bpf_privileges(const char* command);
+/// Throws TracerError if the kernel has no BTF, which the CO-RE program needs to load.
+void require_kernel_btf();
 
 /// The executable of a running process, checked to carry the cmwq:batch probe.
 std::string probe_binary_of(pid_t pid);

@@ -32,7 +32,7 @@ sound() {
 done_cases=()
 
 if [[ -z ${WQSCOPE_ERRORS_NS:-} ]]; then
-  echo "SKIP part: the disk-full case needs a private mount namespace (unshare -m), which is not allowed here"
+  echo "SKIP part: disk full and no BTF need a private mount namespace (unshare -m), which is not allowed here"
 else
   # 1. The disk fills up under a busy target: a clear error, the command stopped (not left running
   # untraced), exit 1, and a recording that holds what was committed and says why it ended.
@@ -64,6 +64,17 @@ else
   umount "$tmp/full"
   done_cases+=("disk full")
 
+  # 2. No BTF: said up front, before a command runs or a file is created.
+  for sub in record watch; do
+    unshare -m sh -c 'mount -t tmpfs none /sys/kernel/btf && exec "$@"' sh \
+      "$wqscope" $sub -o "$tmp/nobtf.db" -- "$demo" server --seconds 30 > "$tmp/out" 2>&1
+    rc=$?
+    [[ $rc -eq 1 ]] || { cat "$tmp/out"; fail "no BTF ($sub): exit status $rc, not 1"; }
+    has "$tmp/out" "this kernel exposes no BTF at /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF): wqscope needs it"
+    ! grep -q "cmwq-demo server: a busy" "$tmp/out" || fail "no BTF ($sub): the command ran"
+    [[ ! -e "$tmp/nobtf.db" ]] || fail "no BTF ($sub): a recording was left behind"
+  done
+  done_cases+=("no BTF")
 fi
 
 echo "errors: $(IFS=,; echo "${done_cases[*]}" | sed 's/,/, /g') behave"
