@@ -22,7 +22,8 @@ void report_end(const std::string& reason, const Model& model, const cmwq_bpf_st
   fmt::print(stderr, "wqscope: {}; {} events, {} dropped by the ring buffer, {} missing in sequence\n", reason,
              model.records(), st.dropped_events, model.lost());
   if (st.dropped_events || model.lost())
-    fmt::print(stderr, "wqscope: warning: events were lost: the reader fell behind the target\n");
+    fmt::print(stderr, "wqscope: warning: events were lost: the reader fell behind the target; what was recorded is "
+                       "valid but incomplete (a larger --ring-buffer, default 32M, gives the reader more room)\n");
 }
 
 /// session.run, but a recording that fails on the way (the disk is full, say) is ended there: the

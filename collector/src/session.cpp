@@ -51,7 +51,8 @@ std::int64_t mono_ns() {
       .count();
 }
 
-Session::Session(const Target& t, const char* verb) : launch_(!t.command.empty()), pid_(t.pid) {
+Session::Session(const Target& t, const char* verb)
+    : launch_(!t.command.empty()), pid_(t.pid), ring_buffer_bytes_(t.ring_buffer_bytes) {
   // From the start: a Ctrl-C while the BPF program loads must still end the session cleanly
   // (and a shell may have started us with SIGINT ignored).
   struct sigaction sa {};
@@ -110,7 +111,9 @@ void Session::stop_command() {
              r == 0 ? "SIGKILL, as it ignored SIGTERM for 5 s" : "SIGTERM", how_it_ended(status));
 }
 
-void Session::attach(Tracer::BatchFn fn) { tracer_ = std::make_unique<Tracer>(pid_, binary_, std::move(fn)); }
+void Session::attach(Tracer::BatchFn fn) {
+  tracer_ = std::make_unique<Tracer>(pid_, binary_, std::move(fn), ring_buffer_bytes_);
+}
 
 std::string Session::run(const std::function<int(std::int64_t now)>& tick) {
   if (go_ >= 0) {

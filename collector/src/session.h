@@ -17,6 +17,7 @@ namespace wqscope {
 struct Target {
   pid_t pid = 0;                     // -p PID
   std::vector<std::string> command;  // -- CMD ARGS
+  std::uint32_t ring_buffer_bytes = kRingBufferDefault;  // how much the target may run ahead of us
 };
 
 std::int64_t mono_ns();
@@ -42,6 +43,7 @@ class Session {
 
   bool launch_;
   pid_t pid_;
+  std::uint32_t ring_buffer_bytes_;
   int go_ = -1;        // write end of the pipe that holds the child
   bool live_ = false;  // the command runs and is not reaped yet
   std::string binary_, description_;

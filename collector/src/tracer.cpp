@@ -72,15 +72,21 @@ std::string probe_binary_of(pid_t pid) {
   throw TracerError(fmt::format("process {} ({}) does not use libcmwq: it has no cmwq:batch probe", pid, path));
 }
 
-Tracer::Tracer(pid_t pid, const std::string& binary, BatchFn fn) : fn_(std::move(fn)) {
+Tracer::Tracer(pid_t pid, const std::string& binary, BatchFn fn, std::uint32_t ring_buffer_bytes)
+    : fn_(std::move(fn)) {
   libbpf_set_print([](libbpf_print_level, const char*, va_list) { return 0; });
   skel_ = cmwq_bpf__open();
   if (!skel_) throw TracerError(fmt::format("cannot open the BPF program: {}", std::strerror(errno)));
   skel_->rodata->target_tgid = static_cast<__u32>(pid);
+  if (int err = bpf_map__set_max_entries(skel_->maps.batches, ring_buffer_bytes)) {
+    cmwq_bpf__destroy(skel_);
+    throw TracerError(fmt::format("cannot size the BPF ring buffer: {}", std::strerror(-err)));
+  }
   if (int err = cmwq_bpf__load(skel_)) {
     cmwq_bpf__destroy(skel_);
-    throw TracerError(fmt::format("cannot load the BPF program: {} (is this kernel built with BPF and uprobes?)",
-                                  std::strerror(-err)));
+    throw TracerError(fmt::format("cannot load the BPF program: {} (is this kernel built with BPF and uprobes?{})",
+                                  std::strerror(-err),
+                                  ring_buffer_bytes > kRingBufferDefault ? " is --ring-buffer too large?" : ""));
   }
   // Attached to this process only: the probe's semaphore rises in it alone, so other processes of
   // the same program (and other tracers' targets) are not made to trace.

@@ -4,6 +4,7 @@
 
 #include "cmwq_bpf.h"
 
+#include <bit>
 #include <chrono>
 #include <cstddef>
 #include <optional>
@@ -30,13 +31,21 @@ void require_bpf_privileges(const char* command);
 /// Throws TracerError if the kernel has no BTF, which the CO-RE program needs to load.
 void require_kernel_btf();
 
+// The BPF ring buffer: every probe hit takes one whole struct cmwq_bpf_batch (~64 KiB) plus the
+// ring's 8-byte header, however few records it carries.
+constexpr std::uint32_t kRingRecordBytes = (sizeof(cmwq_bpf_batch) + 8 + 7) / 8 * 8;
+constexpr std::uint32_t kRingBufferMin = std::bit_ceil(2 * kRingRecordBytes);  // 256 KiB: 3 records
+constexpr std::uint32_t kRingBufferMax = 1u << 30;
+constexpr std::uint32_t kRingBufferDefault = 32u << 20;
+
 /// The executable of a running process, checked to carry the cmwq:batch probe.
 std::string probe_binary_of(pid_t pid);
 
 class Tracer {
  public:
   using BatchFn = std::function<void(std::span<const std::byte> records, std::uint64_t count)>;
-  Tracer(pid_t pid, const std::string& binary, BatchFn fn);
+  /// `ring_buffer_bytes`: a power of two from kRingBufferMin to kRingBufferMax.
+  Tracer(pid_t pid, const std::string& binary, BatchFn fn, std::uint32_t ring_buffer_bytes = kRingBufferDefault);
   ~Tracer();
   Tracer(const Tracer&) = delete;
   Tracer& operator=(const Tracer&) = delete;

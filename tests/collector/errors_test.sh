@@ -77,4 +77,27 @@ else
   done_cases+=("no BTF")
 fi
 
+# 3. A ring buffer too small for the target: drops are counted and said, the recording is still valid.
+bad_size() {  # SUBCOMMAND SIZE MESSAGE: refused with exit status 2, before anything runs
+  "$wqscope" $1 --ring-buffer $2 -o "$tmp/n.db" -- "$demo" server > "$tmp/out" 2>&1
+  rc=$?
+  [[ $rc -eq 2 ]] || { cat "$tmp/out"; fail "$1 --ring-buffer $2: exit status $rc, not 2"; }
+  has "$tmp/out" "$3"
+  [[ ! -e "$tmp/n.db" ]] || fail "--ring-buffer $2: a recording was left behind"
+}
+bad_size record 128K "--ring-buffer 128K is too small: the minimum is 256K"
+bad_size watch 64K "--ring-buffer 64K is too small: the minimum is 256K"
+bad_size record 300K "--ring-buffer 300K is not a power of two from 256K to 1G"
+bad_size record 2G "--ring-buffer 2G is not a power of two from 256K to 1G"
+bad_size record 32X "--ring-buffer '32X' is not a size like 256K, 4M or 32M"
+"$wqscope" record --ring-buffer 256K -o "$tmp/ring.db" -- "$demo" server --seconds 2 > "$tmp/out" 2>&1 \
+  || { cat "$tmp/out"; fail "record --ring-buffer 256K: exit status $?"; }
+db=$tmp/ring.db
+sound "$db"
+dropped=$(q "$db" "SELECT dropped_events FROM run")
+[[ $dropped -gt 0 ]] || fail "256K ring buffer: nothing was dropped; the test needs a faster target"
+has "$tmp/out" ", $dropped dropped by the ring buffer"
+has "$tmp/out" "what was recorded is valid but incomplete (a larger --ring-buffer"
+done_cases+=("ring buffer overflow ($dropped events dropped)")
+
 echo "errors: $(IFS=,; echo "${done_cases[*]}" | sed 's/,/, /g') behave"
