@@ -9,6 +9,8 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -64,6 +66,8 @@ Session::Session(const Target& t, const char* verb)
   if (!launch_) {
     binary_ = probe_binary_of(pid_);
     description_ = fmt::format("pid {} ({})", pid_, binary_);
+    // kill(pid, 0) keeps succeeding on a zombie whose parent does not reap it: a pidfd does not.
+    pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
     return;
   }
   binary_ = resolve(t.command[0]);
@@ -93,6 +97,7 @@ Session::~Session() {
     waitpid(pid_, nullptr, 0);
   }
   if (live_) stop_command();
+  if (pidfd_ >= 0) ::close(pidfd_);
 }
 
 void Session::stop_command() {
@@ -109,6 +114,14 @@ void Session::stop_command() {
   live_ = false;
   fmt::print(stderr, "wqscope: stopped the command it started (pid {}) with {}: it {}\n", pid_,
              r == 0 ? "SIGKILL, as it ignored SIGTERM for 5 s" : "SIGTERM", how_it_ended(status));
+}
+
+bool Session::target_gone() {
+  if (pidfd_ >= 0) {
+    pollfd p{pidfd_, POLLIN, 0};
+    return ::poll(&p, 1, 0) > 0;
+  }
+  return ::kill(pid_, 0) != 0 && errno == ESRCH;
 }
 
 void Session::attach(Tracer::BatchFn fn) {
@@ -134,7 +147,7 @@ std::string Session::run(const std::function<int(std::int64_t now)>& tick) {
         tick(mono_ns());
         return "target " + how_it_ended(status);
       }
-    } else if (::kill(pid_, 0) != 0 && errno == ESRCH) {
+    } else if (target_gone()) {
       tracer_->drain();
       tick(mono_ns());
       return "target exited";

@@ -39,6 +39,7 @@ class Session {
   cmwq_bpf_stats stats() const { return tracer_->stats(); }
 
  private:
+  bool target_gone();
   void stop_command();
 
   bool launch_;
@@ -46,6 +47,7 @@ class Session {
   std::uint32_t ring_buffer_bytes_;
   int go_ = -1;        // write end of the pipe that holds the child
   bool live_ = false;  // the command runs and is not reaped yet
+  int pidfd_ = -1;     // -p: readable once the process has exited, reaped or not
   std::string binary_, description_;
   std::unique_ptr<Tracer> tracer_;
 };
