@@ -140,4 +140,19 @@ else
   done_cases+=("pid exits unreaped")
 fi
 
+# 5. The command is killed with SIGKILL mid-record: the recording ends cleanly and says so.
+"$wqscope" record -o "$tmp/kill.db" -- "$demo" server --seconds 30 > "$tmp/out" 2>&1 &
+rec=$!
+pid=$(demo_pid "$tmp/out")
+[[ -n $pid ]] || fail "the demo did not start"
+wait_for_events "$tmp/out" "$tmp/kill.db"
+kill -KILL "$pid"
+wait_for_exit $rec "SIGKILL"
+wait $rec || { cat "$tmp/out"; fail "SIGKILL: exit status $?"; }
+has "$tmp/out" "target killed by signal 9 (SIGKILL)"
+sound "$tmp/kill.db"
+[[ $(q "$tmp/kill.db" "SELECT end_reason FROM run") == "target killed by signal 9 (SIGKILL)" ]] \
+  || fail "SIGKILL: end reason: $(q "$tmp/kill.db" 'SELECT end_reason FROM run')"
+done_cases+=("SIGKILL")
+
 echo "errors: $(IFS=,; echo "${done_cases[*]}" | sed 's/,/, /g') behave"
