@@ -66,6 +66,15 @@ else
     || fail "disk full: end reason: $(q "$db" 'SELECT end_reason FROM run')"
   [[ $(q "$db" "SELECT events FROM run") -gt 1000 ]] || fail "disk full: hardly anything was kept"
   [[ $(df --output=avail -B1 "$tmp/full" | tail -1) -lt 1048576 ]] || fail "disk full: the disk did not fill up"
+  # watch -o writes through the same sink, and ends the same way.
+  rm -f "$tmp/full"/*
+  timeout 60 "$wqscope" watch -o "$tmp/full/w.db" -- "$demo" server --seconds 30 > "$tmp/out" 2>&1
+  rc=$?
+  [[ $rc -eq 1 ]] || { cat "$tmp/out"; fail "watch, disk full: exit status $rc, not 1"; }
+  has "$tmp/out" "(the disk is full: free space or record elsewhere)"
+  has "$tmp/out" "stopped the command it started (pid $(demo_pid "$tmp/out")) with SIGTERM"
+  sound "$tmp/full/w.db"
+  [[ $(q "$tmp/full/w.db" "SELECT end_reason FROM run") == "error: "*"disk is full"* ]] || fail "watch, disk full: end reason"
   # Full from the start: no recording is left behind and the command never runs.
   rm -f "$tmp/full"/*
   dd if=/dev/zero of="$tmp/full/filler" bs=64k 2>/dev/null
