@@ -11,7 +11,7 @@
 
 namespace {
 
-struct ThresholdError : std::runtime_error {
+struct OptionError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
@@ -26,9 +26,36 @@ std::int64_t parse_threshold(const std::string& s) {
   std::string unit = s.substr(used);
   double scale = unit == "s" ? 1e9 : unit == "ms" ? 1e6 : 0;
   if (!used || !scale || !(v > 0) || v * scale > 1e13)
-    throw ThresholdError(fmt::format("--thresh '{}' is not a duration like 30s or 500ms (more than 0, at most 10000s)",
+    throw OptionError(fmt::format("--thresh '{}' is not a duration like 30s or 500ms (more than 0, at most 10000s)",
                                      s));
   return static_cast<std::int64_t>(v * scale);
+}
+
+/// A power of two of bytes, like 256K or 32M, that holds a few of the ring's fixed-size records.
+std::uint32_t parse_ring_buffer(const std::string& s) {
+  std::size_t used = 0;
+  unsigned long long v = 0;
+  try {
+    v = std::stoull(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  std::string unit = s.substr(used);
+  if (unit.ends_with("iB")) unit.resize(unit.size() - 2);
+  int shift = unit.empty() ? 0 : unit == "K" || unit == "k" ? 10 : unit == "M" ? 20 : unit == "G" ? 30 : -1;
+  if (!used || shift < 0 || s[0] == '-' || v > (1ull << 40))
+    throw OptionError(fmt::format("--ring-buffer '{}' is not a size like 256K, 4M or 32M", s));
+  v <<= shift;
+  constexpr auto kMin = wqscope::kRingBufferMin, kMax = wqscope::kRingBufferMax;
+  if (v < kMin)
+    throw OptionError(fmt::format("--ring-buffer {} is too small: the minimum is {}K (every probe hit takes a {} "
+                                  "KiB record there, and it must hold a few)",
+                                  s, kMin >> 10, wqscope::kRingRecordBytes >> 10));
+  if (v > kMax || (v & (v - 1)))
+    throw OptionError(fmt::format("--ring-buffer {} is not a power of two from {}K to {}G, e.g. 256K, 4M or 32M "
+                                  "(the default)",
+                                  s, kMin >> 10, kMax >> 30));
+  return static_cast<std::uint32_t>(v);
 }
 
 }  // namespace
@@ -43,10 +70,13 @@ int main(int argc, char** argv) {
                "  sqlite3 trace.db 'SELECT func, count(*) FROM work_items GROUP BY func'\n"};
   app.require_subcommand(1);
   wqscope::Target target;
-  std::string output;
+  std::string output, ring_buffer = "32M";
   auto add_target = [&](CLI::App* sub) {
     sub->add_option("-p,--pid", target.pid, "trace this running process")->check(CLI::PositiveNumber);
     sub->add_option("command", target.command, "after --: the command to start and trace from its first event");
+    sub->add_option("--ring-buffer", ring_buffer,
+                    "the BPF ring buffer, a power of two from 256K to 1G (default 32M): how far the target may run "
+                    "ahead of wqscope before events are dropped");
   };
   auto* record = app.add_subcommand("record", "record a process that uses libcmwq into a SQLite file");
   add_target(record);
@@ -72,6 +102,7 @@ int main(int argc, char** argv) {
                  target.pid ? "both" : "neither");
       return 2;
     }
+    target.ring_buffer_bytes = parse_ring_buffer(ring_buffer);
     if (record->parsed()) return wqscope::record(target, output, parse_threshold(thresh));
     wopt.thresh_ns = parse_threshold(thresh);
     if (metrics_opt->count()) wopt.metrics = wqscope::metrics_address(metrics);
@@ -80,7 +111,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     return wqscope::watch(target, wopt);
-  } catch (const ThresholdError& e) {
+  } catch (const OptionError& e) {
     fmt::print(stderr, "wqscope {}: {}\n", record->parsed() ? "record" : "watch", e.what());
     return 2;
   } catch (const wqscope::MetricsUsageError& e) {

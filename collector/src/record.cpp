@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <functional>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,7 +24,32 @@ void report_end(const std::string& reason, const Model& model, const cmwq_bpf_st
   fmt::print(stderr, "wqscope: {}; {} events, {} dropped by the ring buffer, {} missing in sequence\n", reason,
              model.records(), st.dropped_events, model.lost());
   if (st.dropped_events || model.lost())
-    fmt::print(stderr, "wqscope: warning: events were lost: the reader fell behind the target\n");
+    fmt::print(stderr, "wqscope: warning: events were lost: the reader fell behind the target; what was recorded is "
+                       "valid but incomplete (a larger --ring-buffer, default 32M, gives the reader more room)\n");
+}
+
+/// session.run, but a recording that fails on the way (the disk is full, say) is ended there: the
+/// run row notes the error if the file still takes it, and the error says what the file holds.
+std::string run_into(Recording* rec, Session& session, const Model& model,
+                     const std::function<int(std::int64_t)>& tick) {
+  try {
+    return session.run(tick);
+  } catch (const std::exception& e) {
+    if (!rec) throw;
+    rec->abandon(e, mono_ns(), session.stats().dropped_events, model.lost());
+  }
+}
+
+/// What is still open (items, mayday episodes) goes in, then why the recording ended.
+void end_recording(Recording* rec, Session& session, Model& model, const std::string& reason) {
+  std::uint64_t dropped = session.stats().dropped_events;
+  try {
+    model.finish();
+  } catch (const RecordingError& e) {
+    if (rec) rec->abandon(e, mono_ns(), dropped, model.lost());
+    throw;
+  }
+  if (rec) rec->finish(reason, mono_ns(), dropped, model);
 }
 
 /// Runs `prog` without a shell, with a minimal environment, the alert on its stdin.
@@ -71,15 +97,13 @@ int record(const Target& target, const std::string& output, std::int64_t thresh_
     });
   });
   fmt::print(stderr, "wqscope: recording {} into {} (Ctrl-C to stop)\n", session.description(), output);
-  std::string reason = session.run([&](std::int64_t now) {
+  std::string reason = run_into(rec.get(), session, model, [&](std::int64_t now) {
     for (const Alert& a : dog.check(model, now)) rec->on_alert(a);
     rec->commit();
     return 100;
   });
-  cmwq_bpf_stats st = session.stats();
-  model.finish();
-  rec->finish(reason, mono_ns(), st.dropped_events, model);
-  report_end(reason, model, st);
+  end_recording(rec.get(), session, model, reason);
+  report_end(reason, model, session.stats());
   return 0;
 }
 
@@ -105,7 +129,7 @@ int watch(const Target& target, const WatchOptions& opt) {
   if (metrics) fmt::print(stderr, "wqscope: Prometheus metrics at http://{}/metrics\n", opt.metrics);
   std::uint64_t alerts = 0;
   std::vector<pid_t> hooks;
-  std::string reason = session.run([&](std::int64_t now) {
+  std::string reason = run_into(rec.get(), session, model, [&](std::int64_t now) {
     // Gauges first: whoever reads an alert and then scrapes sees the state it was about.
     if (metrics) metrics->update(model, session.stats(), now);
     auto raised = dog.check(model, now);
@@ -135,8 +159,7 @@ int watch(const Target& target, const WatchOptions& opt) {
     std::int64_t ms = next == INT64_MAX ? 50 : (next - now) / 1'000'000 + 1;
     return static_cast<int>(std::clamp<std::int64_t>(ms, 1, 50));
   });
-  model.finish();
-  if (rec) rec->finish(reason, mono_ns(), session.stats().dropped_events, model);
+  end_recording(rec.get(), session, model, reason);
   report_end(reason, model, session.stats());
   fmt::print(stderr, "wqscope: {} alert(s)\n", alerts);
   return 0;

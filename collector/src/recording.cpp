@@ -7,7 +7,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <unistd.h>
+#include <utility>
 
 namespace wqscope {
 
@@ -31,6 +33,25 @@ void bind(sqlite3_stmt* s, int i, Opt v) {
   else sqlite3_bind_int64(s, i, v.value);
 }
 
+/// Room on the recording's file system, given back when the disk is full so that the run row can
+/// still say why the recording ended (a checkpoint growing the file may take the last free byte).
+/// An unnamed file: nothing is left behind, whatever happens to wqscope. -1 where there is none.
+int reserve_space(const std::string& path) {
+  constexpr off_t kReserve = 256 << 10;  // a few WAL frames, and a new wal-index region
+  std::string dir = std::filesystem::path(path).parent_path();
+  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) return -1;  // a file system without O_TMPFILE: the row is written if it fits
+  if (int err = posix_fallocate(fd, 0, kReserve)) {
+    ::close(fd);
+    if (err == ENOSPC || err == EDQUOT)
+      throw RecordingError(fmt::format("{}: cannot write the recording: {} (the disk is full: free space or record "
+                                       "elsewhere)",
+                                       path, std::strerror(err)));
+    return -1;
+  }
+  return fd;
+}
+
 }  // namespace
 
 std::unique_ptr<Recording> Recording::create(const std::string& path, const Meta& meta) {
@@ -44,23 +65,38 @@ std::unique_ptr<Recording> Recording::create(const std::string& path, const Meta
   }
   ::close(fd);
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    throw RecordingError(fmt::format("{}: cannot open the recording: {}", path, msg));
+  std::unique_ptr<Recording> rec;
+  try {
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+      std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+      sqlite3_close(db);
+      throw RecordingError(fmt::format("{}: cannot open the recording: {}", path, msg));
+    }
+    sqlite3_busy_timeout(db, 2000);  // someone peeking at the new file with sqlite3 must not make this fail
+    rec.reset(new Recording(path, db));
+    rec->init(meta);
+    rec->reserve_ = reserve_space(path);
+  } catch (const RecordingError&) {
+    // A file without its schema or run row is no recording (e.g. the disk was already full).
+    rec.reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((path + suffix).c_str());
+    throw;
   }
-  std::unique_ptr<Recording> rec(new Recording(path, db));
-  rec->exec(kSchemaSql);
-  rec->exec("PRAGMA synchronous = NORMAL");  // with WAL: a commit survives a crash of the collector
-  rec->exec(fmt::format("PRAGMA user_version = {}", kRecordingSchemaVersion).c_str());
-  rec->begin();
-  sqlite3_stmt* k = rec->prepare("INSERT INTO kinds VALUES (?, ?)");
+  return rec;
+}
+
+void Recording::init(const Meta& meta) {
+  using Stmt = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
+  exec(kSchemaSql);
+  exec("PRAGMA synchronous = NORMAL");  // with WAL: a commit survives a crash of the collector
+  exec(fmt::format("PRAGMA user_version = {}", kRecordingSchemaVersion).c_str());
+  begin();
+  Stmt k(prepare("INSERT INTO kinds VALUES (?, ?)"), sqlite3_finalize);
   for (int i = 1; i < CMWQ_EV_KIND_END; ++i) {
-    sqlite3_bind_int(k, 1, i);
-    sqlite3_bind_text(k, 2, kind_name(i), -1, SQLITE_STATIC);
-    rec->step(k);
+    sqlite3_bind_int(k.get(), 1, i);
+    sqlite3_bind_text(k.get(), 2, kind_name(i), -1, SQLITE_STATIC);
+    step(k.get());
   }
-  sqlite3_finalize(k);
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   std::string kernel;
@@ -69,19 +105,17 @@ std::unique_ptr<Recording> Recording::create(const std::string& path, const Meta
     if (std::fgets(buf, sizeof buf, f)) kernel = std::string(buf, strcspn(buf, "\n"));
     std::fclose(f);
   }
-  sqlite3_stmt* run = rec->prepare(
-      "INSERT INTO run (id, command, pid, host, kernel, started_ns, started_unix, schema_version) "
-      "VALUES (1, ?, ?, ?, ?, ?, (julianday('now') - 2440587.5) * 86400.0, ?)");
-  sqlite3_bind_text(run, 1, meta.command.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int(run, 2, meta.pid);
-  sqlite3_bind_text(run, 3, host, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(run, 4, kernel.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(run, 5, meta.started_ns);
-  sqlite3_bind_int(run, 6, CMWQ_EVENTS_VERSION);
-  rec->step(run);
-  sqlite3_finalize(run);
-  rec->commit();
-  return rec;
+  Stmt run(prepare("INSERT INTO run (id, command, pid, host, kernel, started_ns, started_unix, schema_version) "
+                   "VALUES (1, ?, ?, ?, ?, ?, (julianday('now') - 2440587.5) * 86400.0, ?)"),
+           sqlite3_finalize);
+  sqlite3_bind_text(run.get(), 1, meta.command.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int(run.get(), 2, meta.pid);
+  sqlite3_bind_text(run.get(), 3, host, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(run.get(), 4, kernel.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(run.get(), 5, meta.started_ns);
+  sqlite3_bind_int(run.get(), 6, CMWQ_EVENTS_VERSION);
+  step(run.get());
+  commit();
 }
 
 Recording::Recording(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
@@ -90,12 +124,16 @@ Recording::~Recording() {
   for (auto* s : {ins_event_, ins_name_, ins_wq_, ins_pool_, ins_worker_, ins_item_, ins_alert_, ins_episode_, ins_off_cpu_}) sqlite3_finalize(s);
   if (in_tx_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(db_);
+  if (reserve_ >= 0) ::close(reserve_);
 }
 
 void Recording::fail(const char* what) {
-  int code = sqlite3_extended_errcode(db_);
-  std::string hint = (code & 0xff) == SQLITE_FULL ? " (the disk is full: free space or record elsewhere)" : "";
-  throw RecordingError(fmt::format("{}: {}: {}{}", path_, what, sqlite3_errmsg(db_), hint));
+  int code = sqlite3_extended_errcode(db_), err = sqlite3_system_errno(db_);
+  // SQLITE_FULL, or an I/O error whose cause was ENOSPC (a shm or WAL file that could not grow).
+  bool full = (code & 0xff) == SQLITE_FULL || err == ENOSPC || err == EDQUOT;
+  failure_ = fmt::format("{}: {}{}", what, sqlite3_errmsg(db_),
+                         full ? " (the disk is full: free space or record elsewhere)" : "");
+  throw RecordingError(fmt::format("{}: {}", path_, failure_));
 }
 
 void Recording::exec(const char* sql) {
@@ -135,6 +173,7 @@ void Recording::commit() {
   if (!in_tx_) return;
   exec("COMMIT");
   in_tx_ = false;
+  committed_ = events_;
 }
 
 void Recording::add(const cmwq::Record& r) {
@@ -197,18 +236,48 @@ void Recording::on_off_cpu(const WorkerInfo& w, std::int64_t back_ns) {
 }
 
 void Recording::finish(const std::string& reason, std::int64_t ended_ns, std::uint64_t dropped, const Model& model) {
-  begin();
-  sqlite3_stmt* s = prepare(
-      "UPDATE run SET ended_ns = ?, end_reason = ?, events = ?, dropped_events = ?, lost_events = ? WHERE id = 1");
+  try {
+    begin();
+    if (write_end(reason, ended_ns, dropped, model.lost()) != SQLITE_DONE) fail("cannot finish the recording");
+    commit();
+  } catch (const RecordingError& e) {
+    abandon(e, ended_ns, dropped, model.lost());
+  }
+}
+
+void Recording::abandon(const std::exception& cause, std::int64_t ended_ns, std::uint64_t dropped,
+                        std::uint64_t lost) {
+  // After a failed write the open transaction cannot be trusted (SQLite may have rolled it back
+  // already); what was committed stays.
+  if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  in_tx_ = false;
+  events_ = committed_;
+  // The room set aside at the start takes the run row's WAL frame when the disk is full.
+  if (reserve_ >= 0) ::close(std::exchange(reserve_, -1));
+  std::string why = failure_.empty() ? cause.what() : failure_;
+  bool noted = write_end("error: " + why, ended_ns, dropped, lost) == SQLITE_DONE;
+  throw RecordingError(fmt::format(
+      "{}\nwqscope: the recording stopped there; it is valid and keeps the {} events committed before the error{}",
+      cause.what(), committed_,
+      noted ? " (its run table says why it ended)"
+            : ", but not why it ended: there was no room even for that in its run table"));
+}
+
+int Recording::write_end(const std::string& reason, std::int64_t ended_ns, std::uint64_t dropped,
+                         std::uint64_t lost) {
+  sqlite3_stmt* s = nullptr;
+  int rc = sqlite3_prepare_v2(
+      db_, "UPDATE run SET ended_ns = ?, end_reason = ?, events = ?, dropped_events = ?, lost_events = ? WHERE id = 1",
+      -1, &s, nullptr);
+  if (rc != SQLITE_OK) return rc;
   sqlite3_bind_int64(s, 1, ended_ns);
   sqlite3_bind_text(s, 2, reason.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(s, 3, static_cast<std::int64_t>(events_));
   sqlite3_bind_int64(s, 4, static_cast<std::int64_t>(dropped));
-  sqlite3_bind_int64(s, 5, static_cast<std::int64_t>(model.lost()));
-  int rc = sqlite3_step(s);
+  sqlite3_bind_int64(s, 5, static_cast<std::int64_t>(lost));
+  rc = sqlite3_step(s);
   sqlite3_finalize(s);
-  if (rc != SQLITE_DONE) fail("cannot finish the recording");
-  commit();
+  return rc;
 }
 
 }  // namespace wqscope

@@ -41,6 +41,10 @@ class Recording : public ModelObserver {
   void commit();
   /// Ends the run: why, when, and what the BPF side dropped (after Model::finish() reported what is open).
   void finish(const std::string& reason, std::int64_t ended_ns, std::uint64_t dropped, const Model&);
+  /// Ends the run on `cause` (e.g. the disk is full): what was not committed is dropped, "error: ..."
+  /// goes into the run row if the file still takes it, and the RecordingError thrown says what it keeps.
+  [[noreturn]] void abandon(const std::exception& cause, std::int64_t ended_ns, std::uint64_t dropped,
+                            std::uint64_t lost);
 
   void on_name(std::uint32_t id, std::uint32_t kind, const std::string& text) override;
   void on_workqueue(const WorkqueueInfo&) override;
@@ -53,11 +57,14 @@ class Recording : public ModelObserver {
 
  private:
   Recording(std::string path, sqlite3* db);
+  void init(const Meta&);  // schema, kinds and the run row
   void exec(const char* sql);
   sqlite3_stmt* prepare(const char* sql);
   void step(sqlite3_stmt*);
   [[noreturn]] void fail(const char* what);
   void begin();
+  /// Updates the run row (autocommit if no transaction is open); returns the SQLite result.
+  int write_end(const std::string& reason, std::int64_t ended_ns, std::uint64_t dropped, std::uint64_t lost);
   /// Binds `args` to `stmt` (prepared from `sql` on first use) in order and runs it.
   template <class... Args>
   void insert(sqlite3_stmt*& stmt, const char* sql, const Args&... args);
@@ -65,7 +72,9 @@ class Recording : public ModelObserver {
   std::string path_;
   sqlite3* db_;
   bool in_tx_ = false;
-  std::uint64_t events_ = 0;
+  std::uint64_t events_ = 0, committed_ = 0;
+  std::string failure_;
+  int reserve_ = -1;  // room for the run row on a full disk
   sqlite3_stmt *ins_event_ = nullptr, *ins_name_ = nullptr, *ins_wq_ = nullptr, *ins_pool_ = nullptr,
                *ins_worker_ = nullptr, *ins_item_ = nullptr, *ins_alert_ = nullptr, *ins_episode_ = nullptr,
                *ins_off_cpu_ = nullptr;

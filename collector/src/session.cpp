@@ -9,6 +9,8 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,6 +40,12 @@ std::string resolve(const std::string& cmd) {
   throw TracerError(fmt::format("{}: no such executable (give a path or a command on PATH)", cmd));
 }
 
+std::string how_it_ended(int status) {
+  if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
+  const char* name = sigabbrev_np(WTERMSIG(status));
+  return fmt::format("killed by signal {} (SIG{})", WTERMSIG(status), name ? name : "?");
+}
+
 }  // namespace
 
 std::int64_t mono_ns() {
@@ -45,7 +53,8 @@ std::int64_t mono_ns() {
       .count();
 }
 
-Session::Session(const Target& t, const char* verb) : launch_(!t.command.empty()), pid_(t.pid) {
+Session::Session(const Target& t, const char* verb)
+    : launch_(!t.command.empty()), pid_(t.pid), ring_buffer_bytes_(t.ring_buffer_bytes) {
   // From the start: a Ctrl-C while the BPF program loads must still end the session cleanly
   // (and a shell may have started us with SIGINT ignored).
   struct sigaction sa {};
@@ -53,9 +62,12 @@ Session::Session(const Target& t, const char* verb) : launch_(!t.command.empty()
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   require_bpf_privileges(verb);
+  require_kernel_btf();
   if (!launch_) {
     binary_ = probe_binary_of(pid_);
     description_ = fmt::format("pid {} ({})", pid_, binary_);
+    // kill(pid, 0) keeps succeeding on a zombie whose parent does not reap it: a pidfd does not.
+    pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
     return;
   }
   binary_ = resolve(t.command[0]);
@@ -84,15 +96,44 @@ Session::~Session() {
     ::close(go_);
     waitpid(pid_, nullptr, 0);
   }
+  if (live_) stop_command();
+  if (pidfd_ >= 0) ::close(pidfd_);
 }
 
-void Session::attach(Tracer::BatchFn fn) { tracer_ = std::make_unique<Tracer>(pid_, binary_, std::move(fn)); }
+void Session::stop_command() {
+  // Time to stop cleanly (the demo drains its queues), but a command that ignores SIGTERM is not
+  // left running with nobody tracing it.
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  pid_t r = 0;
+  for (int i = 0; i < 250 && (r = waitpid(pid_, &status, WNOHANG)) == 0; ++i) ::usleep(20'000);
+  if (r == 0) {
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+  }
+  live_ = false;
+  fmt::print(stderr, "wqscope: stopped the command it started (pid {}) with {}: it {}\n", pid_,
+             r == 0 ? "SIGKILL, as it ignored SIGTERM for 5 s" : "SIGTERM", how_it_ended(status));
+}
+
+bool Session::target_gone() {
+  if (pidfd_ >= 0) {
+    pollfd p{pidfd_, POLLIN, 0};
+    return ::poll(&p, 1, 0) > 0;
+  }
+  return ::kill(pid_, 0) != 0 && errno == ESRCH;
+}
+
+void Session::attach(Tracer::BatchFn fn) {
+  tracer_ = std::make_unique<Tracer>(pid_, binary_, std::move(fn), ring_buffer_bytes_);
+}
 
 std::string Session::run(const std::function<int(std::int64_t now)>& tick) {
   if (go_ >= 0) {
     if (::write(go_, "x", 1) != 1) throw TracerError("cannot start the command");
     ::close(go_);
     go_ = -1;
+    live_ = true;
   }
   int status = 0;
   int wait_ms = 50;
@@ -101,12 +142,12 @@ std::string Session::run(const std::function<int(std::int64_t now)>& tick) {
     wait_ms = tick(mono_ns());
     if (launch_) {
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        live_ = false;
         tracer_->drain();
         tick(mono_ns());
-        return WIFEXITED(status) ? fmt::format("target exited with status {}", WEXITSTATUS(status))
-                                 : fmt::format("target killed by signal {}", WTERMSIG(status));
+        return "target " + how_it_ended(status);
       }
-    } else if (::kill(pid_, 0) != 0 && errno == ESRCH) {
+    } else if (target_gone()) {
       tracer_->drain();
       tick(mono_ns());
       return "target exited";
@@ -115,6 +156,7 @@ std::string Session::run(const std::function<int(std::int64_t now)>& tick) {
       if (launch_) {  // the command is ours: it ends with the session
         ::kill(pid_, sig);
         waitpid(pid_, &status, 0);
+        live_ = false;
       }
       tracer_->drain();
       tick(mono_ns());

@@ -17,6 +17,7 @@ namespace wqscope {
 struct Target {
   pid_t pid = 0;                     // -p PID
   std::vector<std::string> command;  // -- CMD ARGS
+  std::uint32_t ring_buffer_bytes = kRingBufferDefault;  // how much the target may run ahead of us
 };
 
 std::int64_t mono_ns();
@@ -25,6 +26,7 @@ class Session {
  public:
   /// Checks privileges and the target; a command is forked and held before exec.
   Session(const Target&, const char* verb);
+  /// A command still running (the session ended on an error) is stopped: SIGTERM, then SIGKILL.
   ~Session();
   pid_t pid() const { return pid_; }
   const std::string& description() const { return description_; }
@@ -37,9 +39,15 @@ class Session {
   cmwq_bpf_stats stats() const { return tracer_->stats(); }
 
  private:
+  bool target_gone();
+  void stop_command();
+
   bool launch_;
   pid_t pid_;
-  int go_ = -1;  // write end of the pipe that holds the child
+  std::uint32_t ring_buffer_bytes_;
+  int go_ = -1;        // write end of the pipe that holds the child
+  bool live_ = false;  // the command runs and is not reaped yet
+  int pidfd_ = -1;     // -p: readable once the process has exited, reaped or not
   std::string binary_, description_;
   std::unique_ptr<Tracer> tracer_;
 };

@@ -13,6 +13,7 @@
 #include <linux/capability.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 namespace wqscope {
@@ -43,6 +44,14 @@ void require_bpf_privileges(const char* command) {
                                 command));
 }
 
+void require_kernel_btf() {
+  // Checked up front: without it libbpf fails deep inside the load with a bare "No such process".
+  if (::access("/sys/kernel/btf/vmlinux", R_OK) == 0) return;
+  throw TracerError("this kernel exposes no BTF at /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF): wqscope needs it "
+                    "to load its CO-RE BPF program; boot a kernel built with CONFIG_DEBUG_INFO_BTF=y (most "
+                    "distribution kernels are)");
+}
+
 std::string probe_binary_of(pid_t pid) {
   std::string proc = fmt::format("/proc/{}", pid);
   if (::access(proc.c_str(), F_OK) != 0)
@@ -63,15 +72,21 @@ std::string probe_binary_of(pid_t pid) {
   throw TracerError(fmt::format("process {} ({}) does not use libcmwq: it has no cmwq:batch probe", pid, path));
 }
 
-Tracer::Tracer(pid_t pid, const std::string& binary, BatchFn fn) : fn_(std::move(fn)) {
+Tracer::Tracer(pid_t pid, const std::string& binary, BatchFn fn, std::uint32_t ring_buffer_bytes)
+    : fn_(std::move(fn)) {
   libbpf_set_print([](libbpf_print_level, const char*, va_list) { return 0; });
   skel_ = cmwq_bpf__open();
   if (!skel_) throw TracerError(fmt::format("cannot open the BPF program: {}", std::strerror(errno)));
   skel_->rodata->target_tgid = static_cast<__u32>(pid);
+  if (int err = bpf_map__set_max_entries(skel_->maps.batches, ring_buffer_bytes)) {
+    cmwq_bpf__destroy(skel_);
+    throw TracerError(fmt::format("cannot size the BPF ring buffer: {}", std::strerror(-err)));
+  }
   if (int err = cmwq_bpf__load(skel_)) {
     cmwq_bpf__destroy(skel_);
-    throw TracerError(fmt::format("cannot load the BPF program: {} (is this kernel built with BPF and uprobes?)",
-                                  std::strerror(-err)));
+    throw TracerError(fmt::format("cannot load the BPF program: {} (is this kernel built with BPF and uprobes?{})",
+                                  std::strerror(-err),
+                                  ring_buffer_bytes > kRingBufferDefault ? " is --ring-buffer too large?" : ""));
   }
   // Attached to this process only: the probe's semaphore rises in it alone, so other processes of
   // the same program (and other tracers' targets) are not made to trace.
@@ -104,7 +119,12 @@ Tracer::~Tracer() {
 int Tracer::on_sample(void* self, void* data, std::size_t) {
   auto* t = static_cast<Tracer*>(self);
   auto* b = static_cast<const cmwq_bpf_batch*>(data);
-  t->fn_(std::span(reinterpret_cast<const std::byte*>(b->data), b->len), b->count);
+  try {
+    t->fn_(std::span(reinterpret_cast<const std::byte*>(b->data), b->len), b->count);
+  } catch (...) {  // e.g. the disk is full: stop consuming, poll() rethrows
+    t->error_ = std::current_exception();
+    return -ECANCELED;
+  }
   // A target faster than us must not keep us here forever: the caller has signals and
   // deadlines to look at. What is left stays in the ring buffer for the next poll.
   return t->budget_end_ && std::chrono::steady_clock::now() > *t->budget_end_ ? -EAGAIN : 0;
@@ -114,12 +134,18 @@ void Tracer::poll(int timeout_ms) {
   budget_end_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms + 50);
   int n = ring_buffer__poll(rb_, timeout_ms);
   budget_end_.reset();
+  rethrow();
   if (n < 0 && n != -EINTR && n != -EAGAIN) throw TracerError(fmt::format("ring buffer: {}", std::strerror(-n)));
 }
 
 void Tracer::drain() {
   while (ring_buffer__consume(rb_) > 0) {
   }
+  rethrow();
+}
+
+void Tracer::rethrow() {
+  if (auto e = std::exchange(error_, nullptr)) std::rethrow_exception(e);
 }
 
 cmwq_bpf_stats Tracer::stats() const {

@@ -4,10 +4,12 @@
 
 #include "cmwq_bpf.h"
 
+#include <bit>
 #include <chrono>
 #include <cstddef>
 #include <optional>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <span>
 #include <stdexcept>
@@ -26,6 +28,15 @@ struct TracerError : std::runtime_error {
 
 /// Throws TracerError saying which privilege is missing to load BPF programs.
 void require_bpf_privileges(const char* command);
+/// Throws TracerError if the kernel has no BTF, which the CO-RE program needs to load.
+void require_kernel_btf();
+
+// The BPF ring buffer: every probe hit takes one whole struct cmwq_bpf_batch (~64 KiB) plus the
+// ring's 8-byte header, however few records it carries.
+constexpr std::uint32_t kRingRecordBytes = (sizeof(cmwq_bpf_batch) + 8 + 7) / 8 * 8;
+constexpr std::uint32_t kRingBufferMin = std::bit_ceil(2 * kRingRecordBytes);  // 256 KiB: 3 records
+constexpr std::uint32_t kRingBufferMax = 1u << 30;
+constexpr std::uint32_t kRingBufferDefault = 32u << 20;
 
 /// The executable of a running process, checked to carry the cmwq:batch probe.
 std::string probe_binary_of(pid_t pid);
@@ -33,7 +44,8 @@ std::string probe_binary_of(pid_t pid);
 class Tracer {
  public:
   using BatchFn = std::function<void(std::span<const std::byte> records, std::uint64_t count)>;
-  Tracer(pid_t pid, const std::string& binary, BatchFn fn);
+  /// `ring_buffer_bytes`: a power of two from kRingBufferMin to kRingBufferMax.
+  Tracer(pid_t pid, const std::string& binary, BatchFn fn, std::uint32_t ring_buffer_bytes = kRingBufferDefault);
   ~Tracer();
   Tracer(const Tracer&) = delete;
   Tracer& operator=(const Tracer&) = delete;
@@ -46,7 +58,9 @@ class Tracer {
 
  private:
   static int on_sample(void* self, void* data, std::size_t size);
+  void rethrow();
   BatchFn fn_;
+  std::exception_ptr error_;  // thrown by fn_: kept until libbpf has returned, never unwound through it
   std::optional<std::chrono::steady_clock::time_point> budget_end_;  // while polling
   cmwq_bpf* skel_ = nullptr;
   bpf_link* link_ = nullptr;

@@ -36,12 +36,23 @@ db=$tmp/stall.db
 if ldd "$demo" | grep -q libasan; then
   echo "SKIP part: attaching to a running ASan-built process is not supported yet"
 else
-"$demo" server --seconds 4 > /dev/null 2>&1 &
+"$demo" server --seconds 60 > /dev/null 2>&1 &
 target=$!
 sleep 1
-"$wqscope" record -p "$target" -o "$tmp/attach.db" > "$tmp/out" 2>&1 || { cat "$tmp/out"; fail "record -p"; }
+"$wqscope" record -p "$target" -o "$tmp/attach.db" > "$tmp/out" 2>&1 &
+rec=$!
 db=$tmp/attach.db
+# Attaching takes seconds on a busy machine: the target exits (SIGTERM: it drains and destroys its
+# workqueues) once events are being committed.
+for i in $(seq 300); do grep -q "Ctrl-C to stop" "$tmp/out" && break; sleep 0.1; done
+for i in $(seq 300); do [[ $(q "$db" "SELECT count(*) > 0 FROM events") == 1 ]] && break; sleep 0.1; done
+kill -TERM $target
+wait $rec || { cat "$tmp/out"; fail "record -p"; }
 [[ $(q "$db" "SELECT end_reason FROM run") == "target exited" ]] || fail "attach: end reason"
+[[ $(q "$db" "SELECT events > 0 AND events = (SELECT count(*) FROM events) AND lost_events = 0 AND dropped_events = 0
+               FROM run") == 1 ]] || fail "attach: every event up to the exit committed and counted, none lost"
+[[ $(q "$db" "SELECT count(*) FROM workqueues WHERE name LIKE 'server_%' AND destroyed_ns IS NOT NULL") == 3 ]] \
+  || fail "attach: the target's last events (its workqueues destroyed) are not in the recording"
 [[ $(q "$db" "SELECT count(*) FROM workqueues WHERE name IN ('server_io', 'server_log', 'server_crypto')") == 3 ]] \
   || fail "attach: workqueues created before the attach are known"
 [[ $(q "$db" "SELECT count(*) > 100 FROM work_items WHERE ended_ns IS NOT NULL") == 1 ]] || fail "attach: items"
