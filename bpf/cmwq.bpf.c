@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* The pool's USDT probe cmwq:batch -> BPF ring buffer, filtered by process. */
+/* The pool's USDT probe cmwq:batch -> BPF ring buffer, filtered by process; and the
+ * kernel's sched_switch for the process's threads: when they wait off the CPU. */
 #include "vmlinux.h"
 
 #include <bpf/bpf_helpers.h>
@@ -16,6 +17,20 @@ struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
   __uint(max_entries, 32 << 20);
 } batches SEC(".maps");
+
+/* Off/on-CPU records (struct cmwq_ev_state, kinds CMWQ_EV_OFF_CPU and CMWQ_EV_ON_CPU). */
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 4 << 20);
+} sched SEC(".maps");
+
+/* Thread id -> when it left the CPU to wait. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __type(key, __u32);
+  __type(value, __u64);
+} off_since SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -59,5 +74,59 @@ int BPF_USDT(on_batch, void *records, __u64 len, __u64 count)
     return 0;
   }
   bpf_ringbuf_submit(b, 0);
+  return 0;
+}
+
+static __always_inline void sched_record(__u16 kind, struct task_struct *t, __u64 now, __u32 state, __s64 arg)
+{
+  __u32 zero = 0;
+  struct cmwq_bpf_stats *st;
+  struct cmwq_ev_state *e = bpf_ringbuf_reserve(&sched, sizeof(*e), 0);
+
+  if (!e) {
+    st = bpf_map_lookup_elem(&stats, &zero);
+    if (st)
+      st->sched_dropped++;
+    return;
+  }
+  __builtin_memset(e, 0, sizeof(*e));
+  e->h.kind = kind;
+  e->h.size = sizeof(*e);
+  e->h.pid = t->tgid;
+  e->h.tid = t->pid;
+  e->h.cpu = bpf_get_smp_processor_id();
+  e->h.ts = now;
+  e->h.seq = 0; /* outside the pool's sequence */
+  e->pool = -1;
+  e->worker = t->pid;
+  e->flags = state;
+  e->nr_active = -1;
+  e->arg = arg;
+  bpf_ringbuf_submit(e, 0);
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
+{
+  __u64 now = bpf_ktime_get_ns();
+  __u64 *since;
+  __u32 tid;
+
+  if (!target_tgid)
+    return 0;
+  /* Preempted threads (state 0, TASK_RUNNING) still want the CPU: only waits count. */
+  if (prev->tgid == target_tgid && prev_state != 0) {
+    tid = prev->pid;
+    bpf_map_update_elem(&off_since, &tid, &now, BPF_ANY);
+    sched_record(CMWQ_EV_OFF_CPU, prev, now, prev_state, 0);
+  }
+  if (next->tgid == target_tgid) {
+    tid = next->pid;
+    since = bpf_map_lookup_elem(&off_since, &tid);
+    if (since) {
+      sched_record(CMWQ_EV_ON_CPU, next, now, 0, now - *since);
+      bpf_map_delete_elem(&off_since, &tid);
+    }
+  }
   return 0;
 }

@@ -19,6 +19,7 @@ struct cmwq_bpf_stats {
   cmwq_u64 dropped_events;
   cmwq_u64 read_errors;      /* bpf_probe_read_user failed */
   cmwq_u64 oversized;        /* a batch larger than CMWQ_BATCH_MAX (a pool bug) */
+  cmwq_u64 sched_dropped;    /* off/on-CPU records the sched ring buffer could not take */
 };
 
 #endif

@@ -351,6 +351,7 @@ void Model::apply_work(const cmwq_ev_state& e) {
       w.worker = e.worker;
       w.pool = e.pool;
       wk.current = std::move(w);
+      wk.pool = e.pool;
       if (wk.state != WorkerState::Busy) wk.state_since_ns = ts;
       wk.state = WorkerState::Busy;
       break;

@@ -1,6 +1,7 @@
 #include "record.h"
 
 #include "metrics.h"
+#include "feed.h"
 #include "recording.h"
 #include "watchdog.h"
 
@@ -38,6 +39,12 @@ std::string run_into(Recording* rec, Session& session, const Model& model,
     if (!rec) throw;
     rec->abandon(e, mono_ns(), session.stats().dropped_events, model.lost());
   }
+}
+
+/// The pool's records and the kernel's off/on-CPU records, in time order, into `feed`.
+void attach(Session& session, Feed& feed) {
+  session.attach([&](std::span<const std::byte> bytes, std::uint64_t) { feed.pool(bytes); },
+                 [&](const cmwq_ev_state& e) { feed.kernel(e); });
 }
 
 /// What is still open (items, mayday episodes) goes in, then why the recording ended.
@@ -90,18 +97,19 @@ int record(const Target& target, const std::string& output, std::int64_t thresh_
   Model model(rec.get());
   Watchdog dog(thresh_ns);
   model.add_observer(&dog);
-  session.attach([&](std::span<const std::byte> bytes, std::uint64_t) {
-    cmwq::for_each_record(bytes, [&](const cmwq::Record& r) {
-      rec->add(r);
-      model.apply(r);
-    });
+  Feed feed([&](const cmwq::Record& r) {
+    if (rec) rec->add(r);
+    model.apply(r);
   });
+  attach(session, feed);
   fmt::print(stderr, "wqscope: recording {} into {} (Ctrl-C to stop)\n", session.description(), output);
   std::string reason = run_into(rec.get(), session, model, [&](std::int64_t now) {
+    feed.tick(now);
     for (const Alert& a : dog.check(model, now)) rec->on_alert(a);
     rec->commit();
     return 100;
   });
+  feed.flush();
   end_recording(rec.get(), session, model, reason);
   report_end(reason, model, session.stats());
   return 0;
@@ -118,18 +126,18 @@ int watch(const Target& target, const WatchOptions& opt) {
   Model model(rec.get());
   Watchdog dog(opt.thresh_ns);
   model.add_observer(&dog);
-  session.attach([&](std::span<const std::byte> bytes, std::uint64_t) {
-    cmwq::for_each_record(bytes, [&](const cmwq::Record& r) {
-      if (rec) rec->add(r);
-      model.apply(r);
-    });
+  Feed feed([&](const cmwq::Record& r) {
+    if (rec) rec->add(r);
+    model.apply(r);
   });
+  attach(session, feed);
   fmt::print(stderr, "wqscope: watching {} for pools stuck {} ms or longer (Ctrl-C to stop)\n", session.description(),
              opt.thresh_ns / 1'000'000);
   if (metrics) fmt::print(stderr, "wqscope: Prometheus metrics at http://{}/metrics\n", opt.metrics);
   std::uint64_t alerts = 0;
   std::vector<pid_t> hooks;
   std::string reason = run_into(rec.get(), session, model, [&](std::int64_t now) {
+    feed.tick(now);
     // Gauges first: whoever reads an alert and then scrapes sees the state it was about.
     if (metrics) metrics->update(model, session.stats(), now);
     auto raised = dog.check(model, now);
@@ -159,6 +167,7 @@ int watch(const Target& target, const WatchOptions& opt) {
     std::int64_t ms = next == INT64_MAX ? 50 : (next - now) / 1'000'000 + 1;
     return static_cast<int>(std::clamp<std::int64_t>(ms, 1, 50));
   });
+  feed.flush();
   end_recording(rec.get(), session, model, reason);
   report_end(reason, model, session.stats());
   fmt::print(stderr, "wqscope: {} alert(s)\n", alerts);

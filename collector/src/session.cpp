@@ -124,8 +124,8 @@ bool Session::target_gone() {
   return ::kill(pid_, 0) != 0 && errno == ESRCH;
 }
 
-void Session::attach(Tracer::BatchFn fn) {
-  tracer_ = std::make_unique<Tracer>(pid_, binary_, std::move(fn), ring_buffer_bytes_);
+void Session::attach(Tracer::BatchFn fn, Tracer::SchedFn sched) {
+  tracer_ = std::make_unique<Tracer>(pid_, binary_, std::move(fn), std::move(sched), ring_buffer_bytes_);
 }
 
 std::string Session::run(const std::function<int(std::int64_t now)>& tick) {

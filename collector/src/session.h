@@ -31,8 +31,8 @@ class Session {
   pid_t pid() const { return pid_; }
   const std::string& description() const { return description_; }
 
-  /// Attaches the tracer; records go to `fn`.
-  void attach(Tracer::BatchFn fn);
+  /// Attaches the tracer; the pool's records go to `fn`, the kernel's off/on-CPU records to `sched`.
+  void attach(Tracer::BatchFn fn, Tracer::SchedFn sched = [](const cmwq_ev_state&) {});
   /// Lets the command run, then polls until the session ends. `tick(now)` runs after every poll
   /// and returns how long the next poll may wait (ms). Returns why the session ended.
   std::string run(const std::function<int(std::int64_t now)>& tick);

@@ -72,8 +72,8 @@ std::string probe_binary_of(pid_t pid) {
   throw TracerError(fmt::format("process {} ({}) does not use libcmwq: it has no cmwq:batch probe", pid, path));
 }
 
-Tracer::Tracer(pid_t pid, const std::string& binary, BatchFn fn, std::uint32_t ring_buffer_bytes)
-    : fn_(std::move(fn)) {
+Tracer::Tracer(pid_t pid, const std::string& binary, BatchFn fn, SchedFn sched, std::uint32_t ring_buffer_bytes)
+    : fn_(std::move(fn)), sched_(std::move(sched)) {
   libbpf_set_print([](libbpf_print_level, const char*, va_list) { return 0; });
   skel_ = cmwq_bpf__open();
   if (!skel_) throw TracerError(fmt::format("cannot open the BPF program: {}", std::strerror(errno)));
@@ -101,9 +101,19 @@ Tracer::Tracer(pid_t pid, const std::string& binary, BatchFn fn, std::uint32_t r
     cmwq_bpf__destroy(skel_);
     throw TracerError(fmt::format("cannot attach to cmwq:batch in {}: {}", binary, std::strerror(err)));
   }
+  // Off-CPU times are a bonus: without them (an older kernel) the pool's own records still tell the story.
+  sched_link_ = bpf_program__attach(skel_->progs.on_switch);
+  if (!sched_link_)
+    fmt::print(stderr, "wqscope: warning: cannot attach to sched_switch ({}): no off-CPU times of workers\n",
+               std::strerror(errno));
   rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.batches), on_sample, this, nullptr);
+  if (rb_ && ring_buffer__add(rb_, bpf_map__fd(skel_->maps.sched), on_sched, this) != 0) {
+    ring_buffer__free(rb_);
+    rb_ = nullptr;
+  }
   if (!rb_) {
     int err = errno;
+    bpf_link__destroy(sched_link_);
     bpf_link__destroy(link_);
     cmwq_bpf__destroy(skel_);
     throw TracerError(fmt::format("cannot open the BPF ring buffer: {}", std::strerror(err)));
@@ -112,8 +122,21 @@ Tracer::Tracer(pid_t pid, const std::string& binary, BatchFn fn, std::uint32_t r
 
 Tracer::~Tracer() {
   ring_buffer__free(rb_);
+  bpf_link__destroy(sched_link_);
   bpf_link__destroy(link_);
   cmwq_bpf__destroy(skel_);
+}
+
+int Tracer::on_sched(void* self, void* data, std::size_t size) {
+  auto* t = static_cast<Tracer*>(self);
+  if (size < sizeof(cmwq_ev_state)) return 0;
+  try {
+    t->sched_(*static_cast<const cmwq_ev_state*>(data));
+  } catch (...) {
+    t->error_ = std::current_exception();
+    return -ECANCELED;
+  }
+  return 0;
 }
 
 int Tracer::on_sample(void* self, void* data, std::size_t) {
@@ -159,6 +182,7 @@ cmwq_bpf_stats Tracer::stats() const {
       total.dropped_events += s.dropped_events;
       total.read_errors += s.read_errors;
       total.oversized += s.oversized;
+      total.sched_dropped += s.sched_dropped;
     }
   return total;
 }

@@ -44,8 +44,11 @@ std::string probe_binary_of(pid_t pid);
 class Tracer {
  public:
   using BatchFn = std::function<void(std::span<const std::byte> records, std::uint64_t count)>;
+  /// The kernel's off/on-CPU records of the target's threads: ahead of the pool's batches in time.
+  using SchedFn = std::function<void(const cmwq_ev_state&)>;
   /// `ring_buffer_bytes`: a power of two from kRingBufferMin to kRingBufferMax.
-  Tracer(pid_t pid, const std::string& binary, BatchFn fn, std::uint32_t ring_buffer_bytes = kRingBufferDefault);
+  Tracer(pid_t pid, const std::string& binary, BatchFn fn, SchedFn sched,
+         std::uint32_t ring_buffer_bytes = kRingBufferDefault);
   ~Tracer();
   Tracer(const Tracer&) = delete;
   Tracer& operator=(const Tracer&) = delete;
@@ -58,12 +61,15 @@ class Tracer {
 
  private:
   static int on_sample(void* self, void* data, std::size_t size);
+  static int on_sched(void* self, void* data, std::size_t size);
   void rethrow();
   BatchFn fn_;
+  SchedFn sched_;
   std::exception_ptr error_;  // thrown by fn_: kept until libbpf has returned, never unwound through it
   std::optional<std::chrono::steady_clock::time_point> budget_end_;  // while polling
   cmwq_bpf* skel_ = nullptr;
   bpf_link* link_ = nullptr;
+  bpf_link* sched_link_ = nullptr;  // null when the kernel refused it: no off-CPU times then
   ring_buffer* rb_ = nullptr;
 };
 

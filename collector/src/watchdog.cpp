@@ -30,7 +30,7 @@ std::vector<Watchdog::Candidate> Watchdog::candidates(const Model& model) const 
     }
   // Beyond the kernel too: a worker blocked inside an item in a plain syscall still counts as running.
   for (auto& [pid, w] : model.workers()) {
-    if (!w.hidden_block) continue;
+    if (!w.hidden_block || !model.pools().count(w.pool)) continue;
     auto it = reported_worker_.find(pid);
     if (it != reported_worker_.end() && it->second == w.off_cpu_since) continue;
     out.push_back({nullptr, nullptr, &w, {}, w.off_cpu_since});
@@ -104,7 +104,7 @@ std::vector<Alert> Watchdog::check(const Model& model, std::int64_t now) {
   }
   for (Alert& a : raised_) {
     if (a.kind == "mayday_storm") {
-      a.identity = model.pool_identity(model.pools().at(a.pool));
+      if (auto p = model.pools().find(a.pool); p != model.pools().end()) a.identity = model.pool_identity(p->second);
       a.message = fmt::format("wqscope: mayday storm - pool{} called the rescuers of {} {} times in {:.1f}s: "
                               "worker creation keeps failing (memory pressure?)",
                               a.identity, a.wq, kMaydayStorm, static_cast<double>(a.stuck_ns) / 1e9);

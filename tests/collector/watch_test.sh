@@ -68,10 +68,20 @@ grep -qF 'called the rescuers of xfslogd 10 times' "$tmp/out6" || fail "storm me
 [[ $(sqlite3 "$tmp/xf.db" "SELECT maydays >= 10 AND rescued > 0 AND workqueues = 'xfslogd' FROM mayday_episodes") == 1 ]] \
   || fail "mayday episode: $(sqlite3 "$tmp/xf.db" 'SELECT * FROM mayday_episodes')"
 
+# A worker that blocks in a plain read() inside an item: sched_switch shows it off the CPU while the
+# pool still counts it as running; the recording keeps the interval.
+"$wqscope" watch --thresh 1s --json -o "$tmp/hb.db" -- "$demo" hidden-block --seconds 2 > "$tmp/out7" 2>/dev/null \
+  || fail "watch hidden-block"
+grep -qF '"type":"hidden_block"' "$tmp/out7" || { cat "$tmp/out7"; fail "no hidden-block alert"; }
+grep -qF 'in nl_recv_blocking without telling the pool (task state S)' "$tmp/out7" || fail "hidden-block message"
+[[ $(sqlite3 "$tmp/hb.db" "SELECT count(*) FROM off_cpu WHERE hidden = 1 AND func = 'nl_recv_blocking'
+                            AND end_ns - start_ns >= 1000000000") == 1 ]] \
+  || fail "off_cpu: $(sqlite3 "$tmp/hb.db" 'SELECT * FROM off_cpu')"
+
 for bad in 0 abc -5s 10h; do
   out=$("$wqscope" watch --thresh "$bad" -- "$demo" hog 2>&1)
   [[ $? -eq 2 ]] && grep -qF "is not a duration like 30s or 500ms" <<<"$out" || fail "--thresh $bad: $out"
 done
 out=$("$wqscope" watch --exec /nonexistent/hook -- "$demo" hog 2>&1)
 [[ $? -eq 2 ]] && grep -qF "not an executable file" <<<"$out" || fail "--exec /nonexistent/hook: $out"
-echo "watch: one alert at ${stuck} ms for a 1 s threshold; busy dump, hogs, mayday storm, hook, recording, text mode and bad input behave"
+echo "watch: one alert at ${stuck} ms for a 1 s threshold; busy dump, hogs, mayday storm, hidden block, hook, recording, text mode and bad input behave"

@@ -13,6 +13,7 @@
 
 #include <cstdio>
 #include <deque>
+#include <future>
 #include <list>
 #include <thread>
 
@@ -178,12 +179,19 @@ class Runtime final : public Driver {
     Thread& t = threads_.back();
     t.worker = &w;
     w.driver = &t;
+    std::promise<int> tid;
     try {
-      t.th = std::thread([this, &t] { worker_main(t); });
+      t.th = std::thread([this, &t, &tid] {
+        tid.set_value(gettid_());
+        worker_main(t);
+      });
     } catch (const std::system_error&) {
       threads_.pop_back();
       return false;
     }
+    // The worker's id is its thread's from its first record on (WORKER_CREATE follows), as the
+    // kernel's create_worker() knows its kthread's pid. The thread reports it before taking mu_.
+    w.id = tid.get_future().get();
     return true;
   }
   void complete(Waiter&) override { waiters_cv_.notify_all(); }
@@ -293,7 +301,6 @@ class Runtime final : public Driver {
     current = {this, &w};
     pthread_getcpuclockid(pthread_self(), &t.clock);
     std::unique_lock lk(mu_);
-    w.id = gettid_();
     pthread_setname_np(pthread_self(), w.name().substr(0, 15).c_str());
     Time item_cpu = 0;
     for (;;) {
