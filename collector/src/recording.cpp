@@ -121,7 +121,7 @@ void Recording::init(const Meta& meta) {
 Recording::Recording(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
 
 Recording::~Recording() {
-  for (auto* s : {ins_event_, ins_name_, ins_wq_, ins_pool_, ins_worker_, ins_item_, ins_alert_, ins_episode_, ins_off_cpu_}) sqlite3_finalize(s);
+  for (auto* s : {ins_event_, ins_name_, ins_wq_, ins_pool_, ins_worker_, ins_item_, ins_alert_, ins_episode_, ins_off_cpu_, ins_hello_}) sqlite3_finalize(s);
   if (in_tx_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(db_);
   if (reserve_ >= 0) ::close(reserve_);
@@ -177,8 +177,14 @@ void Recording::commit() {
 }
 
 void Recording::add(const cmwq::Record& r) {
-  // Names: on_name; hello: the run row; the kernel's sched records (seq 0): the off_cpu table.
-  if (r.h->kind == CMWQ_EV_NAME || r.h->kind == CMWQ_EV_HELLO || r.h->seq == 0) return;
+  if (r.h->kind == CMWQ_EV_HELLO) {  // what a replay needs to describe the pools as the target did
+    const cmwq_ev_hello& h = *r.hello();
+    insert(ins_hello_, "UPDATE run SET possible_cpus = ?, pool_watchdog_ns = ? WHERE id = 1", h.possible_cpus,
+           static_cast<std::int64_t>(h.watchdog_thresh_ns));
+    return;
+  }
+  // Names: on_name; the kernel's sched records (seq 0): the off_cpu table.
+  if (r.h->kind == CMWQ_EV_NAME || r.h->seq == 0) return;
   const cmwq_ev_state& e = *r.state();
   insert(ins_event_, "INSERT OR REPLACE INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
          static_cast<std::int64_t>(e.h.seq), static_cast<std::int64_t>(e.h.ts), e.h.kind, e.h.tid, e.h.cpu,

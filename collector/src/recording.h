@@ -77,7 +77,7 @@ class Recording : public ModelObserver {
   int reserve_ = -1;  // room for the run row on a full disk
   sqlite3_stmt *ins_event_ = nullptr, *ins_name_ = nullptr, *ins_wq_ = nullptr, *ins_pool_ = nullptr,
                *ins_worker_ = nullptr, *ins_item_ = nullptr, *ins_alert_ = nullptr, *ins_episode_ = nullptr,
-               *ins_off_cpu_ = nullptr;
+               *ins_off_cpu_ = nullptr, *ins_hello_ = nullptr;
 };
 
 }  // namespace wqscope

@@ -15,7 +15,9 @@ CREATE TABLE run (
   events INTEGER NOT NULL DEFAULT 0,
   dropped_events INTEGER NOT NULL DEFAULT 0,  -- counted by the BPF side (ring buffer full), never silent
   lost_events INTEGER NOT NULL DEFAULT 0,     -- gaps in the records' sequence numbers: everything that went missing
-  schema_version INTEGER NOT NULL             -- CMWQ_EVENTS_VERSION of the records
+  schema_version INTEGER NOT NULL,            -- CMWQ_EVENTS_VERSION of the records
+  possible_cpus INTEGER,     -- of the target's pool (its HELLO), for pool identities
+  pool_watchdog_ns INTEGER   -- the target pool's own watchdog threshold
 );
 
 -- Every record as it arrived (cmwq/events.h, struct cmwq_ev_state).

@@ -1,0 +1,61 @@
+// Reading a recording: opened read-only (so a recording being written, or one
+// owned by root, reads without privileges), checked to be a wqscope recording
+// this version understands, and replayed into a model — the same records, in
+// the same order, that the live collector applied.
+#pragma once
+
+#include "model.h"
+#include "recording.h"
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace wqscope {
+
+struct RunInfo {
+  std::string command, host, kernel, end_reason;  // end_reason empty while recording
+  int pid = 0, possible_cpus = 1;
+  std::int64_t started_ns = 0, ended_ns = -1;    // ended_ns -1: still recording (or killed)
+  double started_unix = 0;
+  std::int64_t events = 0, dropped_events = 0, lost_events = 0;
+};
+
+class RecordingReader {
+ public:
+  /// Throws RecordingError naming the file and what is wrong with it: missing, not SQLite,
+  /// not a wqscope recording, written by a newer wqscope, corrupt.
+  explicit RecordingReader(const std::string& path);
+  ~RecordingReader();
+  RecordingReader(const RecordingReader&) = delete;
+  RecordingReader& operator=(const RecordingReader&) = delete;
+
+  const RunInfo& run() const { return run_; }
+  const std::string& path() const { return path_; }
+  /// The time of the last record (the recording's end while it is being written).
+  std::int64_t last_ns() const;
+
+  /// Feeds every record up to time `until` (inclusive) to `sink` in the order the collector
+  /// applied them: HELLO and names first, then the pool's records merged with the kernel's
+  /// off/on-CPU records by time. Returns false if `sink` asked to stop.
+  using Sink = std::function<bool(const cmwq::Record&)>;
+  bool replay(const Sink& sink, std::int64_t until = INT64_MAX) const;
+  /// Brings a fresh `model` to the state at time `at` (the fastest way there: callers should not
+  /// replay by hand to seek).
+  void state_at(Model& model, std::int64_t at) const;
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const;
+  sqlite3_stmt* prepare(const char* sql) const;
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  RunInfo run_;
+};
+
+/// "12.5" / "12.5s" / "500ms" from the start of the recording, or "@NS" on the target's
+/// CLOCK_MONOTONIC; throws std::invalid_argument saying what is accepted.
+std::int64_t parse_instant(const std::string& text, const RunInfo& run);
+
+}  // namespace wqscope
