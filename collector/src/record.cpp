@@ -1,20 +1,17 @@
 #include "record.h"
 
+#include "alerts.h"
 #include "metrics.h"
 #include "feed.h"
 #include "recording.h"
 #include "watchdog.h"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cerrno>
-#include <csignal>
 #include <cstring>
-#include <fcntl.h>
 #include <functional>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace wqscope {
@@ -57,36 +54,6 @@ void end_recording(Recording* rec, Session& session, Model& model, const std::st
     throw;
   }
   if (rec) rec->finish(reason, mono_ns(), dropped, model);
-}
-
-/// Runs `prog` without a shell, with a minimal environment, the alert on its stdin.
-pid_t run_hook(const std::string& prog, const std::string& json) {
-  int in[2];
-  if (pipe2(in, O_CLOEXEC) != 0) return -1;
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(in[0], STDIN_FILENO);
-    signal(SIGPIPE, SIG_DFL);  // the metrics' web server ignores it, and execve would pass that on
-    char* argv[] = {const_cast<char*>(prog.c_str()), nullptr};
-    char* envp[] = {const_cast<char*>("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), nullptr};
-    execve(prog.c_str(), argv, envp);
-    _exit(127);
-  }
-  ::close(in[0]);
-  if (pid > 0 && ::write(in[1], json.data(), json.size()) < 0) {
-  }
-  ::close(in[1]);
-  return pid;
-}
-
-nlohmann::json alert_json(const Alert& a, pid_t pid) {
-  nlohmann::json j = {{"type", a.kind},     {"message", a.message}, {"stuck_ms", a.stuck_ns / 1'000'000},
-                      {"pending", a.pending}, {"time_ns", a.time_ns}, {"pid", pid}};
-  if (a.pool >= 0) j["pool"] = a.pool;
-  if (!a.identity.empty()) j["pool_identity"] = a.identity.substr(1);
-  if (a.kind == "cpu_hog") j["function"] = a.wq;
-  else if (!a.wq.empty()) j["workqueue"] = a.wq;
-  return j;
 }
 
 }  // namespace
@@ -134,33 +101,17 @@ int watch(const Target& target, const WatchOptions& opt) {
   fmt::print(stderr, "wqscope: watching {} for pools stuck {} ms or longer (Ctrl-C to stop)\n", session.description(),
              opt.thresh_ns / 1'000'000);
   if (metrics) fmt::print(stderr, "wqscope: Prometheus metrics at http://{}/metrics\n", opt.metrics);
-  std::uint64_t alerts = 0;
-  std::vector<pid_t> hooks;
+  AlertPrinter printer({opt.json, opt.exec}, session.pid());
   std::string reason = run_into(rec.get(), session, model, [&](std::int64_t now) {
     feed.tick(now);
     // Gauges first: whoever reads an alert and then scrapes sees the state it was about.
     if (metrics) metrics->update(model, session.stats(), now);
     auto raised = dog.check(model, now);
-    // As the kernel does: the lockup lines of all stuck pools, then the busy dump once.
-    bool lockup = std::any_of(raised.begin(), raised.end(), [](const Alert& a) { return a.kind == "lockup"; });
-    std::vector<std::string> dump;
-    if (lockup) dump = cmwq::report::show_busy(model.busy(model.last_ts()));
     for (const Alert& a : raised) {
-      ++alerts;
       if (rec) rec->on_alert(a);
       if (metrics) metrics->on_alert(a);
-      nlohmann::json j = alert_json(a, session.pid());
-      if (a.kind == "lockup") j["dump"] = dump;
-      if (opt.json) fmt::print("{}\n", j.dump());
-      else fmt::print("{}\n", a.message);
-      if (!opt.exec.empty())
-        if (pid_t h = run_hook(opt.exec, j.dump() + "\n"); h > 0) hooks.push_back(h);
     }
-    if (!opt.json)
-      for (auto& line : dump) fmt::print("{}\n", line);
-    std::fflush(stdout);
-    // Reap finished alert hooks (only those: the target is the session's to reap).
-    std::erase_if(hooks, [](pid_t h) { return waitpid(h, nullptr, WNOHANG) == h; });
+    printer.print(raised, model);
     if (rec) rec->commit();
     // Wake in time for the earliest stall that could be reported: thresh + a few ms, not a poll period.
     std::int64_t next = dog.next_deadline(model);
@@ -170,7 +121,7 @@ int watch(const Target& target, const WatchOptions& opt) {
   feed.flush();
   end_recording(rec.get(), session, model, reason);
   report_end(reason, model, session.stats());
-  fmt::print(stderr, "wqscope: {} alert(s)\n", alerts);
+  fmt::print(stderr, "wqscope: {} alert(s)\n", printer.count());
   return 0;
 }
 

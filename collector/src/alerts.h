@@ -1,0 +1,36 @@
+// Where alerts go, for `watch` live and `replay` from a recording alike: the
+// kernel's words on stdout (the lockup lines of all stuck pools, then the busy
+// dump once, as the kernel prints them) or JSON lines, and a hook program.
+#pragma once
+
+#include "model.h"
+#include "watchdog.h"
+
+#include <cstdint>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace wqscope {
+
+struct AlertOutput {
+  bool json = false;
+  std::string exec;  // run without a shell, the alert as JSON on stdin
+};
+
+class AlertPrinter {
+ public:
+  AlertPrinter(AlertOutput out, pid_t target) : out_(std::move(out)), target_(target) {}
+  ~AlertPrinter();
+  /// Prints what one check raised; a lockup comes with the busy dump of `model` as it is now.
+  void print(const std::vector<Alert>& raised, const Model& model);
+  std::uint64_t count() const { return count_; }
+
+ private:
+  AlertOutput out_;
+  pid_t target_;
+  std::uint64_t count_ = 0;
+  std::vector<pid_t> hooks_;  // running alert hooks, reaped as they finish
+};
+
+}  // namespace wqscope
