@@ -54,7 +54,9 @@ AlertPrinter::~AlertPrinter() {
 void AlertPrinter::print(const std::vector<Alert>& raised, const Model& model) {
   bool lockup = std::any_of(raised.begin(), raised.end(), [](const Alert& a) { return a.kind == "lockup"; });
   std::vector<std::string> dump;
-  if (lockup) dump = cmwq::report::show_busy(model.busy(model.last_ts()));
+  std::int64_t now = model.last_ts();
+  for (const Alert& a : raised) now = std::max(now, a.time_ns);
+  if (lockup) dump = cmwq::report::show_busy(model.busy(now));
   for (const Alert& a : raised) {
     ++count_;
     nlohmann::json j = alert_json(a, target_);

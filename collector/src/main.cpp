@@ -1,5 +1,6 @@
 // wqscope: see inside libcmwq pools, catch them when they stall.
 #include "metrics.h"
+#include "inspect.h"
 #include "record.h"
 #include "recording.h"
 #include "tracer.h"
@@ -67,6 +68,9 @@ int main(int argc, char** argv) {
                "  sudo wqscope record -p 1234 -o trace.db\n"
                "  sudo wqscope watch --thresh 5s --json -p 1234\n"
                "  sudo wqscope watch --metrics 9464 -p 1234    # Prometheus metrics at http://127.0.0.1:9464/metrics\n"
+               "  wqscope show trace.db --at 12.5s        # the busy dump at 12.5 s into the recording\n"
+               "  wqscope stats trace.db --interval 1     # wq_monitor's table every second\n"
+               "  wqscope replay --thresh 5s trace.db     # watch's alerts, from the recording\n"
                "  sqlite3 trace.db 'SELECT func, count(*) FROM work_items GROUP BY func'\n"};
   app.require_subcommand(1);
   wqscope::Target target;
@@ -94,9 +98,39 @@ int main(int argc, char** argv) {
   auto* metrics_opt = watch->add_option("--metrics", metrics,
                     "serve Prometheus metrics at PORT or ADDR:PORT (IPv4), e.g. 9464 or 0.0.0.0:9464; a bare PORT "
                     "binds 127.0.0.1, the default for security: nothing is exposed to the network unless asked");
+  std::string db, at;
+  auto add_db = [&](CLI::App* sub) { sub->add_option("db", db, "the recording")->required(); };
+  auto* show = app.add_subcommand("show", "the state at an instant of a recording, as the kernel's busy dump prints it");
+  add_db(show);
+  show->add_option("--at", at, "seconds from the start (12.5, 12.5s, 800ms) or @NS (CLOCK_MONOTONIC); default: the end");
+  show->add_option("--thresh", thresh, "list the pools stuck this long at that instant (default 30s)");
+  auto* stats = app.add_subcommand("stats", "wq_monitor's table per workqueue over a recording");
+  add_db(stats);
+  double interval = 0;
+  auto* interval_opt = stats->add_option("--interval", interval, "print the table every this many seconds")
+                           ->check(CLI::Range(0.001, 1e6));
+  wqscope::ReplayOptions ropt;
+  auto* replay = app.add_subcommand("replay", "run watch's watchdog over a recording: the same alerts");
+  add_db(replay);
+  replay->add_option("--thresh", thresh, "report a pool stuck this long (default 30s)");
+  replay->add_option("--speed", ropt.speed, "replay at this many times the recorded speed (default: as fast as possible)")
+      ->check(CLI::Range(0.001, 1e6));
+  replay->add_flag("--json", ropt.out.json, "print alerts as JSON lines");
+  auto* import = app.add_subcommand("import", "make a recording from a file of cmwq event records (cmwq-sim --events)");
+  std::string events;
+  import->add_option("events", events, "the event stream")->required();
+  import->add_option("-o,--output", output, "the recording to create (never overwritten)")->required();
+  import->add_option("--thresh", thresh, "note stalls this long in the alerts table (default 30s)");
   CLI11_PARSE(app, argc, argv);
+  CLI::App* sub = app.get_subcommands().front();
   try {
-    CLI::App* sub = record->parsed() ? record : watch;
+    if (show->parsed()) return wqscope::show(db, at.empty() ? std::nullopt : std::optional(at), parse_threshold(thresh));
+    if (stats->parsed()) return wqscope::stats(db, interval_opt->count() ? std::optional(interval) : std::nullopt);
+    if (import->parsed()) return wqscope::import_events(events, output, parse_threshold(thresh));
+    if (replay->parsed()) {
+      ropt.thresh_ns = parse_threshold(thresh);
+      return wqscope::replay(db, ropt);
+    }
     if ((target.pid != 0) == !target.command.empty()) {
       fmt::print(stderr, "wqscope {}: give either -p PID or -- COMMAND, not {}\n", sub->get_name(),
                  target.pid ? "both" : "neither");
@@ -112,7 +146,10 @@ int main(int argc, char** argv) {
     }
     return wqscope::watch(target, wopt);
   } catch (const OptionError& e) {
-    fmt::print(stderr, "wqscope {}: {}\n", record->parsed() ? "record" : "watch", e.what());
+    fmt::print(stderr, "wqscope {}: {}\n", sub->get_name(), e.what());
+    return 2;
+  } catch (const std::invalid_argument& e) {
+    fmt::print(stderr, "wqscope {}: {}\n", sub->get_name(), e.what());
     return 2;
   } catch (const wqscope::MetricsUsageError& e) {
     fmt::print(stderr, "wqscope watch: {}\n", e.what());

@@ -77,6 +77,7 @@ void Model::apply(const cmwq::Record& r) {
       wq.created_ns = ts;
       wq.counters.name = wq.name;
       wq.counters.flags = wq.flags;
+      wq.counters.cm_known = false;
       notify([&](ModelObserver& o) { o.on_workqueue(wq); });
       break;
     }

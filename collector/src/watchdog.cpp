@@ -122,3 +122,17 @@ std::int64_t Watchdog::next_deadline(const Model& model) const {
 }
 
 }  // namespace wqscope
+
+namespace wqscope {
+
+void Watchdog::catch_up(const Model& model, std::int64_t t,
+                        const std::function<void(const std::vector<Alert>&)>& out) {
+  for (std::int64_t d = next_deadline(model); d <= t; d = next_deadline(model)) {
+    auto alerts = check(model, d);
+    if (alerts.empty()) break;  // a deadline that raised nothing will not raise later
+    out(alerts);
+  }
+  if (!raised_.empty()) out(check(model, t));
+}
+
+}  // namespace wqscope

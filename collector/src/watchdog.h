@@ -8,6 +8,7 @@
 #include "model.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -38,6 +39,9 @@ class Watchdog : public ModelObserver {
   std::vector<Alert> check(const Model&, std::int64_t now);
   /// The earliest time a check could report a stall that is not reported yet.
   std::int64_t next_deadline(const Model&) const;
+  /// For replays: the checks a live watch would have made up to `t` (at each deadline, so a stall
+  /// is reported as stuck for exactly `thresh`), then the alerts records raised. `out` gets each batch.
+  void catch_up(const Model&, std::int64_t t, const std::function<void(const std::vector<Alert>&)>& out);
 
   void on_cpu_hog(const WorkInstance&, std::uint64_t count, std::int64_t ts) override;
   void on_mayday(const PoolInfo&, std::int64_t ts) override;

@@ -62,9 +62,10 @@ struct Monitor {
   unsigned flags = 0;
   std::uint64_t started = 0, completed = 0, cpu_time_ns = 0, cpu_intensive = 0, cm_wakeup = 0, repatriated = 0,
                 mayday = 0, rescued = 0;
+  bool cm_known = true;  // a recording's events do not say which wakeups concurrency management made
 };
 
-/// wq_monitor.py's table: total, infl, CPUtime, CPUhog, CMW/RPR, mayday, rescued.
+/// wq_monitor.py's table: total, infl, CPUtime, CPUhog, CMW/RPR, mayday, rescued ("?": not known).
 std::vector<std::string> wq_monitor_table(const std::vector<Monitor>&);
 
 }  // namespace cmwq::report

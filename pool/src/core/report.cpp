@@ -107,7 +107,7 @@ std::vector<std::string> wq_monitor_table(const std::vector<Monitor>& wqs) {
                                s.started >= s.completed ? s.started - s.completed : 0,
                                static_cast<double>(s.cpu_time_ns) / 1e9,
                                unbound ? "-" : std::to_string(s.cpu_intensive),
-                               std::to_string(unbound ? s.repatriated : s.cm_wakeup),
+                               !s.cm_known ? "?" : std::to_string(unbound ? s.repatriated : s.cm_wakeup),
                                reclaim ? std::to_string(s.mayday) : "-", reclaim ? std::to_string(s.rescued) : "-"));
   }
   return rows;
