@@ -78,10 +78,19 @@ grep -qF 'in nl_recv_blocking without telling the pool (task state S)' "$tmp/out
                             AND end_ns - start_ns >= 1000000000") == 1 ]] \
   || fail "off_cpu: $(sqlite3 "$tmp/hb.db" 'SELECT * FROM off_cpu')"
 
+# Replay equivalence: the alerts of watch live and of replay over what it recorded are the same (apart
+# from wall-clock fields: time_ns, stuck_ms).
+alerts_of() { grep -o '"message":"[^"]*"' "$1" | sort; }
+for run in "out w.db 1s" "out6 xf.db 30s" "out7 hb.db 1s"; do
+  read -r live db thresh <<<"$run"
+  "$wqscope" replay --json --thresh "$thresh" "$tmp/$db" > "$tmp/replayed" 2>/dev/null || fail "replay $db"
+  diff <(alerts_of "$tmp/$live") <(alerts_of "$tmp/replayed") || fail "replay of $db: not the alerts watch raised"
+done
+
 for bad in 0 abc -5s 10h; do
   out=$("$wqscope" watch --thresh "$bad" -- "$demo" hog 2>&1)
   [[ $? -eq 2 ]] && grep -qF "is not a duration like 30s or 500ms" <<<"$out" || fail "--thresh $bad: $out"
 done
 out=$("$wqscope" watch --exec /nonexistent/hook -- "$demo" hog 2>&1)
 [[ $? -eq 2 ]] && grep -qF "not an executable file" <<<"$out" || fail "--exec /nonexistent/hook: $out"
-echo "watch: one alert at ${stuck} ms for a 1 s threshold; busy dump, hogs, mayday storm, hidden block, hook, recording, text mode and bad input behave"
+echo "watch: one alert at ${stuck} ms for a 1 s threshold; busy dump, hogs, mayday storm, hidden block, replay equivalence, hook, recording, text mode and bad input behave"
