@@ -12,6 +12,7 @@
 #include <functional>
 #include <list>
 #include <map>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -121,6 +122,10 @@ class Model {
   void apply(const cmwq::Record&);
   /// Reports what is still open when a recording ends: items queued or running, mayday episodes.
   void finish();
+  /// The whole state, to continue from later (observers are not part of it); restore() throws
+  /// nlohmann::json::exception on bytes that are not a snapshot of this version.
+  std::vector<std::uint8_t> snapshot() const;
+  void restore(std::span<const std::uint8_t>);
 
   /// Instances still queued or running (a recording that ends while the pool is stuck).
   std::vector<WorkInstance> open_instances() const;

@@ -1,0 +1,56 @@
+// The model as a snapshot (JSON): recordings store one every so often, so that
+// the state at any instant is the nearest snapshot plus the records after it.
+#include "model.h"
+
+#include <nlohmann/json.hpp>
+
+namespace cmwq::report {
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Monitor, name, flags, started, completed, cpu_time_ns, cpu_intensive, cm_wakeup,
+                                   repatriated, mayday, rescued, cm_known)
+}  // namespace cmwq::report
+
+namespace wqscope {
+
+NLOHMANN_JSON_SERIALIZE_ENUM(WorkerState, {{WorkerState::Starting, "starting"},
+                                           {WorkerState::Idle, "idle"},
+                                           {WorkerState::Busy, "busy"},
+                                           {WorkerState::Sleeping, "sleeping"}})
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Entry, work, barrier_pid, wq, pool, linked)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(WorkInstance, work, func, wq, wq_id, pool, worker, queued_ns, activated_ns,
+                                   started_ns, ended_ns, cpu_ns, off_cpu_ns, canceled)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(WorkqueueInfo, id, name, flags, max_active, created_ns, destroyed_ns, in_flight,
+                                   last_progress_ns, counters)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PwqInfo, wq, pool, nr_active, nr_in_flight, mayday, inactive)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MaydayEpisode, pool, started_ns, ended_ns, maydays, rescued, workqueues)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PoolInfo, id, cpu, nice, flags, nr_running, nr_idle, nr_workers, pending,
+                                   last_progress_ns, manager, worklist, idle, episode)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(WorkerInfo, pid, pool, rescuer_of, created_ns, destroyed_ns, state,
+                                   state_since_ns, current, scheduled, off_cpu_since, off_cpu_state, hidden_block)
+
+std::vector<std::uint8_t> Model::snapshot() const {
+  nlohmann::json j = {{"records", records_}, {"lost", lost_},        {"anomalies", anomalies_},
+                      {"last_seq", last_seq_}, {"last_ts", last_ts_}, {"possible_cpus", possible_cpus_},
+                      {"names", names_},     {"wqs", wqs_},          {"pwqs", pwqs_},
+                      {"pools", pools_},     {"workers", workers_},  {"queued", queued_},
+                      {"hogs", hogs_}};
+  return nlohmann::json::to_cbor(j);
+}
+
+void Model::restore(std::span<const std::uint8_t> bytes) {
+  nlohmann::json j = nlohmann::json::from_cbor(bytes);
+  j.at("records").get_to(records_);
+  j.at("lost").get_to(lost_);
+  j.at("anomalies").get_to(anomalies_);
+  j.at("last_seq").get_to(last_seq_);
+  j.at("last_ts").get_to(last_ts_);
+  j.at("possible_cpus").get_to(possible_cpus_);
+  j.at("names").get_to(names_);
+  j.at("wqs").get_to(wqs_);
+  j.at("pwqs").get_to(pwqs_);
+  j.at("pools").get_to(pools_);
+  j.at("workers").get_to(workers_);
+  j.at("queued").get_to(queued_);
+  j.at("hogs").get_to(hogs_);
+}
+
+}  // namespace wqscope
