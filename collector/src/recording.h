@@ -25,6 +25,7 @@ struct Opt {
   std::int64_t value;
 };
 
+/// One thread at a time: the connection is opened without SQLite's mutex.
 class Recording : public ModelObserver {
  public:
   struct Meta {
