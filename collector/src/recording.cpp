@@ -91,7 +91,9 @@ std::unique_ptr<Recording> Recording::create(const std::string& path, const Meta
 Recording::Recording(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
 
 Recording::~Recording() {
-  for (auto* s : {ins_event_, ins_name_, ins_wq_, ins_pool_, ins_worker_, ins_item_, ins_alert_}) sqlite3_finalize(s);
+  for (auto* s : {ins_events_, ins_event_, replace_event_, ins_name_, ins_wq_, ins_pool_, ins_worker_, ins_item_,
+                  ins_alert_})
+    sqlite3_finalize(s);
   if (in_tx_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(db_);
 }
@@ -135,6 +137,7 @@ void Recording::begin() {
 }
 
 void Recording::commit() {
+  flush_events();
   if (!in_tx_) return;
   exec("COMMIT");
   in_tx_ = false;
@@ -143,11 +146,47 @@ void Recording::commit() {
 void Recording::add(const cmwq::Record& r) {
   if (r.h->kind == CMWQ_EV_NAME || r.h->kind == CMWQ_EV_HELLO) return;  // names: on_name; hello: the run row
   const cmwq_ev_state& e = *r.state();
-  insert(ins_event_, "INSERT OR REPLACE INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-         static_cast<std::int64_t>(e.h.seq), static_cast<std::int64_t>(e.h.ts), e.h.kind, e.h.tid, e.h.cpu,
-         static_cast<std::int64_t>(e.work), e.func, e.wq, e.pool, e.worker, e.flags, e.pool_flags, e.nr_running,
-         e.nr_idle, e.nr_workers, e.nr_active, e.arg);
+  const std::array<std::int64_t, kEventColumns> row = {
+      static_cast<std::int64_t>(e.h.seq), static_cast<std::int64_t>(e.h.ts), e.h.kind, e.h.tid, e.h.cpu,
+      static_cast<std::int64_t>(e.work), e.func, e.wq, e.pool, e.worker, e.flags, e.pool_flags, e.nr_running,
+      e.nr_idle, e.nr_workers, e.nr_active, e.arg};
   ++events_;
+  if (e.h.seq > max_seq_) {  // the usual case: seq rises
+    max_seq_ = e.h.seq;
+    held_[nr_held_++] = row;
+    if (nr_held_ == kEventRows) flush_events();
+    return;
+  }
+  // A seq seen before (two streams in one process): the later record replaces the earlier, as ever.
+  flush_events();
+  begin();
+  if (!replace_event_)
+    replace_event_ = prepare("INSERT OR REPLACE INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  for (int i = 0; i < kEventColumns; ++i) sqlite3_bind_int64(replace_event_, i + 1, row[i]);
+  step(replace_event_);
+}
+
+void Recording::flush_events() {
+  if (!nr_held_) return;
+  begin();
+  // A full batch in one statement; a part batch (at a commit) row by row.
+  bool full = nr_held_ == kEventRows;
+  sqlite3_stmt*& s = full ? ins_events_ : ins_event_;
+  if (!s) {
+    std::string sql = "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    for (int i = 1; full && i < kEventRows; ++i) sql += ",(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    s = prepare(sql.c_str());
+  }
+  int p = 0;
+  for (int r = 0; r < nr_held_; ++r) {
+    for (std::int64_t v : held_[r]) sqlite3_bind_int64(s, ++p, v);
+    if (!full) {
+      step(s);
+      p = 0;
+    }
+  }
+  if (full) step(s);
+  nr_held_ = 0;
 }
 
 void Recording::on_name(std::uint32_t id, std::uint32_t kind, const std::string& text) {
@@ -185,6 +224,7 @@ void Recording::on_alert(const Alert& a) {
 
 void Recording::finish(const std::string& reason, std::int64_t ended_ns, std::uint64_t dropped, const Model& model) {
   for (auto& w : model.open_instances()) on_work_done(w);
+  flush_events();
   begin();
   sqlite3_stmt* s = prepare(
       "UPDATE run SET ended_ns = ?, end_reason = ?, events = ?, dropped_events = ?, lost_events = ? WHERE id = 1");

@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include <array>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -60,12 +61,20 @@ class Recording : public ModelObserver {
   /// Binds `args` to `stmt` (prepared from `sql` on first use) in order and runs it.
   template <class... Args>
   void insert(sqlite3_stmt*& stmt, const char* sql, const Args&... args);
+  /// Writes the events held back for a multi-row INSERT.
+  void flush_events();
+
+  static constexpr int kEventColumns = 17;
+  static constexpr int kEventRows = 64;  // per INSERT: one statement's overhead shared by 64 rows
 
   std::string path_;
   sqlite3* db_;
   bool in_tx_ = false;
   std::uint64_t events_ = 0;
-  sqlite3_stmt *ins_event_ = nullptr, *ins_name_ = nullptr, *ins_wq_ = nullptr, *ins_pool_ = nullptr,
+  std::uint64_t max_seq_ = 0;  // rows above it cannot collide: they go in plainly, in batches
+  std::array<std::array<std::int64_t, kEventColumns>, kEventRows> held_{};
+  int nr_held_ = 0;
+  sqlite3_stmt *ins_events_ = nullptr, *ins_event_ = nullptr, *replace_event_ = nullptr, *ins_name_ = nullptr, *ins_wq_ = nullptr, *ins_pool_ = nullptr,
                *ins_worker_ = nullptr, *ins_item_ = nullptr, *ins_alert_ = nullptr;
 };
 
