@@ -92,7 +92,7 @@ Recording::Recording(std::string path, sqlite3* db) : path_(std::move(path)), db
 
 Recording::~Recording() {
   for (auto* s : {ins_events_, ins_event_, replace_event_, ins_name_, ins_wq_, ins_pool_, ins_worker_, ins_item_,
-                  ins_alert_})
+                  ins_items_, ins_alert_})
     sqlite3_finalize(s);
   if (in_tx_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(db_);
@@ -138,6 +138,7 @@ void Recording::begin() {
 
 void Recording::commit() {
   flush_events();
+  flush_items();
   if (!in_tx_) return;
   exec("COMMIT");
   in_tx_ = false;
@@ -166,17 +167,22 @@ void Recording::add(const cmwq::Record& r) {
   step(replace_event_);
 }
 
+sqlite3_stmt* Recording::rows_statement(sqlite3_stmt*& stmt, const char* head, const char* row, int rows) {
+  if (!stmt) {
+    std::string sql = std::string(head) + row;
+    for (int i = 1; i < rows; ++i) (sql += ',') += row;
+    stmt = prepare(sql.c_str());
+  }
+  return stmt;
+}
+
+// A full batch goes in one statement; a part batch (at a commit) row by row.
 void Recording::flush_events() {
   if (!nr_held_) return;
   begin();
-  // A full batch in one statement; a part batch (at a commit) row by row.
+  const char *head = "INSERT INTO events VALUES ", *row = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
   bool full = nr_held_ == kEventRows;
-  sqlite3_stmt*& s = full ? ins_events_ : ins_event_;
-  if (!s) {
-    std::string sql = "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-    for (int i = 1; full && i < kEventRows; ++i) sql += ",(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-    s = prepare(sql.c_str());
-  }
+  sqlite3_stmt* s = full ? rows_statement(ins_events_, head, row, kEventRows) : rows_statement(ins_event_, head, row, 1);
   int p = 0;
   for (int r = 0; r < nr_held_; ++r) {
     for (std::int64_t v : held_[r]) sqlite3_bind_int64(s, ++p, v);
@@ -187,6 +193,34 @@ void Recording::flush_events() {
   }
   if (full) step(s);
   nr_held_ = 0;
+}
+
+void Recording::flush_items() {
+  if (!nr_held_items_) return;
+  begin();
+  const char* head = "INSERT INTO work_items (work, func, wq, pool, worker, queued_ns, activated_ns, started_ns, "
+                     "ended_ns, cpu_ns, canceled) VALUES ";
+  const char* row = "(?,?,?,?,?,?,?,?,?,?,?)";
+  bool full = nr_held_items_ == kItemRows;
+  sqlite3_stmt* s = full ? rows_statement(ins_items_, head, row, kItemRows) : rows_statement(ins_item_, head, row, 1);
+  int p = 0;
+  for (int i = 0; i < nr_held_items_; ++i) {
+    const WorkInstance& w = held_items_[i];
+    bind(s, ++p, static_cast<std::int64_t>(w.work));
+    bind(s, ++p, w.func);
+    bind(s, ++p, w.wq);
+    bind(s, ++p, std::int64_t{w.pool});
+    for (Opt v : {Opt{w.worker ? w.worker : -1}, Opt{w.queued_ns}, Opt{w.activated_ns}, Opt{w.started_ns},
+                  Opt{w.ended_ns}, Opt{w.cpu_ns}})
+      bind(s, ++p, v);
+    bind(s, ++p, std::int64_t{w.canceled ? 1 : 0});
+    if (!full) {
+      step(s);
+      p = 0;
+    }
+  }
+  if (full) step(s);
+  nr_held_items_ = 0;
 }
 
 void Recording::on_name(std::uint32_t id, std::uint32_t kind, const std::string& text) {
@@ -209,11 +243,8 @@ void Recording::on_worker(const WorkerInfo& w) {
 }
 
 void Recording::on_work_done(const WorkInstance& w) {
-  insert(ins_item_,
-         "INSERT INTO work_items (work, func, wq, pool, worker, queued_ns, activated_ns, started_ns, ended_ns, "
-         "cpu_ns, canceled) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-         static_cast<std::int64_t>(w.work), w.func, w.wq, w.pool, Opt{w.worker ? w.worker : -1}, Opt{w.queued_ns},
-         Opt{w.activated_ns}, Opt{w.started_ns}, Opt{w.ended_ns}, Opt{w.cpu_ns}, w.canceled ? 1 : 0);
+  held_items_[nr_held_items_++] = w;
+  if (nr_held_items_ == kItemRows) flush_items();
 }
 
 void Recording::on_alert(const Alert& a) {
@@ -225,6 +256,7 @@ void Recording::on_alert(const Alert& a) {
 void Recording::finish(const std::string& reason, std::int64_t ended_ns, std::uint64_t dropped, const Model& model) {
   for (auto& w : model.open_instances()) on_work_done(w);
   flush_events();
+  flush_items();
   begin();
   sqlite3_stmt* s = prepare(
       "UPDATE run SET ended_ns = ?, end_reason = ?, events = ?, dropped_events = ?, lost_events = ? WHERE id = 1");
