@@ -176,11 +176,13 @@ sqlite3_stmt* Recording::rows_statement(sqlite3_stmt*& stmt, const char* head, c
   return stmt;
 }
 
-// A full batch goes in one statement; a part batch (at a commit) row by row.
+// A full batch goes in one statement; a part batch (at a commit) row by row. OR FAIL: a multi-row
+// INSERT that may abort keeps a statement journal (a temp file: a write per page it touches) to
+// undo its own rows; nothing here can fail a constraint, and if it did the recording ends anyway.
 void Recording::flush_events() {
   if (!nr_held_) return;
   begin();
-  const char *head = "INSERT INTO events VALUES ", *row = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  const char *head = "INSERT OR FAIL INTO events VALUES ", *row = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
   bool full = nr_held_ == kEventRows;
   sqlite3_stmt* s = full ? rows_statement(ins_events_, head, row, kEventRows) : rows_statement(ins_event_, head, row, 1);
   int p = 0;
@@ -198,8 +200,8 @@ void Recording::flush_events() {
 void Recording::flush_items() {
   if (!nr_held_items_) return;
   begin();
-  const char* head = "INSERT INTO work_items (work, func, wq, pool, worker, queued_ns, activated_ns, started_ns, "
-                     "ended_ns, cpu_ns, canceled) VALUES ";
+  const char* head = "INSERT OR FAIL INTO work_items (work, func, wq, pool, worker, queued_ns, activated_ns, "
+                     "started_ns, ended_ns, cpu_ns, canceled) VALUES ";
   const char* row = "(?,?,?,?,?,?,?,?,?,?,?)";
   bool full = nr_held_items_ == kItemRows;
   sqlite3_stmt* s = full ? rows_statement(ins_items_, head, row, kItemRows) : rows_statement(ins_item_, head, row, 1);
