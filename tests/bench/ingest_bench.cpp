@@ -29,7 +29,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Run {
   std::uint64_t records = 0, stored = 0, rows = 0, lost = 0;  // stored: records that become rows
-  double wall_s = 0, cpu_s = 0, rss_mb = 0, db_bytes = 0;
+  double wall_s = 0, cpu_s = 0, sys_s = 0, rss_mb = 0, db_bytes = 0;
 };
 
 struct Input {
@@ -170,6 +170,7 @@ Run measure(const std::string& variant, const Input& in) {
   if (!got || !WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error(variant + " failed");
   auto secs = [](timeval t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
   run.cpu_s = secs(ru.ru_utime) + secs(ru.ru_stime);
+  run.sys_s = secs(ru.ru_stime);
   run.rss_mb = static_cast<double>(ru.ru_maxrss) / 1024.0;
   if (fs::exists(in.db)) {
     run.db_bytes = static_cast<double>(fs::file_size(in.db));
@@ -247,21 +248,22 @@ int main(int argc, char** argv) {
     for (int r = 0; r < reps; ++r) out.push_back(runs[base][r].wall_s / runs[v][r].wall_s);
     return out;
   };
-  fmt::print("{:<8} {:>26} {:>22} {:>22} {:>22} {:>9} {:>8} {:>8}\n", "variant", "M events/s", "x floor", "x model",
-             "CPU s / M events", "CPU/wall", "RSS MB", "B/event");
+  fmt::print("{:<8} {:>26} {:>22} {:>22} {:>22} {:>9} {:>8} {:>8} {:>8}\n", "variant", "M events/s", "x floor", "x model",
+             "CPU s / M events", "CPU/wall", "sys/CPU", "RSS MB", "B/event");
   for (auto& v : variants) {
-    std::vector<double> rate, cpu, util, rss;
+    std::vector<double> rate, cpu, util, sys, rss;
     for (auto& run : runs[v]) {
       rate.push_back(static_cast<double>(run.records) / run.wall_s / 1e6);
       cpu.push_back(run.cpu_s / static_cast<double>(run.records) * 1e6);
       util.push_back(run.cpu_s / run.wall_s);
+      sys.push_back(run.sys_s / run.cpu_s);
       rss.push_back(run.rss_mb);
     }
     auto xf = ratios(v, "floor"), xm = ratios(v, "model");
     const Run& last = runs[v].back();
-    fmt::print("{:<8} {:>26} {:>22} {:>22} {:>22} {:>9.2f} {:>8.1f} {:>8}\n", v, fmt_stat(stat(rate), ".3f"),
+    fmt::print("{:<8} {:>26} {:>22} {:>22} {:>22} {:>9.2f} {:>8.2f} {:>8.1f} {:>8}\n", v, fmt_stat(stat(rate), ".3f"),
                xf.empty() ? "" : fmt_stat(stat(xf), ".2f"), xm.empty() ? "" : fmt_stat(stat(xm), ".2f"),
-               fmt_stat(stat(cpu), ".3f"), stat(util).median, stat(rss).hi,
+               fmt_stat(stat(cpu), ".3f"), stat(util).median, stat(sys).median, stat(rss).hi,
                last.db_bytes > 0 ? fmt::format("{:.1f}", last.db_bytes / static_cast<double>(events)) : "");
   }
   if (failed) fmt::print(stderr, "ingest_bench: {} run(s) lost records or rows\n", failed);
