@@ -2,8 +2,8 @@
 // into SQLite on 2 cores, zero loss). A simulated stream is written once to a file of 64 KB
 // batches; each variant then runs in its own child process, which reads the batches as the ring
 // buffer would hand them over, so wait4() gives that variant's own CPU time and peak RSS:
-//   floor:  a bare prepared INSERT of the same rows into an index-free events table (WAL,
-//           synchronous=NORMAL, the same commits): what SQLite itself costs;
+//   floor:  a bare one-row prepared INSERT of the same rows into an index-free events table
+//           (schema.sql's PRAGMAs, synchronous=NORMAL, the same commits): what SQLite itself costs;
 //   decode: for_each_record only;  model: for_each_record -> Model::apply;
 //   record: for_each_record -> Recording::add + Model::apply -> commit every 100 ms, as
 //           `wqscope record` does, then finish and close.
@@ -11,6 +11,7 @@
 #include "ingest_stream.h"
 #include "model.h"
 #include "recording.h"
+#include "schema_sql.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -18,6 +19,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <sstream>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -78,13 +80,23 @@ std::int64_t scalar(sqlite3* db, const char* sql) {
   return v;
 }
 
+/// The recording's storage settings: the PRAGMA lines of schema.sql (page size, WAL).
+std::string schema_pragmas() {
+  std::istringstream in(kSchemaSql);
+  std::string out;
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("PRAGMA")) out += line.substr(0, line.find(';') + 1);
+  return out;
+}
+
 Run floor_run(const Input& in) {
   sqlite3* db = open_db(in.db);
   sqlite3_exec(db,
-               "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+               (schema_pragmas() + "PRAGMA synchronous = NORMAL;"
                "CREATE TABLE events (seq INTEGER PRIMARY KEY, ts INTEGER, kind INTEGER, tid INTEGER, cpu INTEGER,"
                "work INTEGER, func INTEGER, wq INTEGER, pool INTEGER, worker INTEGER, flags INTEGER, pool_flags INTEGER,"
-               "nr_running INTEGER, nr_idle INTEGER, nr_workers INTEGER, nr_active INTEGER, arg INTEGER); BEGIN",
+               "nr_running INTEGER, nr_idle INTEGER, nr_workers INTEGER, nr_active INTEGER, arg INTEGER); BEGIN")
+                   .c_str(),
                nullptr, nullptr, nullptr);
   sqlite3_stmt* ins = nullptr;
   sqlite3_prepare_v2(db, "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &ins, nullptr);
