@@ -221,7 +221,8 @@ int main(int argc, char** argv) {
   app.add_option("--events", events, "records in the stream");
   app.add_option("--reps", reps, "rounds (each runs every variant once)")->check(CLI::PositiveNumber);
   app.add_option("--dir", dir, "where the stream and the databases go (a disk, not tmpfs)");
-  app.add_option("--only", only, "variants to run: floor decode model record");
+  app.add_option("--only", only, "variants to run: floor decode model record")
+      ->check(CLI::IsMember(std::vector<std::string>(std::begin(kVariants), std::end(kVariants))));
   CLI11_PARSE(app, argc, argv);
   std::vector<std::string> variants(std::begin(kVariants), std::end(kVariants));
   if (!only.empty()) variants = only;
@@ -246,12 +247,18 @@ int main(int argc, char** argv) {
 
   std::map<std::string, std::vector<Run>> runs;
   int failed = 0;
-  for (int r = 0; r < reps; ++r)
-    for (auto& v : variants) {
-      Run run = measure(v, in);
-      if (run.records != events || run.lost || (run.db_bytes > 0 && run.rows != run.stored)) ++failed;
-      runs[v].push_back(run);
-    }
+  try {
+    for (int r = 0; r < reps; ++r)
+      for (auto& v : variants) {
+        Run run = measure(v, in);
+        if (run.records != events || run.lost || (run.db_bytes > 0 && run.rows != run.stored)) ++failed;
+        runs[v].push_back(run);
+      }
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "ingest_bench: {}\n", e.what());
+    for (auto& f : {in.events, in.db, in.db + "-wal", in.db + "-shm"}) fs::remove(f);
+    return 1;
+  }
   fs::remove(in.events);
 
   auto ratios = [&](const std::string& v, const std::string& base) {
