@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include <array>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -25,6 +26,7 @@ struct Opt {
   std::int64_t value;
 };
 
+/// One thread at a time: the connection is opened without SQLite's mutex.
 class Recording : public ModelObserver {
  public:
   struct Meta {
@@ -68,6 +70,14 @@ class Recording : public ModelObserver {
   /// Binds `args` to `stmt` (prepared from `sql` on first use) in order and runs it.
   template <class... Args>
   void insert(sqlite3_stmt*& stmt, const char* sql, const Args&... args);
+  /// `head` followed by `rows` times `row`, prepared on first use into `stmt`.
+  sqlite3_stmt* rows_statement(sqlite3_stmt*& stmt, const char* head, const char* row, int rows);
+  /// Write the events and work items held back for multi-row INSERTs.
+  void flush_events();
+  void flush_items();
+
+  static constexpr int kEventColumns = 17;
+  static constexpr int kEventRows = 64;  // per INSERT: one statement's overhead shared by 64 rows
 
   std::string path_;
   sqlite3* db_;
@@ -75,9 +85,16 @@ class Recording : public ModelObserver {
   std::uint64_t events_ = 0, committed_ = 0;
   std::string failure_;
   int reserve_ = -1;  // room for the run row on a full disk
-  sqlite3_stmt *ins_event_ = nullptr, *ins_name_ = nullptr, *ins_wq_ = nullptr, *ins_pool_ = nullptr,
-               *ins_worker_ = nullptr, *ins_item_ = nullptr, *ins_alert_ = nullptr, *ins_episode_ = nullptr,
-               *ins_off_cpu_ = nullptr, *ins_hello_ = nullptr;
+  std::uint64_t max_seq_ = 0;  // rows above it cannot collide: they go in plainly, in batches
+  std::array<std::array<std::int64_t, kEventColumns>, kEventRows> held_{};
+  int nr_held_ = 0;
+  static constexpr int kItemRows = 32;
+  std::array<WorkInstance, kItemRows> held_items_;  // assigned in place: their strings keep their buffers
+  int nr_held_items_ = 0;
+  sqlite3_stmt *ins_events_ = nullptr, *ins_event_ = nullptr, *replace_event_ = nullptr, *ins_name_ = nullptr,
+               *ins_wq_ = nullptr, *ins_pool_ = nullptr, *ins_worker_ = nullptr, *ins_item_ = nullptr,
+               *ins_items_ = nullptr, *ins_alert_ = nullptr, *ins_episode_ = nullptr, *ins_off_cpu_ = nullptr,
+               *ins_hello_ = nullptr;
 };
 
 }  // namespace wqscope

@@ -134,6 +134,25 @@ TEST(Recording, RefusesToOverwriteAndSaysWhy) {
   }
 }
 
+TEST(Recording, EveryRecordIsARowOnceCommittedAndARepeatedSeqReplaces) {
+  // Rows are held back for multi-row INSERTs: a commit must write a part batch too.
+  TempDir dir;
+  std::string path = (dir.path / "x.db").string();
+  auto rec = Recording::create(path, {"x", 1, 0});
+  auto add = [&](std::uint64_t seq, std::uint64_t ts) {
+    cmwq_ev_state e{};
+    e.h = cmwq_event_header{CMWQ_EV_WORKER_IDLE, sizeof e, 1, 1, 0, ts, seq};
+    rec->add(cmwq::Record{&e.h});
+  };
+  for (std::uint64_t seq = 1; seq <= 150; ++seq) add(seq, seq * 10);
+  rec->commit();
+  EXPECT_EQ(query(path, "SELECT count(*), sum(ts) FROM events"), "150|113250");
+  add(70, 7);  // two streams in one process: the later record replaces the earlier, nothing else moves
+  add(151, 1510);
+  rec->commit();
+  EXPECT_EQ(query(path, "SELECT count(*), (SELECT ts FROM events WHERE seq = 70) FROM events"), "151|7");
+}
+
 TEST(Model, GapsInTheSequenceAreCountedAsLost) {
   cmwq::Recorder r(1, 1, 0);
   r.restart(0);

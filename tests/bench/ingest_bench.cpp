@@ -1,0 +1,290 @@
+// ingest_bench: how fast the collector stores a busy pool's records (DESIGN §7: >= 1 M events/s
+// into SQLite on 2 cores, zero loss). A simulated stream is written once to a file of 64 KB
+// batches; each variant then runs in its own child process, which reads the batches as the ring
+// buffer would hand them over, so wait4() gives that variant's own CPU time and peak RSS:
+//   floor:  a bare one-row prepared INSERT of the same rows into an index-free events table
+//           (schema.sql's PRAGMAs, synchronous=NORMAL, the same commits): what SQLite itself costs;
+//   decode: for_each_record only;  model: for_each_record -> Model::apply;
+//   record: for_each_record -> Recording::add + Model::apply -> commit every 100 ms, as
+//           `wqscope record` does, then finish and close.
+// Variants run interleaved, round after round; ratios are taken within a round (noisy VM).
+#include "ingest_stream.h"
+#include "model.h"
+#include "recording.h"
+#include "schema_sql.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct Run {
+  std::uint64_t records = 0, stored = 0, rows = 0, lost = 0;  // stored: records that become rows
+  double wall_s = 0, cpu_s = 0, sys_s = 0, rss_mb = 0, db_bytes = 0;
+};
+
+struct Input {
+  std::string events, db;
+};
+
+bool stored(const cmwq::Record& r) { return r.h->kind != CMWQ_EV_NAME && r.h->kind != CMWQ_EV_HELLO; }
+
+/// Reads the stream as batches, calls `batch` on each and `tick` every 100 ms (the commit period
+/// of `wqscope record`); returns records and seconds.
+template <class Batch, class Tick>
+Run feed(const Input& in, Batch&& batch, Tick&& tick) {
+  std::FILE* f = std::fopen(in.events.c_str(), "rb");
+  if (!f) throw std::runtime_error(in.events + ": cannot open");
+  Run run;
+  auto t0 = Clock::now(), last = t0;
+  ingest::for_each_batch(f, [&](std::span<const std::byte> b) {
+    cmwq::for_each_record(b, [&](const cmwq::Record& r) {
+      ++run.records;
+      run.stored += stored(r);
+      batch(r);
+    });
+    if (auto now = Clock::now(); now - last >= std::chrono::milliseconds(100)) {
+      tick();
+      last = now;
+    }
+  });
+  std::fclose(f);
+  run.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  return run;
+}
+
+sqlite3* open_db(const std::string& path) {
+  sqlite3* db = nullptr;
+  // One thread uses the connection: no mutex around every call (the floor is the least SQLite can do).
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) throw std::runtime_error(path + ": cannot open");
+  return db;
+}
+
+std::int64_t scalar(sqlite3* db, const char* sql) {
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db, sql, -1, &s, nullptr);
+  std::int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+  sqlite3_finalize(s);
+  return v;
+}
+
+/// The recording's storage settings: the PRAGMA lines of schema.sql (page size, WAL).
+std::string schema_pragmas() {
+  std::istringstream in(kSchemaSql);
+  std::string out;
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("PRAGMA")) out += line.substr(0, line.find(';') + 1);
+  return out;
+}
+
+Run floor_run(const Input& in) {
+  sqlite3* db = open_db(in.db);
+  sqlite3_exec(db,
+               (schema_pragmas() + "PRAGMA synchronous = NORMAL;"
+               "CREATE TABLE events (seq INTEGER PRIMARY KEY, ts INTEGER, kind INTEGER, tid INTEGER, cpu INTEGER,"
+               "work INTEGER, func INTEGER, wq INTEGER, pool INTEGER, worker INTEGER, flags INTEGER, pool_flags INTEGER,"
+               "nr_running INTEGER, nr_idle INTEGER, nr_workers INTEGER, nr_active INTEGER, arg INTEGER); BEGIN")
+                   .c_str(),
+               nullptr, nullptr, nullptr);
+  sqlite3_stmt* ins = nullptr;
+  sqlite3_prepare_v2(db, "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &ins, nullptr);
+  Run run = feed(
+      in,
+      [&](const cmwq::Record& r) {
+        if (!stored(r)) return;
+        const cmwq_ev_state& e = *r.state();
+        const std::int64_t v[] = {static_cast<std::int64_t>(e.h.seq), static_cast<std::int64_t>(e.h.ts), e.h.kind,
+                                  e.h.tid, e.h.cpu, static_cast<std::int64_t>(e.work), e.func, e.wq, e.pool,
+                                  e.worker, e.flags, e.pool_flags, e.nr_running, e.nr_idle, e.nr_workers,
+                                  e.nr_active, e.arg};
+        for (int i = 0; i < 17; ++i) sqlite3_bind_int64(ins, i + 1, v[i]);
+        if (sqlite3_step(ins) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db));
+        sqlite3_reset(ins);
+      },
+      [&] { sqlite3_exec(db, "COMMIT; BEGIN", nullptr, nullptr, nullptr); });
+  auto t0 = Clock::now();
+  sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  sqlite3_finalize(ins);
+  sqlite3_close(db);
+  run.wall_s += std::chrono::duration<double>(Clock::now() - t0).count();
+  return run;
+}
+
+Run model_run(const Input& in, bool apply) {
+  wqscope::Model model;
+  Run run = feed(
+      in, [&](const cmwq::Record& r) { if (apply) model.apply(r); }, [] {});
+  run.lost = model.lost();
+  return run;
+}
+
+Run record_run(const Input& in) {
+  auto rec = wqscope::Recording::create(in.db, {"ingest_bench", 1, 0});
+  wqscope::Model model(rec.get());
+  Run run = feed(
+      in,
+      [&](const cmwq::Record& r) {
+        rec->add(r);
+        model.apply(r);
+      },
+      [&] { rec->commit(); });
+  auto t0 = Clock::now();
+  rec->finish("ingest_bench", 0, 0, model);
+  rec.reset();  // closes: the last checkpoint of the WAL is part of the cost
+  run.wall_s += std::chrono::duration<double>(Clock::now() - t0).count();
+  run.lost = model.lost();
+  return run;
+}
+
+const char* const kVariants[] = {"floor", "decode", "model", "record"};
+
+/// Runs one variant in a child process; its rusage is the variant's alone.
+Run measure(const std::string& variant, const Input& in) {
+  fs::remove(in.db);
+  fs::remove(in.db + "-wal");
+  int fds[2];
+  if (pipe(fds) != 0) throw std::runtime_error("pipe");
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    int status = 0;
+    try {
+      Run run = variant == "floor"    ? floor_run(in)
+                : variant == "decode" ? model_run(in, false)
+                : variant == "model"  ? model_run(in, true)
+                                      : record_run(in);
+      if (ssize_t n = write(fds[1], &run, sizeof run); n != sizeof run) status = 1;
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "ingest_bench: {}: {}\n", variant, e.what());
+      status = 1;
+    }
+    _exit(status);
+  }
+  close(fds[1]);
+  Run run;
+  bool got = read(fds[0], &run, sizeof run) == sizeof run;
+  close(fds[0]);
+  int status = 0;
+  rusage ru{};
+  wait4(pid, &status, 0, &ru);
+  if (!got || !WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error(variant + " failed");
+  auto secs = [](timeval t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  run.cpu_s = secs(ru.ru_utime) + secs(ru.ru_stime);
+  run.sys_s = secs(ru.ru_stime);
+  run.rss_mb = static_cast<double>(ru.ru_maxrss) / 1024.0;
+  if (fs::exists(in.db)) {
+    run.db_bytes = static_cast<double>(fs::file_size(in.db));
+    sqlite3* db = open_db(in.db);  // zero loss: every stored record is a row
+    run.rows = static_cast<std::uint64_t>(scalar(db, "SELECT count(*) FROM events"));
+    sqlite3_close(db);
+    fs::remove(in.db);
+  }
+  return run;
+}
+
+struct Stat {
+  double median, lo, hi;
+};
+
+Stat stat(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return {v[v.size() / 2], v.front(), v.back()};
+}
+
+std::string fmt_stat(Stat s, const char* spec) {
+  return fmt::format(fmt::runtime(std::string("{:") + spec + "} ({:" + spec + "}-{:" + spec + "})"), s.median, s.lo,
+                     s.hi);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Collector ingest: simulated records -> model -> SQLite, against decode-only and bare-insert "
+               "baselines.\n\nExamples:\n  ingest_bench --events 3000000 --reps 5\n  valgrind --tool=callgrind "
+               "ingest_bench --events 200000 --reps 1 --only record\n"};
+  std::uint64_t events = 3'000'000;
+  int reps = 5;
+  std::string dir = fs::temp_directory_path().string();
+  std::vector<std::string> only;
+  app.add_option("--events", events, "records in the stream");
+  app.add_option("--reps", reps, "rounds (each runs every variant once)")->check(CLI::PositiveNumber);
+  app.add_option("--dir", dir, "where the stream and the databases go (a disk, not tmpfs)");
+  app.add_option("--only", only, "variants to run: floor decode model record")
+      ->check(CLI::IsMember(std::vector<std::string>(std::begin(kVariants), std::end(kVariants))));
+  CLI11_PARSE(app, argc, argv);
+  std::vector<std::string> variants(std::begin(kVariants), std::end(kVariants));
+  if (!only.empty()) variants = only;
+
+  Input in{fmt::format("{}/ingest_bench.{}.events", dir, getpid()), fmt::format("{}/ingest_bench.{}.db", dir, getpid())};
+  // Generated in a child too: the simulator's memory must not count in the variants' RSS.
+  if (pid_t pid = fork(); pid == 0) {
+    _exit(ingest::generate(in.events, events) == events ? 0 : 1);
+  } else {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      fmt::print(stderr, "ingest_bench: could not generate {} records\n", events);
+      return 1;
+    }
+  }
+  std::string mix;
+  for (auto& [kind, n] : ingest::kinds(in.events))
+    mix += fmt::format(" {} {:.1f}%", kind, 100.0 * static_cast<double>(n) / static_cast<double>(events));
+  fmt::print("{} records of a simulated busy 2-CPU pool:{}\n{} rounds; median (min-max); ratios within a round\n\n",
+             events, mix, reps);
+
+  std::map<std::string, std::vector<Run>> runs;
+  int failed = 0;
+  try {
+    for (int r = 0; r < reps; ++r)
+      for (auto& v : variants) {
+        Run run = measure(v, in);
+        if (run.records != events || run.lost || (run.db_bytes > 0 && run.rows != run.stored)) ++failed;
+        runs[v].push_back(run);
+      }
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "ingest_bench: {}\n", e.what());
+    for (auto& f : {in.events, in.db, in.db + "-wal", in.db + "-shm"}) fs::remove(f);
+    return 1;
+  }
+  fs::remove(in.events);
+
+  auto ratios = [&](const std::string& v, const std::string& base) {
+    std::vector<double> out;
+    if (!runs.count(base)) return out;
+    for (int r = 0; r < reps; ++r) out.push_back(runs[base][r].wall_s / runs[v][r].wall_s);
+    return out;
+  };
+  fmt::print("{:<8} {:>26} {:>22} {:>22} {:>22} {:>9} {:>8} {:>8} {:>8}\n", "variant", "M events/s", "x floor", "x model",
+             "CPU s / M events", "CPU/wall", "sys/CPU", "RSS MB", "B/event");
+  for (auto& v : variants) {
+    std::vector<double> rate, cpu, util, sys, rss;
+    for (auto& run : runs[v]) {
+      rate.push_back(static_cast<double>(run.records) / run.wall_s / 1e6);
+      cpu.push_back(run.cpu_s / static_cast<double>(run.records) * 1e6);
+      util.push_back(run.cpu_s / run.wall_s);
+      sys.push_back(run.sys_s / run.cpu_s);
+      rss.push_back(run.rss_mb);
+    }
+    auto xf = ratios(v, "floor"), xm = ratios(v, "model");
+    const Run& last = runs[v].back();
+    fmt::print("{:<8} {:>26} {:>22} {:>22} {:>22} {:>9.2f} {:>8.2f} {:>8.1f} {:>8}\n", v, fmt_stat(stat(rate), ".3f"),
+               xf.empty() ? "" : fmt_stat(stat(xf), ".2f"), xm.empty() ? "" : fmt_stat(stat(xm), ".2f"),
+               fmt_stat(stat(cpu), ".3f"), stat(util).median, stat(sys).median, stat(rss).hi,
+               last.db_bytes > 0 ? fmt::format("{:.1f}", last.db_bytes / static_cast<double>(events)) : "");
+  }
+  if (failed) fmt::print(stderr, "ingest_bench: {} run(s) lost records or rows\n", failed);
+  return failed ? 1 : 0;
+}
