@@ -109,6 +109,7 @@ int import_events(const std::string& events, const std::string& output, std::int
     dog.catch_up(model, static_cast<std::int64_t>(r.h->ts) - 1, note);
     rec->add(r);
     model.apply(r);
+    rec->snapshot_if_due(model);
   });
   feed.pool(bytes);
   feed.flush();

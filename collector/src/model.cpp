@@ -419,12 +419,17 @@ std::string Model::pool_identity(const PoolInfo& p) const {
 }
 
 std::map<std::string, Model::Waiting> Model::held_back() const {
+  // Per pwq, not per item: a stuck workqueue may hold back thousands, and watchdogs ask often.
   std::map<std::string, Waiting> out;
-  for (auto& [id, w] : queued_) {
-    if (w.activated_ns >= 0) continue;
-    Waiting& h = out[w.wq];
-    ++h.count;
-    if (h.oldest_ns < 0 || w.queued_ns < h.oldest_ns) h.oldest_ns = w.queued_ns;
+  for (auto& [key, q] : pwqs_) {
+    if (q.inactive.empty()) continue;
+    auto wq = wqs_.find(q.wq);
+    auto first = std::find_if(q.inactive.begin(), q.inactive.end(), [](const Entry& x) { return x.work != 0; });
+    if (wq == wqs_.end() || first == q.inactive.end()) continue;
+    Waiting& h = out[wq->second.name];
+    h.count += static_cast<int>(q.inactive.size());  // FIFO: the first is the oldest
+    if (auto it = queued_.find(first->work); it != queued_.end() && (h.oldest_ns < 0 || it->second.queued_ns < h.oldest_ns))
+      h.oldest_ns = it->second.queued_ns;
   }
   return out;
 }

@@ -143,6 +143,7 @@ class Model {
   std::uint64_t lost() const { return lost_; }          // from gaps in seq
   std::uint64_t anomalies() const { return anomalies_; } // records that contradict the state
   std::int64_t last_ts() const { return last_ts_; }
+  std::uint64_t last_seq() const { return last_seq_; }  // of the pool's records applied
   const std::map<int, PoolInfo>& pools() const { return pools_; }
   /// The pool as the kernel prints it: " cpus=0 node=0 flags=0x4 nice=0".
   std::string pool_identity(const PoolInfo&) const;

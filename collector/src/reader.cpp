@@ -96,7 +96,7 @@ std::int64_t RecordingReader::last_ns() const {
   return sqlite3_step(s.s) == SQLITE_ROW ? integer(s.s, 0, run_.started_ns) : run_.started_ns;
 }
 
-bool RecordingReader::replay(const Sink& sink, std::int64_t until) const {
+bool RecordingReader::replay(const Sink& sink, std::int64_t until, From from) const {
   bool go = true;
   auto step_ok = [&](sqlite3_stmt* s) {
     int rc = sqlite3_step(s);
@@ -114,9 +114,9 @@ bool RecordingReader::replay(const Sink& sink, std::int64_t until) const {
   hello.h.size = sizeof hello;
   hello.version = CMWQ_EVENTS_VERSION;
   hello.possible_cpus = static_cast<std::uint32_t>(run_.possible_cpus);
-  go = sink(cmwq::Record{&hello.h});
   Stmt names{prepare("SELECT id, kind, text FROM names ORDER BY id")};
-  while (go && step_ok(names.s)) {
+  if (from.seq == 0) go = sink(cmwq::Record{&hello.h});  // a snapshot has both
+  while (go && from.seq == 0 && step_ok(names.s)) {
     cmwq_ev_name n{};
     n.h = base;
     n.h.kind = CMWQ_EV_NAME;
@@ -131,8 +131,10 @@ bool RecordingReader::replay(const Sink& sink, std::int64_t until) const {
   Feed feed([&](const cmwq::Record& r) {
     if (go) go = sink(r);
   });
-  Stmt off{prepare("SELECT worker, start_ns, end_ns, state FROM off_cpu WHERE start_ns <= ? ORDER BY start_ns")};
+  Stmt off{prepare("SELECT worker, start_ns, end_ns, state FROM off_cpu WHERE start_ns <= ? AND end_ns > ? "
+                   "ORDER BY start_ns")};
   sqlite3_bind_int64(off.s, 1, until);
+  sqlite3_bind_int64(off.s, 2, from.ts);
   while (step_ok(off.s)) {
     cmwq_ev_state e{};
     e.h = base;
@@ -144,7 +146,7 @@ bool RecordingReader::replay(const Sink& sink, std::int64_t until) const {
     e.h.kind = CMWQ_EV_OFF_CPU;
     e.h.ts = static_cast<std::uint64_t>(sqlite3_column_int64(off.s, 1));
     e.flags = static_cast<std::uint32_t>(sqlite3_column_int64(off.s, 3));
-    feed.kernel(e);
+    if (static_cast<std::int64_t>(e.h.ts) > from.ts) feed.kernel(e);  // else the snapshot has it
     std::int64_t end = sqlite3_column_int64(off.s, 2);
     if (end > until) continue;
     e.h.kind = CMWQ_EV_ON_CPU;
@@ -154,8 +156,9 @@ bool RecordingReader::replay(const Sink& sink, std::int64_t until) const {
     feed.kernel(e);
   }
   Stmt ev{prepare("SELECT seq, ts, kind, tid, cpu, work, func, wq, pool, worker, flags, pool_flags, nr_running, "
-                  "nr_idle, nr_workers, nr_active, arg FROM events WHERE ts <= ? ORDER BY seq")};
-  sqlite3_bind_int64(ev.s, 1, until);
+                  "nr_idle, nr_workers, nr_active, arg FROM events WHERE seq > ? AND ts <= ? ORDER BY seq")};
+  sqlite3_bind_int64(ev.s, 1, static_cast<std::int64_t>(from.seq));
+  sqlite3_bind_int64(ev.s, 2, until);
   while (go && step_ok(ev.s)) {
     cmwq_ev_state e{};
     e.h = base;
@@ -187,12 +190,29 @@ bool RecordingReader::replay(const Sink& sink, std::int64_t until) const {
 }
 
 void RecordingReader::state_at(Model& model, std::int64_t at) const {
+  From from;
+  {
+    Stmt snap{prepare("SELECT seq, ts, state FROM snapshots WHERE ts <= ? ORDER BY seq DESC LIMIT 1")};
+    sqlite3_bind_int64(snap.s, 1, at);
+    int rc = sqlite3_step(snap.s);
+    if (rc == SQLITE_ROW) {
+      auto* bytes = static_cast<const std::uint8_t*>(sqlite3_column_blob(snap.s, 2));
+      try {
+        model.restore({bytes, static_cast<std::size_t>(sqlite3_column_bytes(snap.s, 2))});
+      } catch (const std::exception& e) {
+        fail(fmt::format("has a damaged snapshot at event {}: {}", sqlite3_column_int64(snap.s, 0), e.what()));
+      }
+      from = {static_cast<std::uint64_t>(sqlite3_column_int64(snap.s, 0)), sqlite3_column_int64(snap.s, 1)};
+    } else if (rc != SQLITE_DONE) {
+      fail(fmt::format("is corrupt or truncated: {}", sqlite3_errmsg(db_)));
+    }
+  }
   replay(
       [&](const cmwq::Record& r) {
         model.apply(r);
         return true;
       },
-      at);
+      at, from);
 }
 
 std::int64_t parse_instant(const std::string& text, const RunInfo& run) {

@@ -41,12 +41,18 @@ class RecordingReader {
   /// applied them: HELLO and names first, then the pool's records merged with the kernel's
   /// off/on-CPU records by time. Returns false if `sink` asked to stop.
   using Sink = std::function<bool(const cmwq::Record&)>;
-  bool replay(const Sink& sink, std::int64_t until = INT64_MAX) const;
+  bool replay(const Sink& sink, std::int64_t until = INT64_MAX) const { return replay(sink, until, {}); }
   /// Brings a fresh `model` to the state at time `at` (the fastest way there: callers should not
   /// replay by hand to seek).
   void state_at(Model& model, std::int64_t at) const;
 
  private:
+  /// Where a replay starts: the beginning, or after a snapshot's event `seq` at time `ts`.
+  struct From {
+    std::uint64_t seq = 0;
+    std::int64_t ts = INT64_MIN;
+  };
+  bool replay(const Sink& sink, std::int64_t until, From from) const;
   [[noreturn]] void fail(const std::string& what) const;
   sqlite3_stmt* prepare(const char* sql) const;
   std::string path_;

@@ -65,8 +65,10 @@ int record(const Target& target, const std::string& output, std::int64_t thresh_
   Watchdog dog(thresh_ns);
   model.add_observer(&dog);
   Feed feed([&](const cmwq::Record& r) {
-    if (rec) rec->add(r);
+    if (!rec) return model.apply(r);
+    rec->add(r);
     model.apply(r);
+    rec->snapshot_if_due(model);
   });
   attach(session, feed);
   fmt::print(stderr, "wqscope: recording {} into {} (Ctrl-C to stop)\n", session.description(), output);
@@ -94,8 +96,10 @@ int watch(const Target& target, const WatchOptions& opt) {
   Watchdog dog(opt.thresh_ns);
   model.add_observer(&dog);
   Feed feed([&](const cmwq::Record& r) {
-    if (rec) rec->add(r);
+    if (!rec) return model.apply(r);
+    rec->add(r);
     model.apply(r);
+    rec->snapshot_if_due(model);
   });
   attach(session, feed);
   fmt::print(stderr, "wqscope: watching {} for pools stuck {} ms or longer (Ctrl-C to stop)\n", session.description(),

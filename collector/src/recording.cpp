@@ -126,7 +126,7 @@ Recording::Recording(std::string path, sqlite3* db) : path_(std::move(path)), db
 
 Recording::~Recording() {
   for (auto* s : {ins_events_, ins_event_, replace_event_, ins_name_, ins_wq_, ins_pool_, ins_worker_, ins_item_,
-                  ins_items_, ins_alert_, ins_episode_, ins_off_cpu_, ins_hello_})
+                  ins_items_, ins_alert_, ins_episode_, ins_off_cpu_, ins_hello_, ins_snapshot_})
     sqlite3_finalize(s);
   if (in_tx_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(db_);
@@ -269,6 +269,18 @@ void Recording::flush_items() {
   }
   if (full) step(s);
   nr_held_items_ = 0;
+}
+
+void Recording::snapshot(const Model& model) {
+  snapshot_events_ = events_;
+  flush_events();  // the snapshot is the state after rows that must be there
+  std::vector<std::uint8_t> state = model.snapshot();
+  begin();
+  if (!ins_snapshot_) ins_snapshot_ = prepare("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?)");
+  sqlite3_bind_int64(ins_snapshot_, 1, static_cast<std::int64_t>(model.last_seq()));
+  sqlite3_bind_int64(ins_snapshot_, 2, model.last_ts());
+  sqlite3_bind_blob(ins_snapshot_, 3, state.data(), static_cast<int>(state.size()), SQLITE_STATIC);
+  step(ins_snapshot_);
 }
 
 void Recording::on_name(std::uint32_t id, std::uint32_t kind, const std::string& text) {

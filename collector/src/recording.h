@@ -41,6 +41,11 @@ class Recording : public ModelObserver {
   void add(const cmwq::Record&);
   /// Makes everything added so far durable: it survives a SIGKILL of the collector.
   void commit();
+  /// Stores `model` as a snapshot once kSnapshotEvery events were added since the last one.
+  void snapshot_if_due(const Model& model) {
+    if (events_ - snapshot_events_ >= kSnapshotEvery) snapshot(model);
+  }
+  static constexpr std::uint64_t kSnapshotEvery = 100'000;
   /// Ends the run: why, when, and what the BPF side dropped (after Model::finish() reported what is open).
   void finish(const std::string& reason, std::int64_t ended_ns, std::uint64_t dropped, const Model&);
   /// Ends the run on `cause` (e.g. the disk is full): what was not committed is dropped, "error: ..."
@@ -82,7 +87,8 @@ class Recording : public ModelObserver {
   std::string path_;
   sqlite3* db_;
   bool in_tx_ = false;
-  std::uint64_t events_ = 0, committed_ = 0;
+  void snapshot(const Model&);
+  std::uint64_t events_ = 0, committed_ = 0, snapshot_events_ = 0;
   std::string failure_;
   int reserve_ = -1;  // room for the run row on a full disk
   std::uint64_t max_seq_ = 0;  // rows above it cannot collide: they go in plainly, in batches
@@ -94,7 +100,7 @@ class Recording : public ModelObserver {
   sqlite3_stmt *ins_events_ = nullptr, *ins_event_ = nullptr, *replace_event_ = nullptr, *ins_name_ = nullptr,
                *ins_wq_ = nullptr, *ins_pool_ = nullptr, *ins_worker_ = nullptr, *ins_item_ = nullptr,
                *ins_items_ = nullptr, *ins_alert_ = nullptr, *ins_episode_ = nullptr, *ins_off_cpu_ = nullptr,
-               *ins_hello_ = nullptr;
+               *ins_hello_ = nullptr, *ins_snapshot_ = nullptr;
 };
 
 }  // namespace wqscope

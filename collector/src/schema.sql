@@ -86,3 +86,8 @@ CREATE TABLE mayday_episodes (
   rescued INTEGER NOT NULL,  -- items the rescuers ran meanwhile
   workqueues TEXT            -- the workqueues whose rescuers were called, comma-separated
 );
+
+-- The model's whole state (CBOR, collector/src/snapshot.cpp) after the event `seq`, every 100 k events:
+-- the state at any instant is the nearest snapshot before it plus the events after that.
+CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, state BLOB NOT NULL);
+CREATE INDEX snapshots_ts ON snapshots(ts);

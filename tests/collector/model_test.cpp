@@ -1,6 +1,8 @@
 // The model and the recording, fed by the simulator (no BPF): every item of a
 // deterministic story lands in work_items with its times.
+#include "inspect.h"
 #include "model.h"
+#include "reader.h"
 #include "recording.h"
 
 #include <cmwq/sim.h>
@@ -10,6 +12,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <unistd.h>
 
@@ -119,6 +122,36 @@ TEST(Model, RebuildsTheKernelsBusyDump) {
 
 TEST(Model, RebuildsTheSeed004LockupDump) {
   expect_same_dumps(std::string(CMWQ_SCENARIOS) + "/seed004-hotplug-lockup.scn", 1);
+}
+
+TEST(Recording, SnapshotsGiveTheStateReplayGives) {
+  TempDir dir;
+  std::string events = (dir.path / "many.bin").string(), db = (dir.path / "many.db").string();
+  {
+    auto result = cmwq::sim::run(cmwq::sim::load_scenario(std::string(CMWQ_TEST_SCENARIOS) + "/many-items.scn"), true);
+    std::ofstream(events, std::ios::binary)
+        .write(reinterpret_cast<const char*>(result.events.data()), static_cast<std::streamsize>(result.events.size()));
+  }
+  ::testing::internal::CaptureStderr();
+  ASSERT_EQ(import_events(events, db, 30'000'000'000), 0);
+  ::testing::internal::GetCapturedStderr();
+  ASSERT_EQ(query(db, "SELECT count(*) >= 1 FROM snapshots"), "1");
+  RecordingReader reader(db);
+  std::int64_t snap = std::stoll(query(db, "SELECT min(ts) FROM snapshots")), end = reader.last_ns();
+  for (std::int64_t t : {snap / 2, snap, snap + 1, (snap + end) / 2, end}) {
+    Model from_snapshot, from_start;
+    reader.state_at(from_snapshot, t);
+    reader.replay(
+        [&](const cmwq::Record& r) {
+          from_start.apply(r);
+          return true;
+        },
+        t);
+    EXPECT_EQ(cmwq::report::show_busy(from_snapshot.busy(t)), cmwq::report::show_busy(from_start.busy(t))) << t;
+    EXPECT_EQ(cmwq::report::wq_monitor_table(from_snapshot.monitor()),
+              cmwq::report::wq_monitor_table(from_start.monitor()));
+    EXPECT_EQ(from_snapshot.records(), from_start.records());
+  }
 }
 
 TEST(Recording, RefusesToOverwriteAndSaysWhy) {
