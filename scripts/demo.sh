@@ -1,18 +1,37 @@
 #!/usr/bin/env bash
-# The demo: installs what is missing, builds, and runs the seed-004 story on the
-# simulator — queue_work_on() a CPU that was never online, flush it from CPU 11 —
-# which ends in the kernel's lockup report and busy-workqueue dump.
+# The demo: installs what is missing, builds, and catches a pool that stalls. seed 004 on real
+# threads (queue_work_on() a CPU that was never online, flush it from CPU 11): `wqscope watch`
+# traces it through the BPF probe, alerts in the kernel's words with the busy dump, and records
+# it; `wqscope show` reads the recording back; the GUI opens it (or, without a display, writes
+# its screenshot). Without root (BPF) the same story comes from the simulator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh default > /dev/null
-sim=build/default/pool/cmwq-sim
-echo "--- the documented timeline, cmwq with max_active >= 3 ---"
-"$sim" pool/scenarios/doc-cmwq-max-active-3.scn
+bin=build/default
+out=${WQSCOPE_DEMO_DIR:-demo-output}
+mkdir -p "$out"
+db=$out/seed004-$(date +%Y%m%d-%H%M%S).db
+if [[ $EUID -eq 0 ]]; then
+  echo "--- wqscope watch: seed 004 on real threads, 3 s threshold ---"
+  "$bin/collector/wqscope" watch --thresh 3s -o "$db" -- "$bin/pool/cmwq-demo" hotplug --seconds 5
+else
+  echo "--- not root, so no BPF: seed 004 in the simulator, imported as a recording ---"
+  "$bin/pool/cmwq-sim" --events "$out/seed004.bin" pool/scenarios/seed004-hotplug-lockup.scn || true
+  "$bin/collector/wqscope" import --thresh 30s "$out/seed004.bin" -o "$db"
+fi
 echo
-echo "--- seed 004: a pool that stalls ---"
-rc=0
-"$sim" pool/scenarios/seed004-hotplug-lockup.scn || rc=$?
-[[ $rc -eq 3 ]] || { echo "demo: expected a lockup report (exit 3), got exit $rc" >&2; exit 1; }
-echo
-echo "demo: lockup reported as expected; see pool/scenarios/ for more stories (cmwq-sim FILE)"
+echo "--- the recording: its alerts, and the state 4 s in ---"
+sqlite3 "$db" "SELECT message FROM alerts"
+"$bin/collector/wqscope" show --thresh 3s "$db" --at 4s
+gui=$bin/gui/wqscope-gui
+if [[ -x $gui ]]; then
+  if [[ -n ${DISPLAY:-}${WAYLAND_DISPLAY:-} ]]; then
+    echo "--- the GUI on the recording ---"
+    "$gui" "$db"
+  else
+    "$gui" --screenshot "$out/seed004.png" "$db"
+    echo "demo: no display: the GUI's screenshot is $out/seed004.png"
+  fi
+fi
+echo "demo: the recording is $db (wqscope show/stats/replay it, or open it in wqscope-gui)"
