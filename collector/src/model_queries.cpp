@@ -1,0 +1,93 @@
+// What the model's state says, asked by the watchdog, the sinks and the readers.
+#include "model.h"
+
+#include <cmwq/core.h>
+
+#include <algorithm>
+
+namespace wqscope {
+
+std::string Model::pool_identity(const PoolInfo& p) const {
+  std::vector<int> cpus;
+  if (p.cpu >= 0) cpus.push_back(p.cpu);
+  else
+    for (int c = 0; c < possible_cpus_; ++c) cpus.push_back(c);
+  return cmwq::pool_identity(cpus, p.cpu >= 0 ? 0 : cmwq::NUMA_NO_NODE, p.flags, p.nice);
+}
+
+std::map<std::string, Model::Waiting> Model::held_back() const {
+  // Per pwq, not per item: a stuck workqueue may hold back thousands, and watchdogs ask often.
+  std::map<std::string, Waiting> out;
+  for (auto& [key, q] : pwqs_) {
+    if (q.inactive.empty()) continue;
+    auto wq = wqs_.find(q.wq);
+    auto first = std::find_if(q.inactive.begin(), q.inactive.end(), [](const Entry& x) { return x.work != 0; });
+    if (wq == wqs_.end() || first == q.inactive.end()) continue;
+    Waiting& h = out[wq->second.name];
+    h.count += static_cast<int>(q.inactive.size());  // FIFO: the first is the oldest
+    if (auto it = queued_.find(first->work); it != queued_.end() && (h.oldest_ns < 0 || it->second.queued_ns < h.oldest_ns))
+      h.oldest_ns = it->second.queued_ns;
+  }
+  return out;
+}
+
+std::vector<WorkInstance> Model::open_instances() const {
+  std::vector<WorkInstance> out;
+  for (auto& [id, w] : queued_) out.push_back(w);
+  for (auto& [pid, w] : workers_)
+    if (w.current.work) out.push_back(w.current);
+  return out;
+}
+
+cmwq::report::Busy Model::busy(std::int64_t now) const {
+  namespace report = cmwq::report;
+  auto item = [&](const Entry& x) {
+    auto it = queued_.find(x.work);
+    return report::Item{x.barrier_pid || it == queued_.end() ? std::string() : it->second.func, x.barrier_pid,
+                        x.linked};
+  };
+  report::Busy out;
+  for (auto& [id, wq] : wqs_) {
+    if (wq.destroyed_ns >= 0) continue;
+    report::Workqueue& rw = out.workqueues.emplace_back(report::Workqueue{wq.name, wq.flags, {}});
+    for (auto it = pwqs_.lower_bound({id, -1}); it != pwqs_.end() && it->first.first == id; ++it) {
+      const PwqInfo& q = it->second;
+      auto pool = pools_.find(q.pool);
+      if (pool == pools_.end()) continue;
+      report::Pwq& rp = rw.pwqs.emplace_back();
+      rp.pool = q.pool;
+      rp.identity = pool_identity(pool->second);
+      rp.nr_active = q.nr_active;
+      rp.max_active = static_cast<int>(wq.max_active);
+      rp.refcnt = 1 + q.nr_in_flight + (q.mayday ? 1 : 0);
+      rp.mayday = q.mayday;
+      for (auto& [pid, w] : workers_)  // by pid, as the kernel's dump sorts them
+        if (w.current.work && w.current.wq_id == id && w.current.pool == q.pool) {
+          report::InFlight& f = rp.in_flight.emplace_back(report::InFlight{pid, w.rescuer_of != 0, w.current.func, {}});
+          for (const Entry& s : w.scheduled) f.scheduled.push_back(item(s));
+        }
+      for (const Entry& x : pool->second.worklist)
+        if (x.wq == id) rp.pending.push_back(item(x));
+      for (const Entry& x : q.inactive) rp.inactive.push_back(item(x));
+    }
+  }
+  for (auto& [id, p] : pools_) {
+    report::Pool& rp = out.pools.emplace_back();
+    rp.id = id;
+    rp.identity = pool_identity(p);
+    rp.hung_s = p.worklist.empty() || p.last_progress_ns < 0 ? 0 : (now - p.last_progress_ns) / 1'000'000'000;
+    rp.nr_workers = p.nr_workers;
+    rp.nr_idle = p.nr_idle;
+    rp.manager = p.manager;
+    rp.idle.assign(p.idle.begin(), p.idle.end());
+  }
+  return out;
+}
+
+std::vector<cmwq::report::Monitor> Model::monitor() const {
+  std::vector<cmwq::report::Monitor> out;
+  for (auto& [id, wq] : wqs_) out.push_back(wq.counters);
+  return out;
+}
+
+}  // namespace wqscope
