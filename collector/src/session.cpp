@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/syscall.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,9 +75,13 @@ Session::Session(const Target& t, const char* verb)
   for (auto& a : t.command) description_ += (description_.empty() ? "" : " ") + a;
   int go[2];
   if (pipe2(go, O_CLOEXEC) != 0) throw TracerError(fmt::format("pipe: {}", std::strerror(errno)));
+  pid_t parent = getpid();
   pid_ = fork();
   if (pid_ < 0) throw TracerError(fmt::format("fork: {}", std::strerror(errno)));
   if (pid_ == 0) {  // wait until the probe is attached, so that tracing starts at the first event
+    // A command we started is not left running untraced if wqscope itself is killed (SIGKILL, OOM).
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(127);
     char c;
     ::close(go[1]);
     if (::read(go[0], &c, 1) != 1) _exit(127);
