@@ -156,9 +156,11 @@ bool RecordingReader::replay(const Sink& sink, std::int64_t until, From from) co
     feed.kernel(e);
   }
   Stmt ev{prepare("SELECT seq, ts, kind, tid, cpu, work, func, wq, pool, worker, flags, pool_flags, nr_running, "
-                  "nr_idle, nr_workers, nr_active, arg FROM events WHERE seq > ? AND ts <= ? ORDER BY seq")};
+                  "nr_idle, nr_workers, nr_active, arg FROM events WHERE seq > ? AND seq <= ? AND +ts <= ? "
+                  "ORDER BY seq")};  // +ts: walk the seq range, not the ts index from the start
   sqlite3_bind_int64(ev.s, 1, static_cast<std::int64_t>(from.seq));
-  sqlite3_bind_int64(ev.s, 2, until);
+  sqlite3_bind_int64(ev.s, 2, from.last_seq);
+  sqlite3_bind_int64(ev.s, 3, until);
   while (go && step_ok(ev.s)) {
     cmwq_ev_state e{};
     e.h = base;
@@ -206,6 +208,9 @@ void RecordingReader::state_at(Model& model, std::int64_t at) const {
     } else if (rc != SQLITE_DONE) {
       fail(fmt::format("is corrupt or truncated: {}", sqlite3_errmsg(db_)));
     }
+    Stmt next{prepare("SELECT min(seq) FROM snapshots WHERE ts > ?")};
+    sqlite3_bind_int64(next.s, 1, at);
+    if (sqlite3_step(next.s) == SQLITE_ROW) from.last_seq = integer(next.s, 0, INT64_MAX);
   }
   replay(
       [&](const cmwq::Record& r) {

@@ -51,6 +51,7 @@ class RecordingReader {
   struct From {
     std::uint64_t seq = 0;
     std::int64_t ts = INT64_MIN;
+    std::int64_t last_seq = INT64_MAX;  // no event after it is due: the next snapshot is past `until`
   };
   bool replay(const Sink& sink, std::int64_t until, From from) const;
   [[noreturn]] void fail(const std::string& what) const;

@@ -15,9 +15,32 @@ NLOHMANN_JSON_SERIALIZE_ENUM(WorkerState, {{WorkerState::Starting, "starting"},
                                            {WorkerState::Idle, "idle"},
                                            {WorkerState::Busy, "busy"},
                                            {WorkerState::Sleeping, "sleeping"}})
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Entry, work, barrier_pid, wq, pool, linked)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(WorkInstance, work, func, wq, wq_id, pool, worker, queued_ns, activated_ns,
-                                   started_ns, ended_ns, cpu_ns, off_cpu_ns, canceled)
+// Entries and items can number in the tens of thousands on a stuck pool: arrays, not objects with
+// their field names repeated in each.
+void to_json(nlohmann::json& j, const Entry& e) { j = {e.work, e.barrier_pid, e.wq, e.pool, e.linked}; }
+void from_json(const nlohmann::json& j, Entry& e) {
+  j.at(0).get_to(e.work);
+  j.at(1).get_to(e.barrier_pid);
+  j.at(2).get_to(e.wq);
+  j.at(3).get_to(e.pool);
+  j.at(4).get_to(e.linked);
+}
+void to_json(nlohmann::json& j, const WorkInstance& w) {
+  j = {w.work,       w.func,        w.wq,       w.wq_id,  w.pool,       w.worker,    w.queued_ns,
+       w.activated_ns, w.started_ns, w.ended_ns, w.cpu_ns, w.off_cpu_ns, w.canceled};
+}
+void from_json(const nlohmann::json& j, WorkInstance& w) {
+  int i = 0;
+  for (auto* f : {&w.queued_ns, &w.activated_ns, &w.started_ns, &w.ended_ns, &w.cpu_ns, &w.off_cpu_ns})
+    j.at(6 + i++).get_to(*f);
+  j.at(0).get_to(w.work);
+  j.at(1).get_to(w.func);
+  j.at(2).get_to(w.wq);
+  j.at(3).get_to(w.wq_id);
+  j.at(4).get_to(w.pool);
+  j.at(5).get_to(w.worker);
+  j.at(12).get_to(w.canceled);
+}
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(WorkqueueInfo, id, name, flags, max_active, created_ns, destroyed_ns, in_flight,
                                    last_progress_ns, counters)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PwqInfo, wq, pool, nr_active, nr_in_flight, mayday, inactive)
