@@ -1,4 +1,5 @@
 // wqscope: see inside libcmwq pools, catch them when they stall.
+#include "export.h"
 #include "metrics.h"
 #include "record.h"
 #include "recording.h"
@@ -94,6 +95,31 @@ int main(int argc, char** argv) {
   auto* metrics_opt = watch->add_option("--metrics", metrics,
                     "serve Prometheus metrics at PORT or ADDR:PORT (IPv4), e.g. 9464 or 0.0.0.0:9464; a bare PORT "
                     "binds 127.0.0.1, the default for security: nothing is exposed to the network unless asked");
+  // export runs as its subcommand's callback, inside parsing: it needs no target, and its exit status
+  // leaves through CLI11 (RuntimeError prints nothing).
+  std::string export_db, export_json;
+  auto* export_cmd = app.add_subcommand("export", "write a recording as a Chrome/Perfetto trace (JSON) for "
+                                                  "ui.perfetto.dev or chrome://tracing");
+  export_cmd->add_option("recording", export_db, "the recording, e.g. trace.db")->required();
+  export_cmd->add_option("--perfetto", export_json, "the trace to create (never overwritten), e.g. out.json")
+      ->required();
+  export_cmd->footer("Example:\n  wqscope export trace.db --perfetto trace.json  # ui.perfetto.dev: Open trace file");
+  export_cmd->callback([&] {
+    try {
+      wqscope::RecordingReader reader(export_db);
+      auto s = wqscope::export_perfetto(reader, export_json);
+      fmt::print(stderr, "wqscope: {} records of {} -> {}: {} trace events ({} work items), {} bytes; open it in "
+                         "ui.perfetto.dev (Open trace file) or chrome://tracing\n",
+                 s.records, export_db, export_json, s.trace_events, s.items, s.bytes);
+      if (reader.run().dropped_events || reader.run().lost_events)
+        fmt::print(stderr, "wqscope: warning: {} events were dropped and {} lost while recording: the trace is "
+                           "incomplete\n", reader.run().dropped_events, reader.run().lost_events);
+    } catch (const std::exception& e) {  // RecordingError, ExportError: each names the file and the problem
+      fmt::print(stderr, "wqscope export: {}\n", e.what());
+      throw CLI::RuntimeError(1);
+    }
+    throw CLI::RuntimeError(0);
+  });
   CLI11_PARSE(app, argc, argv);
   try {
     CLI::App* sub = record->parsed() ? record : watch;
