@@ -1,4 +1,5 @@
 // wqscope: see inside libcmwq pools, catch them when they stall.
+#include "export.h"
 #include "metrics.h"
 #include "inspect.h"
 #include "record.h"
@@ -57,6 +58,18 @@ std::uint32_t parse_ring_buffer(const std::string& s) {
                                   "(the default)",
                                   s, kMin >> 10, kMax >> 30));
   return static_cast<std::uint32_t>(v);
+}
+
+int export_trace(const std::string& db, const std::string& json) {
+  wqscope::RecordingReader reader(db);
+  auto s = wqscope::export_perfetto(reader, json);
+  fmt::print(stderr, "wqscope: {} records of {} -> {}: {} trace events ({} work items), {} bytes; open it in "
+                     "ui.perfetto.dev (Open trace file) or chrome://tracing\n",
+             s.records, db, json, s.trace_events, s.items, s.bytes);
+  if (reader.run().dropped_events || reader.run().lost_events)
+    fmt::print(stderr, "wqscope: warning: {} events were dropped and {} lost while recording: the trace is incomplete\n",
+               reader.run().dropped_events, reader.run().lost_events);
+  return 0;
 }
 
 }  // namespace
@@ -121,12 +134,20 @@ int main(int argc, char** argv) {
   import->add_option("events", events, "the event stream")->required();
   import->add_option("-o,--output", output, "the recording to create (never overwritten)")->required();
   import->add_option("--thresh", thresh, "note stalls this long in the alerts table (default 30s)");
+  std::string export_json;
+  auto* export_cmd = app.add_subcommand("export", "write a recording as a Chrome/Perfetto trace (JSON) for "
+                                                  "ui.perfetto.dev or chrome://tracing");
+  add_db(export_cmd);
+  export_cmd->add_option("--perfetto", export_json, "the trace to create (never overwritten), e.g. out.json")
+      ->required();
+  export_cmd->footer("Example:\n  wqscope export trace.db --perfetto trace.json  # ui.perfetto.dev: Open trace file");
   CLI11_PARSE(app, argc, argv);
   CLI::App* sub = app.get_subcommands().front();
   try {
     if (show->parsed()) return wqscope::show(db, at.empty() ? std::nullopt : std::optional(at), parse_threshold(thresh));
     if (stats->parsed()) return wqscope::stats(db, interval_opt->count() ? std::optional(interval) : std::nullopt);
     if (import->parsed()) return wqscope::import_events(events, output, parse_threshold(thresh));
+    if (export_cmd->parsed()) return export_trace(db, export_json);
     if (replay->parsed()) {
       ropt.thresh_ns = parse_threshold(thresh);
       return wqscope::replay(db, ropt);
@@ -145,26 +166,17 @@ int main(int argc, char** argv) {
       return 2;
     }
     return wqscope::watch(target, wopt);
-  } catch (const OptionError& e) {
+  } catch (const OptionError& e) {  // bad values: what is accepted, exit 2
     fmt::print(stderr, "wqscope {}: {}\n", sub->get_name(), e.what());
     return 2;
   } catch (const std::invalid_argument& e) {
     fmt::print(stderr, "wqscope {}: {}\n", sub->get_name(), e.what());
     return 2;
   } catch (const wqscope::MetricsUsageError& e) {
-    fmt::print(stderr, "wqscope watch: {}\n", e.what());
+    fmt::print(stderr, "wqscope {}: {}\n", sub->get_name(), e.what());
     return 2;
-  } catch (const wqscope::MetricsError& e) {
-    fmt::print(stderr, "wqscope watch: {}\n", e.what());
-    return 1;
-  } catch (const wqscope::TracerError& e) {
-    fmt::print(stderr, "wqscope: {}\n", e.what());
-    return 1;
-  } catch (const wqscope::RecordingError& e) {
-    fmt::print(stderr, "wqscope: {}\n", e.what());
-    return 1;
-  } catch (const cmwq::Error& e) {
-    fmt::print(stderr, "wqscope: {}\n", e.what());
+  } catch (const std::runtime_error& e) {  // what failed and what to do: tracer, recording, export, metrics
+    fmt::print(stderr, "wqscope {}: {}\n", sub->get_name(), e.what());
     return 1;
   }
   return 0;
