@@ -59,29 +59,11 @@ void end_recording(Recording* rec, Session& session, Model& model, const std::st
 }  // namespace
 
 int record(const Target& target, const std::string& output, std::int64_t thresh_ns) {
-  Session session(target, "record");
-  auto rec = Recording::create(output, {session.description(), session.pid(), mono_ns()});
-  Model model(rec.get());
-  Watchdog dog(thresh_ns);
-  model.add_observer(&dog);
-  Feed feed([&](const cmwq::Record& r) {
-    if (!rec) return model.apply(r);
-    rec->add(r);
-    model.apply(r);
-    rec->snapshot_if_due(model);
-  });
-  attach(session, feed);
-  fmt::print(stderr, "wqscope: recording {} into {} (Ctrl-C to stop)\n", session.description(), output);
-  std::string reason = run_into(rec.get(), session, model, [&](std::int64_t now) {
-    feed.tick(now);
-    for (const Alert& a : dog.check(model, now)) rec->on_alert(a);
-    rec->commit();
-    return 100;
-  });
-  feed.flush();
-  end_recording(rec.get(), session, model, reason);
-  report_end(reason, model, session.stats());
-  return 0;
+  WatchOptions opt;
+  opt.thresh_ns = thresh_ns;
+  opt.output = output;
+  opt.quiet = true;
+  return watch(target, opt);
 }
 
 int watch(const Target& target, const WatchOptions& opt) {
@@ -102,8 +84,11 @@ int watch(const Target& target, const WatchOptions& opt) {
     rec->snapshot_if_due(model);
   });
   attach(session, feed);
-  fmt::print(stderr, "wqscope: watching {} for pools stuck {} ms or longer (Ctrl-C to stop)\n", session.description(),
-             opt.thresh_ns / 1'000'000);
+  if (opt.quiet)
+    fmt::print(stderr, "wqscope: recording {} into {} (Ctrl-C to stop)\n", session.description(), opt.output);
+  else
+    fmt::print(stderr, "wqscope: watching {} for pools stuck {} ms or longer (Ctrl-C to stop)\n",
+               session.description(), opt.thresh_ns / 1'000'000);
   if (metrics) fmt::print(stderr, "wqscope: Prometheus metrics at http://{}/metrics\n", opt.metrics);
   AlertPrinter printer({opt.json, opt.exec}, session.pid());
   std::string reason = run_into(rec.get(), session, model, [&](std::int64_t now) {
@@ -115,7 +100,7 @@ int watch(const Target& target, const WatchOptions& opt) {
       if (rec) rec->on_alert(a);
       if (metrics) metrics->on_alert(a);
     }
-    printer.print(raised, model);
+    if (!opt.quiet) printer.print(raised, model);
     if (rec) rec->commit();
     // Wake in time for the earliest stall that could be reported: thresh + a few ms, not a poll period.
     std::int64_t next = dog.next_deadline(model);
@@ -125,7 +110,7 @@ int watch(const Target& target, const WatchOptions& opt) {
   feed.flush();
   end_recording(rec.get(), session, model, reason);
   report_end(reason, model, session.stats());
-  fmt::print(stderr, "wqscope: {} alert(s)\n", printer.count());
+  if (!opt.quiet) fmt::print(stderr, "wqscope: {} alert(s)\n", printer.count());
   return 0;
 }
 
