@@ -35,12 +35,11 @@ std::int64_t integer(sqlite3_stmt* s, int col, std::int64_t null_value = 0) {
 RecordingReader::RecordingReader(const std::string& path) : path_(path) {
   if (::access(path.c_str(), R_OK) != 0)
     throw RecordingError(fmt::format("{}: cannot read the recording: {}", path, std::strerror(errno)));
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw RecordingError(fmt::format("{}: cannot open the recording: {}", path, msg));
-  }
+  int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr);
+  handle_.reset(db_);
+  if (rc != SQLITE_OK)
+    throw RecordingError(
+        fmt::format("{}: cannot open the recording: {}", path, db_ ? sqlite3_errmsg(db_) : "out of memory"));
   sqlite3_busy_timeout(db_, 2000);  // a recording being written commits every 100 ms
   int version = 0;
   bool has_run = false;
@@ -57,7 +56,7 @@ RecordingReader::RecordingReader(const std::string& path) : path_(path) {
   if (version < 1 || !has_run) fail("is a SQLite database but not a wqscope recording (no run and events tables)");
   Stmt r{prepare("SELECT command, host, kernel, end_reason, pid, possible_cpus, started_ns, ended_ns, started_unix, "
                  "events, dropped_events, lost_events FROM run WHERE id = 1")};
-  int rc = sqlite3_step(r.s);
+  rc = sqlite3_step(r.s);
   if (rc == SQLITE_DONE) fail("has no run row: it is not a complete wqscope recording");
   if (rc != SQLITE_ROW) fail(fmt::format("cannot read its run table: {}", sqlite3_errmsg(db_)));
   run_.command = text(r.s, 0);
@@ -74,7 +73,7 @@ RecordingReader::RecordingReader(const std::string& path) : path_(path) {
   run_.lost_events = integer(r.s, 11);
 }
 
-RecordingReader::~RecordingReader() { sqlite3_close(db_); }
+RecordingReader::~RecordingReader() = default;
 
 void RecordingReader::fail(const std::string& what) const {
   throw RecordingError(fmt::format("{}: {}", path_, what));

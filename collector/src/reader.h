@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace wqscope {
@@ -57,6 +58,10 @@ class RecordingReader {
   [[noreturn]] void fail(const std::string& what) const;
   sqlite3_stmt* prepare(const char* sql) const;
   std::string path_;
+  struct Close {
+    void operator()(sqlite3* db) const { sqlite3_close(db); }
+  };
+  std::unique_ptr<sqlite3, Close> handle_;  // closed however the constructor is left
   sqlite3* db_ = nullptr;
   RunInfo run_;
 };
