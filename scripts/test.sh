@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, then builds and runs the whole
-# suite three times — plain, under ASan+UBSan, and the pool under TSan.
+# suite three times — plain, under ASan+UBSan, and the pool and collector units under TSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
