@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/syscall.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -131,6 +132,18 @@ bool Session::target_gone() {
 
 void Session::attach(Tracer::BatchFn fn, Tracer::SchedFn sched) {
   tracer_ = std::make_unique<Tracer>(pid_, binary_, std::move(fn), std::move(sched), ring_buffer_bytes_);
+  drop_capabilities();
+}
+
+void Session::drop_capabilities() {
+  // Attached: the programs, maps and ring buffer are open file descriptors now, and the recording's
+  // files exist. Reading and writing them needs no capability; whatever the collector parses from
+  // here on runs with none (and a held command, forked earlier, keeps its own).
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct none[2] = {};
+  if (syscall(SYS_capset, &hdr, none) != 0)
+    fmt::print(stderr, "wqscope: warning: cannot drop capabilities: {}\n", std::strerror(errno));
+  prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 }
 
 std::string Session::run(const std::function<int(std::int64_t now)>& tick) {

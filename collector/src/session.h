@@ -41,6 +41,7 @@ class Session {
  private:
   bool target_gone();
   void stop_command();
+  void drop_capabilities();
 
   bool launch_;
   pid_t pid_;

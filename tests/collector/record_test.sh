@@ -63,6 +63,9 @@ fi
 rec=$!
 for i in $(seq 100); do grep -q "Ctrl-C to stop" "$tmp/out" && break; sleep 0.1; done
 sleep 0.5
+# Attached, the collector keeps no capability (it parses what the target wrote).
+cap=$(awk '/^CapEff/ {print $2}' /proc/$rec/status 2>/dev/null)
+[[ $cap == 0000000000000000 ]] || fail "the collector kept capabilities after attaching: CapEff=$cap"
 kill -INT $rec
 wait $rec || fail "interrupted record exit status"
 [[ $(q "$tmp/int.db" "SELECT end_reason FROM run") == interrupted ]] || fail "interrupt: end reason"
