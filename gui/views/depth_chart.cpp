@@ -6,6 +6,7 @@
 #include <QValueAxis>
 
 #include <algorithm>
+#include <cmath>
 
 namespace wqgui {
 
@@ -25,7 +26,6 @@ DepthChart::DepthChart(QWidget* parent)
   now_->setName(tr("now"));
   for (QLineSeries* s : {pending_, running_, now_}) chart->addSeries(s);
   x_->setTitleText(tr("seconds"));
-  x_->setLabelFormat(QStringLiteral("%.0f"));
   y_->setLabelFormat(QStringLiteral("%d"));
   chart->addAxis(x_, Qt::AlignBottom);
   chart->addAxis(y_, Qt::AlignLeft);
@@ -35,7 +35,7 @@ DepthChart::DepthChart(QWidget* parent)
   }
   setChart(chart);
   setRenderHint(QPainter::Antialiasing);
-  setMinimumHeight(160);
+  setMinimumHeight(220);
   rebuild();
 }
 
@@ -80,7 +80,19 @@ void DepthChart::rebuild() {
   running_->setName(tr("nr_running (%1)").arg(scope));
   pending_->replace(pending);
   running_->replace(running);
-  x_->setRange(0, std::max(double(end_ - start_) / 1e9, 1e-3));
+  double span = std::max(double(end_ - start_) / 1e9, 1e-3);
+  // Fixed ticks while the range and the interval change: dynamic ticks of an old interval over a new
+  // range could be millions of labels.
+  x_->setTickType(QValueAxis::TicksFixed);
+  x_->setRange(0, span);
+  // Ticks at round seconds (1, 2 or 5 × 10^k), about six of them, whatever the recording's length.
+  double step = std::pow(10.0, std::floor(std::log10(span / 6)));
+  for (double m : {2.0, 5.0, 10.0})
+    if (span / step > 8) step = std::pow(10.0, std::floor(std::log10(span / 6))) * m;
+  x_->setTickAnchor(0);
+  x_->setTickInterval(step);
+  x_->setTickType(QValueAxis::TicksDynamic);
+  x_->setLabelFormat(step >= 1 ? QStringLiteral("%.0f") : step >= 0.1 ? QStringLiteral("%.1f") : QStringLiteral("%.3f"));
   y_->setRange(0, top + 1);
   y_->setTickCount(std::min(top + 2, 6));
   setNow(at_);

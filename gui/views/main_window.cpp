@@ -7,6 +7,7 @@
 #include "lockup_banner.h"
 #include "pools_model.h"
 #include "time_scrubber.h"
+#include "worker_timeline.h"
 #include "workers_model.h"
 #include "worklist_model.h"
 #include "workqueues_model.h"
@@ -16,6 +17,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QProgressBar>
+#include <QScrollArea>
 #include <QSortFilterProxyModel>
 #include <QSplitter>
 #include <QStackedWidget>
@@ -58,6 +60,7 @@ MainWindow::MainWindow(Session* session, QWidget* parent)
       filter_(new QLineEdit(this)),
       tabs_(new QTabWidget(this)),
       chart_(new DepthChart(this)),
+      timeline_(new WorkerTimeline(this)),
       scrubber_(new TimeScrubber(session->live(), this)),
       progress_(new QProgressBar(this)),
       runInfo_(new QLabel(this)) {
@@ -87,12 +90,16 @@ MainWindow::MainWindow(Session* session, QWidget* parent)
   connect(session, &Session::seriesChanged, this, [this](const Series& s) {
     chart_->setSeries(s, session_->extent().start_ns, session_->extent().end_ns);
   });
+  connect(session, &Session::barsChanged, this, [this](const std::vector<Bar>& bars) {
+    timeline_->setBars(bars, session_->extent().start_ns, session_->extent().end_ns);
+  });
   connect(scrubber_, &TimeScrubber::seekRequested, session, &Session::seek);
   connect(scrubber_, &TimeScrubber::followToggled, this, [this](bool on) {
     session_->setFollowing(on);
     if (on) session_->seek(session_->extent().end_ns);
   });
   connect(banner_, &LockupBanner::poolClicked, this, &MainWindow::selectPool);
+  connect(banner_, &LockupBanner::workqueueClicked, this, &MainWindow::selectWorkqueue);
 }
 
 QTableView* MainWindow::table(QAbstractItemModel* model, QSortFilterProxyModel** proxy, int filterColumn) {
@@ -108,6 +115,8 @@ QTableView* MainWindow::table(QAbstractItemModel* model, QSortFilterProxyModel**
   view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 6);
   view->horizontalHeader()->setStretchLastSection(true);
   view->setWordWrap(false);
+  // Columns fit their contents whenever the rows are new (not on every instant: that would jitter).
+  connect(*proxy, &QAbstractItemModel::modelReset, view, &QTableView::resizeColumnsToContents);
   return view;
 }
 
@@ -128,6 +137,9 @@ QWidget* MainWindow::buildViews() {
   // New workqueues and pwqs appear expanded: the pwqs are what the tree is for.
   connect(workqueuesProxy_, &QAbstractItemModel::modelReset, workqueuesView_, &QTreeView::expandAll);
   connect(workqueuesProxy_, &QAbstractItemModel::layoutChanged, workqueuesView_, &QTreeView::expandAll);
+  connect(workqueuesProxy_, &QAbstractItemModel::modelReset, this, [this] {
+    for (int c = 0; c < workqueuesProxy_->columnCount(); ++c) workqueuesView_->resizeColumnToContents(c);
+  });
 
   connect(poolsView_->selectionModel(), &QItemSelectionModel::selectionChanged, this, &MainWindow::onPoolSelected);
   connect(workqueuesView_->selectionModel(), &QItemSelectionModel::selectionChanged, this, &MainWindow::onPwqSelected);
@@ -157,13 +169,18 @@ QWidget* MainWindow::buildViews() {
   auto* top = new QSplitter(Qt::Horizontal, this);
   top->addWidget(left);
   top->addWidget(tabs_);
-  top->setStretchFactor(0, 3);
-  top->setStretchFactor(1, 2);
+  top->setSizes({860, 540});
+  left->setSizes({300, 200});
   auto* main = new QSplitter(Qt::Vertical, this);
   main->addWidget(top);
-  main->addWidget(chart_);
-  main->setStretchFactor(0, 3);
-  main->setStretchFactor(1, 1);
+  auto* scroll = new QScrollArea(this);
+  scroll->setWidget(timeline_);
+  scroll->setWidgetResizable(true);
+  auto* bottom = new QTabWidget(this);
+  bottom->addTab(chart_, tr("Worklist length and nr_running"));
+  bottom->addTab(scroll, tr("Worker timeline"));
+  main->addWidget(bottom);
+  main->setSizes({520, 260});
 
   auto* page = new QWidget(this);
   auto* layout = new QVBoxLayout(page);
@@ -206,10 +223,14 @@ void MainWindow::showState(const State& s) {
   alerts_->setNow(s.now);
   banner_->setAlerts(s.stuck);
   chart_->setNow(s.now);
+  timeline_->setNow(s.now);
   scrubber_->setTime(s.now);
   scrubber_->setFollowing(session_->following());
-  // The first look at a stuck recording goes to the stuck pool.
-  if (!shown_ && pool_ < 0 && !s.stuck.empty() && s.stuck.front().pool >= 0) selectPool(s.stuck.front().pool);
+  // The first look at a stuck recording goes to what is stuck.
+  if (!shown_ && pool_ < 0 && !s.stuck.empty()) {
+    const wqscope::Alert& a = s.stuck.front();
+    a.pool >= 0 ? selectPool(a.pool) : selectWorkqueue(QString::fromStdString(a.wq));
+  }
   shown_ = true;
   Q_EMIT stateShown(s.now);
 }
@@ -222,6 +243,15 @@ void MainWindow::selectPool(int pool) {
   poolsView_->selectionModel()->select(index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
   poolsView_->scrollTo(index);
   tabs_->setCurrentWidget(worklistView_);
+}
+
+void MainWindow::selectWorkqueue(const QString& name) {
+  QModelIndexList found = workqueuesProxy_->match(workqueuesProxy_->index(0, 0), Qt::DisplayRole, name, 1, Qt::MatchExactly);
+  if (found.isEmpty() || !workqueuesProxy_->hasChildren(found.front())) return;
+  QModelIndex pwq = workqueuesProxy_->index(0, 0, found.front());
+  workqueuesView_->expand(found.front());
+  workqueuesView_->selectionModel()->select(pwq, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+  workqueuesView_->scrollTo(pwq);
 }
 
 void MainWindow::onPoolSelected() {

@@ -25,6 +25,7 @@ class DepthChart;
 class LockupBanner;
 class PoolsModel;
 class TimeScrubber;
+class WorkerTimeline;
 class WorkersModel;
 class WorklistModel;
 class WorkqueuesModel;
@@ -37,6 +38,8 @@ class MainWindow : public QMainWindow {
   /// Selects `pool` in the pools table (and so shows its worklist and its chart).
   void selectPool(int pool);
   int selectedPool() const { return pool_; }
+  /// Selects the first pwq of workqueue `name` in the tree (and so shows its worklist and inactive items).
+  void selectWorkqueue(const QString& name);
   /// The text shown instead of the views when the recording cannot be read ("" when it can).
   QString message() const;
 
@@ -68,6 +71,7 @@ class MainWindow : public QMainWindow {
   QTreeView* workqueuesView_;
   QTabWidget* tabs_;
   DepthChart* chart_;
+  WorkerTimeline* timeline_;
   TimeScrubber* scrubber_;
   QProgressBar* progress_;
   QLabel* runInfo_;
