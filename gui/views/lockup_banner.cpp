@@ -12,7 +12,10 @@ LockupBanner::LockupBanner(QWidget* parent) : QLabel(parent) {
   setStyleSheet(QStringLiteral("#lockupBanner { background: #b71c1c; color: white; font-family: monospace; "
                                "font-weight: bold; border-radius: 3px; }"));
   setCursor(Qt::PointingHandCursor);
-  connect(this, &QLabel::linkActivated, this, [this](const QString& link) { Q_EMIT poolClicked(link.toInt()); });
+  connect(this, &QLabel::linkActivated, this, [this](const QString& link) {
+    if (link.startsWith(QStringLiteral("pool:"))) Q_EMIT poolClicked(link.mid(5).toInt());
+    else if (link.startsWith(QStringLiteral("wq:"))) Q_EMIT workqueueClicked(link.mid(3));
+  });
   hide();
 }
 
@@ -20,13 +23,12 @@ void LockupBanner::setAlerts(const std::vector<wqscope::Alert>& alerts) {
   QStringList lines;
   for (const wqscope::Alert& a : alerts) {
     QString text = QString::fromStdString(a.message).toHtmlEscaped();
-    lines << (a.pool >= 0 ? QStringLiteral("<a href=\"%1\" style=\"color: white; text-decoration: none\">%2</a>")
-                                .arg(a.pool)
-                                .arg(text)
-                          : text);
+    QString link = a.pool >= 0 ? QStringLiteral("pool:%1").arg(a.pool)
+                               : QStringLiteral("wq:") + QString::fromStdString(a.wq).toHtmlEscaped();
+    lines << QStringLiteral("<a href=\"%1\" style=\"color: white; text-decoration: none\">%2</a>").arg(link, text);
   }
   setText(lines.join(QStringLiteral("<br>")));
-  setToolTip(alerts.empty() ? QString() : tr("Click a line to select its pool"));
+  setToolTip(alerts.empty() ? QString() : tr("Click a line to select its pool or workqueue"));
   setVisible(!alerts.empty());
 }
 

@@ -1,5 +1,6 @@
 // The lockup banner: the kernel's lines for every pool stuck at the current
-// instant, in red across the top of the window. Clicking a line selects its pool.
+// instant, in red across the top of the window. Clicking a line selects its
+// pool (a lockup) or its workqueue (a stall).
 #pragma once
 
 #include "watchdog.h"
@@ -18,6 +19,7 @@ class LockupBanner : public QLabel {
 
  Q_SIGNALS:
   void poolClicked(int pool);
+  void workqueueClicked(const QString& name);
 };
 
 }  // namespace wqgui

@@ -24,6 +24,12 @@ class WindowTest : public QObject {
   QTemporaryDir dir_;
   QString seed004_;
 
+  static QTableView* worklistOf(const MainWindow& window) {
+    for (auto* view : window.findChildren<QTableView*>())
+      if (view->model()->headerData(3, Qt::Horizontal).toString() == "List") return view;
+    return nullptr;
+  }
+
   /// The window's message once the session failed to open `path`.
   QString failureFor(const QString& path) {
     Session session(path, {});
@@ -57,11 +63,7 @@ class WindowTest : public QObject {
              qPrintable(banner->text()));
     // The first look goes to the stuck pool: its worklist in order.
     QCOMPARE(window.selectedPool(), 0);
-    QTableView* worklist = nullptr;
-    for (auto* view : window.findChildren<QTableView*>())
-      if (view->model()->headerData(1, Qt::Horizontal).toString() == "Function" &&
-          view->model()->headerData(3, Qt::Horizontal).toString() == "List")
-        worklist = view;
+    QTableView* worklist = worklistOf(window);
     QVERIFY(worklist);
     QCOMPARE(worklist->model()->rowCount(), 2);
     QCOMPARE(worklist->model()->index(0, 1).data().toString(), QString("sync_rcu_exp_select_node_cpus"));
@@ -70,13 +72,33 @@ class WindowTest : public QObject {
     // Another pool, then a click on the banner's line: back to pool 0.
     window.selectPool(1);
     QCOMPARE(window.selectedPool(), 1);
-    Q_EMIT banner->linkActivated("0");
+    Q_EMIT banner->linkActivated("pool:0");
     QCOMPARE(window.selectedPool(), 0);
 
     // Before the threshold, no banner.
     session.seek(20 * kSec);
     QVERIFY(shown.wait(10'000));
     QVERIFY(!banner->isVisible());
+  }
+
+  void stallSelectsTheWorkqueueAndItsInactiveItem() {
+    QString db = dir_.filePath("stall.db");
+    test::recordScenario(CMWQ_GUI_SCENARIOS "/stall.scn", db.toStdString(), 5 * kSec);
+    Session::Options opt;
+    opt.thresh_ns = 5 * kSec;
+    Session session(db, opt);
+    MainWindow window(&session);
+    window.show();
+    QSignalSpy shown(&window, &MainWindow::stateShown);
+    session.start(10 * kSec);
+    QVERIFY(shown.wait(10'000));
+    auto* banner = window.findChild<QLabel*>("lockupBanner");
+    QVERIFY2(banner->text().contains("wqscope: workqueue stall_wq stalled for 9.0s: 1 item(s) held back by max_active 1"),
+             qPrintable(banner->text()));
+    QTableView* worklist = worklistOf(window);
+    QCOMPARE(worklist->model()->rowCount(), 1);
+    QCOMPARE(worklist->model()->index(0, 1).data().toString(), QString("stall_signal_done"));
+    QCOMPARE(worklist->model()->index(0, 3).data().toString(), QString("inactive"));
   }
 
   void missingRecordingIsAMessage() {
