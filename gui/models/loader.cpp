@@ -48,7 +48,9 @@ void Loader::seek(qint64 at) {
 
 void Loader::sample() {
   guarded([&] {
-    if (reader_) Q_EMIT seriesReady(sampleSeries(*reader_, extent_.start_ns, extent_.end_ns));
+    if (!reader_) return;
+    Q_EMIT seriesReady(sampleSeries(*reader_, extent_.start_ns, extent_.end_ns));
+    Q_EMIT barsReady(tables_->bars(extent_.start_ns, extent_.end_ns));
   });
 }
 

@@ -21,6 +21,7 @@ class Loader : public QObject {
   /// Opens (or re-opens, to see a live recording grow): emits extentChanged and alertsChanged.
   void open();
   void seek(qint64 at);
+  /// The chart's series and the worker timeline's bars over the whole recording.
   void sample();
 
  Q_SIGNALS:
@@ -28,6 +29,7 @@ class Loader : public QObject {
   void alertsChanged(const std::vector<wqscope::Alert>&);
   void stateReady(const wqgui::State&);
   void seriesReady(const wqgui::Series&);
+  void barsReady(const std::vector<wqgui::Bar>&);
   void failed(const QString& message);
   void done();
 
@@ -44,3 +46,5 @@ class Loader : public QObject {
 };
 
 }  // namespace wqgui
+
+Q_DECLARE_METATYPE(std::vector<wqgui::Bar>)

@@ -11,6 +11,7 @@ Session::Session(const QString& path, Options opt, QObject* parent)
   qRegisterMetaType<Extent>();
   qRegisterMetaType<State>();
   qRegisterMetaType<Series>();
+  qRegisterMetaType<std::vector<Bar>>();
   qRegisterMetaType<std::vector<wqscope::Alert>>();
   loader_->moveToThread(&thread_);
   connect(&thread_, &QThread::finished, loader_, &QObject::deleteLater);
@@ -18,6 +19,7 @@ Session::Session(const QString& path, Options opt, QObject* parent)
   connect(loader_, &Loader::alertsChanged, this, &Session::alertsChanged);
   connect(loader_, &Loader::stateReady, this, &Session::stateChanged);
   connect(loader_, &Loader::seriesReady, this, &Session::seriesChanged);
+  connect(loader_, &Loader::barsReady, this, &Session::barsChanged);
   connect(loader_, &Loader::failed, this, &Session::failed);
   connect(loader_, &Loader::done, this, [this] {
     busy_ = false;

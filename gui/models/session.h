@@ -41,6 +41,7 @@ class Session : public QObject {
   void alertsChanged(const std::vector<wqscope::Alert>&);
   void stateChanged(const wqgui::State&);
   void seriesChanged(const wqgui::Series&);
+  void barsChanged(const std::vector<wqgui::Bar>&);
   void failed(const QString& message);
   void busyChanged(bool busy);
 

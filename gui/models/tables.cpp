@@ -69,16 +69,18 @@ std::vector<wqscope::Alert> Tables::alerts() const {
 std::vector<Bar> Tables::bars(std::int64_t from, std::int64_t to) const {
   std::vector<Bar> out;
   Stmt items{prepare("SELECT worker, started_ns, ended_ns, func FROM work_items WHERE started_ns IS NOT NULL "
-                     "AND started_ns <= ?2 AND (ended_ns IS NULL OR ended_ns >= ?1) ORDER BY worker, started_ns")};
+                     "AND started_ns <= ?2 AND (ended_ns IS NULL OR ended_ns >= ?1) ORDER BY worker, started_ns LIMIT ?3")};
   sqlite3_bind_int64(items.s, 1, from);
   sqlite3_bind_int64(items.s, 2, to);
+  sqlite3_bind_int(items.s, 3, kMaxBars);
   while (step(items.s))
     out.push_back({static_cast<int>(integer(items.s, 0, 0)), integer(items.s, 1, 0), integer(items.s, 2, -1),
                    text(items.s, 3), false, false});
   Stmt off{prepare("SELECT worker, start_ns, end_ns, func, hidden FROM off_cpu WHERE start_ns <= ?2 AND end_ns >= ?1 "
-                   "ORDER BY worker, start_ns")};
+                   "ORDER BY worker, start_ns LIMIT ?3")};
   sqlite3_bind_int64(off.s, 1, from);
   sqlite3_bind_int64(off.s, 2, to);
+  sqlite3_bind_int(off.s, 3, kMaxBars);
   while (step(off.s))
     out.push_back({static_cast<int>(integer(off.s, 0, 0)), integer(off.s, 1, 0), integer(off.s, 2, -1),
                    text(off.s, 3), true, integer(off.s, 4, 0) != 0});

@@ -30,7 +30,8 @@ class Tables {
   Tables& operator=(const Tables&) = delete;
 
   std::vector<wqscope::Alert> alerts() const;
-  /// Items that ran and off-CPU waits overlapping [from, to], by worker and start.
+  /// Items that ran and off-CPU waits overlapping [from, to], by worker and start; at most kMaxBars of each.
+  static constexpr int kMaxBars = 200'000;
   std::vector<Bar> bars(std::int64_t from, std::int64_t to) const;
 
  private:

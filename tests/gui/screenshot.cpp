@@ -1,6 +1,6 @@
 // Renders the main window offscreen for docs/: records a simulated story,
 // opens it at an instant, optionally shows a tab, and saves QWidget::grab().
-//   gui_screenshot SCENARIO SECONDS OUT.png [worklist|workers|alerts]
+//   gui_screenshot SCENARIO SECONDS OUT.png [worklist|workers|alerts] [THRESH_MS]
 #include "main_window.h"
 #include "sim_recording.h"
 
@@ -14,13 +14,15 @@
 int main(int argc, char** argv) {
   QApplication app(argc, argv);
   if (argc < 4) {
-    std::fprintf(stderr, "usage: gui_screenshot SCENARIO SECONDS OUT.png [worklist|workers|alerts]\n");
+    std::fprintf(stderr, "usage: gui_screenshot SCENARIO SECONDS OUT.png [worklist|workers|alerts] [THRESH_MS]\n");
     return 2;
   }
   QTemporaryDir dir;
   QString db = dir.filePath("story.db");
-  wqgui::test::recordScenario(argv[1], db.toStdString());
-  wqgui::Session session(db, {});
+  wqgui::Session::Options opt;
+  if (argc > 5) opt.thresh_ns = std::stoll(argv[5]) * 1'000'000;
+  wqgui::test::recordScenario(argv[1], db.toStdString(), opt.thresh_ns);
+  wqgui::Session session(db, opt);
   wqgui::MainWindow window(&session);
   window.resize(1400, 860);
   window.show();
