@@ -3,11 +3,15 @@
 #include "alerts_model.h"
 #include "loader.h"
 #include "pools_model.h"
+#include "recording.h"
 #include "series.h"
+#include "session.h"
 #include "sim_recording.h"
 #include "workers_model.h"
 #include "worklist_model.h"
 #include "workqueues_model.h"
+
+#include <cmwq/sim.h>
 
 #include <QAbstractItemModelTester>
 #include <QSignalSpy>
@@ -146,6 +150,35 @@ class ModelsTest : public QObject {
     WorkersModel workers;
     workers.setState(s);
     QVERIFY(workers.rowCount() > 0);
+  }
+
+  void liveSessionFollowsAGrowingRecording() {
+    // The collector's side: records committed in two halves, as `wqscope record` commits every 100 ms.
+    auto result = cmwq::sim::run(cmwq::sim::load_scenario(CMWQ_SCENARIOS "/seed004-hotplug-lockup.scn"), true);
+    std::vector<cmwq::Record> records;
+    cmwq::for_each_record(result.events, [&](const cmwq::Record& r) { records.push_back(r); });
+    QString path = dir_.filePath("live.db");
+    auto rec = wqscope::Recording::create(path.toStdString(), {"live", 1, 0});
+    wqscope::Model model(rec.get());
+    auto half = std::find_if(records.begin(), records.end(), [](auto& r) { return r.h->ts > 30 * kSec; });
+    for (auto it = records.begin(); it != half; ++it) rec->add(*it);
+    rec->commit();
+
+    Session::Options opt;
+    opt.live = true;
+    opt.poll_ms = 20;
+    Session session(path, opt);
+    QSignalSpy states(&session, &Session::stateChanged);
+    session.start();
+    QTRY_VERIFY_WITH_TIMEOUT(!states.isEmpty(), 10'000);
+    QVERIFY(states.last().front().value<State>().now < 30 * kSec);
+    QVERIFY(states.last().front().value<State>().stuck.empty());
+
+    for (auto it = half; it != records.end(); ++it) rec->add(*it);
+    rec->commit();
+    // Following the end: the state of the newest record, with the lockup in the banner's list.
+    QTRY_VERIFY_WITH_TIMEOUT(states.last().front().value<State>().now == std::int64_t(records.back().h->ts), 10'000);
+    QCOMPARE(states.last().front().value<State>().stuck.size(), std::size_t(1));
   }
 
   void seriesFollowsTheWorklist() {
