@@ -10,8 +10,6 @@
 #include <stdexcept>
 
 int main(int argc, char** argv) {
-  QApplication app(argc, argv);
-  QApplication::setApplicationName(QStringLiteral("wqscope-gui"));
   QCommandLineParser cli;
   cli.setApplicationDescription(QStringLiteral(
       "Shows a wqscope recording: pools, workqueues, worklists, workers and lockups at any instant.\n\n"
@@ -20,7 +18,8 @@ int main(int argc, char** argv) {
       "  wqscope-gui --at 60s trace.db        open it 60 s after its start\n"
       "  sudo wqscope record -o t.db -- ./app &  wqscope-gui --live t.db\n"
       "                                       follow a recording as it is written (no privileges needed)"));
-  cli.addHelpOption();
+  QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")}, QStringLiteral("Show this help."));
+  cli.addOption(help);
   QCommandLineOption live(QStringLiteral("live"), QStringLiteral("Follow a recording that is being written."));
   QCommandLineOption at(QStringLiteral("at"), QStringLiteral("Open at this instant: seconds from the start (60, 60s, 800ms)."),
                         QStringLiteral("T"));
@@ -29,8 +28,20 @@ int main(int argc, char** argv) {
                             QStringLiteral("S"), QStringLiteral("30"));
   cli.addOptions({live, at, thresh});
   cli.addPositionalArgument(QStringLiteral("trace.db"), QStringLiteral("The recording."));
-  cli.process(app);
-  if (cli.positionalArguments().size() != 1) cli.showHelp(2);
+  // Parsed before QApplication exists, so --help and usage errors need no display.
+  auto usage = [&] { return cli.helpText().replace(QStringLiteral("<executable_name>"), QStringLiteral("wqscope-gui")); };
+  QStringList args;
+  for (int i = 0; i < argc; ++i) args << QString::fromLocal8Bit(argv[i]);
+  if (!cli.parse(args) || (!cli.isSet(help) && cli.positionalArguments().size() != 1)) {
+    std::fprintf(stderr, "wqscope-gui: %s\n%s", qPrintable(cli.errorText().isEmpty() ? QStringLiteral("give one recording")
+                                                                                   : cli.errorText()),
+                 qPrintable(usage()));
+    return 2;
+  }
+  if (cli.isSet(help)) {
+    std::printf("%s", qPrintable(usage()));
+    return 0;
+  }
 
   wqgui::Session::Options opt;
   opt.live = cli.isSet(live);
@@ -44,14 +55,17 @@ int main(int argc, char** argv) {
   std::optional<std::int64_t> offset;
   if (cli.isSet(at)) {
     try {
-      if (cli.value(at).startsWith(u'@')) throw std::invalid_argument("--at takes seconds from the start (60, 60s, 800ms)");
+      if (cli.value(at).startsWith(u'@')) throw std::invalid_argument("@NS");
       offset = wqscope::parse_instant(cli.value(at).toStdString(), wqscope::RunInfo{});
-    } catch (const std::invalid_argument& e) {
-      std::fprintf(stderr, "wqscope-gui: %s\n", e.what());
+    } catch (const std::invalid_argument&) {
+      std::fprintf(stderr, "wqscope-gui: --at '%s' is not an instant: give seconds from the start (60, 60s, 800ms)\n",
+                   qPrintable(cli.value(at)));
       return 2;
     }
   }
 
+  QApplication app(argc, argv);
+  QApplication::setApplicationName(QStringLiteral("wqscope-gui"));
   wqgui::Session session(cli.positionalArguments().front(), opt);
   wqgui::MainWindow window(&session);
   window.resize(1400, 900);
