@@ -6,6 +6,8 @@
 #include <QPainter>
 #include <QToolTip>
 
+#include <cmath>
+
 namespace wqgui {
 
 namespace {
@@ -40,7 +42,7 @@ void WorkerTimeline::setNow(std::int64_t now) {
   update();
 }
 
-QSize WorkerTimeline::sizeHint() const { return {600, kTop * 2 + int(rows_.size()) * kRow}; }
+QSize WorkerTimeline::sizeHint() const { return {600, kTop * 2 + int(rows_.size() + 2) * kRow}; }
 
 double WorkerTimeline::x(std::int64_t t) const {
   return kGutter + double(t - start_) / double(end_ - start_) * (width() - kGutter - 8);
@@ -64,11 +66,32 @@ void WorkerTimeline::paintEvent(QPaintEvent*) {
     p.drawText(QRect(4, y, kGutter - 8, kRow), Qt::AlignVCenter | Qt::AlignRight, QString::number(pid));
   }
   // Items first, waits on top of them: a wait happens inside an item.
-  for (const Bar& b : bars_)
-    if (!b.off_cpu) p.fillRect(barRect(b), colourOf(b.label));
+  p.setPen(QPen(QColor(0x55, 0x55, 0x55), 0.5));
+  for (const Bar& b : bars_) {
+    if (b.off_cpu) continue;
+    QRectF r = barRect(b);
+    p.setBrush(colourOf(b.label));
+    p.drawRect(r);
+    QString text = QString::fromStdString(b.label);
+    if (r.width() > p.fontMetrics().horizontalAdvance(text) + 6) p.drawText(r.adjusted(3, 0, 0, 0), Qt::AlignVCenter, text);
+  }
   for (const Bar& b : bars_)
     if (b.off_cpu) p.fillRect(barRect(b), QBrush(b.hidden ? QColor(0xc6, 0x28, 0x28) : QColor(0x60, 0x60, 0x60),
                                                  Qt::BDiagPattern));
+  // A time axis under the rows: seconds from the start at round steps.
+  int axis = kTop + int(rows_.size()) * kRow + 4;
+  double span = double(end_ - start_) / 1e9, step = std::pow(10.0, std::floor(std::log10(span / 6)));
+  if (span / step > 15) step *= 5;
+  else if (span / step > 8) step *= 2;
+  p.setPen(palette().color(QPalette::Mid));
+  p.drawLine(QPointF(kGutter, axis), QPointF(width() - 8, axis));
+  p.setPen(palette().color(QPalette::Text));
+  for (double t = 0; t <= span + step / 2; t += step) {
+    double px = x(start_ + std::int64_t(t * 1e9));
+    p.drawLine(QPointF(px, axis), QPointF(px, axis + 4));
+    p.drawText(QRectF(px - 40, axis + 4, 80, kRow), Qt::AlignHCenter | Qt::AlignTop,
+               QString::number(t, 'f', step >= 1 ? 0 : step >= 0.1 ? 1 : step >= 0.01 ? 2 : 3));
+  }
   p.setPen(QPen(QColor(0x44, 0x44, 0x44), 1, Qt::DashLine));
   p.drawLine(QPointF(x(now_), 0), QPointF(x(now_), height()));
 }

@@ -1,6 +1,7 @@
 // Renders the main window offscreen for docs/: records a simulated story,
-// opens it at an instant, optionally shows a tab, and saves QWidget::grab().
-//   gui_screenshot SCENARIO SECONDS OUT.png [worklist|workers|alerts] [THRESH_MS]
+// opens it at an instant, optionally shows the tabs whose names contain TAB, and
+// saves QWidget::grab().
+//   gui_screenshot SCENARIO SECONDS OUT.png [TAB] [THRESH_MS]
 #include "main_window.h"
 #include "sim_recording.h"
 
@@ -14,7 +15,7 @@
 int main(int argc, char** argv) {
   QApplication app(argc, argv);
   if (argc < 4) {
-    std::fprintf(stderr, "usage: gui_screenshot SCENARIO SECONDS OUT.png [worklist|workers|alerts] [THRESH_MS]\n");
+    std::fprintf(stderr, "usage: gui_screenshot SCENARIO SECONDS OUT.png [TAB] [THRESH_MS]\n");
     return 2;
   }
   QTemporaryDir dir;
@@ -30,9 +31,9 @@ int main(int argc, char** argv) {
   int states = 0;
   QObject::connect(&window, &wqgui::MainWindow::stateShown, [&] {
     if (++states > 1) return;
-    if (auto* tabs = window.findChild<QTabWidget*>(); tabs && !tab.isEmpty())
-      for (int i = 0; i < tabs->count(); ++i)
-        if (tabs->tabText(i).startsWith(tab, Qt::CaseInsensitive)) tabs->setCurrentIndex(i);
+    for (auto* tabs : window.findChildren<QTabWidget*>())
+      for (int i = 0; !tab.isEmpty() && i < tabs->count(); ++i)
+        if (tabs->tabText(i).contains(tab, Qt::CaseInsensitive)) tabs->setCurrentIndex(i);
     // The chart arrives after the state: give it a moment, then grab.
     QTimer::singleShot(1500, [&] {
       bool ok = window.grab().save(argv[3]);
