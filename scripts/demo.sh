@@ -28,9 +28,9 @@ gui=$bin/gui/wqscope-gui
 if [[ -x $gui ]]; then
   if [[ -n ${DISPLAY:-}${WAYLAND_DISPLAY:-} ]]; then
     echo "--- the GUI on the recording ---"
-    "$gui" "$db"
+    "$gui" --thresh 3 --at 4s "$db"
   else
-    "$gui" --screenshot "$out/seed004.png" "$db"
+    QT_QPA_PLATFORM=offscreen "$gui" --thresh 3 --at 4s --screenshot "$out/seed004.png" "$db"
     echo "demo: no display: the GUI's screenshot is $out/seed004.png"
   fi
 fi

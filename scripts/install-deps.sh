@@ -14,7 +14,7 @@ packages=(
   # sanitizer and fuzzer runtimes for clang
   libclang-rt-14-dev
   # GUI
-  qt6-base-dev qt6-charts-dev libgl-dev xvfb xauth
+  qt6-base-dev qt6-charts-dev libqt6opengl6-dev libgl-dev xvfb xauth  # Charts needs Qt6OpenGL's CMake files
 )
 
 missing=()

@@ -1,0 +1,57 @@
+#include "loader.h"
+
+#include "series.h"
+
+namespace wqgui {
+
+template <class F>
+void Loader::guarded(F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    reader_.reset();
+    tables_.reset();
+    Q_EMIT failed(QString::fromStdString(e.what()));
+  }
+  Q_EMIT done();
+}
+
+void Loader::open() {
+  guarded([&] {
+    bool fresh = !reader_;  // first open, or back after a failure
+    reader_ = std::make_unique<wqscope::RecordingReader>(path_.toStdString());
+    tables_ = std::make_unique<Tables>(path_.toStdString());
+    // A finished recording lasts until it ended, which may be after its last record.
+    Extent e{reader_->run(), reader_->run().started_ns, std::max(reader_->last_ns(), reader_->run().ended_ns)};
+    bool grew = e.end_ns != extent_.end_ns || e.run.end_reason != extent_.run.end_reason;
+    extent_ = e;
+    if (!grew && !fresh) return;
+    Q_EMIT extentChanged(extent_);
+    Q_EMIT alertsChanged(tables_->alerts());
+  });
+}
+
+void Loader::seek(qint64 at) {
+  guarded([&] {
+    if (!reader_) return;
+    auto model = std::make_shared<wqscope::Model>();
+    reader_->state_at(*model, at);
+    State s{model, at, extent_.start_ns, {}, {}};
+    // A fresh watchdog at `at` reports every pool and workqueue stuck for its threshold by then.
+    wqscope::Watchdog dog(thresh_);
+    for (wqscope::Alert& a : dog.check(*model, at))
+      if (a.kind == "lockup" || a.kind == "stall" || a.kind == "hidden_block") s.stuck.push_back(std::move(a));
+    for (wqscope::WorkInstance& w : model->open_instances()) s.queued.emplace(w.work, std::move(w));
+    Q_EMIT stateReady(s);
+  });
+}
+
+void Loader::sample() {
+  guarded([&] {
+    if (!reader_) return;
+    Q_EMIT seriesReady(sampleSeries(*reader_, extent_.start_ns, extent_.end_ns));
+    Q_EMIT barsReady(tables_->bars(extent_.start_ns, extent_.end_ns));
+  });
+}
+
+}  // namespace wqgui

@@ -1,0 +1,82 @@
+// The main window: lockup banner, pools, workqueues and their pwqs, the
+// selected pool's worklist, workers, alerts, the chart and the time scrubber,
+// all fed by one Session. A recording that cannot be read is a message in the
+// window, not a crash.
+#pragma once
+
+#include "session.h"
+
+#include <QMainWindow>
+
+class QAbstractItemModel;
+class QLabel;
+class QLineEdit;
+class QProgressBar;
+class QSortFilterProxyModel;
+class QStackedWidget;
+class QTabWidget;
+class QTableView;
+class QTreeView;
+
+namespace wqgui {
+
+class AlertsModel;
+class DepthChart;
+class LockupBanner;
+class PoolsModel;
+class TimeScrubber;
+class WorkerTimeline;
+class WorkersModel;
+class WorklistModel;
+class WorkqueuesModel;
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+ public:
+  explicit MainWindow(Session* session, QWidget* parent = nullptr);
+
+  /// Selects `pool` in the pools table (and so shows its worklist and its chart).
+  void selectPool(int pool);
+  int selectedPool() const { return pool_; }
+  /// Selects the first pwq of workqueue `name` in the tree (and so shows its worklist and inactive items).
+  void selectWorkqueue(const QString& name);
+  /// The text shown instead of the views when the recording cannot be read ("" when it can).
+  QString message() const;
+
+ Q_SIGNALS:
+  /// A state arrived and every view shows it.
+  void stateShown(qint64 at);
+
+ private:
+  QWidget* buildViews();
+  QTableView* table(QAbstractItemModel* model, QSortFilterProxyModel** proxy, int filterColumn);
+  void showState(const State&);
+  void showExtent(const Extent&);
+  void showFailure(const QString&);
+  void onPoolSelected();
+  void onPwqSelected();
+
+  Session* session_;
+  PoolsModel* pools_;
+  WorkqueuesModel* workqueues_;
+  WorklistModel* worklist_;
+  WorkersModel* workers_;
+  AlertsModel* alerts_;
+  QSortFilterProxyModel *poolsProxy_, *workqueuesProxy_, *worklistProxy_, *workersProxy_, *alertsProxy_;
+  QStackedWidget* stack_;
+  QLabel* message_;
+  LockupBanner* banner_;
+  QLineEdit* filter_;
+  QTableView *poolsView_, *worklistView_, *workersView_, *alertsView_;
+  QTreeView* workqueuesView_;
+  QTabWidget* tabs_;
+  DepthChart* chart_;
+  WorkerTimeline* timeline_;
+  TimeScrubber* scrubber_;
+  QProgressBar* progress_;
+  QLabel* runInfo_;
+  int pool_ = -1;
+  bool shown_ = false;  // a state was shown: the first one selects a stuck pool
+};
+
+}  // namespace wqgui

@@ -1,0 +1,193 @@
+// The item models over golden recordings of simulated stories: checked by
+// QAbstractItemModelTester, and showing what the kernel's dump shows.
+#include "alerts_model.h"
+#include "loader.h"
+#include "pools_model.h"
+#include "recording.h"
+#include "series.h"
+#include "session.h"
+#include "sim_recording.h"
+#include "workers_model.h"
+#include "worklist_model.h"
+#include "workqueues_model.h"
+
+#include <cmwq/sim.h>
+
+#include <QAbstractItemModelTester>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace wqgui;
+
+namespace {
+constexpr std::int64_t kSec = 1'000'000'000;
+}
+
+class ModelsTest : public QObject {
+  Q_OBJECT
+  QTemporaryDir dir_;
+  QString seed004_, busy_;
+
+  /// The loader's answer to `seek(at)`, run on this thread.
+  State stateAt(const QString& db, std::int64_t at) {
+    Loader loader(db, 30 * kSec);
+    QSignalSpy states(&loader, &Loader::stateReady);
+    QSignalSpy failures(&loader, &Loader::failed);
+    loader.open();
+    loader.seek(at);
+    [&] { QCOMPARE(failures.count(), 0); }();
+    [&] { QCOMPARE(states.count(), 1); }();
+    return states.isEmpty() ? State{} : states.front().front().value<State>();
+  }
+
+  template <class M>
+  void check(M& model) {
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    // Every instant of a story, so resets and data changes are both exercised under the tester.
+    for (std::int64_t t : {std::int64_t(0), 1 * kSec, 2 * kSec, 30 * kSec, 60 * kSec, 61 * kSec}) model.setState(stateAt(seed004_, t));
+    for (std::int64_t t = 0; t < 160'000'000; t += 2'500'000) model.setState(stateAt(busy_, t));
+  }
+
+ private Q_SLOTS:
+  void initTestCase() {
+    QVERIFY(dir_.isValid());
+    seed004_ = dir_.filePath("seed004.db");
+    busy_ = dir_.filePath("busy.db");
+    test::recordScenario(CMWQ_SCENARIOS "/seed004-hotplug-lockup.scn", seed004_.toStdString());
+    test::recordScenario(CMWQ_TEST_SCENARIOS "/busy-dumps.scn", busy_.toStdString());
+  }
+
+  void poolsModelPassesTheTester() {
+    PoolsModel m;
+    check(m);
+  }
+  void workqueuesModelPassesTheTester() {
+    WorkqueuesModel m;
+    check(m);
+  }
+  void workersModelPassesTheTester() {
+    WorkersModel m;
+    check(m);
+  }
+  void worklistModelPassesTheTester() {
+    WorklistModel m;
+    QAbstractItemModelTester tester(&m, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    m.setScope(0);
+    m.setState(stateAt(seed004_, 60 * kSec));
+    m.setScope(1);
+    m.setScope(0);
+    for (std::int64_t t = 0; t < 160'000'000; t += 2'500'000) m.setState(stateAt(busy_, t));
+  }
+  void alertsModelPassesTheTester() {
+    AlertsModel m;
+    QAbstractItemModelTester tester(&m, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    Tables tables(seed004_.toStdString());
+    m.setAlerts(tables.alerts(), 0);
+    m.setNow(0);
+    m.setNow(61 * kSec);
+    m.setAlerts({}, 0);
+  }
+
+  void seed004PoolZeroIsStuckWithTwoItems() {
+    State s = stateAt(seed004_, 60 * kSec);
+    PoolsModel pools;
+    pools.setState(s);
+    int row = pools.rowOf(0);
+    QVERIFY(row >= 0);
+    QCOMPARE(pools.index(row, PoolsModel::Identity).data().toString(), QString("cpus=0 node=0 flags=0x4 nice=0"));
+    QCOMPARE(pools.index(row, PoolsModel::Flags).data().toString(), QString("DISASSOCIATED"));
+    QCOMPARE(pools.index(row, PoolsModel::Worklist).data().toInt(), 2);
+    QCOMPARE(pools.index(row, PoolsModel::Workers).data().toInt(), 0);
+    QCOMPARE(pools.index(row, PoolsModel::Hung).data().toString(), QString("59 s"));
+    QVERIFY(pools.index(row, 0).data(AlarmRole).toBool());
+
+    WorklistModel worklist;
+    worklist.setState(s);
+    worklist.setScope(0);
+    QCOMPARE(worklist.rowCount(), 2);
+    QCOMPARE(worklist.index(0, WorklistModel::Function).data().toString(), QString("sync_rcu_exp_select_node_cpus"));
+    QCOMPARE(worklist.index(0, WorklistModel::Workqueue).data().toString(), QString("rcu_par_gp"));
+    QCOMPARE(worklist.index(0, WorklistModel::Age).data().toString(), QString("59 s"));
+    QVERIFY(worklist.index(1, WorklistModel::Function).data().toString().startsWith("BAR("));
+
+    // The watchdog's line, as the kernel prints it.
+    QCOMPARE(s.stuck.size(), std::size_t(1));
+    QCOMPARE(QString::fromStdString(s.stuck.front().message),
+             QString("BUG: workqueue lockup - pool cpus=0 node=0 flags=0x4 nice=0 stuck for 59s!"));
+  }
+
+  void seed004WorkqueueTreeShowsThePwqOnTheStuckPool() {
+    WorkqueuesModel wqs;
+    wqs.setState(stateAt(seed004_, 60 * kSec));
+    QModelIndex rcu;
+    for (int i = 0; i < wqs.rowCount(); ++i)
+      if (wqs.index(i, 0).data().toString() == "rcu_par_gp") rcu = wqs.index(i, 0);
+    QVERIFY(rcu.isValid());
+    QCOMPARE(wqs.index(rcu.row(), WorkqueuesModel::Flags).data().toString(), QString("WQ_MEM_RECLAIM"));
+    QCOMPARE(wqs.rowCount(rcu), 1);
+    QCOMPARE(wqs.index(0, 0, rcu).data().toString(), QString("pwq 0: cpus=0 node=0 flags=0x4 nice=0"));
+    QCOMPARE(wqs.index(0, WorkqueuesModel::Active, rcu).data().toString(), QString("1/256"));
+    QVERIFY(wqs.index(0, 0, rcu).data(AlarmRole).toBool());
+  }
+
+  void seed004AlertsTableHasTheLockup() {
+    Tables tables(seed004_.toStdString());
+    auto alerts = tables.alerts();
+    QVERIFY(!alerts.empty());
+    QCOMPARE(QString::fromStdString(alerts.front().kind), QString("lockup"));
+    QCOMPARE(alerts.front().pool, 0);
+  }
+
+  void busyDumpsShowInactiveItemsAndWorkers() {
+    State s = stateAt(busy_, 2'500'000);
+    WorklistModel worklist;
+    worklist.setState(s);
+    worklist.setScope(0);
+    QStringList lists;
+    for (int i = 0; i < worklist.rowCount(); ++i) lists << worklist.index(i, WorklistModel::List).data().toString();
+    QVERIFY2(lists.contains("inactive"), qPrintable(lists.join(',')));
+    WorkersModel workers;
+    workers.setState(s);
+    QVERIFY(workers.rowCount() > 0);
+  }
+
+  void liveSessionFollowsAGrowingRecording() {
+    // The collector's side: records committed in two halves, as `wqscope record` commits every 100 ms.
+    auto result = cmwq::sim::run(cmwq::sim::load_scenario(CMWQ_SCENARIOS "/seed004-hotplug-lockup.scn"), true);
+    std::vector<cmwq::Record> records;
+    cmwq::for_each_record(result.events, [&](const cmwq::Record& r) { records.push_back(r); });
+    QString path = dir_.filePath("live.db");
+    auto rec = wqscope::Recording::create(path.toStdString(), {"live", 1, 0});
+    wqscope::Model model(rec.get());
+    auto half = std::find_if(records.begin(), records.end(), [](auto& r) { return r.h->ts > 30 * kSec; });
+    for (auto it = records.begin(); it != half; ++it) rec->add(*it);
+    rec->commit();
+
+    Session::Options opt;
+    opt.live = true;
+    opt.poll_ms = 20;
+    Session session(path, opt);
+    QSignalSpy states(&session, &Session::stateChanged);
+    session.start();
+    QTRY_VERIFY_WITH_TIMEOUT(!states.isEmpty(), 10'000);
+    QVERIFY(states.last().front().value<State>().now < 30 * kSec);
+    QVERIFY(states.last().front().value<State>().stuck.empty());
+
+    for (auto it = half; it != records.end(); ++it) rec->add(*it);
+    rec->commit();
+    // Following the end: the state of the newest record, with the lockup in the banner's list.
+    QTRY_VERIFY_WITH_TIMEOUT(states.last().front().value<State>().now == std::int64_t(records.back().h->ts), 10'000);
+    QCOMPARE(states.last().front().value<State>().stuck.size(), std::size_t(1));
+  }
+
+  void seriesFollowsTheWorklist() {
+    wqscope::RecordingReader reader(seed004_.toStdString());
+    Series series = sampleSeries(reader, 0, 61 * kSec);
+    QVERIFY(series.pools.contains(0));
+    QCOMPARE(series.pools.at(0).back().pending, 2);
+  }
+};
+
+QTEST_GUILESS_MAIN(ModelsTest)
+#include "models_test.moc"

@@ -1,0 +1,142 @@
+// The main window offscreen: the seed004 lockup shows in the banner and the
+// views, the banner selects the stuck pool, and recordings that cannot be read
+// are a message in the window.
+#include "main_window.h"
+#include "sim_recording.h"
+
+#include <QFile>
+#include <QLabel>
+#include <QSignalSpy>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <sqlite3.h>
+
+using namespace wqgui;
+
+namespace {
+constexpr std::int64_t kSec = 1'000'000'000;
+}
+
+class WindowTest : public QObject {
+  Q_OBJECT
+  QTemporaryDir dir_;
+  QString seed004_;
+
+  static QTableView* worklistOf(const MainWindow& window) {
+    for (auto* view : window.findChildren<QTableView*>())
+      if (view->model()->headerData(3, Qt::Horizontal).toString() == "List") return view;
+    return nullptr;
+  }
+
+  /// The window's message once the session failed to open `path`.
+  QString failureFor(const QString& path) {
+    Session session(path, {});
+    MainWindow window(&session);
+    QSignalSpy failed(&session, &Session::failed);
+    session.start();
+    if (!failed.wait(10'000)) return "(no failure)";
+    return window.message();
+  }
+
+ private Q_SLOTS:
+  void initTestCase() {
+    QVERIFY(dir_.isValid());
+    seed004_ = dir_.filePath("seed004.db");
+    test::recordScenario(CMWQ_SCENARIOS "/seed004-hotplug-lockup.scn", seed004_.toStdString());
+  }
+
+  void seed004LockupShowsInTheBannerAndViews() {
+    Session session(seed004_, {});
+    MainWindow window(&session);
+    window.resize(1400, 900);
+    window.show();
+    QSignalSpy shown(&window, &MainWindow::stateShown);
+    session.start(60 * kSec);
+    QVERIFY(shown.wait(10'000));
+    QCOMPARE(shown.front().front().toLongLong(), 60 * kSec);
+
+    auto* banner = window.findChild<QLabel*>("lockupBanner");
+    QVERIFY(banner && banner->isVisible());
+    QVERIFY2(banner->text().contains("BUG: workqueue lockup - pool cpus=0 node=0 flags=0x4 nice=0 stuck for 59s!"),
+             qPrintable(banner->text()));
+    // The first look goes to the stuck pool: its worklist in order.
+    QCOMPARE(window.selectedPool(), 0);
+    QTableView* worklist = worklistOf(window);
+    QVERIFY(worklist);
+    QCOMPARE(worklist->model()->rowCount(), 2);
+    QCOMPARE(worklist->model()->index(0, 1).data().toString(), QString("sync_rcu_exp_select_node_cpus"));
+    QVERIFY(worklist->model()->index(1, 1).data().toString().startsWith("BAR("));
+
+    // Another pool, then a click on the banner's line: back to pool 0.
+    window.selectPool(1);
+    QCOMPARE(window.selectedPool(), 1);
+    Q_EMIT banner->linkActivated("pool:0");
+    QCOMPARE(window.selectedPool(), 0);
+
+    // Before the threshold, no banner.
+    session.seek(20 * kSec);
+    QVERIFY(shown.wait(10'000));
+    QVERIFY(!banner->isVisible());
+  }
+
+  void stallSelectsTheWorkqueueAndItsInactiveItem() {
+    QString db = dir_.filePath("stall.db");
+    test::recordScenario(CMWQ_GUI_SCENARIOS "/stall.scn", db.toStdString(), 5 * kSec);
+    Session::Options opt;
+    opt.thresh_ns = 5 * kSec;
+    Session session(db, opt);
+    MainWindow window(&session);
+    window.show();
+    QSignalSpy shown(&window, &MainWindow::stateShown);
+    session.start(10 * kSec);
+    QVERIFY(shown.wait(10'000));
+    auto* banner = window.findChild<QLabel*>("lockupBanner");
+    QVERIFY2(banner->text().contains("wqscope: workqueue stall_wq stalled for 9.0s: 1 item(s) held back by max_active 1"),
+             qPrintable(banner->text()));
+    QTableView* worklist = worklistOf(window);
+    QCOMPARE(worklist->model()->rowCount(), 1);
+    QCOMPARE(worklist->model()->index(0, 1).data().toString(), QString("stall_signal_done"));
+    QCOMPARE(worklist->model()->index(0, 3).data().toString(), QString("inactive"));
+  }
+
+  void missingRecordingIsAMessage() {
+    QString path = dir_.filePath("missing.db");
+    QCOMPARE(failureFor(path), "Cannot show this recording:\n\n" + path +
+                                   ": cannot read the recording: No such file or directory");
+  }
+
+  void corruptRecordingIsAMessage() {
+    // A recording cut in the middle: its header survives, its pages do not.
+    QString path = dir_.filePath("cut.db");
+    QVERIFY(QFile::copy(seed004_, path));
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::ReadWrite));
+    QVERIFY(f.seek(4096));
+    f.write(QByteArray(8192, '\x5a'));
+    f.close();
+    QString message = failureFor(path);
+    QVERIFY2(message.startsWith("Cannot show this recording:\n\n" + path + ": "), qPrintable(message));
+    QVERIFY2(message.contains("corrupt") || message.contains("malformed"), qPrintable(message));
+  }
+
+  void foreignFilesAreMessages() {
+    QString text = dir_.filePath("notes.db");
+    QFile f(text);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write(QByteArray(4096, 'x'));
+    f.close();
+    QVERIFY2(failureFor(text).contains("is not a SQLite database"), qPrintable(failureFor(text)));
+
+    QString other = dir_.filePath("other.db");
+    sqlite3* db = nullptr;
+    sqlite3_open(other.toUtf8().constData(), &db);
+    sqlite3_exec(db, "PRAGMA user_version = 1; CREATE TABLE t(x)", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+    QVERIFY2(failureFor(other).contains("not a wqscope recording"), qPrintable(failureFor(other)));
+  }
+};
+
+QTEST_MAIN(WindowTest)
+#include "window_test.moc"
