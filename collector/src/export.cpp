@@ -140,16 +140,10 @@ std::string task_state(std::int64_t s) {
 
 class Exporter {
  public:
-  Exporter(const RecordingReader& reader, TraceFile& out) : reader_(reader), run_(reader.run()), out_(out) {
-    if (sqlite3_open_v2(reader.path().c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-      std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
-      sqlite3_close(db_);
-      throw RecordingError(fmt::format("{}: cannot open the recording: {}", reader.path(), why));
-    }
-    sqlite3_busy_timeout(db_, 2000);  // one being recorded commits every 100 ms
+  Exporter(const RecordingReader& reader, TraceFile& out)
+      : reader_(reader), run_(reader.run()), out_(out), db_(reader.connection()) {
     end_ns_ = run_.ended_ns >= 0 ? run_.ended_ns : reader.last_ns();
   }
-  ~Exporter() { sqlite3_close(db_); }
   Exporter(const Exporter&) = delete;
   Exporter& operator=(const Exporter&) = delete;
 
@@ -217,7 +211,7 @@ class Exporter {
   const RecordingReader& reader_;
   const RunInfo& run_;
   TraceFile& out_;
-  sqlite3* db_ = nullptr;
+  sqlite3* db_;  // the reader's
   std::int64_t end_ns_ = 0;  // of items and episodes still open when the recording ended
   Model model_;
   std::unordered_map<std::uint32_t, std::string> names_;

@@ -1,6 +1,7 @@
 #include "reader.h"
 
 #include "feed.h"
+#include "sqlite_rows.h"
 
 #include <fmt/format.h>
 
@@ -12,25 +13,6 @@
 #include <vector>
 
 namespace wqscope {
-
-namespace {
-
-/// Closes a statement however the scope is left.
-struct Stmt {
-  sqlite3_stmt* s;
-  ~Stmt() { sqlite3_finalize(s); }
-};
-
-std::string text(sqlite3_stmt* s, int col) {
-  const unsigned char* t = sqlite3_column_text(s, col);
-  return t ? reinterpret_cast<const char*>(t) : "";
-}
-
-std::int64_t integer(sqlite3_stmt* s, int col, std::int64_t null_value = 0) {
-  return sqlite3_column_type(s, col) == SQLITE_NULL ? null_value : sqlite3_column_int64(s, col);
-}
-
-}  // namespace
 
 RecordingReader::RecordingReader(const std::string& path) : path_(path) {
   if (::access(path.c_str(), R_OK) != 0)
@@ -59,18 +41,18 @@ RecordingReader::RecordingReader(const std::string& path) : path_(path) {
   rc = sqlite3_step(r.s);
   if (rc == SQLITE_DONE) fail("has no run row: it is not a complete wqscope recording");
   if (rc != SQLITE_ROW) fail(fmt::format("cannot read its run table: {}", sqlite3_errmsg(db_)));
-  run_.command = text(r.s, 0);
-  run_.host = text(r.s, 1);
-  run_.kernel = text(r.s, 2);
-  run_.end_reason = text(r.s, 3);
-  run_.pid = static_cast<int>(integer(r.s, 4));
-  run_.possible_cpus = static_cast<int>(integer(r.s, 5, 1));
-  run_.started_ns = integer(r.s, 6);
-  run_.ended_ns = integer(r.s, 7, -1);
+  run_.command = column_text(r.s, 0);
+  run_.host = column_text(r.s, 1);
+  run_.kernel = column_text(r.s, 2);
+  run_.end_reason = column_text(r.s, 3);
+  run_.pid = static_cast<int>(column_int(r.s, 4));
+  run_.possible_cpus = static_cast<int>(column_int(r.s, 5, 1));
+  run_.started_ns = column_int(r.s, 6);
+  run_.ended_ns = column_int(r.s, 7, -1);
   run_.started_unix = sqlite3_column_double(r.s, 8);
-  run_.events = integer(r.s, 9);
-  run_.dropped_events = integer(r.s, 10);
-  run_.lost_events = integer(r.s, 11);
+  run_.events = column_int(r.s, 9);
+  run_.dropped_events = column_int(r.s, 10);
+  run_.lost_events = column_int(r.s, 11);
 }
 
 RecordingReader::~RecordingReader() = default;
@@ -92,7 +74,7 @@ sqlite3_stmt* RecordingReader::prepare(const char* sql) const {
 
 std::int64_t RecordingReader::last_ns() const {
   Stmt s{prepare("SELECT max(ts) FROM events")};
-  return sqlite3_step(s.s) == SQLITE_ROW ? integer(s.s, 0, run_.started_ns) : run_.started_ns;
+  return sqlite3_step(s.s) == SQLITE_ROW ? column_int(s.s, 0, run_.started_ns) : run_.started_ns;
 }
 
 bool RecordingReader::replay(const Sink& sink, std::int64_t until, From from) const {
@@ -121,9 +103,9 @@ bool RecordingReader::replay(const Sink& sink, std::int64_t until, From from) co
     n.h.kind = CMWQ_EV_NAME;
     n.h.size = sizeof n;
     n.id = static_cast<std::uint32_t>(sqlite3_column_int64(names.s, 0));
-    std::string kind = text(names.s, 1);
+    std::string kind = column_text(names.s, 1);
     n.name_kind = kind == "workqueue" ? CMWQ_NAME_WQ : kind == "function" ? CMWQ_NAME_FUNC : CMWQ_NAME_WORKER;
-    std::snprintf(n.text, sizeof n.text, "%s", text(names.s, 2).c_str());
+    std::snprintf(n.text, sizeof n.text, "%s", column_text(names.s, 2).c_str());
     go = sink(cmwq::Record{&n.h});
   }
   // The kernel's records wait in the feed until the pool's stream passes their time, as they did live.
@@ -209,7 +191,7 @@ void RecordingReader::state_at(Model& model, std::int64_t at) const {
     }
     Stmt next{prepare("SELECT min(seq) FROM snapshots WHERE ts > ?")};
     sqlite3_bind_int64(next.s, 1, at);
-    if (sqlite3_step(next.s) == SQLITE_ROW) from.last_seq = integer(next.s, 0, INT64_MAX);
+    if (sqlite3_step(next.s) == SQLITE_ROW) from.last_seq = column_int(next.s, 0, INT64_MAX);
   }
   replay(
       [&](const cmwq::Record& r) {

@@ -34,6 +34,8 @@ class RecordingReader {
   RecordingReader& operator=(const RecordingReader&) = delete;
 
   const RunInfo& run() const { return run_; }
+  /// The checked read-only connection, for the tables the model does not rebuild (export, the GUI).
+  sqlite3* connection() const { return db_; }
   const std::string& path() const { return path_; }
   /// The time of the last record (the recording's end while it is being written).
   std::int64_t last_ns() const;

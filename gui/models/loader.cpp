@@ -9,8 +9,8 @@ void Loader::guarded(F&& f) {
   try {
     f();
   } catch (const std::exception& e) {
-    reader_.reset();
     tables_.reset();
+    reader_.reset();
     Q_EMIT failed(QString::fromStdString(e.what()));
   }
   Q_EMIT done();
@@ -19,8 +19,9 @@ void Loader::guarded(F&& f) {
 void Loader::open() {
   guarded([&] {
     bool fresh = !reader_;  // first open, or back after a failure
+    tables_.reset();
     reader_ = std::make_unique<wqscope::RecordingReader>(path_.toStdString());
-    tables_ = std::make_unique<Tables>(path_.toStdString());
+    tables_ = std::make_unique<Tables>(*reader_);
     // A finished recording lasts until it ended, which may be after its last record.
     Extent e{reader_->run(), reader_->run().started_ns, std::max(reader_->last_ns(), reader_->run().ended_ns)};
     bool grew = e.end_ns != extent_.end_ns || e.run.end_reason != extent_.run.end_reason;

@@ -3,6 +3,7 @@
 // off-CPU intervals. Read-only, like RecordingReader.
 #pragma once
 
+#include "reader.h"
 #include "watchdog.h"
 
 #include <sqlite3.h>
@@ -23,9 +24,8 @@ struct Bar {
 
 class Tables {
  public:
-  /// Throws RecordingError naming the file.
-  explicit Tables(const std::string& path);
-  ~Tables();
+  /// Reads through the reader's checked connection; the reader outlives this.
+  explicit Tables(const wqscope::RecordingReader& reader) : reader_(reader) {}
   Tables(const Tables&) = delete;
   Tables& operator=(const Tables&) = delete;
 
@@ -37,8 +37,7 @@ class Tables {
  private:
   sqlite3_stmt* prepare(const char* sql) const;
   bool step(sqlite3_stmt*) const;
-  std::string path_;
-  sqlite3* db_ = nullptr;
+  const wqscope::RecordingReader& reader_;
 };
 
 }  // namespace wqgui

@@ -82,7 +82,8 @@ class ModelsTest : public QObject {
   void alertsModelPassesTheTester() {
     AlertsModel m;
     QAbstractItemModelTester tester(&m, QAbstractItemModelTester::FailureReportingMode::QtTest);
-    Tables tables(seed004_.toStdString());
+    wqscope::RecordingReader reader(seed004_.toStdString());
+    Tables tables(reader);
     m.setAlerts(tables.alerts(), 0);
     m.setNow(0);
     m.setNow(61 * kSec);
@@ -132,7 +133,8 @@ class ModelsTest : public QObject {
   }
 
   void seed004AlertsTableHasTheLockup() {
-    Tables tables(seed004_.toStdString());
+    wqscope::RecordingReader reader(seed004_.toStdString());
+    Tables tables(reader);
     auto alerts = tables.alerts();
     QVERIFY(!alerts.empty());
     QCOMPARE(QString::fromStdString(alerts.front().kind), QString("lockup"));
