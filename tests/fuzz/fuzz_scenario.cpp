@@ -1,0 +1,46 @@
+// Text -> the scenario parser. Bad input must end in cmwq::Error naming the line, nothing else.
+// Scenarios small enough to finish quickly are also run (with their events recorded), so that
+// odd but valid scripts exercise the core; the simulator has no step cap, so "small" is judged
+// from the script: a bounded virtual time, few items, and every run of an item costing time.
+#include <cmwq/sim.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <sstream>
+#include <string>
+
+namespace {
+
+bool small_enough(const cmwq::sim::Scenario& sc) {
+  using cmwq::kMsec;
+  using cmwq::kSec;
+  const auto& c = sc.config;
+  if (sc.until <= 0 || sc.until > kSec || sc.items.size() > 16 || sc.actions.size() > 32 || c.possible_cpus > 8)
+    return false;
+  // Periodic work of the core and the simulator must not tick at nanosecond intervals.
+  if ((c.watchdog_thresh != 0 && c.watchdog_thresh < kMsec) || c.cpu_intensive_thresh < kMsec) return false;
+  for (auto& item : sc.items) {
+    cmwq::Time cost = 0;
+    for (auto& op : item.ops) cost = std::min(cost + op.duration, kSec);  // durations reach 1e18: no overflow
+    if (cost < kMsec) return false;  // an item that requeues itself at no cost would loop forever
+  }
+  return true;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::istringstream in(std::string(reinterpret_cast<const char*>(data), size));
+  cmwq::sim::Scenario sc;
+  try {
+    sc = cmwq::sim::parse_scenario(in, "fuzz.scn");
+  } catch (const cmwq::Error&) {
+    return 0;
+  }
+  if (small_enough(sc)) {
+    cmwq::sim::Result r = cmwq::sim::run(sc, true);
+    (void)cmwq::sim::format_timeline(r);
+  }
+  return 0;
+}
