@@ -406,8 +406,8 @@ void Model::apply_work(const cmwq_ev_state& e) {
 
 void Model::finish() {
   for (auto& w : open_instances()) notify([&](ModelObserver& o) { o.on_work_done(w); });
-  for (auto& [id, p] : pools_)
-    if (p.episode.started_ns >= 0) notify([&](ModelObserver& o) { o.on_mayday_episode(p.episode); });
+  for (auto& [id, p] : pools_)  // clang 14 cannot capture structured bindings: capture the episode itself
+    if (p.episode.started_ns >= 0) notify([&ep = p.episode](ModelObserver& o) { o.on_mayday_episode(ep); });
 }
 
 }  // namespace wqscope
