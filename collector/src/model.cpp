@@ -42,6 +42,10 @@ void Model::pool_state(const cmwq_ev_state& e) {
 void Model::apply(const cmwq::Record& r) {
   ++records_;
   const cmwq_event_header& h = *r.h;
+  if (h.ts > static_cast<std::uint64_t>(INT64_MAX)) {  // damage: the model's times are signed, and differences of them
+    ++anomalies_;
+    return;
+  }
   last_ts_ = static_cast<std::int64_t>(h.ts);
   if (h.kind == CMWQ_EV_HELLO) {
     // A new stream: its ids start over.
@@ -285,6 +289,12 @@ void Model::apply_work(const cmwq_ev_state& e) {
   PoolInfo* p = e.pool >= 0 ? &pools_[e.pool] : nullptr;
   auto q = wqs_.find(e.wq);
   const bool was_empty = p && p->worklist.empty();
+  const bool needs_pool = e.h.kind == CMWQ_EV_WORK_ACTIVATE || e.h.kind == CMWQ_EV_WORK_ASSIGN ||
+                          e.h.kind == CMWQ_EV_WORK_START || e.h.kind == CMWQ_EV_WORK_CANCEL;
+  if (!p && needs_pool) {  // only a damaged stream moves work without a pool
+    ++anomalies_;
+    return;
+  }
   switch (e.h.kind) {
     case CMWQ_EV_WORK_QUEUE: {
       WorkInstance& w = queued_[e.work];
