@@ -202,7 +202,10 @@ void Model::apply_sched(const cmwq_ev_state& e) {
     return;
   }
   if (w.off_cpu_since < 0) return;  // went off before the recording began
-  if (w.current.work) w.current.off_cpu_ns += ts - w.off_cpu_since;
+  // Saturating: a damaged stream may put an ON_CPU at the end of time, again and again.
+  std::int64_t& off = w.current.off_cpu_ns;
+  if (w.current.work && __builtin_add_overflow(off, std::max<std::int64_t>(0, ts - w.off_cpu_since), &off))
+    off = INT64_MAX;
   notify([&](ModelObserver& o) { o.on_off_cpu(w, ts); });
   w.off_cpu_since = -1;
   w.hidden_block = false;
@@ -369,7 +372,7 @@ void Model::apply_work(const cmwq_ev_state& e) {
     }
     case CMWQ_EV_WORK_END: {
       PwqInfo& pq = pwq(e);
-      pq.nr_active = std::max(0, e.nr_active - 1);  // the record counts the item's slot still
+      pq.nr_active = std::max(1, e.nr_active) - 1;  // the record counts the item's slot still
       pq.nr_in_flight = std::max(0, pq.nr_in_flight - 1);
       if (q != wqs_.end()) {
         q->second.in_flight = std::max(0, q->second.in_flight - 1);
@@ -391,7 +394,7 @@ void Model::apply_work(const cmwq_ev_state& e) {
     }
     case CMWQ_EV_WORK_CANCEL: {
       PwqInfo& pq = pwq(e);
-      pq.nr_active = std::max(0, e.nr_active - 1);
+      pq.nr_active = std::max(1, e.nr_active) - 1;
       pq.nr_in_flight = std::max(0, pq.nr_in_flight - 1);
       // A chained barrier stays and still runs; an inactive item's barriers move to the worklist.
       for (EntryList* list : {&pq.inactive, &p->worklist})
