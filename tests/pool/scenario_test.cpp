@@ -43,6 +43,7 @@ TEST(ScenarioParse, ErrorsNameFileLineAndProblem) {
   EXPECT_EQ(error_of("cpus 2\nworkqueue q\nwork w q: queue w on 2\n"), "t.scn:3: CPU 2 is not below 'cpus 2'");
   EXPECT_EQ(error_of("cpus 2\nworkqueue q\nwork w q: burn 1ms\nat 0 queue w on -4\n"), "t.scn:4: CPU -4 is not a CPU number");
   EXPECT_EQ(error_of("\v\nworkqueue q\n"), "no error");
+  EXPECT_EQ(error_of("online 1-200991311\n"), "t.scn:1: bad CPU range '1-200991311' (CPUs are 0 to 4095)");
 }
 
 TEST(ScenarioParse, DurationsAndExpansion) {

@@ -72,13 +72,16 @@ unsigned parse_flags(const std::string& s) {
   return flags;
 }
 
+constexpr int kMaxCpus = 4096;  // `cpus` and `online` stop here (a list to 2^31 would take 8 GB)
+
 std::vector<int> parse_cpulist(const std::string& s) {
   std::vector<int> cpus;
   for (auto& part : split(s, ',')) {
     auto dash = part.find('-');
     int a = parse_int(part.substr(0, dash), "CPU");
     int b = dash == std::string::npos ? a : parse_int(part.substr(dash + 1), "CPU");
-    if (a < 0 || b < a) throw Error(fmt::format("bad CPU range '{}'", part));
+    if (a < 0 || b < a || b >= kMaxCpus)
+      throw Error(fmt::format("bad CPU range '{}' (CPUs are 0 to {})", part, kMaxCpus - 1));
     for (int c = a; c <= b; ++c) cpus.push_back(c);
   }
   return cpus;
@@ -134,7 +137,8 @@ struct Parser {
     } else if (kw == "cpus") {
       need(2);
       sc.config.possible_cpus = parse_int(w[1], "cpus");
-      if (sc.config.possible_cpus < 1 || sc.config.possible_cpus > 4096) throw Error("cpus must be 1 to 4096");
+      if (sc.config.possible_cpus < 1 || sc.config.possible_cpus > kMaxCpus)
+        throw Error(fmt::format("cpus must be 1 to {}", kMaxCpus));
     } else if (kw == "online") {
       need(2);
       sc.config.online_cpus = parse_cpulist(w[1]);
