@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, then builds and runs the whole
-# suite three times — plain, under ASan+UBSan, and the pool and collector units under TSan.
+# suite three times — plain, under ASan+UBSan, and the pool and collector units under
+# TSan — and then the fuzzers (clang, libFuzzer) for a bounded time each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -14,3 +15,8 @@ for preset in default asan tsan; do
     ctest --preset "$preset"
   fi
 done
+echo "=== fuzz ==="
+# Only the fuzzers and what they link (the preset's build targets); each runs 30 s by default.
+cmake --preset fuzz > /dev/null
+cmake --build --preset fuzz
+ctest --preset fuzz

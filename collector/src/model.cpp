@@ -42,6 +42,10 @@ void Model::pool_state(const cmwq_ev_state& e) {
 void Model::apply(const cmwq::Record& r) {
   ++records_;
   const cmwq_event_header& h = *r.h;
+  if (h.ts > static_cast<std::uint64_t>(INT64_MAX)) {  // damage: the model's times are signed, and differences of them
+    ++anomalies_;
+    return;
+  }
   last_ts_ = static_cast<std::int64_t>(h.ts);
   if (h.kind == CMWQ_EV_HELLO) {
     // A new stream: its ids start over.
@@ -198,7 +202,10 @@ void Model::apply_sched(const cmwq_ev_state& e) {
     return;
   }
   if (w.off_cpu_since < 0) return;  // went off before the recording began
-  if (w.current.work) w.current.off_cpu_ns += ts - w.off_cpu_since;
+  // Saturating: a damaged stream may put an ON_CPU at the end of time, again and again.
+  std::int64_t& off = w.current.off_cpu_ns;
+  if (w.current.work && __builtin_add_overflow(off, std::max<std::int64_t>(0, ts - w.off_cpu_since), &off))
+    off = INT64_MAX;
   notify([&](ModelObserver& o) { o.on_off_cpu(w, ts); });
   w.off_cpu_since = -1;
   w.hidden_block = false;
@@ -285,6 +292,12 @@ void Model::apply_work(const cmwq_ev_state& e) {
   PoolInfo* p = e.pool >= 0 ? &pools_[e.pool] : nullptr;
   auto q = wqs_.find(e.wq);
   const bool was_empty = p && p->worklist.empty();
+  const bool needs_pool = e.h.kind == CMWQ_EV_WORK_ACTIVATE || e.h.kind == CMWQ_EV_WORK_ASSIGN ||
+                          e.h.kind == CMWQ_EV_WORK_START || e.h.kind == CMWQ_EV_WORK_CANCEL;
+  if (!p && needs_pool) {  // only a damaged stream moves work without a pool
+    ++anomalies_;
+    return;
+  }
   switch (e.h.kind) {
     case CMWQ_EV_WORK_QUEUE: {
       WorkInstance& w = queued_[e.work];
@@ -359,7 +372,7 @@ void Model::apply_work(const cmwq_ev_state& e) {
     }
     case CMWQ_EV_WORK_END: {
       PwqInfo& pq = pwq(e);
-      pq.nr_active = std::max(0, e.nr_active - 1);  // the record counts the item's slot still
+      pq.nr_active = std::max(1, e.nr_active) - 1;  // the record counts the item's slot still
       pq.nr_in_flight = std::max(0, pq.nr_in_flight - 1);
       if (q != wqs_.end()) {
         q->second.in_flight = std::max(0, q->second.in_flight - 1);
@@ -381,7 +394,7 @@ void Model::apply_work(const cmwq_ev_state& e) {
     }
     case CMWQ_EV_WORK_CANCEL: {
       PwqInfo& pq = pwq(e);
-      pq.nr_active = std::max(0, e.nr_active - 1);
+      pq.nr_active = std::max(1, e.nr_active) - 1;
       pq.nr_in_flight = std::max(0, pq.nr_in_flight - 1);
       // A chained barrier stays and still runs; an inactive item's barriers move to the worklist.
       for (EntryList* list : {&pq.inactive, &p->worklist})
@@ -406,8 +419,8 @@ void Model::apply_work(const cmwq_ev_state& e) {
 
 void Model::finish() {
   for (auto& w : open_instances()) notify([&](ModelObserver& o) { o.on_work_done(w); });
-  for (auto& [id, p] : pools_)
-    if (p.episode.started_ns >= 0) notify([&](ModelObserver& o) { o.on_mayday_episode(p.episode); });
+  for (auto& [id, p] : pools_)  // clang 14 cannot capture structured bindings: capture the episode itself
+    if (p.episode.started_ns >= 0) notify([&ep = p.episode](ModelObserver& o) { o.on_mayday_episode(ep); });
 }
 
 }  // namespace wqscope

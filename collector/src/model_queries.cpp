@@ -11,7 +11,8 @@ std::string Model::pool_identity(const PoolInfo& p) const {
   std::vector<int> cpus;
   if (p.cpu >= 0) cpus.push_back(p.cpu);
   else
-    for (int c = 0; c < possible_cpus_; ++c) cpus.push_back(c);
+    // A damaged HELLO or snapshot may claim billions: no kernel has more than NR_CPUS 8192.
+    for (int c = 0; c < std::min(possible_cpus_, 8192); ++c) cpus.push_back(c);
   return cmwq::pool_identity(cpus, p.cpu >= 0 ? 0 : cmwq::NUMA_NO_NODE, p.flags, p.nice);
 }
 

@@ -8,8 +8,10 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <stdexcept>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 namespace wqscope {
@@ -23,6 +25,15 @@ RecordingReader::RecordingReader(const std::string& path) : path_(path) {
     throw RecordingError(
         fmt::format("{}: cannot open the recording: {}", path, db_ ? sqlite3_errmsg(db_) : "out of memory"));
   sqlite3_busy_timeout(db_, 2000);  // a recording being written commits every 100 ms
+  // The destructor does not run when the constructor throws: close the connection then (statements
+  // below are finalized first, being destroyed before the guard).
+  struct CloseOnThrow {
+    sqlite3*& db;
+    int pending = std::uncaught_exceptions();
+    ~CloseOnThrow() {
+      if (std::uncaught_exceptions() > pending) sqlite3_close(std::exchange(db, nullptr));
+    }
+  } guard{db_};
   int version = 0;
   bool has_run = false;
   {

@@ -36,6 +36,14 @@ TEST(ScenarioParse, ErrorsNameFileLineAndProblem) {
   EXPECT_EQ(error_of("workqueue q\nwork w q: jump 1ms\n").substr(0, 30), "t.scn:2: unknown step 'jump' (");
   EXPECT_EQ(error_of("workqueue q\nworkqueue q\n"), "t.scn:2: workqueue 'q' is defined twice");
   EXPECT_EQ(error_of("at\n"), "t.scn:1: 'at' is: at TIME ACTION [ARGS]");
+  // Found by tests/fuzz: steps naming nothing crashed the simulator, and a \v line the parser.
+  EXPECT_EQ(error_of("workqueue q\nwork w q: flush x; burn 1ms\nwork x q: queue y\n"),
+            "t.scn:3: work 'x': unknown work item 'y' (define it with 'work')");
+  EXPECT_EQ(error_of("workqueue q\nwork w q: flush_wq r\n"), "t.scn:2: work 'w': flush_wq of unknown workqueue 'r'");
+  EXPECT_EQ(error_of("cpus 2\nworkqueue q\nwork w q: queue w on 2\n"), "t.scn:3: CPU 2 is not below 'cpus 2'");
+  EXPECT_EQ(error_of("cpus 2\nworkqueue q\nwork w q: burn 1ms\nat 0 queue w on -4\n"), "t.scn:4: CPU -4 is not a CPU number");
+  EXPECT_EQ(error_of("\v\nworkqueue q\n"), "no error");
+  EXPECT_EQ(error_of("online 1-200991311\n"), "t.scn:1: bad CPU range '1-200991311' (CPUs are 0 to 4095)");
 }
 
 TEST(ScenarioParse, DurationsAndExpansion) {
@@ -43,6 +51,8 @@ TEST(ScenarioParse, DurationsAndExpansion) {
   EXPECT_EQ(parse_duration("1.5s"), 1500 * kMsec);
   EXPECT_EQ(parse_duration("200us"), 200 * kUsec);
   EXPECT_EQ(parse_duration("0"), 0);
+  for (const char* bad : {".ms", "1.2.3s", "5", "ms", "-1ms"}) EXPECT_THROW(parse_duration(bad), Error) << bad;
+  EXPECT_THROW(parse_duration(std::string(400, '9') + "s"), Error);
   EXPECT_THROW(parse_duration("-1s"), Error);
   EXPECT_THROW(parse_duration("1e99s"), Error);
   std::istringstream in("workqueue q max_active=1\nwork x q fn=f count=3: burn 1ms\nat 1s queue x\n");

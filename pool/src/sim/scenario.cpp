@@ -8,6 +8,7 @@
 #include <cstring>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -71,13 +72,16 @@ unsigned parse_flags(const std::string& s) {
   return flags;
 }
 
+constexpr int kMaxCpus = 4096;  // `cpus` and `online` stop here (a list to 2^31 would take 8 GB)
+
 std::vector<int> parse_cpulist(const std::string& s) {
   std::vector<int> cpus;
   for (auto& part : split(s, ',')) {
     auto dash = part.find('-');
     int a = parse_int(part.substr(0, dash), "CPU");
     int b = dash == std::string::npos ? a : parse_int(part.substr(dash + 1), "CPU");
-    if (a < 0 || b < a) throw Error(fmt::format("bad CPU range '{}'", part));
+    if (a < 0 || b < a || b >= kMaxCpus)
+      throw Error(fmt::format("bad CPU range '{}' (CPUs are 0 to {})", part, kMaxCpus - 1));
     for (int c = a; c <= b; ++c) cpus.push_back(c);
   }
   return cpus;
@@ -121,6 +125,7 @@ Op parse_op(const std::string& text) {
 struct Parser {
   Scenario sc;
   std::set<std::string> wq_names, item_names, groups;
+  std::map<std::string, int> group_lines;  // where each `work` line is, for errors found at the end
 
   void line(const std::vector<std::string>& w, const std::string& raw, int lineno) {
     const std::string& kw = w[0];
@@ -132,7 +137,8 @@ struct Parser {
     } else if (kw == "cpus") {
       need(2);
       sc.config.possible_cpus = parse_int(w[1], "cpus");
-      if (sc.config.possible_cpus < 1 || sc.config.possible_cpus > 4096) throw Error("cpus must be 1 to 4096");
+      if (sc.config.possible_cpus < 1 || sc.config.possible_cpus > kMaxCpus)
+        throw Error(fmt::format("cpus must be 1 to {}", kMaxCpus));
     } else if (kw == "online") {
       need(2);
       sc.config.online_cpus = parse_cpulist(w[1]);
@@ -165,7 +171,7 @@ struct Parser {
     } else if (kw == "workqueue") {
       workqueue(w);
     } else if (kw == "work") {
-      work(raw);
+      work(raw, lineno);
     } else if (kw == "at") {
       action(w, lineno);
     } else {
@@ -188,7 +194,7 @@ struct Parser {
     sc.workqueues.push_back(def);
   }
 
-  void work(const std::string& raw) {
+  void work(const std::string& raw, int lineno) {
     auto colon = raw.find(':');
     if (colon == std::string::npos) throw Error("'work' is: work NAME WQ [fn=FUNC] [count=N]: STEP; STEP; ...");
     auto head = words(raw.substr(0, colon));
@@ -204,6 +210,7 @@ struct Parser {
     for (auto& step : split(raw.substr(colon + 1), ';'))
       if (!trim(step).empty()) def.ops.push_back(parse_op(step));
     if (!groups.insert(def.group).second) throw Error(fmt::format("work '{}' is defined twice", def.group));
+    group_lines[def.group] = lineno;
     if (count < 0 || count > 10'000'000) throw Error("count must be 0 to 10000000");
     if (count == 0) {
       item_names.insert(def.name);
@@ -284,8 +291,14 @@ Time parse_duration(const std::string& s) {
     if (sv.size() <= n || sv.substr(sv.size() - n) != suffix) continue;
     std::string num(sv.substr(0, sv.size() - n));
     if (num.empty() || num.find_first_not_of("0123456789.") != std::string::npos) break;
-    double v = std::stod(num);
-    if (!std::isfinite(v) || v * static_cast<double>(scale) > 1e18) break;
+    double v = 0;
+    std::size_t used = 0;
+    try {  // "." and "1.2.3" pass the character check; 400 digits overflow a double
+      v = std::stod(num, &used);
+    } catch (const std::logic_error&) {
+      break;
+    }
+    if (used != num.size() || !std::isfinite(v) || v * static_cast<double>(scale) > 1e18) break;
     return static_cast<Time>(std::llround(v * static_cast<double>(scale)));
   }
   throw Error(fmt::format("'{}' is not a duration (write it like 5ms, 1.5s, 200us or 0)", s));
@@ -299,9 +312,10 @@ Scenario parse_scenario(std::istream& in, const std::string& filename) {
     ++lineno;
     auto hash = raw.find('#');
     std::string text = trim(hash == std::string::npos ? raw : raw.substr(0, hash));
-    if (text.empty()) continue;
+    auto w = words(text);  // trim() keeps \v and \f, which the stream treats as space
+    if (w.empty()) continue;
     try {
-      p.line(words(text), text, lineno);
+      p.line(w, text, lineno);
     } catch (const Error& e) {
       throw Error(fmt::format("{}:{}: {}", filename, lineno, e.what()));
     }
@@ -309,11 +323,32 @@ Scenario parse_scenario(std::istream& in, const std::string& filename) {
   for (int cpu : p.sc.config.online_cpus)
     if (cpu >= p.sc.config.possible_cpus)
       throw Error(fmt::format("{}: online CPU {} is not below 'cpus {}'", filename, cpu, p.sc.config.possible_cpus));
+  // -1 (WORK_CPU_UNBOUND) is "no CPU" where a CPU is optional; the core rejects it where one is needed.
+  auto check_cpu = [&](int cpu, int min, int line) {
+    if (cpu >= p.sc.config.possible_cpus)
+      throw Error(fmt::format("{}:{}: CPU {} is not below 'cpus {}'", filename, line, cpu, p.sc.config.possible_cpus));
+    if (cpu < min) throw Error(fmt::format("{}:{}: CPU {} is not a CPU number", filename, line, cpu));
+  };
   for (auto& a : p.sc.actions) {
-    int cpu = a.kind == Action::Touch && a.cpu < 0 ? 0 : a.cpu;
-    if (cpu >= p.sc.config.possible_cpus || a.from < 0 || a.from >= p.sc.config.possible_cpus)
-      throw Error(fmt::format("{}:{}: CPU {} is not below 'cpus {}'", filename, a.line, std::max(cpu, a.from),
-                              p.sc.config.possible_cpus));
+    check_cpu(a.cpu, WORK_CPU_UNBOUND, a.line);
+    check_cpu(a.from, 0, a.line);
+  }
+  // Steps may name items defined further down: they are checked once the whole file is read.
+  std::set<std::string> checked;
+  for (auto& item : p.sc.items) {
+    if (!checked.insert(item.group).second) continue;  // count=N copies: one check
+    for (auto& op : item.ops) {
+      int line = p.group_lines[item.group];
+      if (op.kind == Op::FlushWq && !p.wq_names.count(op.target))
+        throw Error(fmt::format("{}:{}: work '{}': flush_wq of unknown workqueue '{}'", filename, line, item.group,
+                                op.target));
+      bool names_item = op.kind == Op::Queue || op.kind == Op::Flush || op.kind == Op::Cancel ||
+                        op.kind == Op::CancelSync;
+      if (names_item && !p.item_names.count(op.target) && !p.groups.count(op.target))
+        throw Error(fmt::format("{}:{}: work '{}': unknown work item '{}' (define it with 'work')", filename, line,
+                                item.group, op.target));
+      check_cpu(op.cpu, WORK_CPU_UNBOUND, line);
+    }
   }
   std::stable_sort(p.sc.actions.begin(), p.sc.actions.end(), [](auto& a, auto& b) { return a.at < b.at; });
   return std::move(p.sc);
