@@ -154,6 +154,25 @@ TEST(Recording, SnapshotsGiveTheStateReplayGives) {
   }
 }
 
+TEST(Model, SleepAndWakeRecordsCarryNrRunningAfterThem) {
+  // The documentation's timeline: w0 is the only item running on CPU 0 when it sleeps at 5 ms.
+  auto result = cmwq::sim::run(cmwq::sim::load_scenario(std::string(CMWQ_SCENARIOS) + "/doc-cmwq-max-active-3.scn"),
+                               true);
+  int sleeps = 0, wakes = 0;
+  cmwq::for_each_record(result.events, [&](const cmwq::Record& r) {
+    if (r.h->kind == CMWQ_EV_WORKER_SLEEP && r.h->ts == 5'000'000) {
+      ++sleeps;
+      EXPECT_EQ(r.state()->nr_running, 0);
+    }
+    if (r.h->kind == CMWQ_EV_WORKER_WAKE && r.h->ts == 15'000'000) {
+      ++wakes;
+      EXPECT_GE(r.state()->nr_running, 1);
+    }
+  });
+  EXPECT_EQ(sleeps, 1);
+  EXPECT_GE(wakes, 1);
+}
+
 TEST(Recording, RefusesToOverwriteAndSaysWhy) {
   TempDir dir;
   std::string path = (dir.path / "x.db").string();

@@ -384,20 +384,23 @@ Step Core::rescuer_loop(Worker& r, Time now) {
 
 void Core::worker_sleeping(Worker& w, Time now) {
   w.blocked = true;
-  emit(EventKind::WorkerSleep, now, w.pool, &w, w.current_work);
-  if ((w.flags & WORKER_NOT_RUNNING) || w.sleeping) return;
-  w.sleeping = true;
-  --w.pool->nr_running;
-  if (kick_pool(*w.pool) && w.current_pwq) ++w.current_pwq->stats.cm_wakeup;
+  bool counted = !(w.flags & WORKER_NOT_RUNNING) && !w.sleeping;
+  if (counted) {
+    w.sleeping = true;
+    --w.pool->nr_running;
+  }
+  emit(EventKind::WorkerSleep, now, w.pool, &w, w.current_work);  // records carry nr_running after it
+  if (counted && kick_pool(*w.pool) && w.current_pwq) ++w.current_pwq->stats.cm_wakeup;
 }
 
 void Core::worker_running(Worker& w, Time now) {
   w.blocked = false;
+  if (w.sleeping) {
+    if (!(w.flags & WORKER_NOT_RUNNING)) ++w.pool->nr_running;
+    w.sleeping = false;
+    w.current_at = now;
+  }
   emit(EventKind::WorkerWake, now, w.pool, &w, w.current_work);
-  if (!w.sleeping) return;
-  if (!(w.flags & WORKER_NOT_RUNNING)) ++w.pool->nr_running;
-  w.sleeping = false;
-  w.current_at = now;
 }
 
 void Core::worker_tick(Worker& w, Time cpu_ns, Time now) {
