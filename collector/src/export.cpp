@@ -1,5 +1,7 @@
 #include "export.h"
 
+#include "sqlite_rows.h"
+
 #include <cmwq/core.h>
 
 #include <fmt/format.h>
@@ -92,42 +94,6 @@ class TraceFile {
   std::string path_;
   std::FILE* f_ = nullptr;
   std::uint64_t events_ = 0, bytes_ = 0;
-};
-
-/// The rows of one query on the recording's derived tables, through a read-only connection of our
-/// own (RecordingReader, which checked the file, keeps its handle to itself).
-class Cursor {
- public:
-  Cursor(sqlite3* db, const std::string& path, const char* sql, std::initializer_list<std::int64_t> args = {})
-      : db_(db), path_(path) {
-    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK) fail();
-    int i = 0;
-    for (std::int64_t a : args) sqlite3_bind_int64(s_, ++i, a);
-  }
-  ~Cursor() { sqlite3_finalize(s_); }
-  Cursor(const Cursor&) = delete;
-  Cursor& operator=(const Cursor&) = delete;
-  bool next() {
-    int rc = sqlite3_step(s_);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) fail();
-    return rc == SQLITE_ROW;
-  }
-  bool null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
-  std::int64_t i(int col, std::int64_t if_null = -1) const {
-    return null(col) ? if_null : sqlite3_column_int64(s_, col);
-  }
-  std::string s(int col) const {
-    auto t = sqlite3_column_text(s_, col);
-    return t ? reinterpret_cast<const char*>(t) : "";
-  }
-
- private:
-  [[noreturn]] void fail() const {
-    throw RecordingError(fmt::format("{}: is corrupt or truncated: {}", path_, sqlite3_errmsg(db_)));
-  }
-  sqlite3* db_;
-  const std::string& path_;
-  sqlite3_stmt* s_ = nullptr;
 };
 
 /// The task state of an off-CPU wait as ps prints it.

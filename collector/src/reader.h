@@ -58,7 +58,6 @@ class RecordingReader {
   };
   bool replay(const Sink& sink, std::int64_t until, From from) const;
   [[noreturn]] void fail(const std::string& what) const;
-  sqlite3_stmt* prepare(const char* sql) const;
   std::string path_;
   struct Close {
     void operator()(sqlite3* db) const { sqlite3_close(db); }

@@ -35,8 +35,7 @@ class Tables {
   std::vector<Bar> bars(std::int64_t from, std::int64_t to) const;
 
  private:
-  sqlite3_stmt* prepare(const char* sql) const;
-  bool step(sqlite3_stmt*) const;
+  sqlite3* db() const { return reader_.connection(); }
   const wqscope::RecordingReader& reader_;
 };
 
