@@ -83,6 +83,8 @@ int main(int argc, char** argv) {
                "  sudo wqscope watch --metrics 9464 -p 1234    # Prometheus metrics at http://127.0.0.1:9464/metrics\n"
                "  wqscope show trace.db --at 12.5s        # the busy dump at 12.5 s into the recording\n"
                "  wqscope stats trace.db --interval 1     # wq_monitor's table every second\n"
+               "  sudo wqscope watch --kernel --thresh 10s  # the kernel's own workqueues\n"
+               "  sudo wqscope stats --kernel              # wq_monitor.py's table for the running kernel\n"
                "  wqscope replay --thresh 5s trace.db     # watch's alerts, from the recording\n"
                "  sqlite3 trace.db 'SELECT func, count(*) FROM work_items GROUP BY func'\n"};
   app.require_subcommand(1);
@@ -90,7 +92,10 @@ int main(int argc, char** argv) {
   std::string output, ring_buffer = "32M";
   auto add_target = [&](CLI::App* sub) {
     sub->add_option("-p,--pid", target.pid, "trace this running process")->check(CLI::PositiveNumber);
-    sub->add_option("command", target.command, "after --: the command to start and trace from its first event");
+    sub->add_flag("--kernel", target.kernel, "trace the running kernel's own workqueues instead (README: what is exact "
+                                             "and what is inferred)");
+    sub->add_option("command", target.command, "after --: the command to start and trace from its first event (with "
+                                               "--kernel: to run while tracing; the session ends with it)");
     sub->add_option("--ring-buffer", ring_buffer,
                     "the BPF ring buffer, a power of two from 256K to 1G (default 32M): how far the target may run "
                     "ahead of wqscope before events are dropped");
@@ -117,11 +122,18 @@ int main(int argc, char** argv) {
   add_db(show);
   show->add_option("--at", at, "seconds from the start (12.5, 12.5s, 800ms) or @NS (CLOCK_MONOTONIC); default: the end");
   show->add_option("--thresh", thresh, "list the pools stuck this long at that instant (default 30s)");
-  auto* stats = app.add_subcommand("stats", "wq_monitor's table per workqueue over a recording");
-  add_db(stats);
+  auto* stats = app.add_subcommand("stats", "wq_monitor's table per workqueue over a recording, or of the running "
+                                          "kernel (--kernel)");
+  stats->add_option("db", db, "the recording");
+  bool stats_kernel = false;
+  stats->add_flag("--kernel", stats_kernel, "the running kernel's workqueues, live (needs root)");
   double interval = 0;
-  auto* interval_opt = stats->add_option("--interval", interval, "print the table every this many seconds")
+  auto* interval_opt = stats->add_option("--interval", interval, "print the table every this many seconds "
+                                                                 "(--kernel: default 1)")
                            ->check(CLI::Range(0.001, 1e6));
+  int count = 0;
+  stats->add_option("--count", count, "--kernel: stop after this many tables (default: at Ctrl-C)")
+      ->check(CLI::PositiveNumber);
   wqscope::ReplayOptions ropt;
   auto* replay = app.add_subcommand("replay", "run watch's watchdog over a recording: the same alerts");
   add_db(replay);
@@ -145,15 +157,21 @@ int main(int argc, char** argv) {
   CLI::App* sub = app.get_subcommands().front();
   try {
     if (show->parsed()) return wqscope::show(db, at.empty() ? std::nullopt : std::optional(at), parse_threshold(thresh));
-    if (stats->parsed()) return wqscope::stats(db, interval_opt->count() ? std::optional(interval) : std::nullopt);
+    if (stats->parsed()) {
+      if (stats_kernel == !db.empty()) throw OptionError("give either a recording or --kernel");
+      if (!stats_kernel) return wqscope::stats(db, interval_opt->count() ? std::optional(interval) : std::nullopt);
+      target.kernel = true;
+      return wqscope::live_stats(target, interval_opt->count() ? interval : 1.0, count);
+    }
     if (import->parsed()) return wqscope::import_events(events, output, parse_threshold(thresh));
     if (export_cmd->parsed()) return export_trace(db, export_json);
     if (replay->parsed()) {
       ropt.thresh_ns = parse_threshold(thresh);
       return wqscope::replay(db, ropt);
     }
-    if ((target.pid != 0) == !target.command.empty()) {
-      fmt::print(stderr, "wqscope {}: give either -p PID or -- COMMAND, not {}\n", sub->get_name(),
+    if (target.kernel && target.pid) throw OptionError("--kernel traces the kernel, not a process: drop -p");
+    if (!target.kernel && (target.pid != 0) == !target.command.empty()) {
+      fmt::print(stderr, "wqscope {}: give either -p PID or -- COMMAND (or --kernel), not {}\n", sub->get_name(),
                  target.pid ? "both" : "neither");
       return 2;
     }

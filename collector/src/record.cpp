@@ -6,6 +6,8 @@
 #include "recording.h"
 #include "watchdog.h"
 
+#include <cmwq/report.h>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -111,6 +113,37 @@ int watch(const Target& target, const WatchOptions& opt) {
   end_recording(rec.get(), session, model, reason);
   report_end(reason, model, session.stats());
   if (!opt.quiet) fmt::print(stderr, "wqscope: {} alert(s)\n", printer.count());
+  return 0;
+}
+
+int live_stats(const Target& target, double interval_s, int count) {
+  Session session(target, "stats");
+  Model model;
+  Feed feed([&](const cmwq::Record& r) { model.apply(r); });
+  attach(session, feed);
+  fmt::print(stderr, "wqscope: wq_monitor of {} every {} s (Ctrl-C to stop)\n", session.description(), interval_s);
+  const std::int64_t start = mono_ns(), step = static_cast<std::int64_t>(interval_s * 1e9);
+  std::int64_t next = start + step;
+  int printed = 0;
+  auto table = [&](std::int64_t now) {
+    fmt::print("wq_monitor at {:.3f}s:\n", static_cast<double>(now - start) / 1e9);
+    for (const std::string& row : cmwq::report::wq_monitor_table(model.monitor())) fmt::print("{}\n", row);
+    fmt::print("\n");
+    std::fflush(stdout);
+    ++printed;
+  };
+  std::string reason = session.run([&](std::int64_t now) {
+    feed.tick(now);
+    if (now >= next) {
+      table(now);
+      next += step;
+      if (count && printed >= count) session.stop();
+    }
+    return static_cast<int>(std::clamp<std::int64_t>((next - now) / 1'000'000 + 1, 1, 50));
+  });
+  feed.flush();
+  if (!count || printed < count) table(mono_ns());  // where it ended
+  report_end(reason, model, session.stats());
   return 0;
 }
 

@@ -1,4 +1,4 @@
-// `wqscope record` and `wqscope watch`.
+// `wqscope record`, `wqscope watch` and `wqscope stats` of a live target.
 #pragma once
 
 #include "session.h"
@@ -22,5 +22,9 @@ int watch(const Target&, const WatchOptions&);
 /// Traces the target into a new recording at `output`: `watch` that only records, its stalls
 /// longer than `thresh_ns` in the alerts table. Returns the process exit status.
 int record(const Target&, const std::string& output, std::int64_t thresh_ns);
+
+/// wq_monitor's table of the target's workqueues (the kernel's with Target::kernel), live: every
+/// `interval_s` seconds, `count` times (0: until the session ends).
+int live_stats(const Target&, double interval_s, int count);
 
 }  // namespace wqscope

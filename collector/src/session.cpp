@@ -1,5 +1,7 @@
 #include "session.h"
 
+#include "kernel_tracer.h"
+
 #include <fmt/format.h>
 
 #include <atomic>
@@ -56,7 +58,7 @@ std::int64_t mono_ns() {
 }
 
 Session::Session(const Target& t, const char* verb)
-    : launch_(!t.command.empty()), pid_(t.pid), ring_buffer_bytes_(t.ring_buffer_bytes) {
+    : launch_(!t.command.empty()), kernel_(t.kernel), pid_(t.pid), ring_buffer_bytes_(t.ring_buffer_bytes) {
   // From the start: a Ctrl-C while the BPF program loads must still end the session cleanly
   // (and a shell may have started us with SIGINT ignored).
   struct sigaction sa {};
@@ -65,6 +67,8 @@ Session::Session(const Target& t, const char* verb)
   sigaction(SIGTERM, &sa, nullptr);
   require_bpf_privileges(verb);
   require_kernel_btf();
+  if (kernel_) description_ = "the kernel's workqueues";
+  if (kernel_ && !launch_) return;
   if (!launch_) {
     binary_ = probe_binary_of(pid_);
     description_ = fmt::format("pid {} ({})", pid_, binary_);
@@ -73,7 +77,9 @@ Session::Session(const Target& t, const char* verb)
     return;
   }
   binary_ = resolve(t.command[0]);
-  for (auto& a : t.command) description_ += (description_.empty() ? "" : " ") + a;
+  std::string command;
+  for (auto& a : t.command) command += (command.empty() ? "" : " ") + a;
+  description_ = kernel_ ? fmt::format("{} during '{}'", description_, command) : command;
   int go[2];
   if (pipe2(go, O_CLOEXEC) != 0) throw TracerError(fmt::format("pipe: {}", std::strerror(errno)));
   pid_t parent = getpid();
@@ -131,7 +137,8 @@ bool Session::target_gone() {
 }
 
 void Session::attach(Tracer::BatchFn fn, Tracer::SchedFn sched) {
-  tracer_ = std::make_unique<Tracer>(pid_, binary_, std::move(fn), std::move(sched), ring_buffer_bytes_);
+  if (kernel_) tracer_ = std::make_unique<KernelTracer>(std::move(fn), ring_buffer_bytes_);
+  else tracer_ = std::make_unique<Tracer>(pid_, binary_, std::move(fn), std::move(sched), ring_buffer_bytes_);
   drop_capabilities();
 }
 
@@ -165,20 +172,21 @@ std::string Session::run(const std::function<int(std::int64_t now)>& tick) {
         tick(mono_ns());
         return "target " + how_it_ended(status);
       }
-    } else if (target_gone()) {
+    } else if (!kernel_ && target_gone()) {
       tracer_->drain();
       tick(mono_ns());
       return "target exited";
     }
-    if (int sig = stop_signal.load()) {
+    int sig = stop_signal.load();
+    if (sig || stopped_) {
       if (launch_) {  // the command is ours: it ends with the session
-        ::kill(pid_, sig);
+        ::kill(pid_, sig ? sig : SIGTERM);
         waitpid(pid_, &status, 0);
         live_ = false;
       }
       tracer_->drain();
-      tick(mono_ns());
-      return sig == SIGINT ? "interrupted" : "terminated";
+      if (!stopped_) tick(mono_ns());
+      return sig == SIGINT ? "interrupted" : sig ? "terminated" : "done";
     }
   }
 }

@@ -16,7 +16,8 @@ namespace wqscope {
 
 struct Target {
   pid_t pid = 0;                     // -p PID
-  std::vector<std::string> command;  // -- CMD ARGS
+  bool kernel = false;               // --kernel: the kernel's own workqueues
+  std::vector<std::string> command;  // -- CMD ARGS: traced, or in kernel mode run while tracing
   std::uint32_t ring_buffer_bytes = kRingBufferDefault;  // how much the target may run ahead of us
 };
 
@@ -28,14 +29,18 @@ class Session {
   Session(const Target&, const char* verb);
   /// A command still running (the session ended on an error) is stopped: SIGTERM, then SIGKILL.
   ~Session();
-  pid_t pid() const { return pid_; }
+  /// The traced process; 0 in kernel mode.
+  pid_t pid() const { return kernel_ ? 0 : pid_; }
   const std::string& description() const { return description_; }
 
-  /// Attaches the tracer; the pool's records go to `fn`, the kernel's off/on-CPU records to `sched`.
+  /// Attaches the tracer; the pool's records go to `fn`, the kernel's off/on-CPU records to `sched`
+  /// (in kernel mode all go to `fn`, in order).
   void attach(Tracer::BatchFn fn, Tracer::SchedFn sched = [](const cmwq_ev_state&) {});
   /// Lets the command run, then polls until the session ends. `tick(now)` runs after every poll
   /// and returns how long the next poll may wait (ms). Returns why the session ended.
   std::string run(const std::function<int(std::int64_t now)>& tick);
+  /// Ends run() after the current tick, as a signal would.
+  void stop() { stopped_ = true; }
   cmwq_bpf_stats stats() const { return tracer_->stats(); }
 
  private:
@@ -44,13 +49,15 @@ class Session {
   void drop_capabilities();
 
   bool launch_;
+  bool kernel_;
   pid_t pid_;
   std::uint32_t ring_buffer_bytes_;
   int go_ = -1;        // write end of the pipe that holds the child
-  bool live_ = false;  // the command runs and is not reaped yet
+  bool live_ = false;
+  bool stopped_ = false;  // the command runs and is not reaped yet
   int pidfd_ = -1;     // -p: readable once the process has exited, reaped or not
   std::string binary_, description_;
-  std::unique_ptr<Tracer> tracer_;
+  std::unique_ptr<EventSource> tracer_;
 };
 
 }  // namespace wqscope

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <chrono>
 #include <climits>
 #include <cstring>
@@ -52,6 +54,13 @@ void require_kernel_btf() {
                     "distribution kernels are)");
 }
 
+void set_libbpf_log() {
+  // libbpf's own log (the verifier's, among others) only when asked: WQSCOPE_BPF_LOG=1.
+  static const bool wanted = std::getenv("WQSCOPE_BPF_LOG") != nullptr;
+  libbpf_set_print(wanted ? [](libbpf_print_level, const char* f, va_list ap) { return std::vfprintf(stderr, f, ap); }
+                          : [](libbpf_print_level, const char*, va_list) { return 0; });
+}
+
 std::string probe_binary_of(pid_t pid) {
   std::string proc = fmt::format("/proc/{}", pid);
   if (::access(proc.c_str(), F_OK) != 0)
@@ -74,7 +83,7 @@ std::string probe_binary_of(pid_t pid) {
 
 Tracer::Tracer(pid_t pid, const std::string& binary, BatchFn fn, SchedFn sched, std::uint32_t ring_buffer_bytes)
     : fn_(std::move(fn)), sched_(std::move(sched)) {
-  libbpf_set_print([](libbpf_print_level, const char*, va_list) { return 0; });
+  set_libbpf_log();
   skel_ = cmwq_bpf__open();
   if (!skel_) throw TracerError(fmt::format("cannot open the BPF program: {}", std::strerror(errno)));
   skel_->rodata->target_tgid = static_cast<__u32>(pid);

@@ -38,10 +38,24 @@ constexpr std::uint32_t kRingBufferMin = std::bit_ceil(2 * kRingRecordBytes);  /
 constexpr std::uint32_t kRingBufferMax = 1u << 30;
 constexpr std::uint32_t kRingBufferDefault = 32u << 20;
 
+/// libbpf's log goes to stderr when WQSCOPE_BPF_LOG is set, nowhere otherwise.
+void set_libbpf_log();
+
 /// The executable of a running process, checked to carry the cmwq:batch probe.
 std::string probe_binary_of(pid_t pid);
 
-class Tracer {
+/// What a session polls: a process's cmwq:batch probe (Tracer) or the kernel's workqueues (KernelTracer).
+class EventSource {
+ public:
+  virtual ~EventSource() = default;
+  /// Waits up to `timeout_ms` and hands over whatever arrived.
+  virtual void poll(int timeout_ms) = 0;
+  /// Hands over everything still in the ring buffer.
+  virtual void drain() = 0;
+  virtual cmwq_bpf_stats stats() const = 0;
+};
+
+class Tracer : public EventSource {
  public:
   using BatchFn = std::function<void(std::span<const std::byte> records, std::uint64_t count)>;
   /// The kernel's off/on-CPU records of the target's threads: ahead of the pool's batches in time.
@@ -49,15 +63,13 @@ class Tracer {
   /// `ring_buffer_bytes`: a power of two from kRingBufferMin to kRingBufferMax.
   Tracer(pid_t pid, const std::string& binary, BatchFn fn, SchedFn sched,
          std::uint32_t ring_buffer_bytes = kRingBufferDefault);
-  ~Tracer();
+  ~Tracer() override;
   Tracer(const Tracer&) = delete;
   Tracer& operator=(const Tracer&) = delete;
 
-  /// Waits up to `timeout_ms` and hands over whatever batches arrived.
-  void poll(int timeout_ms);
-  /// Hands over everything still in the ring buffer.
-  void drain();
-  cmwq_bpf_stats stats() const;
+  void poll(int timeout_ms) override;
+  void drain() override;
+  cmwq_bpf_stats stats() const override;
 
  private:
   static int on_sample(void* self, void* data, std::size_t size);

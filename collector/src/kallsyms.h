@@ -1,0 +1,25 @@
+// The kernel's symbols (/proc/kallsyms): work functions by address, as %ps prints them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+
+namespace wqscope {
+
+class KernelSymbols {
+ public:
+  KernelSymbols() = default;
+  /// Reads the text symbols of `path` (root sees their addresses; others see zeros and get
+  /// TracerError saying so). Module symbols loaded later are not in it.
+  static KernelSymbols load(const std::string& path = "/proc/kallsyms");
+  void add(std::uint64_t addr, std::string name) { names_.emplace(addr, std::move(name)); }
+  /// The function at `addr`, or its address in hex ("0xffffffff81234560") when unknown.
+  std::string name(std::uint64_t addr) const;
+  std::size_t size() const { return names_.size(); }
+
+ private:
+  std::unordered_map<std::uint64_t, std::string> names_;
+};
+
+}  // namespace wqscope

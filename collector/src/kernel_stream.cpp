@@ -1,0 +1,228 @@
+#include "kernel_stream.h"
+
+#include <cmwq/constants.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace wqscope {
+
+template <class T>
+T& KernelStream::append(std::uint16_t kind, const cmwq_kernel_event& e, std::int32_t cpu, bool in_sequence) {
+  std::size_t at = out_->size();
+  out_->resize(at + sizeof(T));
+  auto* rec = reinterpret_cast<T*>(out_->data() + at);
+  std::memset(rec, 0, sizeof(T));
+  // The ring buffer keeps the order in which the CPUs made the records; their clocks may be a few
+  // ns apart, and the schema's times go forward.
+  last_ts_ = std::max(last_ts_, e.ts);
+  rec->h = cmwq_event_header{kind, sizeof(T), 0, e.tid, cpu, last_ts_, in_sequence ? seq_++ : 0};
+  ++count_;
+  return *rec;
+}
+
+std::uint32_t KernelStream::intern(const std::string& text, std::uint32_t kind, const cmwq_kernel_event& e) {
+  std::string key = text.substr(0, CMWQ_NAME_MAX - 1);
+  auto [it, added] = names_.try_emplace(key, static_cast<std::uint32_t>(names_.size() + 1));
+  if (added) {
+    auto& rec = append<cmwq_ev_name>(CMWQ_EV_NAME, e, -1);
+    rec.id = it->second;
+    rec.name_kind = kind;
+    std::memcpy(rec.text, key.data(), key.size());
+  }
+  return it->second;
+}
+
+std::uint32_t KernelStream::workqueue(std::uint64_t addr, const cmwq_kernel_event& e) {
+  if (!addr) return 0;
+  Workqueue& wq = wqs_[addr];
+  if (!wq.id) wq.id = static_cast<std::uint32_t>(wqs_.size());
+  if (addr != e.wq) return wq.id;  // a rescuer's: its name comes with its first item
+  if (!wq.announced) {
+    std::string name(e.wq_name, strnlen(e.wq_name, sizeof e.wq_name));
+    std::uint32_t name_id = intern(name, CMWQ_NAME_WQ, e);
+    auto& rec = append<cmwq_ev_state>(CMWQ_EV_WQ_CREATE, e, -1);
+    rec.wq = wq.id;
+    rec.func = name_id;
+    rec.flags = e.wq_flags;
+    rec.pool = -1;
+    rec.nr_active = -1;
+    rec.arg = e.max_active;
+    wq.announced = true;
+    wq.max_active = e.max_active;
+  } else if (wq.max_active != e.max_active) {  // workqueue_set_max_active(), or a CPU's pwq capped
+    auto& rec = append<cmwq_ev_state>(CMWQ_EV_MAX_ACTIVE, e, -1);
+    rec.wq = wq.id;
+    rec.pool = -1;
+    rec.nr_active = -1;
+    rec.arg = wq.max_active = e.max_active;
+  }
+  return wq.id;
+}
+
+void KernelStream::announce_pool(const cmwq_kernel_event& e) {
+  if (e.pool.id < 0 || !pools_.insert(e.pool.id).second) return;
+  auto& rec = append<cmwq_ev_state>(CMWQ_EV_POOL_CREATE, e, e.pool.cpu);
+  rec.pool = e.pool.id;
+  rec.pool_flags = e.pool.flags;
+  rec.nr_running = e.pool.nr_running;
+  rec.nr_idle = e.pool.nr_idle;
+  rec.nr_workers = e.pool.nr_workers;
+  rec.nr_active = -1;
+  rec.arg = e.pool.nice;
+}
+
+cmwq_ev_state& KernelStream::state(std::uint16_t kind, const cmwq_kernel_event& e, std::uint32_t func) {
+  std::uint32_t wq = workqueue(e.wq, e);
+  announce_pool(e);
+  auto& rec = append<cmwq_ev_state>(kind, e, e.pool.id >= 0 ? e.pool.cpu : -1);
+  rec.work = e.work;
+  rec.func = func;
+  rec.wq = wq;
+  rec.pool = e.pool.id;
+  rec.flags = e.worker_flags;
+  rec.pool_flags = e.pool.flags;
+  rec.nr_running = e.pool.nr_running;
+  rec.nr_idle = e.pool.nr_idle;
+  rec.nr_workers = e.pool.nr_workers;
+  rec.nr_active = e.nr_active;
+  return rec;
+}
+
+KernelStream::Worker& KernelStream::worker(const cmwq_kernel_event& e) {
+  auto [it, added] = workers_.try_emplace(e.tid);
+  Worker& w = it->second;
+  if (added) {
+    // First seen now: it may have existed long before the recording (the kernel says nothing at creation).
+    w.pool = e.pool.id;
+    std::uint32_t rescuer_of = workqueue(e.rescue_wq, e);
+    auto& rec = state(CMWQ_EV_WORKER_CREATE, e);
+    rec.worker = static_cast<std::int32_t>(e.tid);
+    rec.work = 0;
+    rec.wq = rescuer_of;
+  }
+  return w;
+}
+
+void KernelStream::work_event(const cmwq_kernel_event& e) {
+  std::uint32_t func = e.func ? intern(symbols_.name(e.func), CMWQ_NAME_FUNC, e) : 0;
+  switch (e.kind) {
+    case CMWQ_EV_WORK_QUEUE: {
+      cancel(e, func);  // still queued as far as we know: it was taken back unseen
+      auto& rec = state(CMWQ_EV_WORK_QUEUE, e, func);
+      rec.arg = e.req_cpu >= 0 && e.req_cpu < possible_cpus_ ? e.req_cpu : cmwq::WORK_CPU_UNBOUND;
+      queued_[e.work] = Queued{rec.wq, rec.pool, rec.h.cpu, false};
+      break;
+    }
+    case CMWQ_EV_WORK_ACTIVATE:
+      state(CMWQ_EV_WORK_ACTIVATE, e, func);
+      if (auto it = queued_.find(e.work); it != queued_.end()) it->second.active = true;
+      break;
+    case CMWQ_EV_WORK_CANCEL:
+      cancel(e, func);
+      break;
+    case CMWQ_EV_WORK_START: {
+      queued_.erase(e.work);
+      Worker& w = worker(e);
+      if (w.state != State::Busy) {
+        state(CMWQ_EV_WORKER_BUSY, e).worker = static_cast<std::int32_t>(e.tid);
+        w.state = State::Busy;
+      }
+      w.pool = e.pool.id;
+      w.work = e.work;
+      w.started_runtime = e.runtime_ns;
+      state(CMWQ_EV_WORK_START, e, func).worker = static_cast<std::int32_t>(e.tid);
+      break;
+    }
+    case CMWQ_EV_WORK_END: {
+      Worker& w = worker(e);
+      if (w.work != e.work) break;  // it started before the recording: the model never saw it start
+      auto& rec = state(CMWQ_EV_WORK_END, e, func);
+      rec.worker = static_cast<std::int32_t>(e.tid);
+      rec.arg = static_cast<std::int64_t>(e.runtime_ns - w.started_runtime);
+      w.work = 0;
+      break;
+    }
+  }
+}
+
+void KernelStream::cancel(const cmwq_kernel_event& e, std::uint32_t func) {
+  auto it = queued_.find(e.work);
+  if (it == queued_.end()) return;  // queued before the recording, or already started
+  auto& rec = state(CMWQ_EV_WORK_CANCEL, e, func);
+  rec.h.cpu = it->second.cpu;  // where it was queued
+  rec.wq = it->second.wq;
+  rec.pool = it->second.pool;
+  rec.nr_active = e.nr_active + (it->second.active ? 1 : 0);  // the record counts the slot it gave back
+  queued_.erase(it);
+}
+
+void KernelStream::sched_event(const cmwq_kernel_event& e) {
+  if (e.kind == CMWQ_EV_WORKER_DESTROY) {
+    auto it = workers_.find(e.tid);
+    if (it == workers_.end()) return;
+    auto& rec = append<cmwq_ev_state>(CMWQ_EV_WORKER_DESTROY, e, -1);
+    rec.pool = it->second.pool;  // it has left its pool by now: the one we knew
+    rec.worker = static_cast<std::int32_t>(e.tid);
+    rec.nr_active = -1;
+    workers_.erase(it);
+    return;
+  }
+  Worker& w = worker(e);
+  auto as_worker = [&](std::uint16_t kind) { state(kind, e).worker = static_cast<std::int32_t>(e.tid); };
+  auto sched = [&](std::uint16_t kind, std::uint32_t task_state, std::int64_t arg) {
+    auto& rec = append<cmwq_ev_state>(kind, e, -1, false);  // outside the sequence, as from libcmwq's tracer
+    rec.pool = -1;
+    rec.worker = static_cast<std::int32_t>(e.tid);
+    rec.flags = task_state;
+    rec.nr_active = -1;
+    rec.arg = arg;
+  };
+  if (e.kind == CMWQ_EV_OFF_CPU) {
+    if (!e.work) {  // going to sleep with WORKER_IDLE set: worker_enter_idle()
+      if (w.state != State::Idle) as_worker(CMWQ_EV_WORKER_IDLE);
+      w.state = State::Idle;
+      w.work = 0;
+    } else if (e.work == w.work) {  // every kworker's wait goes through schedule(): announced, never hidden
+      as_worker(CMWQ_EV_WORKER_SLEEP);
+      w.state = State::Sleeping;
+      w.off_since = static_cast<std::int64_t>(e.ts);
+      sched(CMWQ_EV_OFF_CPU, e.task_state, 0);
+    }
+  } else if (e.kind == CMWQ_EV_ON_CPU && w.state == State::Sleeping) {
+    as_worker(CMWQ_EV_WORKER_WAKE);
+    w.state = State::Busy;
+    sched(CMWQ_EV_ON_CPU, 0, std::max<std::int64_t>(0, static_cast<std::int64_t>(e.ts) - w.off_since));
+  }
+}
+
+std::uint64_t KernelStream::translate(const cmwq_kernel_event& e, std::vector<std::byte>& out) {
+  out_ = &out;
+  count_ = 0;
+  if (seq_ == 1) {
+    auto& hello = append<cmwq_ev_hello>(CMWQ_EV_HELLO, e, -1);
+    hello.version = CMWQ_EVENTS_VERSION;
+    hello.possible_cpus = static_cast<std::uint32_t>(possible_cpus_);
+    hello.watchdog_thresh_ns = static_cast<std::uint64_t>(thresh_ns_);
+  }
+  switch (e.kind) {
+    case CMWQ_EV_WORK_QUEUE:
+    case CMWQ_EV_WORK_ACTIVATE:
+    case CMWQ_EV_WORK_CANCEL:
+    case CMWQ_EV_WORK_START:
+    case CMWQ_EV_WORK_END:
+      work_event(e);
+      break;
+    case CMWQ_EV_OFF_CPU:
+    case CMWQ_EV_ON_CPU:
+    case CMWQ_EV_WORKER_DESTROY:
+      sched_event(e);
+      break;
+    default:
+      break;  // not a kind kernel.bpf.c makes
+  }
+  out_ = nullptr;
+  return count_;
+}
+
+}  // namespace wqscope

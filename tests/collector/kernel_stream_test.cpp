@@ -1,0 +1,172 @@
+// Kernel mode's translation, without a kernel: events as bpf/kernel.bpf.c makes them, through
+// KernelStream, into the model and the watchdog that watch --kernel uses.
+#include "kernel_stream.h"
+#include "model.h"
+#include "watchdog.h"
+
+#include <cmwq/recorder.h>
+
+#include <gtest/gtest.h>
+
+namespace wqscope {
+namespace {
+
+constexpr std::int64_t kSec = 1'000'000'000;
+constexpr std::uint64_t kWork = 0xffff888001000000, kFunc = 0xffffffff81100000, kWq = 0xffff888002000000;
+constexpr std::uint32_t kWorker = 100;
+
+class KernelStreamTest : public ::testing::Test {
+ protected:
+  KernelStreamTest() : stream_(symbols(), 2, 30 * kSec) {}
+  static KernelSymbols symbols() {
+    KernelSymbols s;
+    s.add(kFunc, "vmstat_update");
+    return s;
+  }
+
+  /// An event on pool 0 (cpu 0) of the workqueue "events", as the BPF side fills it.
+  static cmwq_kernel_event event(std::uint16_t kind, std::int64_t ts, std::uint32_t tid = kWorker) {
+    cmwq_kernel_event e{};
+    e.kind = kind;
+    e.tid = tid;
+    e.ts = static_cast<std::uint64_t>(ts);
+    e.work = kWork;
+    e.func = kFunc;
+    e.wq = kWq;
+    e.pool = cmwq_kernel_pool{0, 0, 0, 0, 0, 1, 1, 2};
+    e.req_cpu = 256;  // WORK_CPU_UNBOUND: NR_CPUS
+    e.nr_active = 0;
+    e.max_active = 1024;
+    e.wq_flags = 0x100;  // WQ_PERCPU
+    std::snprintf(e.wq_name, sizeof e.wq_name, "events");
+    return e;
+  }
+  void feed(const cmwq_kernel_event& e) {
+    std::vector<std::byte> out;
+    stream_.translate(e, out);
+    cmwq::for_each_record(out, [&](const cmwq::Record& r) { model_.apply(r); });
+  }
+  void queue(std::int64_t ts, bool activate = true) {
+    feed(event(CMWQ_EV_WORK_QUEUE, ts, 1));
+    if (!activate) return;
+    auto a = event(CMWQ_EV_WORK_ACTIVATE, ts, 1);
+    a.nr_active = 1;
+    feed(a);
+  }
+
+  KernelStream stream_;
+  Model model_;
+};
+
+TEST_F(KernelStreamTest, AnItemsLifeWithAWaitInside) {
+  queue(1 * kSec);
+  auto start = event(CMWQ_EV_WORK_START, 2 * kSec);
+  start.nr_active = 1;
+  start.runtime_ns = 5'000;
+  feed(start);
+  auto off = event(CMWQ_EV_OFF_CPU, 2 * kSec + 100);
+  off.task_state = 2;  // TASK_UNINTERRUPTIBLE
+  feed(off);
+  feed(event(CMWQ_EV_ON_CPU, 2 * kSec + 700));
+  auto end = event(CMWQ_EV_WORK_END, 3 * kSec);
+  end.nr_active = 1;
+  end.runtime_ns = 9'000;
+  std::vector<WorkInstance> done;
+  struct Done : ModelObserver {
+    std::vector<WorkInstance>* out;
+    void on_work_done(const WorkInstance& w) override { out->push_back(w); }
+  } observer;
+  observer.out = &done;
+  model_.add_observer(&observer);
+  feed(end);
+
+  EXPECT_EQ(model_.anomalies(), 0u);
+  EXPECT_EQ(model_.lost(), 0u);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].func, "vmstat_update");
+  EXPECT_EQ(done[0].wq, "events");
+  EXPECT_EQ(done[0].queued_ns, 1 * kSec);
+  EXPECT_EQ(done[0].started_ns, 2 * kSec);
+  EXPECT_EQ(done[0].cpu_ns, 4'000);     // the kworker's CPU time between start and end
+  EXPECT_EQ(done[0].off_cpu_ns, 600);   // the wait inside it
+  EXPECT_EQ(done[0].worker, static_cast<int>(kWorker));
+  const auto& wq = model_.workqueues().begin()->second;
+  EXPECT_EQ(wq.name, "events");
+  EXPECT_EQ(wq.max_active, 1024);
+  EXPECT_EQ(wq.counters.started, 1u);
+  EXPECT_EQ(wq.counters.completed, 1u);
+  EXPECT_FALSE(model_.workers().at(kWorker).hidden_block);  // the kernel's waits are always announced
+  EXPECT_TRUE(model_.pools().at(0).worklist.empty());
+}
+
+TEST_F(KernelStreamTest, AStuckPoolIsReportedInTheKernelsWords) {
+  queue(1 * kSec);
+  Watchdog dog(5 * kSec);
+  EXPECT_TRUE(dog.check(model_, 5 * kSec).empty());
+  auto alerts = dog.check(model_, 7 * kSec);
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].message, "BUG: workqueue lockup - pool cpus=0 node=0 flags=0x0 nice=0 stuck for 6s!");
+  auto busy = cmwq::report::show_busy(model_.busy(7 * kSec));
+  EXPECT_NE(std::find(busy.begin(), busy.end(), "    pending: vmstat_update"), busy.end());
+}
+
+TEST_F(KernelStreamTest, QueuedAgainWhileQueuedWasTakenBackUnseen) {
+  queue(1 * kSec);
+  queue(2 * kSec);  // mod_delayed_work() took it off the worklist and queued it again
+  EXPECT_EQ(model_.anomalies(), 0u);
+  EXPECT_EQ(model_.pools().at(0).worklist.size(), 1u);
+  EXPECT_EQ(model_.open_instances().size(), 1u);
+  EXPECT_EQ(model_.open_instances()[0].queued_ns, 2 * kSec);
+}
+
+TEST_F(KernelStreamTest, AnItemTakenBackOffItsListLeavesIt) {
+  queue(1 * kSec);
+  auto grab = event(CMWQ_EV_WORK_CANCEL, 2 * kSec, 1);
+  grab.nr_active = 0;  // after it gave back its slot
+  feed(grab);
+  EXPECT_TRUE(model_.pools().at(0).worklist.empty());
+  EXPECT_TRUE(model_.open_instances().empty());
+  EXPECT_EQ(model_.pwqs().begin()->second.nr_active, 0);
+  Watchdog dog(5 * kSec);
+  EXPECT_TRUE(dog.check(model_, 60 * kSec).empty());
+  // Grabbing one that was only on its timer says nothing.
+  feed(grab);
+  EXPECT_EQ(model_.anomalies(), 0u);
+}
+
+TEST_F(KernelStreamTest, ItemsRunningWhenTracingBeganEndUnremarked) {
+  auto end = event(CMWQ_EV_WORK_END, 1 * kSec);
+  feed(end);  // its start was before us
+  EXPECT_EQ(model_.anomalies(), 0u);
+  auto start = event(CMWQ_EV_WORK_START, 2 * kSec);  // queued before us
+  feed(start);
+  EXPECT_EQ(model_.workers().at(kWorker).current.func, "vmstat_update");
+  EXPECT_EQ(model_.anomalies(), 0u);
+}
+
+TEST_F(KernelStreamTest, AWorkerGoingToSleepWithWorkerIdleIsIdle) {
+  auto start = event(CMWQ_EV_WORK_START, 1 * kSec);
+  feed(start);
+  feed(event(CMWQ_EV_WORK_END, 1 * kSec + 10));
+  auto idle = event(CMWQ_EV_OFF_CPU, 1 * kSec + 20);
+  idle.work = 0;
+  idle.worker_flags = 4;  // WORKER_IDLE
+  feed(idle);
+  EXPECT_EQ(model_.workers().at(kWorker).state, WorkerState::Idle);
+  EXPECT_EQ(model_.pools().at(0).idle.front(), static_cast<int>(kWorker));
+  auto exit = event(CMWQ_EV_WORKER_DESTROY, 2 * kSec);
+  exit.pool.id = -1;  // detached from its pool by then
+  feed(exit);
+  EXPECT_TRUE(model_.pools().at(0).idle.empty());
+  EXPECT_GE(model_.workers().at(kWorker).destroyed_ns, 0);
+}
+
+TEST_F(KernelStreamTest, UnknownFunctionsAreNamedByAddress) {
+  auto e = event(CMWQ_EV_WORK_QUEUE, 1 * kSec, 1);
+  e.func = 0xffffffffc0001234;  // a module loaded after the symbols were read
+  feed(e);
+  EXPECT_EQ(model_.open_instances().at(0).func, "0xffffffffc0001234");
+}
+
+}  // namespace
+}  // namespace wqscope
