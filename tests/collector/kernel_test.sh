@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Kernel mode on this machine's kernel: work it does for a workload of ours (writes and sync),
+# recorded by `wqscope record --kernel`, counted per function against bpftrace's independent count
+# of the same tracepoint over the same interval; then `stats --kernel` and `watch --kernel`.
+set -uo pipefail
+wqscope=$1
+tmp=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; [[ -n ${mounted:-} ]] && umount /sys/kernel/tracing; rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+q() { sqlite3 "$1" "$2"; }
+if [[ $EUID -ne 0 ]]; then echo "SKIP: kernel mode needs root (CAP_BPF, CAP_PERFMON, /proc/kallsyms)"; exit 77; fi
+
+# Work the kernel does for us: page cache writeback, block I/O completion, journal.
+workload="for i in \$(seq 30); do dd if=/dev/zero of=$tmp/f\$i bs=64k count=8 conv=fsync status=none; done; sync"
+
+# The second count: bpftrace on the tracefs tracepoint, items run by kworkers (PF_WQ_WORKER), as kernel
+# mode traces them. tracefs is not mounted on every machine: mount it for bpftrace's formats.
+if ! mountpoint -q /sys/kernel/tracing; then
+  mount -t tracefs nodev /sys/kernel/tracing || fail "cannot mount tracefs for bpftrace"
+  mounted=1
+fi
+bpftrace -B line -e 'tracepoint:workqueue:workqueue_execute_start /curtask->flags & 0x20/ {
+  printf("%llu,%s\n", nsecs, ksym(args->function)); }' > "$tmp/bpftrace.csv" 2> "$tmp/bpftrace.err" &
+bt=$!
+# Attached once it reports an item: the kernel runs vmstat_update on every CPU each second.
+for _ in $(seq 300); do grep -q , "$tmp/bpftrace.csv" && break; kill -0 $bt 2>/dev/null || break; sleep 0.1; done
+grep -q , "$tmp/bpftrace.csv" || { cat "$tmp/bpftrace.err"; fail "bpftrace saw no workqueue item in 30 s"; }
+
+"$wqscope" record --kernel -o "$tmp/k.db" -- sh -c "$workload" > "$tmp/out" 2>&1 || { cat "$tmp/out"; fail "record --kernel"; }
+sleep 0.5  # bpftrace's per-CPU buffers: what it saw during the recording reaches its output
+kill -INT $bt; wait $bt
+db=$tmp/k.db
+[[ $(q "$db" "PRAGMA integrity_check") == ok ]] || fail "integrity"
+[[ $(q "$db" "SELECT pid, dropped_events, lost_events FROM run") == "0|0|0" ]] || fail "run: $(q "$db" 'SELECT * FROM run')"
+grep -q "Lost" "$tmp/bpftrace.err" && fail "bpftrace lost events: $(cat "$tmp/bpftrace.err")"
+
+# The interval: from the middle of the widest gap among our first 50 starts to that among our last 50
+# (two tracers stamp one hit some ns apart: a boundary inside a gap cannot split them).
+read -r lo hi < <(q "$db" "
+  WITH s AS (SELECT started_ns t, row_number() OVER (ORDER BY started_ns) i, count(*) OVER () n
+             FROM work_items WHERE started_ns IS NOT NULL),
+       g AS (SELECT a.t t0, b.t t1, a.i i, a.n n FROM s a JOIN s b ON b.i = a.i + 1)
+  SELECT (SELECT (t0 + t1) / 2 FROM g WHERE i <= 50 ORDER BY t1 - t0 DESC LIMIT 1) || ' ' ||
+         (SELECT (t0 + t1) / 2 FROM g WHERE i >= n - 50 ORDER BY t1 - t0 DESC LIMIT 1)" | tr '|' ' ')
+[[ -n $lo && -n $hi ]] || fail "too few items recorded: $(q "$db" 'SELECT count(*) FROM work_items')"
+q "$db" "SELECT func, count(*) FROM work_items WHERE started_ns > $lo AND started_ns < $hi GROUP BY func ORDER BY func" \
+  > "$tmp/ours"
+grep , "$tmp/bpftrace.csv" > "$tmp/items.csv"  # without bpftrace's "Attaching 1 probe..."
+sqlite3 "$tmp/bt.db" ".mode csv" "CREATE TABLE s (ts INTEGER, func TEXT)" ".import $tmp/items.csv s"
+q "$tmp/bt.db" "SELECT func, count(*) FROM s WHERE ts > $lo AND ts < $hi GROUP BY func ORDER BY func" > "$tmp/theirs"
+echo "items per function over $(( (hi - lo) / 1000000 )) ms (wqscope | bpftrace):"
+join -t '|' -a1 -a2 -e 0 -o 0,1.2,2.2 "$tmp/ours" "$tmp/theirs" | sed 's/^/  /'
+diff "$tmp/ours" "$tmp/theirs" > /dev/null || fail "the counts differ"
+total=$(awk -F'|' '{ n += $2 } END { print n }' "$tmp/ours")
+(( total >= 30 )) || fail "only $total items in the interval: the workload made no kernel work?"
+grep -qE '^(wb_workfn|ext4_end_io_rsv_work|blk_mq_run_work_fn|blk_mq_requeue_work|flush_to_ldisc)\|' "$tmp/ours" \
+  || fail "none of the workload's functions (writeback, ext4, block layer) was recorded"
+
+# The readers work on kernel recordings unchanged.
+"$wqscope" show "$db" > "$tmp/show" || fail "show"
+grep -q "^Showing busy workqueues and worker pools:" "$tmp/show" || fail "show: $(cat "$tmp/show")"
+"$wqscope" stats "$db" | grep -qE '^(writeback|kblockd|events) +[1-9]' || fail "stats of the recording"
+"$wqscope" replay "$db" --thresh 1s 2> "$tmp/replay" > /dev/null || fail "replay"
+
+# stats --kernel: wq_monitor.py's table for the running kernel, live.
+"$wqscope" stats --kernel --interval 0.5 --count 2 > "$tmp/stats" 2> "$tmp/stats.err" || { cat "$tmp/stats.err"; fail "stats --kernel"; }
+[[ $(grep -c '^wq_monitor at' "$tmp/stats") == 2 ]] || fail "two tables: $(cat "$tmp/stats")"
+grep -q 'total  infl  CPUtime' "$tmp/stats" || fail "wq_monitor's columns"
+
+# watch --kernel: runs with the user's threshold and ends with the workload.
+"$wqscope" watch --kernel --thresh 10s -- sh -c "$workload" > "$tmp/watch" 2>&1 || { cat "$tmp/watch"; fail "watch --kernel"; }
+grep -q "watching the kernel's workqueues" "$tmp/watch" || fail "watch: $(cat "$tmp/watch")"
+# Bad combinations are refused.
+"$wqscope" watch --kernel -p 1 > "$tmp/bad" 2>&1; [[ $? == 2 ]] || fail "--kernel with -p accepted"
+grep -q "drop -p" "$tmp/bad" || fail "message: $(cat "$tmp/bad")"
+echo "PASS"
