@@ -84,6 +84,7 @@ static __always_inline void read_pool(struct cmwq_kernel_event *e, struct worker
   e->pool.nr_running = BPF_CORE_READ(pool, nr_running);
   e->pool.nr_idle = BPF_CORE_READ(pool, nr_idle);
   e->pool.nr_workers = BPF_CORE_READ(pool, nr_workers);
+  e->pool.worklist_empty = BPF_CORE_READ(pool, worklist.next) == &pool->worklist;
 }
 
 static __always_inline void read_pwq(struct cmwq_kernel_event *e, struct pool_workqueue *pwq)

@@ -13,6 +13,7 @@ struct cmwq_kernel_pool {
   cmwq_s32 id, cpu, node, nice;
   cmwq_u32 flags;
   cmwq_s32 nr_running, nr_idle, nr_workers;
+  cmwq_u32 worklist_empty; /* exact only where the pool's lock is held: WORK_QUEUE, WORK_ACTIVATE */
 };
 
 /* kind is an enum cmwq_event_kind: WORK_QUEUE, WORK_ACTIVATE, WORK_START, WORK_END (tracepoints);

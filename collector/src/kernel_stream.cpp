@@ -61,15 +61,24 @@ std::uint32_t KernelStream::workqueue(std::uint64_t addr, const cmwq_kernel_even
 }
 
 void KernelStream::announce_pool(const cmwq_kernel_event& e) {
-  if (e.pool.id < 0 || !pools_.insert(e.pool.id).second) return;
+  if (e.pool.id < 0) return;
+  bool added = !pools_.contains(e.pool.id);
+  pools_[e.pool.id] = e.pool;
+  if (!added) return;
   auto& rec = append<cmwq_ev_state>(CMWQ_EV_POOL_CREATE, e, e.pool.cpu);
   rec.pool = e.pool.id;
-  rec.pool_flags = e.pool.flags;
-  rec.nr_running = e.pool.nr_running;
-  rec.nr_idle = e.pool.nr_idle;
-  rec.nr_workers = e.pool.nr_workers;
+  pool_fields(rec, e.pool.id);
   rec.nr_active = -1;
   rec.arg = e.pool.nice;
+}
+
+void KernelStream::pool_fields(cmwq_ev_state& rec, int pool) const {
+  auto it = pools_.find(pool);
+  if (it == pools_.end()) return;
+  rec.pool_flags = it->second.flags;
+  rec.nr_running = it->second.nr_running;
+  rec.nr_idle = it->second.nr_idle;
+  rec.nr_workers = it->second.nr_workers;
 }
 
 cmwq_ev_state& KernelStream::state(std::uint16_t kind, const cmwq_kernel_event& e, std::uint32_t func) {
@@ -108,21 +117,28 @@ void KernelStream::work_event(const cmwq_kernel_event& e) {
   std::uint32_t func = e.func ? intern(symbols_.name(e.func), CMWQ_NAME_FUNC, e) : 0;
   switch (e.kind) {
     case CMWQ_EV_WORK_QUEUE: {
-      cancel(e, func);  // still queued as far as we know: it was taken back unseen
+      cancel(e.work, e, e.nr_active);  // still queued as far as we know: it was taken back unseen
+      mark_missing(e);
       auto& rec = state(CMWQ_EV_WORK_QUEUE, e, func);
       rec.arg = e.req_cpu >= 0 && e.req_cpu < possible_cpus_ ? e.req_cpu : cmwq::WORK_CPU_UNBOUND;
-      queued_[e.work] = Queued{rec.wq, rec.pool, rec.h.cpu, false};
+      queued_[e.work] = Queued{rec.wq, func, rec.pool, e.nr_active};
       break;
     }
     case CMWQ_EV_WORK_ACTIVATE:
+      mark_missing(e);  // as it was before this item went on it
       state(CMWQ_EV_WORK_ACTIVATE, e, func);
-      if (auto it = queued_.find(e.work); it != queued_.end()) it->second.active = true;
+      if (auto it = queued_.find(e.work); it != queued_.end()) {
+        it->second.active = true;
+        it->second.nr_active = e.nr_active;
+        active_[it->second.pool].insert(e.work);
+      }
       break;
     case CMWQ_EV_WORK_CANCEL:
-      cancel(e, func);
+      announce_pool(e);
+      cancel(e.work, e, e.nr_active);
       break;
     case CMWQ_EV_WORK_START: {
-      queued_.erase(e.work);
+      if (auto it = queued_.find(e.work); it != queued_.end()) forget(it);
       Worker& w = worker(e);
       if (w.state != State::Busy) {
         state(CMWQ_EV_WORKER_BUSY, e).worker = static_cast<std::int32_t>(e.tid);
@@ -146,15 +162,50 @@ void KernelStream::work_event(const cmwq_kernel_event& e) {
   }
 }
 
-void KernelStream::cancel(const cmwq_kernel_event& e, std::uint32_t func) {
-  auto it = queued_.find(e.work);
-  if (it == queued_.end()) return;  // queued before the recording, or already started
-  auto& rec = state(CMWQ_EV_WORK_CANCEL, e, func);
-  rec.h.cpu = it->second.cpu;  // where it was queued
-  rec.wq = it->second.wq;
-  rec.pool = it->second.pool;
-  rec.nr_active = e.nr_active + (it->second.active ? 1 : 0);  // the record counts the slot it gave back
+void KernelStream::forget(std::unordered_map<std::uint64_t, Queued>::iterator it) {
+  if (it->second.active) active_[it->second.pool].erase(it->first);
+  if (it->second.missing_since >= 0) --missing_;
   queued_.erase(it);
+}
+
+void KernelStream::cancel(std::uint64_t work, const cmwq_kernel_event& at, std::int32_t nr_active) {
+  auto it = queued_.find(work);
+  if (it == queued_.end()) return;  // queued before the recording, or already started
+  const Queued& q = it->second;
+  auto p = pools_.find(q.pool);
+  auto& rec = append<cmwq_ev_state>(CMWQ_EV_WORK_CANCEL, at, p == pools_.end() ? -1 : p->second.cpu);
+  rec.work = work;
+  rec.func = q.func;
+  rec.wq = q.wq;
+  rec.pool = q.pool;
+  pool_fields(rec, q.pool);
+  rec.nr_active = nr_active + (q.active ? 1 : 0);  // the record counts the slot it gave back
+  forget(it);
+}
+
+void KernelStream::mark_missing(const cmwq_kernel_event& e) {
+  if (!e.pool.worklist_empty) return;
+  auto active = active_.find(e.pool.id);
+  if (active == active_.end()) return;
+  auto running = [&](std::uint64_t work) {  // queued again while it runs: it waits on that worker's list
+    return std::any_of(workers_.begin(), workers_.end(), [&](const auto& w) { return w.second.work == work; });
+  };
+  for (std::uint64_t work : active->second)
+    if (Queued& q = queued_.at(work); q.missing_since < 0 && !running(work)) {
+      q.missing_since = static_cast<std::int64_t>(e.ts);
+      ++missing_;
+    }
+}
+
+void KernelStream::check_missing(const cmwq_kernel_event& e) {
+  if (!missing_) return;
+  std::vector<std::uint64_t> gone;
+  for (auto& [work, q] : queued_)
+    if (q.missing_since >= 0 && q.missing_since + kStartGraceNs <= static_cast<std::int64_t>(e.ts)) gone.push_back(work);
+  for (std::uint64_t work : gone) {
+    const Queued& q = queued_.at(work);
+    cancel(work, e, std::max(0, q.nr_active - 1));  // its pwq's count as last seen, without it
+  }
 }
 
 void KernelStream::sched_event(const cmwq_kernel_event& e) {
@@ -205,6 +256,7 @@ std::uint64_t KernelStream::translate(const cmwq_kernel_event& e, std::vector<st
     hello.possible_cpus = static_cast<std::uint32_t>(possible_cpus_);
     hello.watchdog_thresh_ns = static_cast<std::uint64_t>(thresh_ns_);
   }
+  check_missing(e);
   switch (e.kind) {
     case CMWQ_EV_WORK_QUEUE:
     case CMWQ_EV_WORK_ACTIVATE:

@@ -2,8 +2,9 @@
 // schema's records (cmwq/events.h), so that the model, recordings, show, stats, replay, export and
 // the GUI read the kernel as they read libcmwq. What the tracepoints do not say is derived here:
 // workqueues, pools and workers are announced when first seen; a worker is busy from its first item,
-// idle when it goes to sleep with WORKER_IDLE set, sleeping when it waits inside an item; an item
-// queued again while we think it queued was taken back off its list unseen (cancelled).
+// idle when it goes to sleep with WORKER_IDLE set, sleeping when it waits inside an item. Items taken
+// back off their list unseen (no try_to_grab_pending program) are cancelled when queued again, or
+// when their pool, under its lock, shows an empty worklist and no worker starts them soon after.
 #pragma once
 
 #include "kallsyms.h"
@@ -20,6 +21,10 @@ namespace wqscope {
 
 class KernelStream {
  public:
+  /// How long an item missing from its pool's worklist may take to start before it counts as taken
+  /// back: a worker that took it off the list under the lock starts it right after unlocking.
+  static constexpr std::int64_t kStartGraceNs = 1'000'000'000;
+
   KernelStream(KernelSymbols symbols, int possible_cpus, std::int64_t watchdog_thresh_ns)
       : symbols_(std::move(symbols)), possible_cpus_(possible_cpus), thresh_ns_(watchdog_thresh_ns) {}
 
@@ -36,15 +41,35 @@ class KernelStream {
     std::uint64_t started_runtime = 0;
     std::int64_t off_since = -1;  // waiting inside an item since
   };
+  struct Workqueue {
+    std::uint32_t id = 0;
+    bool announced = false;  // WQ_CREATE sent: its name was read (a rescuer's may be known before)
+    std::int32_t max_active = 0;
+  };
+  struct Queued {  // an item between WORK_QUEUE and WORK_START
+    std::uint32_t wq = 0, func = 0;
+    int pool = -1;
+    std::int32_t nr_active = 0;  // of its pwq when last seen
+    bool active = false;
+    std::int64_t missing_since = -1;  // active, but its pool's worklist was empty then
+  };
+
   template <class T>
   T& append(std::uint16_t kind, const cmwq_kernel_event& e, std::int32_t cpu, bool in_sequence = true);
   cmwq_ev_state& state(std::uint16_t kind, const cmwq_kernel_event& e, std::uint32_t func = 0);
+  void pool_fields(cmwq_ev_state& rec, int pool) const;
   std::uint32_t intern(const std::string& text, std::uint32_t kind, const cmwq_kernel_event& e);
   std::uint32_t workqueue(std::uint64_t addr, const cmwq_kernel_event& e);
   void announce_pool(const cmwq_kernel_event& e);
   Worker& worker(const cmwq_kernel_event& e);
   void work_event(const cmwq_kernel_event& e);
   void sched_event(const cmwq_kernel_event& e);
+  /// WORK_CANCEL for `work` if we think it queued; `nr_active` of its pwq after it gave back its slot.
+  void cancel(std::uint64_t work, const cmwq_kernel_event& at, std::int32_t nr_active);
+  /// The pool's worklist was empty under its lock: its active items we know of are not on it.
+  void mark_missing(const cmwq_kernel_event& e);
+  void check_missing(const cmwq_kernel_event& e);
+  void forget(std::unordered_map<std::uint64_t, Queued>::iterator);
 
   KernelSymbols symbols_;
   int possible_cpus_;
@@ -53,20 +78,11 @@ class KernelStream {
   std::uint64_t seq_ = 1, count_ = 0;
   std::uint64_t last_ts_ = 0;
   std::unordered_map<std::string, std::uint32_t> names_;
-  struct Workqueue {
-    std::uint32_t id = 0;
-    bool announced = false;  // WQ_CREATE sent: its name was read (a rescuer's may be known before)
-    std::int32_t max_active = 0;
-  };
   std::unordered_map<std::uint64_t, Workqueue> wqs_;          // by workqueue_struct
-  struct Queued {  // an item between WORK_QUEUE and WORK_START
-    std::uint32_t wq = 0;
-    int pool = -1, cpu = -1;
-    bool active = false;
-  };
-  void cancel(const cmwq_kernel_event& e, std::uint32_t func);
-  std::unordered_map<std::uint64_t, Queued> queued_;
-  std::unordered_set<int> pools_;
+  std::unordered_map<int, cmwq_kernel_pool> pools_;           // as last seen, by id
+  std::unordered_map<std::uint64_t, Queued> queued_;          // by work_struct
+  std::unordered_map<int, std::unordered_set<std::uint64_t>> active_;  // queued_ items activated, by pool
+  std::size_t missing_ = 0;                                   // queued_ entries with missing_since set
   std::unordered_map<std::uint32_t, Worker> workers_;         // by tid
 };
 

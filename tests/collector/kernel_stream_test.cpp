@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace wqscope {
 namespace {
 
@@ -33,7 +35,7 @@ class KernelStreamTest : public ::testing::Test {
     e.work = kWork;
     e.func = kFunc;
     e.wq = kWq;
-    e.pool = cmwq_kernel_pool{0, 0, 0, 0, 0, 1, 1, 2};
+    e.pool = cmwq_kernel_pool{0, 0, 0, 0, 0, 1, 1, 2, 0};
     e.req_cpu = 256;  // WORK_CPU_UNBOUND: NR_CPUS
     e.nr_active = 0;
     e.max_active = 1024;
@@ -132,6 +134,53 @@ TEST_F(KernelStreamTest, AnItemTakenBackOffItsListLeavesIt) {
   // Grabbing one that was only on its timer says nothing.
   feed(grab);
   EXPECT_EQ(model_.anomalies(), 0u);
+}
+
+TEST_F(KernelStreamTest, AnItemMissingFromAnEmptyWorklistThatDoesNotStartWasTakenBack) {
+  queue(1 * kSec);  // then cancel_work() took it back: no tracepoint, and no try_to_grab_pending program
+  constexpr std::uint64_t kOther = kWork + 0x100;
+  auto other = event(CMWQ_EV_WORK_QUEUE, 2 * kSec, 1);
+  other.work = kOther;
+  other.pool.worklist_empty = 1;  // read under the pool's lock
+  feed(other);
+  EXPECT_EQ(model_.pools().at(0).worklist.size(), 1u);  // a worker may have just taken it: not yet
+  auto later = event(CMWQ_EV_WORK_QUEUE, 2 * kSec + KernelStream::kStartGraceNs, 1);
+  later.work = kOther + 0x100;
+  feed(later);
+  EXPECT_TRUE(model_.pools().at(0).worklist.empty());
+  EXPECT_EQ(model_.anomalies(), 0u);
+  Watchdog dog(5 * kSec);
+  EXPECT_TRUE(dog.check(model_, 60 * kSec).empty());
+}
+
+TEST_F(KernelStreamTest, AnItemMissingFromAnEmptyWorklistThatStartsWasNotTakenBack) {
+  queue(1 * kSec);
+  auto other = event(CMWQ_EV_WORK_QUEUE, 2 * kSec, 1);
+  other.work = kWork + 0x100;
+  other.pool.worklist_empty = 1;  // the worker took kWork off the list and has not said so yet
+  feed(other);
+  feed(event(CMWQ_EV_WORK_START, 2 * kSec + 10));
+  auto later = event(CMWQ_EV_WORK_END, 4 * kSec);
+  feed(later);
+  EXPECT_EQ(model_.anomalies(), 0u);
+  EXPECT_EQ(model_.workqueues().begin()->second.counters.completed, 1u);
+  EXPECT_EQ(model_.open_instances().size(), 1u);  // only the other one, still queued
+}
+
+TEST_F(KernelStreamTest, AnItemQueuedAgainWhileItRunsWaitsForItsWorker) {
+  feed(event(CMWQ_EV_WORK_START, 1 * kSec));
+  queue(2 * kSec);  // the same work_struct, queued while it runs: a colliding worker hands it over
+  auto other = event(CMWQ_EV_WORK_QUEUE, 3 * kSec, 1);
+  other.work = kWork + 0x100;
+  other.pool.worklist_empty = 1;
+  feed(other);
+  auto much_later = event(CMWQ_EV_WORK_QUEUE, 9 * kSec, 1);
+  much_later.work = kWork + 0x200;
+  feed(much_later);
+  auto queued = model_.open_instances();
+  EXPECT_TRUE(std::any_of(queued.begin(), queued.end(), [](const WorkInstance& w) {
+    return w.work == kWork && w.queued_ns == 2 * kSec;
+  }));
 }
 
 TEST_F(KernelStreamTest, ItemsRunningWhenTracingBeganEndUnremarked) {
