@@ -61,6 +61,9 @@ grep -qE '^(wb_workfn|ext4_end_io_rsv_work|blk_mq_run_work_fn|blk_mq_requeue_wor
 grep -q "^Showing busy workqueues and worker pools:" "$tmp/show" || fail "show: $(cat "$tmp/show")"
 "$wqscope" stats "$db" | grep -qE '^(writeback|kblockd|events) +[1-9]' || fail "stats of the recording"
 "$wqscope" replay "$db" --thresh 1s 2> "$tmp/replay" > /dev/null || fail "replay"
+"$wqscope" export "$db" --perfetto "$tmp/k.json" 2> "$tmp/export" || { cat "$tmp/export"; fail "export"; }
+grep -q '"name":"ext4_end_io_rsv_work"\|"name":"blk_mq_run_work_fn"\|"name":"wb_workfn"' "$tmp/k.json" \
+  || fail "export: no slice of the workload's items"
 
 # stats --kernel: wq_monitor.py's table for the running kernel, live.
 "$wqscope" stats --kernel --interval 0.5 --count 2 > "$tmp/stats" 2> "$tmp/stats.err" || { cat "$tmp/stats.err"; fail "stats --kernel"; }
