@@ -82,6 +82,7 @@ void Model::apply(const cmwq::Record& r) {
       wq.counters.name = wq.name;
       wq.counters.flags = wq.flags;
       wq.counters.cm_known = false;
+      wq.counters.internals_known = h.pid != 0;  // pid 0: kernel mode
       notify([&](ModelObserver& o) { o.on_workqueue(wq); });
       break;
     }

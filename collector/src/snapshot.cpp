@@ -5,8 +5,9 @@
 #include <nlohmann/json.hpp>
 
 namespace cmwq::report {
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Monitor, name, flags, started, completed, cpu_time_ns, cpu_intensive, cm_wakeup,
-                                   repatriated, mayday, rescued, cm_known)
+// With defaults: snapshots made before internals_known still restore.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Monitor, name, flags, started, completed, cpu_time_ns, cpu_intensive,
+                                                cm_wakeup, repatriated, mayday, rescued, cm_known, internals_known)
 }  // namespace cmwq::report
 
 namespace wqscope {

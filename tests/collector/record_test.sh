@@ -86,7 +86,7 @@ sleep 30 &
 expect 1 "does not use libcmwq: it has no cmwq:batch probe" -- "$wqscope" record -p $! -o "$tmp/n.db"
 kill $!
 expect 1 "nosuchprogram: no such executable" -- "$wqscope" record -o "$tmp/n.db" -- nosuchprogram
-expect 2 "give either -p PID or -- COMMAND, not neither" -- "$wqscope" record -o "$tmp/n.db"
+expect 2 "give either -p PID or -- COMMAND (or --kernel), not neither" -- "$wqscope" record -o "$tmp/n.db"
 expect 2 "--thresh 'soon' is not a duration" -- "$wqscope" record --thresh soon -o "$tmp/n.db" -- "$demo" hog
 expect 1 "needs root, or CAP_BPF and CAP_PERFMON; run it with sudo" -- \
   setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all "$wqscope" record -o "$tmp/n2.db" -- "$demo" hog

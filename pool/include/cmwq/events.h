@@ -76,7 +76,7 @@ enum cmwq_event_kind {
 struct cmwq_event_header {
   cmwq_u16 kind;   /* enum cmwq_event_kind */
   cmwq_u16 size;   /* header + body, bytes */
-  cmwq_u32 pid;    /* process */
+  cmwq_u32 pid;    /* process; 0: the kernel (wqscope's kernel mode) */
   cmwq_u32 tid;    /* thread that caused the transition */
   cmwq_s32 cpu;    /* virtual CPU of the pool involved, -1 if none or unbound */
   cmwq_u64 ts;     /* CLOCK_MONOTONIC ns (virtual ns in the simulator) */

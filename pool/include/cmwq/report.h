@@ -63,6 +63,7 @@ struct Monitor {
   std::uint64_t started = 0, completed = 0, cpu_time_ns = 0, cpu_intensive = 0, cm_wakeup = 0, repatriated = 0,
                 mayday = 0, rescued = 0;
   bool cm_known = true;  // a recording's events do not say which wakeups concurrency management made
+  bool internals_known = true;  // CPU-intensive marks, maydays, rescues: the kernel's tracepoints do not say them
 };
 
 /// wq_monitor.py's table: total, infl, CPUtime, CPUhog, CMW/RPR, mayday, rescued ("?": not known).

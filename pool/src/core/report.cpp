@@ -102,13 +102,14 @@ std::vector<std::string> wq_monitor_table(const std::vector<Monitor>& wqs) {
                                             "CPUtime", "CPUhog", "CMW/RPR", "mayday", "rescued")};
   for (const Monitor& s : wqs) {
     bool unbound = s.flags & WQ_UNBOUND, reclaim = s.flags & WQ_MEM_RECLAIM;
+    auto known = [&](std::uint64_t n) { return s.internals_known ? std::to_string(n) : std::string("?"); };
     std::string name = s.name.size() > 24 ? s.name.substr(s.name.size() - 24) : s.name;
     rows.push_back(fmt::format("{:<24} {:>8} {:>5} {:>8.1f} {:>7} {:>7} {:>7} {:>7}", name, s.started,
                                s.started >= s.completed ? s.started - s.completed : 0,
                                static_cast<double>(s.cpu_time_ns) / 1e9,
-                               unbound ? "-" : std::to_string(s.cpu_intensive),
+                               unbound ? "-" : known(s.cpu_intensive),
                                !s.cm_known ? "?" : std::to_string(unbound ? s.repatriated : s.cm_wakeup),
-                               reclaim ? std::to_string(s.mayday) : "-", reclaim ? std::to_string(s.rescued) : "-"));
+                               reclaim ? known(s.mayday) : "-", reclaim ? known(s.rescued) : "-"));
   }
   return rows;
 }
