@@ -20,6 +20,19 @@ std::string slurp(const std::string& path) {
 
 Scenario scenario(const std::string& name) { return load_scenario(std::string(CMWQ_SCENARIOS) + "/" + name + ".scn"); }
 
+TEST(Simulator, ItemsThatQueueEachOtherAtNoCostAreStoppedWithAMessage) {
+  std::istringstream in("workqueue q0\nwork a q0: queue b\nwork b q0: queue a\nat 1ms queue a\n");
+  Scenario sc = parse_scenario(in, "loop.scn");
+  sc.max_steps_per_instant = 10'000;  // the default, a million, takes seconds
+  try {
+    run(sc);
+    FAIL() << "ran forever";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "the scenario makes no progress: 10000 steps at 0.001000s without time passing (do its "
+                           "items queue each other without burning or sleeping?)");
+  }
+}
+
 Scenario with_policy(Scenario sc, RescuerPolicy p) {
   sc.config.rescuer_policy = p;
   return sc;

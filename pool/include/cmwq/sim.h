@@ -50,6 +50,10 @@ struct Scenario {
   Config config;
   enum class Output { Timeline, Log } output = Output::Log;
   Time until = 0;  // 0: run until nothing is left to do
+  // run() throws Error past this many steps at one virtual instant: items that queue each other at
+  // no cost would run forever. Far more than any story needs (a thousand items queued at once take
+  // a few thousand).
+  std::uint64_t max_steps_per_instant = 1'000'000;
   std::vector<WorkqueueDef> workqueues;
   std::vector<ItemDef> items;
   std::vector<Action> actions;  // sorted by time, file order within a time

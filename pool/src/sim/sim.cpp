@@ -80,8 +80,21 @@ class Simulator final : public Driver {
     for (std::size_t i = 0; i < sc.actions.size(); ++i) push(sc.actions[i].at, 3, SimEvent::Act, nullptr, 0, i);
   }
 
+  /// Items that queue each other at no cost would run forever at one instant: stop, and say so.
+  void count_step() {
+    if (now_ != instant_) {
+      instant_ = now_;
+      steps_ = 0;
+    }
+    if (++steps_ > sc_.max_steps_per_instant)
+      throw Error(fmt::format("the scenario makes no progress: {} steps at {:.6f}s without time passing (do its "
+                              "items queue each other without burning or sleeping?)",
+                              sc_.max_steps_per_instant, static_cast<double>(now_) / kSec));
+  }
+
   Result run() {
     for (;;) {
+      count_step();
       Time t_core = core_->next_deadline();
       // Workers pick their next item only once everything else at this instant has happened.
       Time t_next = std::min(t_core, events_.empty() ? kNever : events_.begin()->time);
@@ -322,6 +335,7 @@ class Simulator final : public Driver {
 
   void drain_ready() {
     while (!ready_.empty()) {
+      count_step();
       Thread& t = *ready_.front();
       ready_.pop_front();
       if (t.state != Thread::State::Ready) continue;
@@ -431,6 +445,8 @@ class Simulator final : public Driver {
 
   const Scenario& sc_;
   Time now_ = 0;
+  Time instant_ = -1;        // count_step(): the instant the steps are counted at
+  std::uint64_t steps_ = 0;
   std::uint64_t seq_ = 0;
   int next_task_pid_ = 1000;
   std::set<SimEvent> events_;
