@@ -135,16 +135,30 @@ void KernelTracer::drain() {
   hand_over();
 }
 
-cmwq_bpf_stats KernelTracer::stats() const {
-  cmwq_bpf_stats total{};
+cmwq_kernel_stats KernelTracer::kernel_stats() const {
+  cmwq_kernel_stats total{};
   std::vector<cmwq_kernel_stats> per(static_cast<std::size_t>(libbpf_num_possible_cpus()));
   __u32 zero = 0;
   if (bpf_map__lookup_elem(skel_->maps.stats, &zero, sizeof zero, per.data(), per.size() * sizeof(per[0]), 0) == 0)
     for (auto& s : per) {
-      total.batches += s.events;
-      total.dropped_events += s.dropped;
+      total.events += s.events;
+      total.dropped += s.dropped;
+      total.bh_skipped += s.bh_skipped;
     }
   return total;
+}
+
+cmwq_bpf_stats KernelTracer::stats() const {
+  cmwq_kernel_stats k = kernel_stats();
+  cmwq_bpf_stats total{};
+  total.batches = k.events;
+  total.dropped_events = k.dropped;
+  return total;
+}
+
+std::string KernelTracer::left_out() const {
+  std::uint64_t bh = kernel_stats().bh_skipped;
+  return bh ? fmt::format("{} events of BH workqueues (items run in softirq, not by kworkers) not traced", bh) : "";
 }
 
 }  // namespace wqscope

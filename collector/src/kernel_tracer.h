@@ -24,9 +24,11 @@ class KernelTracer : public EventSource {
   void poll(int timeout_ms) override;
   void drain() override;
   cmwq_bpf_stats stats() const override;
+  std::string left_out() const override;
 
  private:
   static int on_event(void* self, void* data, std::size_t size);
+  cmwq_kernel_stats kernel_stats() const;
   void hand_over();  // the records translated so far, to fn_; rethrows what fn_ threw
   /// Opens and loads the programs (and try_to_grab_pending's if `with_grab`); a libbpf error.
   int load(std::uint32_t ring_buffer_bytes, bool with_grab);

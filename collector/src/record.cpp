@@ -20,12 +20,14 @@ namespace wqscope {
 
 namespace {
 
-void report_end(const std::string& reason, const Model& model, const cmwq_bpf_stats& st) {
+void report_end(const std::string& reason, const Model& model, const Session& session) {
+  const cmwq_bpf_stats st = session.stats();
   fmt::print(stderr, "wqscope: {}; {} events, {} dropped by the ring buffer, {} missing in sequence\n", reason,
              model.records(), st.dropped_events, model.lost());
   if (st.dropped_events || model.lost())
     fmt::print(stderr, "wqscope: warning: events were lost: the reader fell behind the target; what was recorded is "
                        "valid but incomplete (a larger --ring-buffer, default 32M, gives the reader more room)\n");
+  if (std::string note = session.left_out(); !note.empty()) fmt::print(stderr, "wqscope: note: {}\n", note);
 }
 
 /// session.run, but a recording that fails on the way (the disk is full, say) is ended there: the
@@ -111,7 +113,7 @@ int watch(const Target& target, const WatchOptions& opt) {
   });
   feed.flush();
   end_recording(rec.get(), session, model, reason);
-  report_end(reason, model, session.stats());
+  report_end(reason, model, session);
   if (!opt.quiet) fmt::print(stderr, "wqscope: {} alert(s)\n", printer.count());
   return 0;
 }
@@ -143,7 +145,7 @@ int live_stats(const Target& target, double interval_s, int count) {
   });
   feed.flush();
   if (!count || printed < count) table(mono_ns());  // where it ended
-  report_end(reason, model, session.stats());
+  report_end(reason, model, session);
   return 0;
 }
 

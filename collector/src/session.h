@@ -42,6 +42,7 @@ class Session {
   /// Ends run() after the current tick, as a signal would.
   void stop() { stopped_ = true; }
   cmwq_bpf_stats stats() const { return tracer_->stats(); }
+  std::string left_out() const { return tracer_->left_out(); }
 
  private:
   bool target_gone();

@@ -53,6 +53,8 @@ class EventSource {
   /// Hands over everything still in the ring buffer.
   virtual void drain() = 0;
   virtual cmwq_bpf_stats stats() const = 0;
+  /// What was left out on purpose, for the session's last words; empty if nothing.
+  virtual std::string left_out() const { return {}; }
 };
 
 class Tracer : public EventSource {
