@@ -71,7 +71,7 @@ int record(const Target& target, const std::string& output, std::int64_t thresh_
 }
 
 int watch(const Target& target, const WatchOptions& opt) {
-  Session session(target, "watch");
+  Session session(target);
   // After the session forked the command: it must not inherit the web server's threads or signal dispositions.
   // Before the recording: a port in use leaves no file behind.
   std::unique_ptr<Metrics> metrics;
@@ -119,7 +119,7 @@ int watch(const Target& target, const WatchOptions& opt) {
 }
 
 int live_stats(const Target& target, double interval_s, int count) {
-  Session session(target, "stats");
+  Session session(target);
   Model model;
   Feed feed([&](const cmwq::Record& r) { model.apply(r); });
   attach(session, feed);

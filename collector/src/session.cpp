@@ -57,7 +57,7 @@ std::int64_t mono_ns() {
       .count();
 }
 
-Session::Session(const Target& t, const char* verb)
+Session::Session(const Target& t)
     : launch_(!t.command.empty()), kernel_(t.kernel), pid_(t.pid), ring_buffer_bytes_(t.ring_buffer_bytes) {
   // From the start: a Ctrl-C while the BPF program loads must still end the session cleanly
   // (and a shell may have started us with SIGINT ignored).
@@ -65,7 +65,7 @@ Session::Session(const Target& t, const char* verb)
   sa.sa_handler = on_stop;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
-  require_bpf_privileges(verb);
+  require_bpf_privileges();
   require_kernel_btf();
   if (kernel_) description_ = "the kernel's workqueues";
   if (kernel_ && !launch_) return;

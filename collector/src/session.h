@@ -26,7 +26,7 @@ std::int64_t mono_ns();
 class Session {
  public:
   /// Checks privileges and the target; a command is forked and held before exec.
-  Session(const Target&, const char* verb);
+  explicit Session(const Target&);
   /// A command still running (the session ended on an error) is stopped: SIGTERM, then SIGKILL.
   ~Session();
   /// The traced process; 0 in kernel mode.

@@ -38,12 +38,10 @@ bool file_has_probe(const std::string& path) {
 
 }  // namespace
 
-void require_bpf_privileges(const char* command) {
+void require_bpf_privileges() {
   constexpr int kCapSysAdmin = 21, kCapPerfmon = 38, kCapBpf = 39;
   if (has_cap(kCapSysAdmin) || (has_cap(kCapBpf) && has_cap(kCapPerfmon))) return;
-  throw TracerError(fmt::format("wqscope {}: loading the BPF program needs root, or CAP_BPF and CAP_PERFMON; "
-                                "run it with sudo",
-                                command));
+  throw TracerError("loading the BPF program needs root, or CAP_BPF and CAP_PERFMON; run it with sudo");
 }
 
 void require_kernel_btf() {

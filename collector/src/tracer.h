@@ -27,7 +27,7 @@ struct TracerError : std::runtime_error {
 };
 
 /// Throws TracerError saying which privilege is missing to load BPF programs.
-void require_bpf_privileges(const char* command);
+void require_bpf_privileges();
 /// Throws TracerError if the kernel has no BTF, which the CO-RE program needs to load.
 void require_kernel_btf();
 

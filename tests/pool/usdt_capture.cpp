@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    wqscope::Session session(wqscope::Target{0, std::vector<std::string>(argv + 3, argv + argc)}, "usdt_capture");
+    wqscope::Session session(wqscope::Target{0, std::vector<std::string>(argv + 3, argv + argc)});
     std::vector<std::byte> records;
     unsigned long long delivered = 0;
     session.attach([&](std::span<const std::byte> bytes, std::uint64_t count) {
