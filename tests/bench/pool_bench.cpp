@@ -3,7 +3,7 @@
 // on five workloads, each fixed-size pool swept over a few thread counts. Each run reports
 // items/s, queue-to-start latency (stamped at submit, measured at start, on a sample of the
 // items) and threads used;
-// `--table=FILE` writes the markdown table (pool_report.h) at the end.
+// `--rounds=N` runs them N times over, `--table=FILE` writes the markdown table (pool_report.h).
 //
 // BS::thread_pool is absent: Debian does not package it (its libthread-pool-dev is rvaser's).
 #include "latency.h"
@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -67,7 +68,7 @@ const std::vector<Workload> kWorkloads{
     {"cpu10us", "4 k items of 10 us CPU", 4'000, 1, kCpuCounts, [](int, bool) { spin_ns(1e4); }},
     // Half the items sleep 0.1-1 ms (0.55 ms on average), the other half compute 10 us; pairs
     // alternate, so that the bound workqueue's round-robin gives each CPU both kinds.
-    {"blocking", "1 k items, half sleep 0.1-1 ms, half 10 us CPU", 1'000, 1, {16, 64, 256},
+    {"blocking", "1 k items, half sleep 0.1-1 ms, half 10 us CPU", 1'000, 1, {8, 16, 32, 64, 128},
      [](int i, bool coop) {
        if ((i >> 1) & 1) block(100us * (1 + (i >> 2) % 10), coop);
        else spin_ns(1e4);
@@ -128,10 +129,16 @@ std::vector<Case> register_all() {
 }  // namespace bench
 
 int main(int argc, char** argv) {
-  std::string table;  // --table=FILE: our flag, taken out before Google Benchmark sees the rest
+  // Our flags, taken out before Google Benchmark sees the rest. --rounds=N: N passes over all
+  // benchmarks, each in registration order, so that the pools of a workload run seconds apart
+  // and their ratio within a pass is a fair one on a noisy machine (GB's repetitions of one
+  // benchmark run back to back, or shuffled over the whole run).
+  std::string table;
+  int rounds = 1;
   auto end = std::remove_if(argv + 1, argv + argc, [&](char* a) {
-    if (std::strncmp(a, "--table=", 8)) return false;
-    table = a + 8;
+    if (!std::strncmp(a, "--table=", 8)) table = a + 8;
+    else if (!std::strncmp(a, "--rounds=", 9)) rounds = std::max(1, std::atoi(a + 9));
+    else return false;
     return true;
   });
   argc = static_cast<int>(end - argv);
@@ -139,7 +146,10 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   bench::calibrate();
   bench::TableReporter reporter(bench::register_all());
-  benchmark::RunSpecifiedBenchmarks(&reporter);
+  for (int r = 0; r < rounds; ++r) {
+    reporter.set_round(r);
+    benchmark::RunSpecifiedBenchmarks(&reporter);
+  }
   if (!table.empty()) {
     std::ofstream out(table);
     reporter.print(out);

@@ -29,7 +29,7 @@ void TableReporter::ReportRuns(const std::vector<Run>& runs) {
       auto it = r.counters.find(k);
       return it == r.counters.end() ? 0.0 : static_cast<double>(it->second);
     };
-    reps_[r.run_name.function_name][static_cast<long>(r.repetition_index)] =
+    reps_[r.run_name.function_name][round_] =
         Rep{c("items_per_second"), c("p50_us"), c("p99_us"), c("threads")};
   }
 }

@@ -1,7 +1,7 @@
 // Turns the pool benchmark's runs into the README's table: per workload, each pool at its best
 // thread count (highest median throughput over the sweep), its throughput as a ratio to the best
-// other pool in the same repetition (median and min-max over repetitions), queue-to-start
-// latency p50/p99 and the threads it used.
+// other pool in the same round (median and min-max over rounds), queue-to-start latency p50/p99
+// and the threads it used.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -23,6 +23,8 @@ struct Case {
 class TableReporter : public benchmark::ConsoleReporter {
  public:
   explicit TableReporter(std::vector<Case> cases) : cases_(std::move(cases)) {}
+  /// Runs reported from now on belong to round `r` (one pass over every benchmark).
+  void set_round(long r) { round_ = r; }
   void ReportRuns(const std::vector<Run>& runs) override;
   /// The markdown table of everything reported so far.
   void print(std::ostream&) const;
@@ -33,7 +35,8 @@ class TableReporter : public benchmark::ConsoleReporter {
   };
   const Case& find(const std::string& name) const;
   std::vector<Case> cases_;  // in the order registered
-  std::map<std::string, std::map<long, Rep>> reps_;  // case name -> repetition index -> figures
+  long round_ = 0;
+  std::map<std::string, std::map<long, Rep>> reps_;  // case name -> round -> figures
 };
 
 }  // namespace bench
