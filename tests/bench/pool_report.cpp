@@ -56,33 +56,30 @@ void TableReporter::print(std::ostream& os) const {
     for (auto& [i, rep] : reps_.at(name)) v.push_back(rep.*f);
     return median(v);
   };
-  fmt::print(os, "| workload | pool | best of threads | items/s | x best other pool: median (min-max) | "
+  fmt::print(os, "| workload | pool | best of threads | items/s | x the fastest other pool in the round: median (min-max) | "
                  "queue-to-start p50 / p99 us | threads used |\n|---|---|---|---|---|---|---|\n");
   for (auto& wl : workloads) {
-    std::map<std::string, std::string> best;  // pool -> its best case name
-    std::string rival;                        // the best case of the other pools
+    // The bar, per round: the fastest of the other pools at any thread count in that round.
+    std::map<long, double> bar;
+    for (auto& pool : pools[wl])
+      for (auto& n : sweeps[{wl, pool}])
+        if (!find(n).ours)
+          for (auto& [r, rep] : reps_.at(n)) bar[r] = std::max(bar[r], rep.rate);
     for (auto& pool : pools[wl]) {
       auto& names = sweeps[{wl, pool}];
-      best[pool] = *std::max_element(names.begin(), names.end(), [&](auto& a, auto& b) {
+      const std::string& name = *std::max_element(names.begin(), names.end(), [&](auto& a, auto& b) {
         return med(a, &Rep::rate) < med(b, &Rep::rate);
       });
-      if (!find(best[pool]).ours && (rival.empty() || med(best[pool], &Rep::rate) > med(rival, &Rep::rate)))
-        rival = best[pool];
-    }
-    for (auto& pool : pools[wl]) {
-      const std::string& name = best[pool];
       const Case& c = find(name);
       std::vector<double> ratios;
-      for (auto& [i, rep] : reps_.at(name))
-        if (!rival.empty() && reps_.at(rival).count(i)) ratios.push_back(rep.rate / reps_.at(rival).at(i).rate);
+      for (auto& [r, rep] : reps_.at(name))
+        if (bar[r] > 0) ratios.push_back(rep.rate / bar[r]);
       std::sort(ratios.begin(), ratios.end());
       std::string sweep;
-      for (auto& n : sweeps[{wl, pool}])
-        if (find(n).threads)
-          sweep += fmt::format("{}{}", sweep.empty() ? "" : ", ", find(n).threads);
-      std::string ratio = name == rival || ratios.empty()
-                              ? "1 (the best other)"
-                              : fmt::format("{:.2f} ({:.2f}-{:.2f})", median(ratios), ratios.front(), ratios.back());
+      for (auto& n : names)
+        if (find(n).threads) sweep += fmt::format("{}{}", sweep.empty() ? "" : ", ", find(n).threads);
+      std::string ratio =
+          ratios.empty() ? "" : fmt::format("{:.2f} ({:.2f}-{:.2f})", median(ratios), ratios.front(), ratios.back());
       fmt::print(os, "| {} | {} | {} | {} | {} | {} / {} | {} |\n", c.what, c.pool,
                  sweep.empty() ? "managed" : fmt::format("{} of {}", c.threads, sweep), rate(med(name, &Rep::rate)),
                  ratio, us(med(name, &Rep::p50_us)), us(med(name, &Rep::p99_us)),
