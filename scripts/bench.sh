@@ -32,7 +32,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 usdt=$(find $b -name usdt_capture -type f -executable | head -1)
-section() { printf '\n### %s\n\n' "$1"; }
+section() { printf '\n#### %s\n\n' "$1"; }
 fence() { echo '```'; cat; echo '```'; }
 timed() {  # timed NAME CMD...: runs CMD, notes how long it took
   local t0=$SECONDS
@@ -41,12 +41,12 @@ timed() {  # timed NAME CMD...: runs CMD, notes how long it took
 }
 
 {
-  echo "## Benchmark run $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)"
+  echo "### Benchmark run $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)"
   echo
   echo "Machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores," \
     "$(free -g | awk '/^Mem/ {print $2}') GB, kernel $(uname -r)," \
     "$(. /etc/os-release && echo "$PRETTY_NAME"); load average at start $(cut -d' ' -f1-3 /proc/loadavg)." \
-    "$reps repetitions; every ratio is taken within one repetition, then median (min-max)."
+    "$reps repetitions; every ratio is taken within one repetition (round), then median (min-max) over them."
 
   if want pool; then
     section "Pool throughput (cmwq_pool_bench)"
