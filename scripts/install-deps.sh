@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache git
   # pool: USDT probes; libraries used across the project
   systemtap-sdt-dev libcli11-dev libfmt-dev nlohmann-json3-dev
-  # tests and benchmarks
+  # tests and benchmarks (libthread-pool-dev is rvaser/thread_pool 4.0: Debian does not package BS::thread_pool)
   libgtest-dev libgmock-dev libbenchmark-dev libthread-pool-dev libtbb-dev libboost-dev valgrind
   # BPF side and collector
   clang llvm libbpf-dev bpftool bpftrace libsqlite3-dev sqlite3 prometheus-cpp-dev

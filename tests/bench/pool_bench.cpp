@@ -1,107 +1,165 @@
-// Pool throughput side by side in one run: libcmwq (bound and unbound
-// workqueues) against boost::asio::thread_pool and oneTBB, on empty tasks and
-// on a blocking-heavy mix (half the tasks block for 200 us). Each reports
-// tasks/s and the threads it used.
-#include <cmwq/cmwq.h>
+// Pool comparison side by side in one run: libcmwq (bound and unbound workqueues) against
+// thread_pool 4.0 (rvaser; Debian's libthread-pool-dev), boost::asio::thread_pool and oneTBB,
+// on five workloads, each fixed-size pool swept over a few thread counts. Each run reports
+// items/s, queue-to-start latency (stamped at submit, measured at start, on a sample of the
+// items) and threads used;
+// `--rounds=N` runs them N times over, `--table=FILE` writes the markdown table (pool_report.h).
+//
+// BS::thread_pool is absent: Debian does not package it (its libthread-pool-dev is rvaser's).
+#include "latency.h"
+#include "pool_report.h"
+#include "pools.h"
 
 #include <benchmark/benchmark.h>
-#include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
-#include <tbb/task_group.h>
+#include <fmt/format.h>
 
-#include <atomic>
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <thread>
 
 using namespace std::chrono_literals;
 
+namespace bench {
 namespace {
 
-constexpr int kEmptyTasks = 100'000;
-constexpr int kBlockingTasks = 2'000;
+/// A fixed arithmetic loop, calibrated once to nanoseconds on an unloaded moment (the fastest of
+/// several tries), so that an item's work is the same whatever the pool and the noise.
+double g_iters_per_ns = 1;
 
-void block_200us(bool cooperative) {
-  if (cooperative) cmwq::sleep_for(200us);
-  else std::this_thread::sleep_for(200us);
+void spin_ns(double ns) {
+  std::uint64_t x = 1;
+  for (auto n = static_cast<std::uint64_t>(ns * g_iters_per_ns); n; --n) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    asm volatile("" : "+r"(x));
+  }
 }
 
-int cmwq_threads(cmwq::System& sys) {
-  int n = 0;
-  sys.inspect([&](const cmwq::Core& core) {
-    for (auto& pool : core.pools()) n += pool->nr_workers;
+void calibrate() {
+  constexpr std::uint64_t kIters = 2'000'000;
+  std::int64_t best = INT64_MAX;
+  for (int t = 0; t < 15; ++t) {
+    std::int64_t t0 = now_ns();
+    g_iters_per_ns = 1;
+    spin_ns(kIters);
+    best = std::min(best, now_ns() - t0);
+  }
+  g_iters_per_ns = static_cast<double>(kIters) / static_cast<double>(best);
+}
+
+void block(std::chrono::nanoseconds d, bool cooperative) {
+  if (cooperative) cmwq::sleep_for(d);  // libcmwq's blocking point: concurrency management sees it
+  else std::this_thread::sleep_for(d);
+}
+
+struct Workload {
+  const char* name;
+  const char* what;
+  int items, rounds;  // rounds: queue `items`, wait for all, repeat
+  std::vector<int> threads;
+  void (*body)(int i, bool cooperative);
+};
+
+const std::vector<int> kCpuCounts{1, 2, 4};
+const std::vector<Workload> kWorkloads{
+    {"empty", "100 k empty items", 100'000, 1, kCpuCounts, [](int, bool) {}},
+    {"cpu1us", "20 k items of 1 us CPU", 20'000, 1, kCpuCounts, [](int, bool) { spin_ns(1e3); }},
+    {"cpu10us", "4 k items of 10 us CPU", 4'000, 1, kCpuCounts, [](int, bool) { spin_ns(1e4); }},
+    // Half the items sleep 0.1-1 ms (0.55 ms on average), the other half compute 10 us; pairs
+    // alternate, so that the bound workqueue's round-robin gives each CPU both kinds.
+    {"blocking", "1 k items, half sleep 0.1-1 ms, half 10 us CPU", 1'000, 1, {8, 16, 32, 64, 128},
+     [](int i, bool coop) {
+       if ((i >> 1) & 1) block(100us * (1 + (i >> 2) % 10), coop);
+       else spin_ns(1e4);
+     }},
+    {"fanout", "fan-out/fan-in: 64 items of 1 us, wait for all, x200", 64, 200, kCpuCounts,
+     [](int, bool) { spin_ns(1e3); }},
+};
+
+/// Latency is sampled on every 8th item: two clock reads cost ~140 ns here, as much as a whole
+/// empty task in the fastest pool, and would flatten the throughput they measure.
+constexpr int kSampleEvery = 8;
+
+template <class Pool, class... Args>
+void run(benchmark::State& st, const Workload& w, Args... args) {
+  Latency lat;
+  std::vector<std::int64_t> stamps(static_cast<std::size_t>(w.items));
+  Item item = [&](int i) {
+    if (i % kSampleEvery == 0) lat.record(now_ns() - stamps[static_cast<std::size_t>(i)]);
+    w.body(i, Pool::kCooperative);
+  };
+  Pool pool(args..., w.items, item);
+  pool.in_context([&] {
+    for (auto _ : st)
+      for (int r = 0; r < w.rounds; ++r) {
+        for (int i = 0; i < w.items; ++i) {
+          if (i % kSampleEvery == 0) stamps[static_cast<std::size_t>(i)] = now_ns();
+          pool.submit(i);
+        }
+        pool.wait();
+      }
   });
-  return n;
+  st.SetItemsProcessed(st.iterations() * w.items * w.rounds);
+  st.counters["p50_us"] = lat.quantile(0.50) / 1e3;
+  st.counters["p99_us"] = lat.quantile(0.99) / 1e3;
+  st.counters["threads"] = pool.threads();
 }
 
-void run_cmwq(benchmark::State& state, unsigned flags, int tasks, bool blocking) {
-  cmwq::Options o;
-  o.log = [](std::string_view) {};
-  cmwq::System sys(o);
-  cmwq::Workqueue* wq = sys.alloc_workqueue("bench", flags, 0);
-  std::atomic<int> done{0};
-  std::vector<std::unique_ptr<cmwq::Work>> works;
-  for (int i = 0; i < tasks; ++i)
-    works.push_back(std::make_unique<cmwq::Work>("bench_fn", [&, i](cmwq::Work&) {
-      if (blocking && i % 2) block_200us(true);
-      done.fetch_add(1, std::memory_order_relaxed);
-    }));
-  int cpus = sys.possible_cpus();
-  int peak = 0;
-  for (auto _ : state) {
-    done = 0;
-    for (int i = 0; i < tasks; ++i) sys.queue_work_on((flags & cmwq::WQ_UNBOUND) ? cmwq::WORK_CPU_UNBOUND : i % cpus, wq, *works[i]);
-    sys.flush_workqueue(wq);
-    peak = std::max(peak, cmwq_threads(sys));
+std::vector<Case> register_all() {
+  std::vector<Case> cases;
+  auto add = [&](const Workload& w, const char* pool, int threads, bool ours, auto fn) {
+    std::string name = fmt::format("{}/{}/{}", w.name, pool, threads);
+    benchmark::RegisterBenchmark(name.c_str(), fn)->UseRealTime()->Unit(benchmark::kMillisecond);
+    cases.push_back({name, w.name, w.what, pool, threads, ours});
+  };
+  for (const Workload& w : kWorkloads) {
+    add(w, "libcmwq bound", 0, true, [&w](benchmark::State& s) { run<Cmwq>(s, w, 0u); });
+    add(w, "libcmwq unbound", 0, true, [&w](benchmark::State& s) { run<Cmwq>(s, w, unsigned{cmwq::WQ_UNBOUND}); });
+    for (int n : w.threads) {
+      add(w, "thread_pool 4.0 (rvaser)", n, false, [&w, n](benchmark::State& s) { run<ThreadPool>(s, w, n); });
+      add(w, "boost::asio::thread_pool", n, false, [&w, n](benchmark::State& s) { run<Asio>(s, w, n); });
+      add(w, "oneTBB task_group", n, false, [&w, n](benchmark::State& s) { run<Tbb>(s, w, n); });
+    }
   }
-  state.SetItemsProcessed(state.iterations() * tasks);
-  state.counters["threads"] = peak;
+  return cases;
 }
-
-void run_asio(benchmark::State& state, int threads, int tasks, bool blocking) {
-  boost::asio::thread_pool pool(threads);
-  std::atomic<int> done{0};
-  for (auto _ : state) {
-    done = 0;
-    for (int i = 0; i < tasks; ++i)
-      boost::asio::post(pool, [&, i] {
-        if (blocking && i % 2) block_200us(false);
-        done.fetch_add(1, std::memory_order_release);
-      });
-    while (done.load(std::memory_order_acquire) < tasks) std::this_thread::yield();
-  }
-  state.SetItemsProcessed(state.iterations() * tasks);
-  state.counters["threads"] = threads;
-}
-
-void run_tbb(benchmark::State& state, int tasks, bool blocking) {
-  tbb::task_group group;
-  for (auto _ : state) {
-    for (int i = 0; i < tasks; ++i)
-      group.run([i, blocking] {
-        if (blocking && i % 2) block_200us(false);
-      });
-    group.wait();
-  }
-  state.SetItemsProcessed(state.iterations() * tasks);
-  state.counters["threads"] = static_cast<double>(std::thread::hardware_concurrency());
-}
-
-void BM_Empty_cmwq_bound(benchmark::State& s) { run_cmwq(s, 0, kEmptyTasks, false); }
-void BM_Empty_cmwq_unbound(benchmark::State& s) { run_cmwq(s, cmwq::WQ_UNBOUND, kEmptyTasks, false); }
-void BM_Empty_asio(benchmark::State& s) { run_asio(s, static_cast<int>(s.range(0)), kEmptyTasks, false); }
-void BM_Empty_tbb(benchmark::State& s) { run_tbb(s, kEmptyTasks, false); }
-void BM_Blocking_cmwq_bound(benchmark::State& s) { run_cmwq(s, 0, kBlockingTasks, true); }
-void BM_Blocking_cmwq_unbound(benchmark::State& s) { run_cmwq(s, cmwq::WQ_UNBOUND, kBlockingTasks, true); }
-void BM_Blocking_asio(benchmark::State& s) { run_asio(s, static_cast<int>(s.range(0)), kBlockingTasks, true); }
-void BM_Blocking_tbb(benchmark::State& s) { run_tbb(s, kBlockingTasks, true); }
 
 }  // namespace
+}  // namespace bench
 
-BENCHMARK(BM_Empty_cmwq_bound)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_Empty_cmwq_unbound)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_Empty_asio)->Arg(2)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_Empty_tbb)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_Blocking_cmwq_bound)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_Blocking_cmwq_unbound)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_Blocking_asio)->Arg(2)->Arg(8)->Arg(64)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_Blocking_tbb)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  // Our flags, taken out before Google Benchmark sees the rest. --rounds=N: N passes over all
+  // benchmarks, each in registration order, so that the pools of a workload run seconds apart
+  // and their ratio within a pass is a fair one on a noisy machine (GB's repetitions of one
+  // benchmark run back to back, or shuffled over the whole run).
+  std::string table;
+  int rounds = 1;
+  auto end = std::remove_if(argv + 1, argv + argc, [&](char* a) {
+    if (!std::strncmp(a, "--table=", 8)) table = a + 8;
+    else if (!std::strncmp(a, "--rounds=", 9)) rounds = std::max(1, std::atoi(a + 9));
+    else return false;
+    return true;
+  });
+  argc = static_cast<int>(end - argv);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  bench::calibrate();
+  {
+    // TBB initialises its scheduler on first use; first used under a limit of one thread it ran
+    // 10-30x slower in that configuration for the rest of the process. Start it as programs do.
+    tbb::task_group warm;
+    for (int i = 0; i < 1000; ++i) warm.run([] {});
+    warm.wait();
+  }
+  bench::TableReporter reporter(bench::register_all());
+  for (int r = 0; r < rounds; ++r) {
+    reporter.set_round(r);
+    benchmark::RunSpecifiedBenchmarks(&reporter);
+  }
+  if (!table.empty()) {
+    std::ofstream out(table);
+    reporter.print(out);
+  }
+  benchmark::Shutdown();
+}

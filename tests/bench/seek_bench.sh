@@ -41,7 +41,7 @@ median=$(sed -n 5p <<<"$sorted") worst=$(tail -1 <<<"$sorted") best=$(head -1 <<
 printf 'recording: %d events, %d snapshots, %.0f s of target time, %.0f MB (%.0f bytes/event); simulated in %.1f s, imported in %.1f s\n' \
   "$events" "$snapshots" "$end_s" "$(calc "$size / 1e6")" "$(calc "$size / $events")" \
   "$(calc "$t1 - $t0")" "$(calc "$t2 - $t1")"
-printf '| what | seconds | ratio to a full replay |\n|---|---|---|\n'
+printf '\n| what | seconds | ratio to a full replay |\n|---|---|---|\n'
 printf '| full replay (stats) | %.2f | 1.00 |\n' "$full"
 printf '| show --at, 10 instants: median | %.3f | %.3f |\n' "$median" "$(calc "$median / $full")"
 printf '| show --at: best - worst | %.3f - %.3f | %.3f - %.3f |\n' "$best" "$worst" "$(calc "$best / $full")" \

@@ -11,6 +11,7 @@
 #include <cmwq/list.h>
 
 #include <array>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -37,6 +38,7 @@ struct Error : std::runtime_error {
 
 struct WorkEntry;    // Work on a worklist / inactive list / scheduled list
 struct IdleEntry;    // Worker on its pool's idle list
+struct BusyEntry;    // Worker in its pool's busy hash
 struct MaydayEntry;  // Pwq on its workqueue's mayday list
 
 /// A work item, owned by the caller like the kernel's work_struct. It must
@@ -115,6 +117,27 @@ struct PwqStats {
   }
 };
 
+/// The kernel's busy_hash: the workers executing an item, hashed by the item's address, so that
+/// find_worker_executing_work() costs no allocation on the hot path (intrusive chains).
+class BusyHash {
+ public:
+  void add(Worker& w);     // keyed by w.current_work
+  void remove(Worker& w);
+  Worker* find(const Work& work) const;
+  template <class F>
+  void for_each(F&& f) const {
+    for (auto& chain : buckets_)
+      for (Worker* w : chain) f(*w);
+  }
+
+ private:
+  static constexpr std::size_t kOrder = 6;  // BUSY_WORKER_HASH_ORDER
+  static std::size_t bucket(const Work* work) {
+    return (reinterpret_cast<std::uintptr_t>(work) * 0x9E3779B97F4A7C15ULL) >> (64 - kOrder);
+  }
+  std::array<List<Worker, BusyEntry>, std::size_t{1} << kOrder> buckets_;
+};
+
 struct Pool {
   int id = 0;
   int cpu = -1;                   // -1: unbound
@@ -129,7 +152,7 @@ struct Pool {
   int nr_workers = 0, nr_idle = 0, nr_running = 0;
   List<Worker, IdleEntry> idle_list;
   std::vector<Worker*> workers;   // attached workers, in creation order
-  std::unordered_map<const Work*, Worker*> busy;  // busy_hash: work -> executing worker
+  BusyHash busy;                  // busy_hash: work -> executing worker
   Worker* manager = nullptr;
   Time watchdog_ts = 0;
   Timer mayday_timer{Timer::Kind::Mayday, this};
@@ -169,7 +192,7 @@ struct Workqueue {
   std::vector<Waiter*> flush_overflow;  // waiting for a free color
 };
 
-struct Worker : Link<IdleEntry> {
+struct Worker : Link<IdleEntry>, Link<BusyEntry> {
   int id = 0;                     // the pid dumps print
   int index = 0;                  // the N of kworker/CPU:N
   Pool* pool = nullptr;

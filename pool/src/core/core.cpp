@@ -330,8 +330,9 @@ std::vector<std::string> Core::show_all_workqueues(Time now) const {
       rp.refcnt = 1 + pwq.nr_in_flight + (pwq.on_list() ? 1 : 0);
       rp.mayday = pwq.on_list();
       std::vector<Worker*> busy_workers;
-      for (auto& [work, worker] : pool.busy)
-        if (worker->current_pwq == &pwq) busy_workers.push_back(worker);
+      pool.busy.for_each([&](Worker& worker) {
+        if (worker.current_pwq == &pwq) busy_workers.push_back(&worker);
+      });
       std::sort(busy_workers.begin(), busy_workers.end(), [](Worker* a, Worker* b) { return a->id < b->id; });
       for (Worker* worker : busy_workers) {
         report::InFlight& f = rp.in_flight.emplace_back(report::InFlight{worker->id, worker->rescue_wq != nullptr,

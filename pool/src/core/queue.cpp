@@ -25,9 +25,8 @@ Pwq& Core::select_pwq(Workqueue& wq, Work& work, int cpu, const Caller& caller) 
   }
   // Non-reentrancy: an item still running on another pool of this wq queues behind itself there.
   if (Pool* last = work.last_pool; last && last != pwq->pool) {
-    auto it = last->busy.find(&work);
-    if (it != last->busy.end() && it->second->current_pwq && it->second->current_pwq->wq == &wq)
-      pwq = it->second->current_pwq;
+    Worker* running = last->busy.find(work);
+    if (running && running->current_pwq && running->current_pwq->wq == &wq) pwq = running->current_pwq;
   }
   return *pwq;
 }
@@ -150,7 +149,7 @@ bool Core::cancel_work(Work& work, Time now) { return grab_pending(work, now); }
 bool Core::cancel_delayed_work(DelayedWork& dw, Time now) { return grab_pending(dw.work, now); }
 
 bool Core::is_running(const Work& work) const {
-  return work.last_pool && work.last_pool->busy.count(&work);
+  return work.last_pool && work.last_pool->busy.find(work);
 }
 
 bool Core::queue_delayed_work_on(int cpu, Workqueue& wq, DelayedWork& dw, Time delay, const Caller& caller,
@@ -200,7 +199,7 @@ bool Core::start_flush_work(Work& work, Waiter& waiter, const Caller& caller, Ti
     static_cast<Link<WorkEntry>&>(bar).insert_before(static_cast<Link<WorkEntry>*>(&work)->next);
     ++pwq.nr_in_flight;
   } else if (is_running(work)) {
-    Worker& worker = *work.last_pool->busy.at(&work);
+    Worker& worker = *work.last_pool->busy.find(work);
     Pwq& pwq = *worker.current_pwq;
     bar.color = worker.current_color;
     bar.linked = false;

@@ -10,6 +10,16 @@
 
 namespace cmwq {
 
+// --- the busy hash ---
+
+void BusyHash::add(Worker& w) { buckets_[bucket(w.current_work)].push_back(&w); }
+void BusyHash::remove(Worker& w) { List<Worker, BusyEntry>::remove(&w); }
+Worker* BusyHash::find(const Work& work) const {
+  for (Worker* w : buckets_[bucket(&work)])
+    if (w->current_work == &work) return w;
+  return nullptr;
+}
+
 // --- nr_running bookkeeping (worker_set_flags / worker_clr_flags) ---
 
 void Core::worker_set_flags(Worker& w, unsigned flags) {
@@ -72,8 +82,7 @@ bool Core::assign_work(Work& work, Worker& w, Work** next, Time now) {
     if (next) *next = after;
     return false;
   }
-  auto it = pool.busy.find(&work);
-  Worker* collision = it == pool.busy.end() ? nullptr : it->second;
+  Worker* collision = pool.busy.find(work);
   Worker& to = collision ? *collision : w;
   Work* after = move_linked_works(work, pool.worklist, to.scheduled);
   if (next) *next = after;
@@ -88,8 +97,8 @@ void Core::start_work(Worker& w, Work& work, Time now) {
   Pool& pool = *w.pool;
   Pwq& pwq = *work.pwq;
   work.unlink();
-  pool.busy[&work] = &w;
   w.current_work = &work;
+  pool.busy.add(w);
   w.current_pwq = &pwq;
   w.current_func = work.func;
   w.current_color = work.color;
@@ -113,7 +122,7 @@ void Core::finish_work(Worker& w, Time now, Time cpu_ns) {
   Pool& pool = *w.pool;
   Pwq& pwq = *w.current_pwq;
   worker_clr_flags(w, WORKER_CPU_INTENSIVE);
-  pool.busy.erase(w.current_work);
+  pool.busy.remove(w);
   emit(EventKind::WorkEnd, now, &pool, &w, w.current_work, pwq.wq, cpu_ns);
   w.current_work = nullptr;
   w.current_pwq = nullptr;
