@@ -8,20 +8,55 @@
 
 namespace wqscope {
 
-namespace {
 
-EntryList::iterator find_work(EntryList& list, std::uint64_t work) {
-  return std::find_if(list.begin(), list.end(), [&](const Entry& e) { return e.work == work; });
+Model::Place* Model::place(std::uint64_t work) {
+  if (!places_.valid) reindex();
+  auto it = places_.map.find(work);
+  return it == places_.map.end() ? nullptr : &it->second;
 }
 
-/// Moves the entry at `it` and the entries chained to it (move_linked_works) before `to_pos` of `to`.
-void move_linked(EntryList& from, EntryList::iterator it, EntryList& to, EntryList::iterator to_pos) {
+EntryList::iterator Model::find_work(EntryList& list, std::uint64_t work) {
+  Place* p = place(work);
+  return p && p->list == &list ? p->it : list.end();
+}
+
+EntryList::iterator Model::insert_work(EntryList& list, EntryList::iterator pos, const Entry& e) {
+  auto it = list.insert(pos, e);
+  if (e.work) places_.map[e.work] = Place{&list, it};
+  return it;
+}
+
+EntryList::iterator Model::erase_work(EntryList& list, EntryList::iterator it) {
+  if (auto p = places_.map.find(it->work); it->work && p != places_.map.end() && p->second.it == it)
+    places_.map.erase(p);
+  return list.erase(it);
+}
+
+void Model::move_linked(EntryList& from, EntryList::iterator it, EntryList& to, EntryList::iterator to_pos) {
   auto last = it;
   while (last->linked && std::next(last) != from.end()) ++last;
-  to.splice(to_pos, from, it, std::next(last));
+  auto end = std::next(last);
+  for (auto x = it; x != end; ++x)  // splice keeps iterators valid: only their list changes
+    if (auto p = places_.map.find(x->work); x->work && p != places_.map.end() && p->second.it == x)
+      p->second.list = &to;
+  to.splice(to_pos, from, it, end);
 }
 
-}  // namespace
+void Model::clear_list(EntryList& list) {
+  while (!list.empty()) erase_work(list, list.begin());
+}
+
+void Model::reindex() {
+  places_.map.clear();
+  auto add = [&](EntryList& list) {
+    for (auto it = list.begin(); it != list.end(); ++it)
+      if (it->work) places_.map[it->work] = Place{&list, it};
+  };
+  for (auto& [key, q] : pwqs_) add(q.inactive);
+  for (auto& [id, p] : pools_) add(p.worklist);
+  for (auto& [pid, w] : workers_) add(w.scheduled);
+  places_.valid = true;
+}
 
 std::string Model::name(std::uint32_t id) const {
   auto it = names_.find(id);
@@ -160,6 +195,7 @@ void Model::apply_worker(const cmwq_ev_state& e) {
   };
   switch (e.h.kind) {
     case CMWQ_EV_WORKER_CREATE:
+      clear_list(w.scheduled);  // a pid used again: what the old worker held is gone from the index too
       w = WorkerInfo{};
       w.pid = e.worker;
       w.pool = e.pool;
@@ -276,7 +312,7 @@ void Model::apply_barrier(const cmwq_ev_state& e) {
     if (auto it = find_work(*list, e.work); it != list->end()) {
       bar.linked = it->linked;
       it->linked = true;
-      list->insert(std::next(it), bar);
+      insert_work(*list, std::next(it), bar);
       p.pending = static_cast<int>(p.worklist.size());
       return;
     }
@@ -306,7 +342,8 @@ void Model::apply_work(const cmwq_ev_state& e) {
       w = WorkInstance{e.work, name(e.func), q == wqs_.end() ? std::string() : q->second.name, e.wq, e.pool, 0, ts};
       // Inactive until WORK_ACTIVATE says otherwise (it follows at once when max_active allows).
       PwqInfo& pq = pwq(e);
-      pq.inactive.push_back(Entry{e.work, 0, e.wq, e.pool});
+      if (Place* old = place(e.work)) erase_work(*old->list, old->it);  // its start or cancel was lost
+      insert_work(pq.inactive, pq.inactive.end(), Entry{e.work, 0, e.wq, e.pool});
       ++pq.nr_in_flight;
       break;
     }
@@ -324,7 +361,7 @@ void Model::apply_work(const cmwq_ev_state& e) {
       if (auto it = find_work(pq.inactive, e.work); it != pq.inactive.end())
         move_linked(pq.inactive, it, p->worklist, pos);
       else
-        p->worklist.insert(pos, Entry{e.work, 0, e.wq, e.pool});
+        insert_work(p->worklist, pos, Entry{e.work, 0, e.wq, e.pool});
       if (auto it = queued_.find(e.work); it != queued_.end()) it->second.activated_ns = ts;
       if (was_empty) p->last_progress_ns = ts;
       break;
@@ -339,15 +376,12 @@ void Model::apply_work(const cmwq_ev_state& e) {
     case CMWQ_EV_WORK_START: {
       WorkerInfo& wk = workers_[e.worker];
       if (auto it = find_work(wk.scheduled, e.work); it != wk.scheduled.end()) {
-        wk.scheduled.erase(it);  // assigned earlier; its barriers are already on the list
+        erase_work(wk.scheduled, it);  // assigned earlier; its barriers are already on the list
       } else if (auto jt = find_work(p->worklist, e.work); jt != p->worklist.end()) {
-        auto after = std::next(jt);
         bool linked = jt->linked;
-        p->worklist.erase(jt);
-        while (linked && after != p->worklist.end()) {  // its barriers go to the worker's list
-          linked = after->linked;
-          wk.scheduled.splice(wk.scheduled.end(), p->worklist, after++);
-        }
+        auto after = erase_work(p->worklist, jt);
+        if (linked && after != p->worklist.end())  // its barriers go to the worker's list
+          move_linked(p->worklist, after, wk.scheduled, wk.scheduled.end());
       }
       p->last_progress_ns = ts;
       WorkInstance w;
@@ -401,8 +435,8 @@ void Model::apply_work(const cmwq_ev_state& e) {
       for (EntryList* list : {&pq.inactive, &p->worklist})
         if (auto it = find_work(*list, e.work); it != list->end()) {
           if (list == &pq.inactive && it->linked) move_linked(pq.inactive, it, p->worklist, p->worklist.end());
-          if (auto jt = find_work(p->worklist, e.work); jt != p->worklist.end()) p->worklist.erase(jt);
-          else if (auto kt = find_work(pq.inactive, e.work); kt != pq.inactive.end()) pq.inactive.erase(kt);
+          if (auto jt = find_work(p->worklist, e.work); jt != p->worklist.end()) erase_work(p->worklist, jt);
+          else if (auto kt = find_work(pq.inactive, e.work); kt != pq.inactive.end()) erase_work(pq.inactive, kt);
           break;
         }
       if (auto it = queued_.find(e.work); it != queued_.end()) {

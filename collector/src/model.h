@@ -171,6 +171,35 @@ class Model {
   }
   void end_episode(PoolInfo&, std::int64_t ts);
 
+  // Items' entries by work id: a stuck pool's lists, or a lossy stream's (items whose start was
+  // lost stay queued), grow long, and a search per record made the model quadratic. Barriers (work 0)
+  // are not indexed: they are few and found by their flusher's pid.
+  struct Place;
+  Place* place(std::uint64_t work);                                   // null if on no list
+  EntryList::iterator find_work(EntryList& list, std::uint64_t work);  // list.end() if not on it
+  EntryList::iterator insert_work(EntryList& list, EntryList::iterator pos, const Entry& e);
+  EntryList::iterator erase_work(EntryList& list, EntryList::iterator it);
+  /// Moves the entry at `it` and the entries chained to it (move_linked_works) before `to_pos` of `to`.
+  void move_linked(EntryList& from, EntryList::iterator it, EntryList& to, EntryList::iterator to_pos);
+  void clear_list(EntryList& list);
+  void reindex();
+  struct Place {
+    EntryList* list;
+    EntryList::iterator it;
+  };
+  /// Not copied with the model (its places are in the original's lists): rebuilt on first use instead.
+  struct Places {
+    std::unordered_map<std::uint64_t, Place> map;
+    bool valid = true;
+    Places() = default;
+    Places(const Places&) : valid(false) {}
+    Places& operator=(const Places&) {
+      map.clear();
+      valid = false;
+      return *this;
+    }
+  };
+
   std::vector<ModelObserver*> observers_;
   std::uint64_t records_ = 0, lost_ = 0, anomalies_ = 0, last_seq_ = 0;
   std::int64_t last_ts_ = 0;
@@ -181,6 +210,7 @@ class Model {
   std::map<int, PoolInfo> pools_;
   std::map<int, WorkerInfo> workers_;
   std::unordered_map<std::uint64_t, WorkInstance> queued_;  // queued, not started: by work id
+  Places places_;
   std::map<std::string, std::uint64_t> hogs_;               // CPU-intensive marks per function
 };
 

@@ -75,6 +75,8 @@ void Model::restore(std::span<const std::uint8_t> bytes) {
   j.at("workers").get_to(workers_);
   j.at("queued").get_to(queued_);
   j.at("hogs").get_to(hogs_);
+  places_ = Places();
+  reindex();
 }
 
 }  // namespace wqscope
