@@ -75,6 +75,7 @@ int watch(const Target& target, const WatchOptions& opt) {
   std::unique_ptr<Recording> rec;
   if (!opt.output.empty()) rec = Recording::create(opt.output, {session.description(), session.pid(), mono_ns()});
   Model model(rec.get());
+  model.start_over_after_gaps();
   Watchdog dog(opt.thresh_ns);
   model.add_observer(&dog);
   Feed feed([&](const cmwq::Record& r) {
