@@ -66,6 +66,9 @@ void Model::apply(const cmwq::Record& r) {
   if (h.kind == CMWQ_EV_NAME) {
     const cmwq_ev_name& n = *r.name();
     std::string text(n.text, strnlen(n.text, sizeof n.text));
+    // The target writes these, and they are printed to terminals: no control characters (escapes).
+    std::replace_if(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; },
+                    '?');
     names_[n.id] = text;
     notify([&](ModelObserver& o) { o.on_name(n.id, n.name_kind, text); });
     return;
