@@ -58,10 +58,11 @@ void end_recording(Recording* rec, Session& session, Model& model, const std::st
 
 }  // namespace
 
-int record(const Target& target, const std::string& output, std::int64_t thresh_ns) {
+int record(const Target& target, const std::string& output, std::int64_t thresh_ns, std::optional<gid_t> group) {
   WatchOptions opt;
   opt.thresh_ns = thresh_ns;
   opt.output = output;
+  opt.group = group;
   opt.quiet = true;
   return watch(target, opt);
 }
@@ -73,7 +74,8 @@ int watch(const Target& target, const WatchOptions& opt) {
   std::unique_ptr<Metrics> metrics;
   if (!opt.metrics.empty()) metrics = std::make_unique<Metrics>(opt.metrics);
   std::unique_ptr<Recording> rec;
-  if (!opt.output.empty()) rec = Recording::create(opt.output, {session.description(), session.pid(), mono_ns()});
+  if (!opt.output.empty())
+    rec = Recording::create(opt.output, {session.description(), session.pid(), mono_ns()}, opt.group);
   Model model(rec.get());
   model.start_over_after_gaps();
   Watchdog dog(opt.thresh_ns);
