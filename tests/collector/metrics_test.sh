@@ -53,6 +53,15 @@ rc=$?
 [[ $rc -eq 1 ]] && grep -qF -- "--metrics 127.0.0.1:$port: cannot listen there: Address already in use" <<<"$out" \
   || fail "a port in use: exit $rc: $out"
 
+# Attached, no thread keeps a capability: the web server's, which serve the network, included.
+threads=0
+for t in /proc/$watcher/task/*; do
+  cap=$(awk '/^CapEff/ {print $2}' "$t/status" 2>/dev/null) || continue
+  [[ $cap == 0000000000000000 ]] || fail "thread $(cat "$t/comm") of watch kept capabilities: CapEff=$cap"
+  grep -q civetweb "$t/comm" && threads=$((threads + 1))
+done
+[[ $threads -gt 0 ]] || fail "no web server thread to check"
+
 # After the alert, the gauges show the state it was about (they are updated before alerts are raised).
 for i in $(seq 100); do grep -q "BUG: workqueue lockup" "$tmp/out" && break; sleep 0.05; done
 grep -q "BUG: workqueue lockup" "$tmp/out" || { cat "$tmp/out" "$tmp/err"; fail "no lockup alert"; }
