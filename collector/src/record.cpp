@@ -24,6 +24,10 @@ void report_end(const std::string& reason, const Model& model, const cmwq_bpf_st
   if (st.dropped_events || model.lost())
     fmt::print(stderr, "wqscope: warning: events were lost: the reader fell behind the target; what was recorded is "
                        "valid but incomplete (a larger --ring-buffer, default 32M, gives the reader more room)\n");
+  if (st.sched_dropped)  // not in the run row (its schema has no column for them): said here
+    fmt::print(stderr, "wqscope: warning: {} of the kernel's off/on-CPU records were dropped (their ring buffer was "
+                       "full): off-CPU times and hidden-block alerts are incomplete\n",
+               st.sched_dropped);
 }
 
 /// session.run, but a recording that fails on the way (the disk is full, say) is ended there: the
