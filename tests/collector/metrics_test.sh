@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
 # wqscope watch --metrics: the stuck pool as Prometheus scrapes it, and addresses it cannot use refused.
-set -uo pipefail
 wqscope=$1 demo=$2
-tmp=$(mktemp -d)
+source "$(dirname "$0")/common.sh"
+need_root "watching (CAP_BPF, CAP_PERFMON)"
 watcher=
-trap '[[ -n $watcher ]] && kill "$watcher" 2>/dev/null; rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-if [[ $EUID -ne 0 ]]; then echo "SKIP: watching needs root (CAP_BPF, CAP_PERFMON)"; exit 77; fi
 
 # GET /metrics with bash alone: curl is not installed everywhere.
 fetch() {
