@@ -24,7 +24,9 @@ for _ in $(seq 300); do [[ $(q "$db" "SELECT count(*) > 0 FROM events") == 1 ]] 
 for f in "$db" "$db-wal" "$db-shm"; do mode_of "$f"; done
 as_member "$wqscope" show "$db" > "$tmp/live" 2>&1 || { cat "$tmp/live"; fail "a member cannot read it while it is written"; }
 kill -INT $rec
-wait $rec || { cat "$tmp/out"; fail "record --group: exit status $?"; }
+wait $rec
+rc=$?
+[[ $rc -eq 0 ]] || { cat "$tmp/out"; fail "record --group: exit status $rc"; }
 mode_of "$db"
 [[ ! -e $db-wal ]] || fail "the -wal outlived the recording"
 as_member "$wqscope" show "$db" > "$tmp/show" 2>&1 || { cat "$tmp/show"; fail "a member cannot read it"; }
@@ -35,8 +37,9 @@ as_other "$wqscope" show "$db" > "$tmp/other" 2>&1 && fail "someone outside the 
 grep -qF "cannot read the recording: Permission denied" "$tmp/other" || { cat "$tmp/other"; fail "outsider's message"; }
 
 # watch -o takes it too; bad values are refused before anything runs.
-"$wqscope" watch --group "$group" -o "$tmp/w.db" -- "$demo" doc-highpri > "$tmp/out" 2>&1 \
-  || { cat "$tmp/out"; fail "watch --group: exit status $?"; }
+"$wqscope" watch --group "$group" -o "$tmp/w.db" -- "$demo" doc-highpri > "$tmp/out" 2>&1
+rc=$?
+[[ $rc -eq 0 ]] || { cat "$tmp/out"; fail "watch --group: exit status $rc"; }
 mode_of "$tmp/w.db"
 expect2() {  # MESSAGE COMMAND...: exit status 2, the message, no recording
   local msg=$1

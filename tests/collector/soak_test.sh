@@ -20,7 +20,9 @@ while s=$(awk '/^VmRSS/ {print $2}' /proc/$rec/status 2>/dev/null) && [[ -n $s ]
   rss+=("$s")
   sleep 0.5
 done
-wait $rec || { cat "$tmp/out" "$tmp/err"; fail "record exited with status $?"; }
+wait $rec
+rc=$?
+[[ $rc -eq 0 ]] || { cat "$tmp/out" "$tmp/err"; fail "record exited with status $rc"; }
 cat "$tmp/out" "$tmp/err"
 [[ $(q "$db" "SELECT end_reason FROM run") == "target exited with status 0" ]] \
   || fail "end reason: $(q "$db" 'SELECT end_reason FROM run')"
