@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, then builds and runs the whole
-# suite three times — plain, under ASan+UBSan, and the pool and collector units under
-# TSan — and then the fuzzers (clang, libFuzzer) for a bounded time each.
+# suite three times — plain, under ASan+UBSan, and under TSan the pool's and the collector's
+# unit tests and the collector's end-to-end BPF tests — and then the fuzzers (clang, libFuzzer)
+# for a bounded time each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh

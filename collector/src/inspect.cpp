@@ -100,6 +100,7 @@ int import_events(const std::string& events, const std::string& output, std::int
   auto rec = Recording::create(output, {"import " + events, static_cast<int>(first.pid),
                                         static_cast<std::int64_t>(first.ts)});
   Model model(rec.get());
+  model.start_over_after_gaps();
   Watchdog dog(thresh_ns);
   model.add_observer(&dog);
   auto note = [&](const std::vector<Alert>& alerts) {

@@ -9,6 +9,9 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstring>
+#include <grp.h>
 #include <unistd.h>
 
 namespace {
@@ -60,6 +63,14 @@ std::uint32_t parse_ring_buffer(const std::string& s) {
   return static_cast<std::uint32_t>(v);
 }
 
+/// --group NAME: the group that may read the recording.
+gid_t parse_group(const std::string& name) {
+  errno = 0;
+  if (const group* g = ::getgrnam(name.c_str())) return g->gr_gid;
+  throw OptionError(fmt::format("--group '{}': {} (`getent group` lists the groups; `groupadd` creates one)", name,
+                                errno ? std::strerror(errno) : "no such group"));
+}
+
 int export_trace(const std::string& db, const std::string& json) {
   wqscope::RecordingReader reader(db);
   auto s = wqscope::export_perfetto(reader, json);
@@ -79,6 +90,7 @@ int main(int argc, char** argv) {
                "Examples:\n"
                "  sudo wqscope record -o trace.db -- cmwq-demo stall --seconds 10\n"
                "  sudo wqscope record -p 1234 -o trace.db\n"
+               "  sudo wqscope record --group wqscope -o trace.db -p 1234   # readable by group wqscope\n"
                "  sudo wqscope watch --thresh 5s --json -p 1234\n"
                "  sudo wqscope watch --metrics 9464 -p 1234    # Prometheus metrics at http://127.0.0.1:9464/metrics\n"
                "  wqscope show trace.db --at 12.5s        # the busy dump at 12.5 s into the recording\n"
@@ -89,7 +101,7 @@ int main(int argc, char** argv) {
                "  sqlite3 trace.db 'SELECT func, count(*) FROM work_items GROUP BY func'\n"};
   app.require_subcommand(1);
   wqscope::Target target;
-  std::string output, ring_buffer = "32M";
+  std::string output, ring_buffer = "32M", group;
   auto add_target = [&](CLI::App* sub) {
     sub->add_option("-p,--pid", target.pid, "trace this running process")->check(CLI::PositiveNumber);
     sub->add_flag("--kernel", target.kernel, "trace the running kernel's own workqueues instead (README: what is exact "
@@ -100,9 +112,15 @@ int main(int argc, char** argv) {
                     "the BPF ring buffer, a power of two from 256K to 1G (default 32M): how far the target may run "
                     "ahead of wqscope before events are dropped");
   };
+  auto add_group = [&](CLI::App* sub) {
+    return sub->add_option("--group", group,
+                           "create the recording (and its -wal and -shm) mode 0640 owned by this group, for its "
+                           "members to read without root; default: mode 0600, root's only");
+  };
   auto* record = app.add_subcommand("record", "record a process that uses libcmwq into a SQLite file");
   add_target(record);
   record->add_option("-o,--output", output, "the recording to create (never overwritten)")->required();
+  add_group(record);
   std::string thresh = "30s";
   record->add_option("--thresh", thresh, "note stalls this long in the lockups table, e.g. 30s, 500ms (default 30s)");
   wqscope::WatchOptions wopt;
@@ -112,6 +130,7 @@ int main(int argc, char** argv) {
   watch->add_flag("--json", wopt.json, "print alerts as JSON lines");
   watch->add_option("--exec", wopt.exec, "run this program (no shell) for each alert, the alert as JSON on stdin");
   watch->add_option("-o,--output", wopt.output, "also record into this new SQLite file");
+  auto* watch_group = add_group(watch);
   std::string metrics;
   auto* metrics_opt = watch->add_option("--metrics", metrics,
                     "serve Prometheus metrics at PORT or ADDR:PORT (IPv4), e.g. 9464 or 0.0.0.0:9464; a bare PORT "
@@ -176,7 +195,12 @@ int main(int argc, char** argv) {
       return 2;
     }
     target.ring_buffer_bytes = parse_ring_buffer(ring_buffer);
-    if (record->parsed()) return wqscope::record(target, output, parse_threshold(thresh));
+    std::optional<gid_t> gid;
+    if (!group.empty()) gid = parse_group(group);
+    if (record->parsed()) return wqscope::record(target, output, parse_threshold(thresh), gid);
+    if (watch_group->count() && wopt.output.empty())
+      throw OptionError("--group applies to the recording: give -o FILE too");
+    wopt.group = gid;
     wopt.thresh_ns = parse_threshold(thresh);
     if (metrics_opt->count()) wopt.metrics = wqscope::metrics_address(metrics);
     if (!wopt.exec.empty() && ::access(wopt.exec.c_str(), X_OK) != 0) {

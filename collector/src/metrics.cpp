@@ -1,5 +1,8 @@
 #include "metrics.h"
 
+#include "session.h"
+
+#include <CivetServer.h>
 #include <civetweb.h>
 #include <fmt/format.h>
 #include <prometheus/counter.h>
@@ -91,6 +94,17 @@ std::string bind_failure(const Endpoint& e) {
   return err ? std::strerror(err) : "the web server could not start";
 }
 
+/// The web server's threads serve the network: each drops every capability as it starts, before
+/// any request (it listens already; capset would only change the thread that calls it).
+const CivetCallbacks kDropCapabilities = [] {
+  CivetCallbacks c;
+  c.init_thread = [](const mg_context*, int) -> void* {
+    drop_thread_capabilities();
+    return nullptr;
+  };
+  return c;
+}();
+
 }  // namespace
 
 std::string metrics_address(const std::string& arg) { return civetweb_address(parse(arg)); }
@@ -122,7 +136,7 @@ Metrics::Metrics(const std::string& address) : registry_(std::make_shared<promet
   Endpoint e = parse(address);
   try {
     // Two threads (the default): one slow client does not hold up a scrape.
-    exposer_ = std::make_unique<prometheus::Exposer>(civetweb_address(e));
+    exposer_ = std::make_unique<prometheus::Exposer>(civetweb_address(e), 2, &kDropCapabilities);
   } catch (const std::exception&) {
     throw MetricsError(fmt::format("--metrics {}: cannot listen there: {} (choose another port or address)",
                                    address, bind_failure(e)));

@@ -93,11 +93,17 @@ void Model::apply(const cmwq::Record& r) {
     apply_sched(*r.state());
     return;
   }
-  if (last_seq_ && h.seq > last_seq_ + 1) lost_ += h.seq - last_seq_ - 1;
+  if (last_seq_ && h.seq > last_seq_ + 1) {
+    lost_ += h.seq - last_seq_ - 1;
+    if (start_over_after_gaps_) forget_lists();
+  }
   last_seq_ = h.seq;
   if (h.kind == CMWQ_EV_NAME) {
     const cmwq_ev_name& n = *r.name();
     std::string text(n.text, strnlen(n.text, sizeof n.text));
+    // The target writes these, and they are printed to terminals: no control characters (escapes).
+    std::replace_if(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; },
+                    '?');
     names_[n.id] = text;
     notify([&](ModelObserver& o) { o.on_name(n.id, n.name_kind, text); });
     return;
@@ -207,11 +213,20 @@ void Model::apply_worker(const cmwq_ev_state& e) {
       leave_idle();
       w.destroyed_ns = ts;
       notify([&](ModelObserver& o) { o.on_worker(w); });
+      clear_list(w.scheduled);
+      workers_.erase(e.worker);  // its row has it; kept here, workers that come and go for hours add up
       break;
     case CMWQ_EV_WORKER_IDLE:
       leave_idle();
       w.pool = e.pool;
-      pools_[e.pool].idle.push_front(w.pid);
+      {
+        std::list<int>& idle = pools_[e.pool].idle;
+        idle.push_front(w.pid);
+        // After lost records it may hold workers whose leaving was not seen: the record counts the
+        // pool's idle workers, and the stale ones are the longest idle.
+        if (lost_ && start_over_after_gaps_)
+          while (static_cast<int>(idle.size()) > std::max(1, e.nr_idle)) idle.pop_back();
+      }
       set_state(WorkerState::Idle);
       break;
     case CMWQ_EV_WORKER_BUSY:
@@ -450,6 +465,20 @@ void Model::apply_work(const cmwq_ev_state& e) {
       break;
   }
   if (p) p->pending = static_cast<int>(p->worklist.size());
+}
+
+void Model::forget_lists() {
+  // What left the lists while records were lost was not seen, and nothing would ever remove it: a
+  // long recording with drops grew without bound, and the stale items looked stuck to the watchdog.
+  // The lists start over from the records after the gap (the counters come with every record).
+  for (auto& [id, p] : pools_) {
+    p.worklist.clear();
+    p.pending = 0;
+  }
+  for (auto& [key, q] : pwqs_) q.inactive.clear();
+  for (auto& [pid, w] : workers_) w.scheduled.clear();
+  places_.map.clear();
+  queued_.clear();  // an item queued before the gap starts without its queue time
 }
 
 void Model::finish() {

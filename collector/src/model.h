@@ -119,6 +119,10 @@ class Model {
     if (observer) observers_.push_back(observer);
   }
   void add_observer(ModelObserver* o) { observers_.push_back(o); }
+  /// For the pool's own stream (live, or a file of it): after a gap in seq (lost records) the lists
+  /// start over, since what left them meanwhile was not seen. Not for replays: their stream skips
+  /// the seq of the NAME records, which recordings keep apart.
+  void start_over_after_gaps() { start_over_after_gaps_ = true; }
   void apply(const cmwq::Record&);
   /// Reports what is still open when a recording ends: items queued or running, mayday episodes.
   void finish();
@@ -170,6 +174,8 @@ class Model {
     return q;
   }
   void end_episode(PoolInfo&, std::int64_t ts);
+  /// After a gap in seq: worklists, inactive and scheduled lists and queued items start over.
+  void forget_lists();
 
   // Items' entries by work id: a stuck pool's lists, or a lossy stream's (items whose start was
   // lost stay queued), grow long, and a search per record made the model quadratic. Barriers (work 0)
@@ -204,6 +210,7 @@ class Model {
   std::uint64_t records_ = 0, lost_ = 0, anomalies_ = 0, last_seq_ = 0;
   std::int64_t last_ts_ = 0;
   int possible_cpus_ = 1;
+  bool start_over_after_gaps_ = false;
   std::unordered_map<std::uint32_t, std::string> names_;
   std::map<std::uint32_t, WorkqueueInfo> wqs_;
   std::map<std::pair<std::uint32_t, int>, PwqInfo> pwqs_;

@@ -19,12 +19,16 @@ namespace wqscope {
 RecordingReader::RecordingReader(const std::string& path) : path_(path) {
   if (::access(path.c_str(), R_OK) != 0)
     throw RecordingError(fmt::format("{}: cannot read the recording: {}", path, std::strerror(errno)));
-  int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr);
-  handle_.reset(db_);
-  if (rc != SQLITE_OK)
-    throw RecordingError(
-        fmt::format("{}: cannot open the recording: {}", path, db_ ? sqlite3_errmsg(db_) : "out of memory"));
-  sqlite3_busy_timeout(db_, 2000);  // a recording being written commits every 100 ms
+  open_db(path, SQLITE_OPEN_READONLY);
+  // A finished recording (WAL mode, no -wal: no writer has it open) in a directory this user cannot
+  // write, e.g. read by a member of its --group: SQLite would create its -shm to read it and cannot.
+  // Nothing changes it any more, so it reads as immutable, without the -shm.
+  int rc = sqlite3_exec(db_, "SELECT 1 FROM sqlite_master LIMIT 1", nullptr, nullptr, nullptr);
+  if ((rc == SQLITE_READONLY || rc == SQLITE_CANTOPEN) && ::access((path + "-wal").c_str(), F_OK) != 0) {
+    std::string uri = "file:";
+    for (char c : path) uri += c == '%' ? "%25" : c == '?' ? "%3f" : c == '#' ? "%23" : std::string(1, c);
+    open_db(uri + "?immutable=1", SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
+  }
   int version = 0;
   bool has_run = false;
   {
@@ -54,6 +58,21 @@ RecordingReader::RecordingReader(const std::string& path) : path_(path) {
   run_.events = r.i(9, 0);
   run_.dropped_events = r.i(10, 0);
   run_.lost_events = r.i(11, 0);
+}
+
+void RecordingReader::open_db(const std::string& name, int flags) {
+  handle_.reset();
+  db_ = nullptr;
+  int rc = sqlite3_open_v2(name.c_str(), &db_, flags, nullptr);
+  handle_.reset(db_);
+  if (rc != SQLITE_OK)
+    throw RecordingError(
+        fmt::format("{}: cannot open the recording: {}", path_, db_ ? sqlite3_errmsg(db_) : "out of memory"));
+  sqlite3_busy_timeout(db_, 2000);  // a recording being written commits every 100 ms
+  // The file may come from anyone: no SQL functions from its schema (views, triggers), no writes
+  // that could corrupt it (SQLite's advice for untrusted databases).
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
 }
 
 RecordingReader::~RecordingReader() = default;

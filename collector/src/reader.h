@@ -58,6 +58,7 @@ class RecordingReader {
   };
   bool replay(const Sink& sink, std::int64_t until, From from) const;
   [[noreturn]] void fail(const std::string& what) const;
+  void open_db(const std::string& name, int flags);  // (re)opens db_, or throws RecordingError
   std::string path_;
   struct Close {
     void operator()(sqlite3* db) const { sqlite3_close(db); }

@@ -28,6 +28,10 @@ void report_end(const std::string& reason, const Model& model, const Session& se
     fmt::print(stderr, "wqscope: warning: events were lost: the reader fell behind the target; what was recorded is "
                        "valid but incomplete (a larger --ring-buffer, default 32M, gives the reader more room)\n");
   if (std::string note = session.left_out(); !note.empty()) fmt::print(stderr, "wqscope: note: {}\n", note);
+  if (st.sched_dropped)  // not in the run row (its schema has no column for them): said here
+    fmt::print(stderr, "wqscope: warning: {} of the kernel's off/on-CPU records were dropped (their ring buffer was "
+                       "full): off-CPU times and hidden-block alerts are incomplete\n",
+               st.sched_dropped);
 }
 
 /// session.run, but a recording that fails on the way (the disk is full, say) is ended there: the
@@ -62,10 +66,11 @@ void end_recording(Recording* rec, Session& session, Model& model, const std::st
 
 }  // namespace
 
-int record(const Target& target, const std::string& output, std::int64_t thresh_ns) {
+int record(const Target& target, const std::string& output, std::int64_t thresh_ns, std::optional<gid_t> group) {
   WatchOptions opt;
   opt.thresh_ns = thresh_ns;
   opt.output = output;
+  opt.group = group;
   opt.quiet = true;
   return watch(target, opt);
 }
@@ -77,8 +82,10 @@ int watch(const Target& target, const WatchOptions& opt) {
   std::unique_ptr<Metrics> metrics;
   if (!opt.metrics.empty()) metrics = std::make_unique<Metrics>(opt.metrics);
   std::unique_ptr<Recording> rec;
-  if (!opt.output.empty()) rec = Recording::create(opt.output, {session.description(), session.pid(), mono_ns()});
+  if (!opt.output.empty())
+    rec = Recording::create(opt.output, {session.description(), session.pid(), mono_ns()}, opt.group);
   Model model(rec.get());
+  model.start_over_after_gaps();
   Watchdog dog(opt.thresh_ns);
   model.add_observer(&dog);
   Feed feed([&](const cmwq::Record& r) {

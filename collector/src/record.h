@@ -3,7 +3,9 @@
 
 #include "session.h"
 
+#include <optional>
 #include <string>
+#include <sys/types.h>
 
 namespace wqscope {
 
@@ -12,6 +14,7 @@ struct WatchOptions {
   bool json = false;
   std::string exec;    // run without a shell, the alert as JSON on stdin
   std::string output;  // also record, if set
+  std::optional<gid_t> group;  // --group: the recording is mode 0640 and this group's, not 0600
   std::string metrics; // serve Prometheus metrics at this address (from metrics_address), if set
   bool quiet = false;  // record: alerts go to the recording only
 };
@@ -21,7 +24,7 @@ int watch(const Target&, const WatchOptions&);
 
 /// Traces the target into a new recording at `output`: `watch` that only records, its stalls
 /// longer than `thresh_ns` in the alerts table. Returns the process exit status.
-int record(const Target&, const std::string& output, std::int64_t thresh_ns);
+int record(const Target&, const std::string& output, std::int64_t thresh_ns, std::optional<gid_t> group);
 
 /// wq_monitor's table of the target's workqueues (the kernel's with Target::kernel), live: every
 /// `interval_s` seconds, `count` times (0: until the session ends).

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <filesystem>
 #include <unistd.h>
 #include <utility>
@@ -57,7 +58,8 @@ int reserve_space(const std::string& path) {
 
 }  // namespace
 
-std::unique_ptr<Recording> Recording::create(const std::string& path, const Meta& meta) {
+std::unique_ptr<Recording> Recording::create(const std::string& path, const Meta& meta,
+                                             std::optional<gid_t> group) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (errno == EEXIST)
@@ -65,6 +67,15 @@ std::unique_ptr<Recording> Recording::create(const std::string& path, const Meta
                                        "-o or remove it",
                                        path));
     throw RecordingError(fmt::format("{}: cannot create the recording: {}", path, std::strerror(errno)));
+  }
+  // The group first, then its read bit (fchmod: whatever the umask), so that no one else can read it meanwhile.
+  if (group && (::fchown(fd, static_cast<uid_t>(-1), *group) != 0 || ::fchmod(fd, 0640) != 0)) {
+    int err = errno;
+    ::close(fd);
+    ::unlink(path.c_str());
+    throw RecordingError(fmt::format("{}: cannot give the recording to group {}: {} (wqscope must run as root or "
+                                     "as a member of that group)",
+                                     path, *group, std::strerror(err)));
   }
   ::close(fd);
   sqlite3* db = nullptr;

@@ -10,8 +10,10 @@
 
 #include <array>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <sys/types.h>
 
 namespace wqscope {
 
@@ -34,8 +36,11 @@ class Recording : public ModelObserver {
     int pid = 0;
     std::int64_t started_ns = 0;
   };
-  /// Creates `path` (mode 0600); refuses to overwrite, and says why it cannot write.
-  static std::unique_ptr<Recording> create(const std::string& path, const Meta&);
+  /// Creates `path` mode 0600, or 0640 owned by `group` for its members to read (SQLite gives the
+  /// -wal and -shm the file's mode and, run as root, its owner); refuses to overwrite, and says why
+  /// it cannot write.
+  static std::unique_ptr<Recording> create(const std::string& path, const Meta&,
+                                           std::optional<gid_t> group = std::nullopt);
   ~Recording() override;
 
   void add(const cmwq::Record&);

@@ -15,7 +15,7 @@ CREATE TABLE run (
   end_reason TEXT,           -- 'target exited', 'interrupted', 'error: ...'; NULL while recording
   events INTEGER NOT NULL DEFAULT 0,
   dropped_events INTEGER NOT NULL DEFAULT 0,  -- counted by the BPF side (ring buffer full), never silent
-  lost_events INTEGER NOT NULL DEFAULT 0,     -- gaps in the records' sequence numbers: everything that went missing
+  lost_events INTEGER NOT NULL DEFAULT 0,     -- gaps in seq up to the last record received (those dropped after it: dropped_events only)
   schema_version INTEGER NOT NULL,            -- CMWQ_EVENTS_VERSION of the records
   possible_cpus INTEGER,     -- of the target's pool (its HELLO), for pool identities
   pool_watchdog_ns INTEGER   -- the target pool's own watchdog threshold

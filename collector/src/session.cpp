@@ -142,15 +142,22 @@ void Session::attach(Tracer::BatchFn fn, Tracer::SchedFn sched) {
   drop_capabilities();
 }
 
+bool drop_thread_capabilities() {
+  // capset changes the calling thread only: every thread calls this for itself.
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct none[2] = {};
+  bool ok = syscall(SYS_capset, &hdr, none) == 0;
+  prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  return ok;
+}
+
 void Session::drop_capabilities() {
   // Attached: the programs, maps and ring buffer are open file descriptors now, and the recording's
   // files exist. Reading and writing them needs no capability; whatever the collector parses from
-  // here on runs with none (and a held command, forked earlier, keeps its own).
-  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct none[2] = {};
-  if (syscall(SYS_capset, &hdr, none) != 0)
+  // here on runs with none (and a held command, forked earlier, keeps its own). The metrics' web
+  // server threads, started earlier, dropped theirs when they started.
+  if (!drop_thread_capabilities())
     fmt::print(stderr, "wqscope: warning: cannot drop capabilities: {}\n", std::strerror(errno));
-  prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 }
 
 std::string Session::run(const std::function<int(std::int64_t now)>& tick) {

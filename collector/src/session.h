@@ -23,6 +23,9 @@ struct Target {
 
 std::int64_t mono_ns();
 
+/// The calling thread keeps no capability and can gain none (no_new_privs); false if capset failed.
+bool drop_thread_capabilities();
+
 class Session {
  public:
   /// Checks privileges and the target; a command is forked and held before exec.

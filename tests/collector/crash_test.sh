@@ -2,21 +2,16 @@
 # Crash safety: wqscope record SIGKILLed at random points of a busy recording, 20 times. Every
 # recording opens, passes integrity_check, holds a gapless run of events from the first (nothing
 # committed is lost), and reads back with `show`; the command it started does not outlive it.
-set -uo pipefail
 wqscope=$1 demo=$2
 kills=${3:-20}
-tmp=$(mktemp -d)
-chmod 755 "$tmp"
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-if [[ $EUID -ne 0 ]]; then echo "SKIP: recording needs root (CAP_BPF, CAP_PERFMON)"; exit 77; fi
-q() { sqlite3 "$1" "$2"; }
+source "$(dirname "$0")/common.sh"
+need_root "recording (CAP_BPF, CAP_PERFMON)"
 total=0 targets=""
 for i in $(seq "$kills"); do
   db=$tmp/k$i.db
   "$wqscope" record -o "$db" -- "$demo" server --seconds 30 > "$tmp/out" 2>&1 &
   rec=$!
-  for _ in $(seq 200); do grep -q "Ctrl-C to stop" "$tmp/out" && break; sleep 0.05; done
+  wait_attached "$tmp/out"
   target=$(sed -nE 's/.*\(pid ([0-9]+)\)$/\1/p' "$tmp/out" | head -1)
   sleep "0.$((RANDOM % 9 + 1))"
   kill -KILL $rec

@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
 # wqscope watch --metrics: the stuck pool as Prometheus scrapes it, and addresses it cannot use refused.
-set -uo pipefail
 wqscope=$1 demo=$2
-tmp=$(mktemp -d)
+source "$(dirname "$0")/common.sh"
+need_root "watching (CAP_BPF, CAP_PERFMON)"
 watcher=
-trap '[[ -n $watcher ]] && kill "$watcher" 2>/dev/null; rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-if [[ $EUID -ne 0 ]]; then echo "SKIP: watching needs root (CAP_BPF, CAP_PERFMON)"; exit 77; fi
 
 # GET /metrics with bash alone: curl is not installed everywhere.
 fetch() {
@@ -52,6 +49,17 @@ out=$("$wqscope" watch --metrics "$port" -- "$demo" hog --seconds 1 2>&1)
 rc=$?
 [[ $rc -eq 1 ]] && grep -qF -- "--metrics 127.0.0.1:$port: cannot listen there: Address already in use" <<<"$out" \
   || fail "a port in use: exit $rc: $out"
+
+# Attached, no thread keeps a capability: the web server's, which serve the network, included.
+threads=0 tsan=$(ldd "$wqscope" | grep -c libtsan)
+for t in /proc/$watcher/task/*; do
+  cap=$(awk '/^CapEff/ {print $2}' "$t/status" 2>/dev/null) || continue
+  # Not TSan's background thread: it starts before main and runs none of wqscope's code.
+  [[ $tsan -gt 0 && ${t##*/} != "$watcher" && $(cat "$t/comm") == wqscope ]] && continue
+  [[ $cap == 0000000000000000 ]] || fail "thread $(cat "$t/comm") of watch kept capabilities: CapEff=$cap"
+  grep -q civetweb "$t/comm" && threads=$((threads + 1))
+done
+[[ $threads -gt 0 ]] || fail "no web server thread to check"
 
 # After the alert, the gauges show the state it was about (they are updated before alerts are raised).
 for i in $(seq 100); do grep -q "BUG: workqueue lockup" "$tmp/out" && break; sleep 0.05; done

@@ -220,5 +220,36 @@ TEST(Model, GapsInTheSequenceAreCountedAsLost) {
   EXPECT_EQ(m.lost(), 2u);
 }
 
+TEST(Model, NamesLoseTheirControlCharacters) {
+  struct Names : ModelObserver {
+    std::string text;
+    void on_name(std::uint32_t, std::uint32_t, const std::string& t) override { text = t; }
+  } names;
+  Model m(&names);
+  cmwq_ev_name n{};
+  n.h = cmwq_event_header{CMWQ_EV_NAME, sizeof n, 1, 1, 0, 1, 1};
+  n.name_kind = CMWQ_NAME_WQ;
+  std::snprintf(n.text, sizeof n.text, "%s", "evil\x1b]0;owned\x07\x1b[2J\n\x7fwq");
+  m.apply(cmwq::Record{&n.h});
+  EXPECT_EQ(names.text, "evil?]0;owned??[2J??wq");
+}
+
+// Records lost in the middle of a run (the ring buffer was full): what left the lists meanwhile is
+// not kept as pending forever. Once the pool has drained, nothing is listed and nothing is open.
+TEST(Model, ListsStartOverAfterLostRecords) {
+  auto sc = cmwq::sim::load_scenario(std::string(CMWQ_SCENARIOS) + "/seed000-xfslogd.scn");
+  auto result = cmwq::sim::run(sc, true);
+  std::vector<cmwq::Record> records;
+  cmwq::for_each_record(result.events, [&](const cmwq::Record& r) { records.push_back(r); });
+  Model m;
+  m.start_over_after_gaps();
+  for (std::size_t i = 0; i < records.size(); ++i)
+    if (i < records.size() / 3 || i >= records.size() / 2) m.apply(records[i]);
+  EXPECT_GT(m.lost(), 500u);
+  for (auto& [id, p] : m.pools()) EXPECT_EQ(p.pending, 0) << "pool " << id;
+  for (auto& [key, q] : m.pwqs()) EXPECT_TRUE(q.inactive.empty()) << "pwq of workqueue " << key.first;
+  EXPECT_TRUE(m.open_instances().empty());
+}
+
 }  // namespace
 }  // namespace wqscope

@@ -1,13 +1,8 @@
 #!/usr/bin/env bash
 # wqscope record, end to end and on bad input. Needs root (CI is root) for BPF.
-set -uo pipefail
 wqscope=$1 demo=$2
-tmp=$(mktemp -d)
-chmod 755 "$tmp"
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-q() { sqlite3 "$1" "$2"; }
-if [[ $EUID -ne 0 ]]; then echo "SKIP: recording needs root (CAP_BPF, CAP_PERFMON)"; exit 77; fi
+source "$(dirname "$0")/common.sh"
+need_root "recording (CAP_BPF, CAP_PERFMON)"
 
 # The stall story, started by wqscope and traced from its first event.
 "$wqscope" record --thresh 500ms -o "$tmp/stall.db" -- "$demo" stall --seconds 1 > "$tmp/out" 2>&1 \
@@ -44,7 +39,7 @@ rec=$!
 db=$tmp/attach.db
 # Attaching takes seconds on a busy machine: the target exits (SIGTERM: it drains and destroys its
 # workqueues) once events are being committed.
-for i in $(seq 300); do grep -q "Ctrl-C to stop" "$tmp/out" && break; sleep 0.1; done
+wait_attached "$tmp/out"
 for i in $(seq 300); do [[ $(q "$db" "SELECT count(*) > 0 FROM events") == 1 ]] && break; sleep 0.1; done
 kill -TERM $target
 wait $rec || { cat "$tmp/out"; fail "record -p"; }
@@ -61,7 +56,7 @@ fi
 # Ctrl-C ends the recording cleanly, the command too.
 "$wqscope" record -o "$tmp/int.db" -- "$demo" server --seconds 60 > "$tmp/out" 2>&1 &
 rec=$!
-for i in $(seq 100); do grep -q "Ctrl-C to stop" "$tmp/out" && break; sleep 0.1; done
+wait_attached "$tmp/out"
 sleep 0.5
 # Attached, the collector keeps no capability (it parses what the target wrote).
 cap=$(awk '/^CapEff/ {print $2}' /proc/$rec/status 2>/dev/null)

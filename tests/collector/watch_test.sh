@@ -1,12 +1,8 @@
 #!/usr/bin/env bash
 # wqscope watch: the collector's own lockup detection, on time, in the kernel's words.
-set -uo pipefail
 wqscope=$1 demo=$2
-tmp=$(mktemp -d)
-chmod 755 "$tmp"
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-if [[ $EUID -ne 0 ]]; then echo "SKIP: watching needs root (CAP_BPF, CAP_PERFMON)"; exit 77; fi
+source "$(dirname "$0")/common.sh"
+need_root "watching (CAP_BPF, CAP_PERFMON)"
 
 # seed 004 on real threads: the DISASSOCIATED pool of a never-onlined CPU stops making progress.
 cat > "$tmp/hook" <<HOOK
