@@ -7,7 +7,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <cstdlib>
 #include <filesystem>
+#include <pwd.h>
 #include <unistd.h>
 #include <utility>
 
@@ -55,6 +57,22 @@ int reserve_space(const std::string& path) {
   return fd;
 }
 
+/// Run as root through sudo or pkexec, the recording belongs to the user who asked for it (SQLite then
+/// gives its -wal and -shm files the same owner), so that they, and wqscope-gui --live, can read it.
+void give_to_invoking_user(int fd) {
+  if (::geteuid() != 0) return;
+  const char* uid = std::getenv("SUDO_UID");
+  if (!uid) uid = std::getenv("PKEXEC_UID");
+  char* end = nullptr;
+  long u = uid ? std::strtol(uid, &end, 10) : 0;
+  if (u <= 0 || *end) return;
+  const passwd* pw = ::getpwuid(static_cast<uid_t>(u));
+  const char* gid = std::getenv("SUDO_GID");
+  long g = gid ? std::strtol(gid, nullptr, 10) : pw ? static_cast<long>(pw->pw_gid) : -1;
+  if (::fchown(fd, static_cast<uid_t>(u), static_cast<gid_t>(g)) != 0)
+    fmt::print(stderr, "wqscope: warning: cannot give the recording to uid {}: {}\n", u, std::strerror(errno));
+}
+
 }  // namespace
 
 std::unique_ptr<Recording> Recording::create(const std::string& path, const Meta& meta) {
@@ -66,6 +84,7 @@ std::unique_ptr<Recording> Recording::create(const std::string& path, const Meta
                                        path));
     throw RecordingError(fmt::format("{}: cannot create the recording: {}", path, std::strerror(errno)));
   }
+  give_to_invoking_user(fd);
   ::close(fd);
   sqlite3* db = nullptr;
   std::unique_ptr<Recording> rec;
