@@ -110,12 +110,19 @@ int main(int argc, char** argv) {
   // Declared first, so destroyed last: after the window, it stops the collector and lets it finish the file.
   std::optional<wqgui::Collector> collector;
   bool collector_ok = true;
+  wqgui::Session session(db, opt);
   if (record) {
     collector.emplace(wqgui::Collector::locate(), target, db);
-    QObject::connect(&*collector, &wqgui::Collector::failed, [&] { collector_ok = false; });
-    QObject::connect(&*collector, &wqgui::Collector::finished, [&](bool done_ok) { collector_ok = done_ok; });
+    // Said on stderr too; and a screenshot that will never come (no recording) ends the program.
+    auto ended = [&](bool done_ok, const QString& text) {
+      collector_ok = done_ok;
+      if (done_ok) return;
+      std::fprintf(stderr, "wqscope-gui: %s\n", qPrintable(text));
+      if (cli.isSet(screenshot) && session.extent().end_ns == 0) QTimer::singleShot(0, &app, [&] { app.exit(1); });
+    };
+    QObject::connect(&*collector, &wqgui::Collector::failed, [ended](const QString& text) { ended(false, text); });
+    QObject::connect(&*collector, &wqgui::Collector::finished, ended);
   }
-  wqgui::Session session(db, opt);
   wqgui::MainWindow window(&session);
   if (collector) window.watchCollector(&*collector);
   window.resize(1400, 900);
@@ -133,6 +140,6 @@ int main(int argc, char** argv) {
   if (collector) collector->start();
   session.start(offset);
   int status = app.exec();
-  if (collector) std::fprintf(stderr, "wqscope-gui: the recording is %s\n", qPrintable(db));
+  if (collector && QFileInfo::exists(db)) std::fprintf(stderr, "wqscope-gui: the recording is %s\n", qPrintable(db));
   return status ? status : collector_ok ? 0 : 1;
 }
