@@ -42,6 +42,21 @@ class ModelsTest : public QObject {
     return states.isEmpty() ? State{} : states.front().front().value<State>();
   }
 
+  /// 300 groups of 100 items, one every millisecond, more than the CPUs can run: about 150 000 events, a
+  /// snapshot in them, and a worklist that only grows. Made once.
+  QString longRecording() {
+    QString scn = dir_.filePath("long.scn"), db = dir_.filePath("long.db");
+    if (QFile::exists(db)) return db;
+    QFile f(scn);
+    [&] { QVERIFY(f.open(QIODevice::WriteOnly)); }();
+    f.write("cpus 2\nworkqueue bound max_active=8\n");
+    for (int i = 0; i < 300; ++i)
+      f.write(QString("work b%1x bound fn=bound_fn count=100: burn 30us\nat %1ms queue b%1x on %2\n").arg(i).arg(i % 2).toUtf8());
+    f.close();
+    test::recordScenario(scn.toStdString(), db.toStdString());
+    return db;
+  }
+
   template <class M>
   void check(M& model) {
     QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
@@ -185,16 +200,8 @@ class ModelsTest : public QObject {
   }
 
   void longRecordingsAreChartedAtTheirSnapshots() {
-    // 300 groups of 100 items, one every millisecond, more than the CPUs can run: about 150 000 events, a
-    // snapshot in them, and a worklist that only grows.
-    QString scn = dir_.filePath("long.scn"), db = dir_.filePath("long.db");
-    QFile f(scn);
-    QVERIFY(f.open(QIODevice::WriteOnly));
-    f.write("cpus 2\nworkqueue bound max_active=8\n");
-    for (int i = 0; i < 300; ++i)
-      f.write(QString("work b%1x bound fn=bound_fn count=100: burn 30us\nat %1ms queue b%1x on %2\n").arg(i).arg(i % 2).toUtf8());
-    f.close();
-    std::int64_t end = test::recordScenario(scn.toStdString(), db.toStdString());
+    QString db = longRecording();
+    std::int64_t end = wqscope::RecordingReader(db.toStdString()).last_ns();
     wqscope::RecordingReader reader(db.toStdString());
     Series replayed = sampleSeries(reader, 0, end);
     Series sampled = sampleSeries(reader, 0, end, 1500, 0);  // as if it were long
@@ -211,6 +218,33 @@ class ModelsTest : public QObject {
       auto bucket = std::find_if(replayed.pools.at(0).rbegin(), replayed.pools.at(0).rend(),
                                  [&](auto& r) { return r.t <= p.t; });
       QVERIFY(bucket != replayed.pools.at(0).rend() && bucket->pending >= p.pending && bucket->running >= p.running);
+    }
+  }
+
+  void advancingIsSeekingFurther() {
+    // The long story: from an instant before its snapshot and from one after it, on to its end.
+    QString db = longRecording();
+    wqscope::RecordingReader reader(db.toStdString());
+    std::int64_t end = reader.last_ns();
+    for (std::int64_t from : {end / 10, end * 9 / 10}) {
+      wqscope::Model followed, sought;
+      auto pos = reader.state_at(followed, from);
+      pos = reader.advance(followed, pos, end);
+      QCOMPARE(pos.at, end);
+      auto direct = reader.state_at(sought, end);
+      QCOMPARE(pos.seq, direct.seq);
+      // What the views show (the records counted differ: names are applied again on each advance).
+      auto shown = [](const wqscope::Model& m) {
+        QStringList out;
+        for (const auto& [id, p] : m.pools())
+          out << QString("pool %1: %2 pending, %3/%4/%5 running/idle/workers")
+                     .arg(id).arg(p.pending).arg(p.nr_running).arg(p.nr_idle).arg(p.nr_workers);
+        for (const auto& [id, w] : m.workers())
+          out << QString("worker %1: %2 %3").arg(id).arg(int(w.state)).arg(w.current.work);
+        out << QString("%1 open items, %2 lost").arg(m.open_instances().size()).arg(m.lost());
+        return out;
+      };
+      QCOMPARE(shown(followed), shown(sought));
     }
   }
 
