@@ -7,7 +7,7 @@
 //   gui_bench live WQSCOPE SECONDS NEW_DB CMD ARGS...
 //                                 the GUI's collector recording CMD, followed live: at every state
 //                                 shown, how far the instant shown is behind CLOCK_MONOTONIC (the
-//                                 events' clock)
+//                                 events' clock) and behind the newest record committed by then
 // Prints one "name value" line per figure, milliseconds.
 #include "collector.h"
 #include "series.h"
@@ -88,8 +88,13 @@ int live(const QString& wqscope, int seconds, const QStringList& command, const 
   Session session(db, opt);
   std::vector<double> lags;
   bool measuring = false;
+  std::vector<double> behind;
   QObject::connect(&session, &Session::stateChanged, [&](const State& s) {
-    if (measuring && s.model && !s.model->pools().empty()) lags.push_back((monoNs() - s.now) / 1e6);
+    if (!measuring || !s.model || s.model->pools().empty()) return;
+    std::int64_t now = monoNs();
+    lags.push_back((now - s.now) / 1e6);
+    // The newest record committed by now (the collector itself is some way behind the target).
+    behind.push_back((wqscope::RecordingReader(db.toStdString()).last_ns() - s.now) / 1e6);
   });
   collector.start();
   session.start();
@@ -106,6 +111,7 @@ int live(const QString& wqscope, int seconds, const QStringList& command, const 
   collector.stop();
   waitFor(&collector, &Collector::finished, 60'000);
   for (double l : lags) std::printf("lag_ms %.1f\n", l);
+  for (double b : behind) std::printf("behind_commit_ms %.1f\n", b);
   return lags.empty() ? 1 : 0;
 }
 
