@@ -82,7 +82,7 @@ bool RecordingReader::replay(const Sink& sink, std::int64_t until, From from) co
   hello.possible_cpus = static_cast<std::uint32_t>(run_.possible_cpus);
   Cursor names(db_, path_, "SELECT id, kind, text FROM names ORDER BY id");
   if (from.seq == 0) go = sink(cmwq::Record{&hello.h});  // a snapshot has it
-  // Every name, also after a snapshot: a name interned after it is in the table, not in the snapshot.
+  // Every name, also after a snapshot: one interned after it is in the table, not in the snapshot.
   while (go && names.next()) {
     cmwq_ev_name n{};
     n.h = base;
@@ -187,6 +187,7 @@ RecordingReader::Position RecordingReader::apply(Model& model, std::int64_t at, 
   Position pos{from.seq, at};
   replay(
       [&](const cmwq::Record& r) {
+        if (r.h->kind == CMWQ_EV_NAME && !model.name(r.name()->id).empty()) return true;  // the snapshot's
         model.apply(r);
         pos.seq = std::max<std::uint64_t>(pos.seq, r.h->seq);
         return true;
