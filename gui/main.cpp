@@ -1,13 +1,17 @@
 // wqscope-gui: a recording's pools, workqueues, worklists and workers at any
-// instant, or a recording that `wqscope record`/`watch` is still writing.
+// instant, or a recording that `wqscope record`/`watch` is still writing — or
+// that it starts itself, for a process or a command.
+#include "collector.h"
 #include "main_window.h"
 #include "reader.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QFileInfo>
 #include <QTimer>
 
 #include <cstdio>
+#include <optional>
 #include <stdexcept>
 
 int main(int argc, char** argv) {
@@ -18,7 +22,10 @@ int main(int argc, char** argv) {
       "  wqscope-gui trace.db                 open a recording at its end\n"
       "  wqscope-gui --at 60s trace.db        open it 60 s after its start\n"
       "  sudo wqscope record -o t.db -- ./app &  wqscope-gui --live t.db\n"
-      "                                       follow a recording as it is written (no privileges needed)"));
+      "                                       follow a recording as it is written (no privileges needed)\n"
+      "  wqscope-gui --pid 1234               record process 1234 and follow it live\n"
+      "  wqscope-gui -o t.db -- ./app args    start ./app, record it into t.db and follow it live\n"
+      "                                       (the collector runs as root: directly, or through pkexec or sudo -n)"));
   QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")}, QStringLiteral("Show this help."));
   cli.addOption(help);
   QCommandLineOption live(QStringLiteral("live"), QStringLiteral("Follow a recording that is being written."));
@@ -31,25 +38,54 @@ int main(int argc, char** argv) {
                                 QStringLiteral("Write the window as a PNG once the recording is shown, and exit "
                                                "(works without a display: QT_QPA_PLATFORM=offscreen)."),
                                 QStringLiteral("FILE"));
-  cli.addOptions({live, at, thresh, screenshot});
+  QCommandLineOption pid(QStringLiteral("pid"), QStringLiteral("Record this process (it uses libcmwq) and follow it."),
+                         QStringLiteral("PID"));
+  QCommandLineOption output({QStringLiteral("o"), QStringLiteral("output")},
+                            QStringLiteral("With --pid or -- CMD: the recording to create (default: a new file in "
+                                           "$XDG_RUNTIME_DIR or the temp directory)."),
+                            QStringLiteral("FILE"));
+  cli.addOptions({live, at, thresh, screenshot, pid, output});
   cli.addPositionalArgument(QStringLiteral("trace.db"), QStringLiteral("The recording."));
+  cli.addPositionalArgument(QStringLiteral("-- CMD ARGS"), QStringLiteral("Start CMD, record it and follow it."));
   // Parsed before QApplication exists, so --help and usage errors need no display.
   auto usage = [&] { return cli.helpText().replace(QStringLiteral("<executable_name>"), QStringLiteral("wqscope-gui")); };
-  QStringList args;
+  QStringList args, command;
   for (int i = 0; i < argc; ++i) args << QString::fromLocal8Bit(argv[i]);
-  if (!cli.parse(args) || (!cli.isSet(help) && cli.positionalArguments().size() != 1)) {
-    std::fprintf(stderr, "wqscope-gui: %s\n%s", qPrintable(cli.errorText().isEmpty() ? QStringLiteral("give one recording")
-                                                                                   : cli.errorText()),
-                 qPrintable(usage()));
-    return 2;
+  if (qsizetype dashes = args.indexOf(QStringLiteral("--")); dashes > 0) {
+    command = args.mid(dashes + 1);
+    args = args.mid(0, dashes);
   }
+  auto bad = [&](const QString& why) {
+    std::fprintf(stderr, "wqscope-gui: %s\n%s", qPrintable(why), qPrintable(usage()));
+    return 2;
+  };
+  if (!cli.parse(args)) return bad(cli.errorText());
   if (cli.isSet(help)) {
     std::printf("%s", qPrintable(usage()));
     return 0;
   }
+  bool record = cli.isSet(pid) || args.size() < argc;
+  if (args.size() < argc && command.isEmpty()) return bad(QStringLiteral("give a command after --"));
+  if (cli.isSet(pid) && !command.isEmpty()) return bad(QStringLiteral("give either --pid PID or -- CMD, not both"));
+  if (record && !cli.positionalArguments().isEmpty())
+    return bad(QStringLiteral("--pid and -- CMD make their own recording: give no trace.db (-o FILE names it)"));
+  if (!record && cli.positionalArguments().size() != 1) return bad(QStringLiteral("give one recording"));
+  if (!record && cli.isSet(output)) return bad(QStringLiteral("-o FILE names the recording of --pid or -- CMD"));
+  if (record && (cli.isSet(at) || cli.isSet(live))) return bad(QStringLiteral("--pid and -- CMD always follow live: "
+                                                                             "--at and --live are for recordings"));
+  wqgui::Collector::Target target{0, command};
+  if (cli.isSet(pid)) {
+    bool ok = false;
+    target.pid = cli.value(pid).toInt(&ok);
+    if (!ok || target.pid <= 0) return bad(QStringLiteral("--pid '%1' is not a process id").arg(cli.value(pid)));
+  }
+  QString db = record ? (cli.isSet(output) ? cli.value(output) : wqgui::Collector::freshRecordingPath())
+                      : cli.positionalArguments().front();
+  if (record && QFileInfo::exists(db))
+    return bad(QStringLiteral("%1 already exists; wqscope never overwrites a recording: choose another -o").arg(db));
 
   wqgui::Session::Options opt;
-  opt.live = cli.isSet(live);
+  opt.live = record || cli.isSet(live);
   bool ok = false;
   double seconds = cli.value(thresh).toDouble(&ok);
   if (!ok || seconds <= 0) {
@@ -71,8 +107,24 @@ int main(int argc, char** argv) {
 
   QApplication app(argc, argv);
   QApplication::setApplicationName(QStringLiteral("wqscope-gui"));
-  wqgui::Session session(cli.positionalArguments().front(), opt);
+  // Declared first, so destroyed last: after the window, it stops the collector and lets it finish the file.
+  std::optional<wqgui::Collector> collector;
+  bool collector_ok = true;
+  wqgui::Session session(db, opt);
+  if (record) {
+    collector.emplace(wqgui::Collector::locate(), target, db);
+    // Said on stderr too; and a screenshot that will never come (no recording) ends the program.
+    auto ended = [&](bool done_ok, const QString& text) {
+      collector_ok = done_ok;
+      if (done_ok) return;
+      std::fprintf(stderr, "wqscope-gui: %s\n", qPrintable(text));
+      if (cli.isSet(screenshot) && session.extent().end_ns == 0) QTimer::singleShot(0, &app, [&] { app.exit(1); });
+    };
+    QObject::connect(&*collector, &wqgui::Collector::failed, [ended](const QString& text) { ended(false, text); });
+    QObject::connect(&*collector, &wqgui::Collector::finished, ended);
+  }
   wqgui::MainWindow window(&session);
+  if (collector) window.watchCollector(&*collector);
   window.resize(1400, 900);
   window.show();
   if (cli.isSet(screenshot)) {
@@ -85,6 +137,9 @@ int main(int argc, char** argv) {
       });
     }, Qt::SingleShotConnection);
   }
+  if (collector) collector->start();
   session.start(offset);
-  return app.exec();
+  int status = app.exec();
+  if (collector && QFileInfo::exists(db)) std::fprintf(stderr, "wqscope-gui: the recording is %s\n", qPrintable(db));
+  return status ? status : collector_ok ? 0 : 1;
 }

@@ -154,13 +154,14 @@ class Model {
   const std::map<std::uint32_t, WorkqueueInfo>& workqueues() const { return wqs_; }
   const std::map<std::pair<std::uint32_t, int>, PwqInfo>& pwqs() const { return pwqs_; }
   const std::map<int, WorkerInfo>& workers() const { return workers_; }
+  /// An interned workqueue, function or worker name; "" if not (yet) known.
+  std::string name(std::uint32_t id) const;
 
  private:
   template <class F>
   void notify(F&& f) {
     for (ModelObserver* o : observers_) f(*o);
   }
-  std::string name(std::uint32_t id) const;
   void pool_state(const cmwq_ev_state&);
   void apply_work(const cmwq_ev_state&);
   void apply_worker(const cmwq_ev_state&);

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -99,8 +100,9 @@ bool RecordingReader::replay(const Sink& sink, std::int64_t until, From from) co
   hello.version = CMWQ_EVENTS_VERSION;
   hello.possible_cpus = static_cast<std::uint32_t>(run_.possible_cpus);
   Cursor names(db_, path_, "SELECT id, kind, text FROM names ORDER BY id");
-  if (from.seq == 0) go = sink(cmwq::Record{&hello.h});  // a snapshot has both
-  while (go && from.seq == 0 && names.next()) {
+  if (from.seq == 0) go = sink(cmwq::Record{&hello.h});  // a snapshot has it
+  // Every name, also after a snapshot: one interned after it is in the table, not in the snapshot.
+  while (go && names.next()) {
     cmwq_ev_name n{};
     n.h = base;
     n.h.kind = CMWQ_EV_NAME;
@@ -173,7 +175,7 @@ bool RecordingReader::replay(const Sink& sink, std::int64_t until, From from) co
   return go;
 }
 
-void RecordingReader::state_at(Model& model, std::int64_t at) const {
+RecordingReader::Position RecordingReader::state_at(Model& model, std::int64_t at) const {
   From from;
   {
     Cursor snap(db_, path_, "SELECT seq, ts, state FROM snapshots WHERE ts <= ? ORDER BY seq DESC LIMIT 1", {at});
@@ -188,12 +190,29 @@ void RecordingReader::state_at(Model& model, std::int64_t at) const {
     Cursor next(db_, path_, "SELECT min(seq) FROM snapshots WHERE ts > ?", {at});
     if (next.next()) from.last_seq = next.i(0, INT64_MAX);
   }
+  return apply(model, at, from);
+}
+
+RecordingReader::Position RecordingReader::advance(Model& model, Position from, std::int64_t at) const {
+  Cursor snap(db_, path_, "SELECT max(seq) FROM snapshots WHERE ts <= ?", {at});
+  if (snap.next() && snap.i(0, 0) > static_cast<std::int64_t>(from.seq)) {
+    model = Model();
+    return state_at(model, at);
+  }
+  return apply(model, at, {from.seq, from.at});
+}
+
+RecordingReader::Position RecordingReader::apply(Model& model, std::int64_t at, From from) const {
+  Position pos{from.seq, at};
   replay(
       [&](const cmwq::Record& r) {
+        if (r.h->kind == CMWQ_EV_NAME && !model.name(r.name()->id).empty()) return true;  // the snapshot's
         model.apply(r);
+        pos.seq = std::max<std::uint64_t>(pos.seq, r.h->seq);
         return true;
       },
       at, from);
+  return pos;
 }
 
 std::int64_t parse_instant(const std::string& text, const RunInfo& run) {

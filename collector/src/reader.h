@@ -45,9 +45,19 @@ class RecordingReader {
   /// off/on-CPU records by time. Returns false if `sink` asked to stop.
   using Sink = std::function<bool(const cmwq::Record&)>;
   bool replay(const Sink& sink, std::int64_t until = INT64_MAX) const { return replay(sink, until, {}); }
+  /// Where a model stands: every record up to time `at` applied, the last of the pool's being `seq`.
+  struct Position {
+    std::uint64_t seq = 0;
+    std::int64_t at = INT64_MIN;
+  };
   /// Brings a fresh `model` to the state at time `at` (the fastest way there: callers should not
   /// replay by hand to seek).
-  void state_at(Model& model, std::int64_t at) const;
+  Position state_at(Model& model, std::int64_t at) const;
+  /// Brings `model`, standing at `from` (from state_at or advance at what was then the newest record's
+  /// time), to time `at`: only the records after it, or from a snapshot past it if there is one. How a
+  /// live view follows a growing recording. (An off-CPU wait still open at `from` was not in the file
+  /// then: its end is applied, its start was not, so the current item's off-CPU time misses it.)
+  Position advance(Model& model, Position from, std::int64_t at) const;
 
  private:
   /// Where a replay starts: the beginning, or after a snapshot's event `seq` at time `ts`.
@@ -57,6 +67,8 @@ class RecordingReader {
     std::int64_t last_seq = INT64_MAX;  // no event after it is due: the next snapshot is past `until`
   };
   bool replay(const Sink& sink, std::int64_t until, From from) const;
+  /// replay() into `model`: where it then stands.
+  Position apply(Model& model, std::int64_t until, From from) const;
   [[noreturn]] void fail(const std::string& what) const;
   void open_db(const std::string& name, int flags);  // (re)opens db_, or throws RecordingError
   std::string path_;

@@ -7,8 +7,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <cstdlib>
 #include <sys/stat.h>
 #include <filesystem>
+#include <pwd.h>
 #include <unistd.h>
 #include <utility>
 
@@ -56,6 +58,22 @@ int reserve_space(const std::string& path) {
   return fd;
 }
 
+/// Run as root through sudo or pkexec, the recording belongs to the user who asked for it (SQLite then
+/// gives its -wal and -shm files the same owner), so that they, and wqscope-gui --live, can read it.
+void give_to_invoking_user(int fd) {
+  if (::geteuid() != 0) return;
+  const char* uid = std::getenv("SUDO_UID");
+  if (!uid) uid = std::getenv("PKEXEC_UID");
+  char* end = nullptr;
+  long u = uid ? std::strtol(uid, &end, 10) : 0;
+  if (u <= 0 || *end) return;
+  const passwd* pw = ::getpwuid(static_cast<uid_t>(u));
+  const char* gid = std::getenv("SUDO_GID");
+  long g = gid ? std::strtol(gid, nullptr, 10) : pw ? static_cast<long>(pw->pw_gid) : -1;
+  if (::fchown(fd, static_cast<uid_t>(u), static_cast<gid_t>(g)) != 0)
+    fmt::print(stderr, "wqscope: warning: cannot give the recording to uid {}: {}\n", u, std::strerror(errno));
+}
+
 }  // namespace
 
 std::unique_ptr<Recording> Recording::create(const std::string& path, const Meta& meta,
@@ -68,7 +86,9 @@ std::unique_ptr<Recording> Recording::create(const std::string& path, const Meta
                                        path));
     throw RecordingError(fmt::format("{}: cannot create the recording: {}", path, std::strerror(errno)));
   }
-  // The group first, then its read bit (fchmod: whatever the umask), so that no one else can read it meanwhile.
+  give_to_invoking_user(fd);
+  // Then a group asked for: its read bit (fchmod: whatever the umask), the group set first so that no one
+  // else can read it meanwhile.
   if (group && (::fchown(fd, static_cast<uid_t>(-1), *group) != 0 || ::fchmod(fd, 0640) != 0)) {
     int err = errno;
     ::close(fd);

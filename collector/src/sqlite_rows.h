@@ -3,6 +3,7 @@
 // SQLite refuses becomes a RecordingError naming the file and the problem.
 #pragma once
 
+#include "lock_holder.h"
 #include "recording.h"
 
 #include <sqlite3.h>
@@ -52,6 +53,12 @@ class Cursor {
   /// A statement SQLite would not prepare, or a row it could not read.
   [[noreturn]] void refused(bool reading) const {
     int code = sqlite3_errcode(db_);
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
+      std::string holder = lock_holder(path_);
+      throw RecordingError(fmt::format("{}: is locked by another program ({} holds an exclusive lock; SQLite says "
+                                       "\"{}\"): wait for it to finish, or copy the file and open the copy",
+                                       path_, holder.empty() ? "it" : holder, sqlite3_errmsg(db_)));
+    }
     if (code == SQLITE_NOTADB) throw RecordingError(path_ + ": is not a SQLite database (not a wqscope recording)");
     if (code == SQLITE_CORRUPT || reading)
       throw RecordingError(fmt::format("{}: is corrupt or truncated: {}", path_, sqlite3_errmsg(db_)));

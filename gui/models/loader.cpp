@@ -11,6 +11,7 @@ void Loader::guarded(F&& f) {
   } catch (const std::exception& e) {
     tables_.reset();
     reader_.reset();
+    tail_.reset();
     Q_EMIT failed(QString::fromStdString(e.what()));
   }
   Q_EMIT done();
@@ -36,7 +37,13 @@ void Loader::seek(qint64 at) {
   guarded([&] {
     if (!reader_) return;
     auto model = std::make_shared<wqscope::Model>();
-    reader_->state_at(*model, at);
+    if (at != extent_.end_ns) {
+      reader_->state_at(*model, at);
+    } else {  // the newest instant: on from the last one shown (a live view), the records since then only
+      if (tail_ && tail_->pos.at <= at) tail_->pos = reader_->advance(tail_->model, tail_->pos, at);
+      else tail_.emplace(), tail_->pos = reader_->state_at(tail_->model, at);
+      *model = tail_->model;
+    }
     State s{model, at, extent_.start_ns, {}, {}};
     // A fresh watchdog at `at` reports every pool and workqueue stuck for its threshold by then.
     wqscope::Watchdog dog(thresh_);

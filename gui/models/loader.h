@@ -10,6 +10,7 @@
 #include <QString>
 
 #include <memory>
+#include <optional>
 
 namespace wqgui {
 
@@ -43,6 +44,12 @@ class Loader : public QObject {
   std::unique_ptr<wqscope::RecordingReader> reader_;
   std::unique_ptr<Tables> tables_;
   Extent extent_;
+  /// The last state shown at the recording's newest instant: a live view goes on from there.
+  struct Tail {
+    wqscope::Model model;
+    wqscope::RecordingReader::Position pos;
+  };
+  std::optional<Tail> tail_;
 };
 
 }  // namespace wqgui

@@ -1,14 +1,17 @@
-// The chart's data: one pass over a recording, sampling every pool's worklist
-// length and nr_running into fixed time buckets (the highest value in each,
-// so a short burst still shows).
+// The chart's data: every pool's worklist length and nr_running over a
+// recording. A short recording is replayed once and sampled into fixed time
+// buckets (the highest value in each, so a short burst still shows); a long
+// one is sampled at its stored snapshots (every 100 000 events), where the
+// state is known without replaying everything before it.
 #pragma once
 
 #include "state.h"
 
 namespace wqgui {
 
-/// Replays `reader` from `start_ns` to `end_ns` into a fresh model; throws RecordingError.
+/// The series of `reader` from `start_ns` to `end_ns`: replayed when it has at most `replay_limit`
+/// events, else the state at each snapshot and at `end_ns`; throws RecordingError.
 Series sampleSeries(const wqscope::RecordingReader& reader, std::int64_t start_ns, std::int64_t end_ns,
-                    int buckets = 1500);
+                    int buckets = 1500, std::int64_t replay_limit = 1'000'000);
 
 }  // namespace wqgui

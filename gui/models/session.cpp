@@ -3,7 +3,10 @@
 namespace wqgui {
 
 namespace {
+// Live, the chart is sampled again after this long, or after 10 times what the last sampling took, so that
+// it takes at most a tenth of the loader's time from following the newest state.
 constexpr qint64 kLiveSampleMs = 2000;
+constexpr qint64 kLiveSampleShare = 10;
 }
 
 Session::Session(const QString& path, Options opt, QObject* parent)
@@ -22,7 +25,8 @@ Session::Session(const QString& path, Options opt, QObject* parent)
   connect(loader_, &Loader::barsReady, this, &Session::barsChanged);
   connect(loader_, &Loader::failed, this, &Session::failed);
   connect(loader_, &Loader::done, this, [this] {
-    busy_ = false;
+    if (sampling_) sample_cost_ms_ = sampled_.elapsed();
+    busy_ = sampling_ = false;
     pump();
   });
   poll_.setInterval(opt.poll_ms);
@@ -57,7 +61,8 @@ void Session::onExtent(const Extent& e) {
   Q_EMIT extentChanged(e);
   if (first) want_at_ = first_offset_ ? std::min(e.start_ns + *first_offset_, e.end_ns) : e.end_ns;
   else if (following_) want_at_ = e.end_ns;
-  if (first || !sampled_.isValid() || sampled_.elapsed() >= kLiveSampleMs) want_series_ = true;
+  if (first || !sampled_.isValid() || sampled_.elapsed() >= std::max(kLiveSampleMs, kLiveSampleShare * sample_cost_ms_))
+    want_series_ = true;
   pump();
 }
 
@@ -79,6 +84,7 @@ void Session::pump() {
     want_series_ = false;
     sampled_.start();
     send([l = loader_] { l->sample(); });
+    sampling_ = true;
   } else if (want_open_) {
     want_open_ = false;
     loading = false;  // a live poll is not worth a progress indicator

@@ -57,8 +57,9 @@ class Session : public QObject {
   Loader* loader_;
   QTimer poll_;
   QElapsedTimer sampled_;  // live: the chart is re-sampled every few seconds, not every tick
+  qint64 sample_cost_ms_ = 0;  // how long the last sampling took
   Extent extent_;
-  bool opened_ = false, busy_ = false, loading_ = false, following_ = true;
+  bool opened_ = false, busy_ = false, loading_ = false, following_ = true, sampling_ = false;
   bool want_open_ = false, want_series_ = false;
   std::optional<std::int64_t> want_at_, first_offset_;
 };

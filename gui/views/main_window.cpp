@@ -2,6 +2,7 @@
 
 #include "alarm_proxy.h"
 #include "alerts_model.h"
+#include "collector.h"
 #include "depth_chart.h"
 #include "format.h"
 #include "lockup_banner.h"
@@ -16,6 +17,7 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QScrollArea>
 #include <QSortFilterProxyModel>
@@ -70,7 +72,7 @@ MainWindow::MainWindow(Session* session, QWidget* parent)
   message_->setWordWrap(true);
   message_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   message_->setMargin(40);
-  message_->setText(tr("Opening %1…").arg(session->path()));
+  refreshMessage();
   stack_->addWidget(message_);
   stack_->addWidget(buildViews());
   setCentralWidget(stack_);
@@ -193,11 +195,47 @@ QWidget* MainWindow::buildViews() {
 
 QString MainWindow::message() const { return stack_->currentWidget() == message_ ? message_->text() : QString(); }
 
+QString MainWindow::collectorStatus() const { return collectorStatus_ ? collectorStatus_->text() : QString(); }
+
+void MainWindow::watchCollector(Collector* collector) {
+  collectorStatus_ = new QLabel(tr("starting the collector…"), this);
+  collectorStatus_->setObjectName(QStringLiteral("collectorStatus"));
+  statusBar()->addPermanentWidget(collectorStatus_);
+  collectorLog_ = new QPlainTextEdit(this);
+  collectorLog_->setReadOnly(true);
+  collectorLog_->setMaximumBlockCount(5000);
+  tabs_->addTab(collectorLog_, tr("Collector"));
+  auto ended = [this](bool ok, const QString& text) {
+    collectorEnd_ = text;
+    collectorLog_->appendPlainText(text);
+    collectorStatus_->setText(text);
+    collectorStatus_->setStyleSheet(ok ? QString() : QStringLiteral("color: #b00020; font-weight: bold"));
+    refreshMessage();
+  };
+  connect(collector, &Collector::output, this, [this, collector](const QString& line) {
+    collectorLog_->appendPlainText(line);
+    if (collectorEnd_.isEmpty()) collectorStatus_->setText(tr("collector (%1): %2").arg(collector->how(), line));
+    refreshMessage();
+  });
+  connect(collector, &Collector::failed, this, [ended](const QString& text) { ended(false, text); });
+  connect(collector, &Collector::finished, this, ended);
+}
+
 void MainWindow::showFailure(const QString& text) {
   // A live recording may not exist yet, or be briefly unreadable: the session keeps trying.
-  message_->setText(session_->live() ? tr("Waiting for the recording:\n\n%1").arg(text)
-                                     : tr("Cannot show this recording:\n\n%1").arg(text));
+  failure_ = session_->live() ? tr("Waiting for the recording:\n\n%1").arg(text)
+                              : tr("Cannot show this recording:\n\n%1").arg(text);
+  refreshMessage();
   stack_->setCurrentWidget(message_);
+}
+
+void MainWindow::refreshMessage() {
+  // With a collector, what it says comes first: it is why there is no recording yet, or never will be.
+  QStringList parts;
+  if (!collectorEnd_.isEmpty()) parts << collectorEnd_;
+  else if (collectorStatus_) parts << collectorStatus_->text();
+  parts << (failure_.isEmpty() ? tr("Opening %1…").arg(session_->path()) : failure_);
+  message_->setText(parts.join(QStringLiteral("\n\n")));
 }
 
 void MainWindow::showExtent(const Extent& e) {

@@ -11,6 +11,7 @@
 class QAbstractItemModel;
 class QLabel;
 class QLineEdit;
+class QPlainTextEdit;
 class QProgressBar;
 class QSortFilterProxyModel;
 class QStackedWidget;
@@ -21,6 +22,7 @@ class QTreeView;
 namespace wqgui {
 
 class AlertsModel;
+class Collector;
 class DepthChart;
 class LockupBanner;
 class PoolsModel;
@@ -40,8 +42,12 @@ class MainWindow : public QMainWindow {
   int selectedPool() const { return pool_; }
   /// Selects the first pwq of workqueue `name` in the tree (and so shows its worklist and inactive items).
   void selectWorkqueue(const QString& name);
+  /// Shows what `collector` (which writes the session's recording) says, and how it ended.
+  void watchCollector(Collector* collector);
   /// The text shown instead of the views when the recording cannot be read ("" when it can).
   QString message() const;
+  /// The status bar's line about the collector ("" without one).
+  QString collectorStatus() const;
 
  Q_SIGNALS:
   /// A state arrived and every view shows it.
@@ -53,6 +59,7 @@ class MainWindow : public QMainWindow {
   void showState(const State&);
   void showExtent(const Extent&);
   void showFailure(const QString&);
+  void refreshMessage();
   void onPoolSelected();
   void onPwqSelected();
 
@@ -75,6 +82,10 @@ class MainWindow : public QMainWindow {
   TimeScrubber* scrubber_;
   QProgressBar* progress_;
   QLabel* runInfo_;
+  QLabel* collectorStatus_ = nullptr;
+  QPlainTextEdit* collectorLog_ = nullptr;
+  QString failure_;       // why the session cannot show the recording
+  QString collectorEnd_;  // why the collector is not running (it failed or exited)
   int pool_ = -1;
   bool shown_ = false;  // a state was shown: the first one selects a stuck pool
 };

@@ -6,25 +6,7 @@ set -euo pipefail
 wqscope=$1 sim=$2 millions=${3:-10}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# A server-like load: groups of 50 items queued every millisecond on two CPUs (about 5 events per item).
-groups=$((millions * 1000000 / 250 / 2))
-{
-  echo "title seek benchmark: $((groups * 100)) items in groups of 50 every millisecond"
-  echo "cpus 2"
-  echo "workqueue bound max_active=8"
-  echo "workqueue unbound flags=WQ_UNBOUND max_active=16"
-  for ((i = 0; i < groups; i++)); do
-    echo "work b${i}x bound fn=bound_fn count=50: burn 5us"
-    echo "work u${i}x unbound fn=unbound_fn count=50: sleep 20us"
-    echo "at ${i}ms queue b${i}x on $((i % 2))"
-    echo "at ${i}ms queue u${i}x"
-  done
-} > "$tmp/seek.scn"
-t0=$(date +%s.%N)
-"$sim" --events "$tmp/seek.bin" "$tmp/seek.scn" > /dev/null
-t1=$(date +%s.%N)
-"$wqscope" import "$tmp/seek.bin" -o "$tmp/seek.db" 2> /dev/null
-t2=$(date +%s.%N)
+times=$("$(dirname "$0")/long_recording.sh" "$wqscope" "$sim" "$millions" "$tmp/seek.db")
 events=$(sqlite3 "$tmp/seek.db" "SELECT count(*) FROM events")
 snapshots=$(sqlite3 "$tmp/seek.db" "SELECT count(*) FROM snapshots")
 end_s=$(sqlite3 "$tmp/seek.db" "SELECT (max(ts) - min(ts)) / 1e9 FROM events")
@@ -40,7 +22,7 @@ sorted=$(printf '%s\n' "${seeks[@]}" | sort -g)
 median=$(sed -n 5p <<<"$sorted") worst=$(tail -1 <<<"$sorted") best=$(head -1 <<<"$sorted")
 printf 'recording: %d events, %d snapshots, %.0f s of target time, %.0f MB (%.0f bytes/event); simulated in %.1f s, imported in %.1f s\n' \
   "$events" "$snapshots" "$end_s" "$(calc "$size / 1e6")" "$(calc "$size / $events")" \
-  "$(calc "$t1 - $t0")" "$(calc "$t2 - $t1")"
+  "$(awk '$1 == "simulated" {print $2}' <<<"$times")" "$(awk '$1 == "imported" {print $2}' <<<"$times")"
 printf '\n| what | seconds | ratio to a full replay |\n|---|---|---|\n'
 printf '| full replay (stats) | %.2f | 1.00 |\n' "$full"
 printf '| show --at, 10 instants: median | %.3f | %.3f |\n' "$median" "$(calc "$median / $full")"

@@ -25,6 +25,14 @@ db=$tmp/stall.db
 [[ $(q "$db" "SELECT kind, wq, waiting, stuck_ns >= 500000000 FROM lockups") == "stall|stall_wq|1|1" ]] \
   || fail "lockups: $(q "$db" 'SELECT * FROM lockups')"
 
+# Through sudo or pkexec (as wqscope-gui starts it when not root), the recording is the invoking user's.
+SUDO_UID=65534 SUDO_GID=65534 "$wqscope" record -o "$tmp/theirs.db" -- "$demo" stall --seconds 0.2 > "$tmp/out" 2>&1 \
+  || { cat "$tmp/out"; fail "record for a sudo user"; }
+[[ $(stat -c '%u:%g %a' "$tmp/theirs.db") == "65534:65534 600" ]] || fail "not the sudo user's: $(stat -c '%u:%g %a' "$tmp/theirs.db")"
+PKEXEC_UID=65534 "$wqscope" record -o "$tmp/theirs2.db" -- "$demo" stall --seconds 0.2 > "$tmp/out" 2>&1 \
+  || { cat "$tmp/out"; fail "record for a pkexec user"; }
+[[ $(stat -c '%u' "$tmp/theirs2.db") == 65534 ]] || fail "not the pkexec user's: $(stat -c '%u:%g' "$tmp/theirs2.db")"
+
 # Attaching to a running process: it describes its state first, then everything after.
 # (Not with sanitizer builds: there libbpf cannot attach to a process that is already running —
 # an open problem noted for the next session.)
@@ -86,4 +94,4 @@ expect 2 "--thresh 'soon' is not a duration" -- "$wqscope" record --thresh soon 
 expect 1 "needs root, or CAP_BPF and CAP_PERFMON; run it with sudo" -- \
   setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all "$wqscope" record -o "$tmp/n2.db" -- "$demo" hog
 [[ ! -e "$tmp/n2.db" ]] || fail "a refused recording left a file behind"
-echo "record: stall (with its lockups row), attach, interrupt and 8 bad inputs behave"
+echo "record: stall (with its lockups row), owner under sudo/pkexec, attach, interrupt and 8 bad inputs behave"

@@ -14,6 +14,7 @@
 #include <cmwq/sim.h>
 
 #include <QAbstractItemModelTester>
+#include <QFile>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -39,6 +40,21 @@ class ModelsTest : public QObject {
     [&] { QCOMPARE(failures.count(), 0); }();
     [&] { QCOMPARE(states.count(), 1); }();
     return states.isEmpty() ? State{} : states.front().front().value<State>();
+  }
+
+  /// 300 groups of 100 items, one every millisecond, more than the CPUs can run: about 150 000 events, a
+  /// snapshot in them, and a worklist that only grows. Made once.
+  QString longRecording() {
+    QString scn = dir_.filePath("long.scn"), db = dir_.filePath("long.db");
+    if (QFile::exists(db)) return db;
+    QFile f(scn);
+    [&] { QVERIFY(f.open(QIODevice::WriteOnly)); }();
+    f.write("cpus 2\nworkqueue bound max_active=8\n");
+    for (int i = 0; i < 300; ++i)
+      f.write(QString("work b%1x bound fn=bound_fn count=100: burn 30us\nat %1ms queue b%1x on %2\n").arg(i).arg(i % 2).toUtf8());
+    f.close();
+    test::recordScenario(scn.toStdString(), db.toStdString());
+    return db;
   }
 
   template <class M>
@@ -181,6 +197,55 @@ class ModelsTest : public QObject {
     // Following the end: the state of the newest record, with the lockup in the banner's list.
     QTRY_VERIFY_WITH_TIMEOUT(states.last().front().value<State>().now == std::int64_t(records.back().h->ts), 10'000);
     QCOMPARE(states.last().front().value<State>().stuck.size(), std::size_t(1));
+  }
+
+  void longRecordingsAreChartedAtTheirSnapshots() {
+    QString db = longRecording();
+    std::int64_t end = wqscope::RecordingReader(db.toStdString()).last_ns();
+    wqscope::RecordingReader reader(db.toStdString());
+    Series replayed = sampleSeries(reader, 0, end);
+    Series sampled = sampleSeries(reader, 0, end, 1500, 0);  // as if it were long
+    QVERIFY(replayed.pools.contains(0) && sampled.pools.contains(0));
+    // Its points: each snapshot, then the end, each the state there (no higher than the replay's bucket).
+    std::vector<std::int64_t> at;
+    for (auto& p : sampled.pools.at(0)) at.push_back(p.t);
+    QVERIFY2(at.size() >= 2 && at.back() == end, qPrintable(QString::number(at.size())));
+    for (const Series::Point& p : sampled.pools.at(0)) {
+      wqscope::Model m;
+      reader.state_at(m, p.t);
+      QCOMPARE(p.pending, m.pools().at(0).pending);
+      QCOMPARE(p.running, m.pools().at(0).nr_running);
+      auto bucket = std::find_if(replayed.pools.at(0).rbegin(), replayed.pools.at(0).rend(),
+                                 [&](auto& r) { return r.t <= p.t; });
+      QVERIFY(bucket != replayed.pools.at(0).rend() && bucket->pending >= p.pending && bucket->running >= p.running);
+    }
+  }
+
+  void advancingIsSeekingFurther() {
+    // The long story: from an instant before its snapshot and from one after it, on to its end.
+    QString db = longRecording();
+    wqscope::RecordingReader reader(db.toStdString());
+    std::int64_t end = reader.last_ns();
+    for (std::int64_t from : {end / 10, end * 9 / 10}) {
+      wqscope::Model followed, sought;
+      auto pos = reader.state_at(followed, from);
+      pos = reader.advance(followed, pos, end);
+      QCOMPARE(pos.at, end);
+      auto direct = reader.state_at(sought, end);
+      QCOMPARE(pos.seq, direct.seq);
+      // What the views show (the records counted differ: names are applied again on each advance).
+      auto shown = [](const wqscope::Model& m) {
+        QStringList out;
+        for (const auto& [id, p] : m.pools())
+          out << QString("pool %1: %2 pending, %3/%4/%5 running/idle/workers")
+                     .arg(id).arg(p.pending).arg(p.nr_running).arg(p.nr_idle).arg(p.nr_workers);
+        for (const auto& [id, w] : m.workers())
+          out << QString("worker %1: %2 %3").arg(id).arg(int(w.state)).arg(w.current.work);
+        out << QString("%1 open items, %2 lost").arg(m.open_instances().size()).arg(m.lost());
+        return out;
+      };
+      QCOMPARE(shown(followed), shown(sought));
+    }
   }
 
   void seriesFollowsTheWorklist() {

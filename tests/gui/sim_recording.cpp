@@ -23,6 +23,7 @@ std::int64_t recordScenario(const std::string& scenario, const std::string& db, 
     check_until(static_cast<std::int64_t>(r.h->ts));
     rec->add(r);
     model.apply(r);
+    rec->snapshot_if_due(model);
   });
   check_until(result.end);
   for (const wqscope::Alert& a : dog.check(model, result.end)) rec->on_alert(a);  // what records raised

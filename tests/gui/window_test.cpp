@@ -6,7 +6,9 @@
 
 #include <QFile>
 #include <QLabel>
+#include <QProcess>
 #include <QSignalSpy>
+#include <QStandardPaths>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
@@ -119,6 +121,34 @@ class WindowTest : public QObject {
     QString message = failureFor(path);
     QVERIFY2(message.startsWith("Cannot show this recording:\n\n" + path + ": "), qPrintable(message));
     QVERIFY2(message.contains("corrupt") || message.contains("malformed"), qPrintable(message));
+  }
+
+  void lockedRecordingIsAMessage() {
+    // Another program holds the recording with an exclusive lock and a write transaction open.
+    if (QStandardPaths::findExecutable("sqlite3").isEmpty()) QSKIP("needs the sqlite3 command to hold a lock");
+    QString path = dir_.filePath("locked.db");
+    QVERIFY(QFile::copy(seed004_, path));
+    QProcess holder;
+    holder.start("sqlite3", {path});
+    QVERIFY(holder.waitForStarted());
+    holder.write("PRAGMA locking_mode = EXCLUSIVE;\nBEGIN EXCLUSIVE;\nSELECT 'holding';\n");
+    QByteArray said;
+    QTRY_VERIFY_WITH_TIMEOUT((said += holder.readAllStandardOutput()).contains("holding"), 10'000);
+    // The reader's busy timeout ends the wait: a message naming the file, the holder and what to do.
+    QString message = failureFor(path);
+    QString expected = QString("Cannot show this recording:\n\n%1: is locked by another program (sqlite3, pid %2 holds "
+                               "an exclusive lock; SQLite says \"database is locked\"): wait for it to finish, or copy "
+                               "the file and open the copy")
+                           .arg(path)
+                           .arg(holder.processId());
+    QCOMPARE(message, expected);
+    holder.closeWriteChannel();
+    QVERIFY(holder.waitForFinished(10'000));
+    // Released: it opens.
+    Session session(path, {});
+    QSignalSpy opened(&session, &Session::extentChanged);
+    session.start();
+    QVERIFY(opened.wait(10'000));
   }
 
   void foreignFilesAreMessages() {

@@ -1,0 +1,139 @@
+#include "collector.h"
+
+#include <QCoreApplication>
+#include <QDateTime>
+#include <QDir>
+#include <QFileInfo>
+#include <QStandardPaths>
+
+#include <optional>
+#include <unistd.h>
+
+namespace wqgui {
+
+namespace {
+
+// Runs "$@" (the collector) with its stdin on /dev/null and SIGINTs it when the GUI's end of our stdin
+// closes: on stop(), or when the GUI dies. Exits with the collector's status.
+constexpr char kWrapper[] =
+    "exec 3<&0 </dev/null\n"
+    "\"$@\" 3<&- & c=$!\n"
+    "{ read -r _ <&3; kill -INT $c 2>/dev/null; } & r=$!\n"
+    "wait $c; s=$?\n"
+    "kill $r 2>/dev/null\n"
+    "exit $s\n";
+
+struct Privilege {
+  QStringList prefix;
+  QString how;
+};
+
+/// How the collector gets root: it has it, or pkexec (asks in a dialog), or sudo -n (never asks).
+std::optional<Privilege> privilege() {
+  if (::geteuid() == 0) return Privilege{{}, QStringLiteral("as root")};
+  if (QString p = QStandardPaths::findExecutable(QStringLiteral("pkexec")); !p.isEmpty())
+    return Privilege{{p}, QStringLiteral("through pkexec")};
+  if (QString s = QStandardPaths::findExecutable(QStringLiteral("sudo")); !s.isEmpty())
+    return Privilege{{s, QStringLiteral("-n")}, QStringLiteral("through sudo -n")};
+  return std::nullopt;
+}
+
+}  // namespace
+
+Collector::Collector(QString wqscope, Target target, QString db, QObject* parent)
+    : QObject(parent), wqscope_(std::move(wqscope)), db_(std::move(db)), target_(std::move(target)) {
+  // The target's stdout goes where ours goes; stderr (the collector's and the target's) to the window.
+  process_.setProcessChannelMode(QProcess::ForwardedOutputChannel);
+  connect(&process_, &QProcess::readyReadStandardError, this, &Collector::onReadable);
+  connect(&process_, &QProcess::finished, this, &Collector::onFinished);
+  connect(&process_, &QProcess::errorOccurred, this, [this](QProcess::ProcessError e) {
+    if (e == QProcess::FailedToStart)
+      Q_EMIT failed(tr("Cannot start the collector (/bin/sh %1): %2").arg(how_, process_.errorString()));
+  });
+}
+
+Collector::~Collector() {
+  stop();
+  process_.waitForFinished(5000);
+}
+
+QString Collector::locate() {
+  QString here = QDir(QCoreApplication::applicationDirPath()).filePath(QStringLiteral("wqscope"));
+  if (QFileInfo(here).isExecutable()) return here;
+  return QStandardPaths::findExecutable(QStringLiteral("wqscope"));
+}
+
+QString Collector::freshRecordingPath() {
+  QString dir = qEnvironmentVariable("XDG_RUNTIME_DIR");
+  if (dir.isEmpty() || !QFileInfo(dir).isWritable()) dir = QDir::tempPath();
+  QString stamp = QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss"));
+  for (int n = 0;; ++n) {
+    QString path = QDir(dir).filePath(QStringLiteral("wqscope-%1-%2%3.db")
+                                          .arg(stamp)
+                                          .arg(QCoreApplication::applicationPid())
+                                          .arg(n ? QStringLiteral("-%1").arg(n) : QString()));
+    if (!QFileInfo::exists(path)) return path;
+  }
+}
+
+void Collector::start() {
+  if (wqscope_.isEmpty()) {
+    Q_EMIT failed(tr("Cannot find the collector: no wqscope next to %1 or on PATH. Install wqscope, or put the "
+                     "directory that has it on PATH.")
+                      .arg(QCoreApplication::applicationDirPath()));
+    return;
+  }
+  std::optional<Privilege> p = privilege();
+  if (!p) {
+    Q_EMIT failed(tr("Recording needs root (CAP_BPF and CAP_PERFMON), and neither pkexec nor sudo is installed. "
+                     "Start wqscope-gui as root, or record in a root shell:\n\n  wqscope record -o trace.db %1\n\n"
+                     "and follow it with: wqscope-gui --live trace.db")
+                      .arg(target_.command.isEmpty() ? QStringLiteral("-p %1").arg(target_.pid)
+                                                     : QStringLiteral("-- ") + target_.command.join(u' ')));
+    return;
+  }
+  how_ = p->how;
+  QStringList args = p->prefix;
+  args << QStringLiteral("/bin/sh") << QStringLiteral("-c") << QString::fromLatin1(kWrapper)
+       << QStringLiteral("wqscope-gui-collector") /* $0 */ << wqscope_ << QStringLiteral("record") << QStringLiteral("-o") << db_;
+  if (target_.command.isEmpty()) args << QStringLiteral("-p") << QString::number(target_.pid);
+  else args << QStringLiteral("--") << target_.command;
+  QString program = args.takeFirst();
+  process_.start(program, args);
+}
+
+void Collector::stop() {
+  if (running()) process_.closeWriteChannel();
+}
+
+void Collector::onReadable() {
+  partial_ += process_.readAllStandardError();
+  for (qsizetype nl; (nl = partial_.indexOf('\n')) >= 0; partial_.remove(0, nl + 1)) {
+    QString line = QString::fromLocal8Bit(partial_.left(nl)).trimmed();
+    if (line.isEmpty()) continue;
+    last_ = line;
+    Q_EMIT output(line);
+  }
+}
+
+void Collector::onFinished(int code, QProcess::ExitStatus status) {
+  onReadable();
+  if (!partial_.trimmed().isEmpty()) {
+    last_ = QString::fromLocal8Bit(partial_).trimmed();
+    Q_EMIT output(last_);
+  }
+  partial_.clear();
+  QString why = last_.isEmpty() ? tr("(it said nothing)") : last_;
+  if (status == QProcess::CrashExit)
+    Q_EMIT finished(false, tr("collector killed (%1): %2").arg(how_, why));
+  else if (code == 0)
+    Q_EMIT finished(true, tr("collector exited: %1").arg(why));
+  else if (how_.contains(QStringLiteral("pkexec")) && (code == 126 || code == 127))
+    Q_EMIT finished(false, tr("collector not started: pkexec refused or the password dialog was dismissed (%1). "
+                              "Start wqscope-gui as root, or try again.")
+                               .arg(why));
+  else
+    Q_EMIT finished(false, tr("collector exited with status %1 (%2): %3").arg(code).arg(how_, why));
+}
+
+}  // namespace wqgui
