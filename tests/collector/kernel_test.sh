@@ -22,8 +22,13 @@ fi
 bpftrace -B line -e 'tracepoint:workqueue:workqueue_execute_start /curtask->flags & 0x20/ {
   printf("%llu,%s\n", nsecs, ksym(args->function)); }' > "$tmp/bpftrace.csv" 2> "$tmp/bpftrace.err" &
 bt=$!
-# Attached once it reports an item: the kernel runs vmstat_update on every CPU each second.
-for _ in $(seq 300); do grep -q , "$tmp/bpftrace.csv" && break; kill -0 $bt 2>/dev/null || break; sleep 0.1; done
+# Attached once it reports an item; a write with fsync makes the kernel run some (an idle machine may not).
+for _ in $(seq 300); do
+  grep -q , "$tmp/bpftrace.csv" && break
+  kill -0 $bt 2>/dev/null || break
+  dd if=/dev/zero of="$tmp/poke" bs=4k count=1 conv=fsync status=none
+  sleep 0.1
+done
 grep -q , "$tmp/bpftrace.csv" || { cat "$tmp/bpftrace.err"; fail "bpftrace saw no workqueue item in 30 s"; }
 
 "$wqscope" record --kernel -o "$tmp/k.db" -- sh -c "$workload" > "$tmp/out" 2>&1 || { cat "$tmp/out"; fail "record --kernel"; }
