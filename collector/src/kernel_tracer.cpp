@@ -137,14 +137,11 @@ void KernelTracer::drain() {
 
 cmwq_kernel_stats KernelTracer::kernel_stats() const {
   cmwq_kernel_stats total{};
-  std::vector<cmwq_kernel_stats> per(static_cast<std::size_t>(libbpf_num_possible_cpus()));
-  __u32 zero = 0;
-  if (bpf_map__lookup_elem(skel_->maps.stats, &zero, sizeof zero, per.data(), per.size() * sizeof(per[0]), 0) == 0)
-    for (auto& s : per) {
-      total.events += s.events;
-      total.dropped += s.dropped;
-      total.bh_skipped += s.bh_skipped;
-    }
+  for (auto& s : per_cpu_values<cmwq_kernel_stats>(skel_->maps.stats)) {
+    total.events += s.events;
+    total.dropped += s.dropped;
+    total.bh_skipped += s.bh_skipped;
+  }
   return total;
 }
 

@@ -180,17 +180,14 @@ void Tracer::rethrow() {
 
 cmwq_bpf_stats Tracer::stats() const {
   cmwq_bpf_stats total{};
-  std::vector<cmwq_bpf_stats> per(static_cast<std::size_t>(libbpf_num_possible_cpus()));
-  __u32 zero = 0;
-  if (bpf_map__lookup_elem(skel_->maps.stats, &zero, sizeof zero, per.data(), per.size() * sizeof(per[0]), 0) == 0)
-    for (auto& s : per) {
-      total.batches += s.batches;
-      total.dropped_batches += s.dropped_batches;
-      total.dropped_events += s.dropped_events;
-      total.read_errors += s.read_errors;
-      total.oversized += s.oversized;
-      total.sched_dropped += s.sched_dropped;
-    }
+  for (auto& s : per_cpu_values<cmwq_bpf_stats>(skel_->maps.stats)) {
+    total.batches += s.batches;
+    total.dropped_batches += s.dropped_batches;
+    total.dropped_events += s.dropped_events;
+    total.read_errors += s.read_errors;
+    total.oversized += s.oversized;
+    total.sched_dropped += s.sched_dropped;
+  }
   return total;
 }
 

@@ -4,6 +4,8 @@
 
 #include "cmwq_bpf.h"
 
+#include <bpf/libbpf.h>
+
 #include <bit>
 #include <chrono>
 #include <cstddef>
@@ -14,6 +16,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <vector>
 #include <sys/types.h>
 
 struct cmwq_bpf;
@@ -37,6 +40,15 @@ constexpr std::uint32_t kRingRecordBytes = (sizeof(cmwq_bpf_batch) + 8 + 7) / 8 
 constexpr std::uint32_t kRingBufferMin = std::bit_ceil(2 * kRingRecordBytes);  // 256 KiB: 3 records
 constexpr std::uint32_t kRingBufferMax = 1u << 30;
 constexpr std::uint32_t kRingBufferDefault = 32u << 20;
+
+/// Every CPU's value of entry 0 of a BPF per-CPU array (the BPF side's counters); empty if unreadable.
+template <class T>
+std::vector<T> per_cpu_values(const bpf_map* map) {
+  std::vector<T> per(static_cast<std::size_t>(libbpf_num_possible_cpus()));
+  __u32 zero = 0;
+  if (bpf_map__lookup_elem(map, &zero, sizeof zero, per.data(), per.size() * sizeof(T), 0) != 0) per.clear();
+  return per;
+}
 
 /// libbpf's log goes to stderr when WQSCOPE_BPF_LOG is set, nowhere otherwise.
 void set_libbpf_log();

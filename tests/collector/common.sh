@@ -12,6 +12,14 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 q() { sqlite3 "$1" "$2"; }
+# A bad input: exit status CODE and MESSAGE in the output.
+expect() {  # expect CODE MESSAGE -- COMMAND...
+  local code=$1 msg=$2
+  shift 3
+  out=$("$@" 2>&1)
+  rc=$?
+  [[ $rc -eq $code ]] && grep -qF -- "$msg" <<<"$out" || fail "'$*' -> rc=$rc, output: $out"
+}
 # Skip (CTest's SKIP_RETURN_CODE 77) with the reason, unless root: CI is root.
 need_root() { [[ $EUID -eq 0 ]] || { echo "SKIP: $1 needs root (CI runs as root)"; exit 77; }; }
 # Until wqscope, its stderr in FILE, has attached and let the target run (seconds on a busy machine).

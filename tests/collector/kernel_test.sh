@@ -2,13 +2,10 @@
 # Kernel mode on this machine's kernel: work it does for a workload of ours (writes and sync),
 # recorded by `wqscope record --kernel`, counted per function against bpftrace's independent count
 # of the same tracepoint over the same interval; then `stats --kernel` and `watch --kernel`.
-set -uo pipefail
 wqscope=$1
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; [[ -n ${mounted:-} ]] && umount /sys/kernel/tracing; rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-q() { sqlite3 "$1" "$2"; }
-if [[ $EUID -ne 0 ]]; then echo "SKIP: kernel mode needs root (CAP_BPF, CAP_PERFMON, /proc/kallsyms)"; exit 77; fi
+source "$(dirname "$0")/common.sh"
+trap 'cleanup; [[ -n ${mounted:-} ]] && umount /sys/kernel/tracing' EXIT
+need_root "kernel mode (CAP_BPF, CAP_PERFMON, /proc/kallsyms)"
 
 # Work the kernel does for us: page cache writeback, block I/O completion, journal.
 workload="for i in \$(seq 30); do dd if=/dev/zero of=$tmp/f\$i bs=64k count=8 conv=fsync status=none; done; sync"

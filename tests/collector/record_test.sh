@@ -75,13 +75,6 @@ wait $rec || fail "interrupted record exit status"
 [[ $(q "$tmp/int.db" "PRAGMA integrity_check") == ok ]] || fail "interrupt: integrity"
 
 # Bad input: each a clear message and a non-zero exit.
-expect() {  # expect CODE MESSAGE -- COMMAND...
-  local code=$1 msg=$2
-  shift 3
-  out=$("$@" 2>&1)
-  rc=$?
-  [[ $rc -eq $code ]] && grep -qF -- "$msg" <<<"$out" || fail "'$*' -> rc=$rc, output: $out"
-}
 expect 1 "already exists; wqscope never overwrites a recording" -- "$wqscope" record -o "$tmp/stall.db" -- "$demo" hog
 expect 1 "cannot create the recording: No such file or directory" -- "$wqscope" record -o /nonexistent/x.db -- "$demo" hog
 expect 1 "no process 99999999: check the pid" -- "$wqscope" record -p 99999999 -o "$tmp/n.db"

@@ -4,17 +4,8 @@
 # Usage: cli_test.sh WQSCOPE_GUI WQSCOPE CMWQ_DEMO
 set -uo pipefail
 gui=$1 wqscope=$2 demo=$3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 export QT_QPA_PLATFORM=offscreen
-fail() { echo "FAIL: $*"; exit 1; }
-expect() {  # expect CODE MESSAGE -- COMMAND...
-  local code=$1 msg=$2
-  shift 3
-  out=$("$@" 2>&1)
-  rc=$?
-  [[ $rc -eq $code ]] && grep -qF -- "$msg" <<<"$out" || fail "'$*' -> rc=$rc, output: $out"
-}
+source "$(dirname "$0")/../collector/common.sh"
 expect 2 "give either --pid PID or -- CMD, not both" -- "$gui" --pid 1 -- "$demo" server
 expect 2 "--pid 'abc' is not a process id" -- "$gui" --pid abc
 expect 2 "give a command after --" -- "$gui" --
