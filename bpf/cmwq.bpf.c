@@ -40,7 +40,7 @@ struct {
 } stats SEC(".maps");
 
 SEC("usdt")
-int BPF_USDT(on_batch, void *records, __u64 len, __u64 count)
+int BPF_USDT(on_batch, void *records, __u64 len, __u64 count, __u64 stream)
 {
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
   __u32 zero = 0;
@@ -67,6 +67,7 @@ int BPF_USDT(on_batch, void *records, __u64 len, __u64 count)
   b->tgid = tgid;
   b->len = len;
   b->count = count;
+  b->stream = stream;
   if (bpf_probe_read_user(b->data, len & (CMWQ_BATCH_MAX - 1), records)) {
     st->read_errors++;
     st->dropped_events += count;

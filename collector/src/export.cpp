@@ -2,7 +2,7 @@
 
 #include "sqlite_rows.h"
 
-#include <cmwq/core.h>
+#include <cmwq/report.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -157,17 +157,17 @@ class Exporter {
     used_.insert(tid);
     out_.event(e);
   }
-  std::string identity(int pool) const {
-    auto p = model_.pools().find(pool);
-    return p == model_.pools().end() ? std::string() : model_.pool_identity(p->second);
+  std::string identity(const Model& m, int pool) const {
+    auto p = m.pools().find(pool);
+    return p == m.pools().end() ? std::string() : m.pool_identity(p->second);
   }
-  std::string wq_name(std::int64_t id) const {
-    auto q = model_.workqueues().find(static_cast<std::uint32_t>(id));
-    return q == model_.workqueues().end() ? fmt::format("workqueue {}", id) : q->second.name;
+  std::string wq_name(const Model& m, std::int64_t id) const {
+    auto q = m.workqueues().find(static_cast<std::uint32_t>(id));
+    return q == m.workqueues().end() ? fmt::format("workqueue {}", id) : q->second.name;
   }
 
   void replay();
-  void record(const cmwq::Record&);
+  void record(const Model&, const cmwq::Record&);
   void threads();
   void slices();
   void item(const Cursor&);
@@ -179,8 +179,7 @@ class Exporter {
   TraceFile& out_;
   sqlite3* db_;  // the reader's
   std::int64_t end_ns_ = 0;  // of items and episodes still open when the recording ended
-  Model model_;
-  std::unordered_map<std::uint32_t, std::string> names_;
+  Trace trace_;
   std::set<int> used_, named_;
   ExportSummary sum_;
 };
@@ -189,64 +188,67 @@ class Exporter {
 /// time is one step, not a spike per record) and only when they changed; maydays and the pool's own
 /// lockup reports as they come.
 void Exporter::replay() {
-  std::map<int, std::tuple<int, int, int>> shown;
   std::int64_t at = INT64_MIN;
+  std::map<std::pair<int, int>, std::tuple<int, int, int>> shown;  // by (stream, pool)
   auto sample = [&] {
-    for (auto& [id, p] : model_.pools()) {
+    for (auto& [stream, model] : trace_.models())
+    for (auto& [id, p] : model.pools()) {
       auto now = std::tuple{p.pending, p.nr_running, p.nr_workers};
-      auto [it, fresh] = shown.try_emplace(id, now);
+      auto [it, fresh] = shown.try_emplace({stream, id}, now);
       if (!fresh && it->second == now) continue;
       it->second = now;
       // One counter per pool with three series: Perfetto shows "pool 0 pending" etc. as tracks.
-      json e = event("C", fmt::format("pool {}", id), "pool", at);
+      std::string track = trace_.models().size() > 1 ? fmt::format("stream {} pool {}", stream, id)
+                                                      : fmt::format("pool {}", id);
+      json e = event("C", track, "pool", at);
       e["args"] = {{"pending", p.pending}, {"nr_running", p.nr_running}, {"workers", p.nr_workers}};
       out_.event(e);
     }
   };
-  reader_.replay([&](const cmwq::Record& r) {
+  reader_.replay([&](int stream, const cmwq::Record& r) {
+    if (r.h->kind == CMWQ_EV_CHECK) return true;
     auto ts = static_cast<std::int64_t>(r.h->ts);
     if (ts != at && at != INT64_MIN) sample();
     at = ts;
-    model_.apply(r);
     ++sum_.records;
-    record(r);
+    trace_.route(stream, [&](int, Model& m) {
+      m.apply(r);
+      record(m, r);
+    });
     return true;
   });
   if (at != INT64_MIN) sample();
 }
 
-void Exporter::record(const cmwq::Record& r) {
-  if (r.h->kind == CMWQ_EV_NAME) {
-    const cmwq_ev_name& n = *r.name();
-    names_[n.id] = std::string(n.text, strnlen(n.text, sizeof n.text));
-    return;
-  }
+void Exporter::record(const Model& m, const cmwq::Record& r) {
   if (r.h->kind != CMWQ_EV_MAYDAY && r.h->kind != CMWQ_EV_LOCKUP) return;
   const cmwq_ev_state& e = *r.state();
   auto ts = static_cast<std::int64_t>(e.h.ts);
   if (e.h.kind == CMWQ_EV_LOCKUP) {  // the pool's own watchdog, in the kernel's words
-    json i = event("i", cmwq::lockup_line(identity(e.pool), e.arg), "pool watchdog", ts);
+    json i = event("i", cmwq::lockup_line(identity(m, e.pool), e.arg), "pool watchdog", ts);
     i["s"] = "p";
     i["args"] = {{"pool", e.pool}, {"stuck_ms", e.arg / 1'000'000}};
     out_.event(i);
   } else if (e.work) {  // work 0: a rescuer put the pwq back, no new call
-    std::string wq = wq_name(e.wq);
+    std::string wq = wq_name(m, e.wq);
     json i = event("i", "mayday: " + wq, "mayday", ts);
     i["s"] = "p";
-    i["args"] = {{"pool", e.pool}, {"workqueue", wq}, {"function", names_.count(e.func) ? names_[e.func] : ""}};
+    i["args"] = {{"pool", e.pool}, {"workqueue", wq}, {"function", m.name(e.func)}};
     out_.event(i);
   }
 }
 
 /// A track per worker, named as the kernel's dump describes it; sorted by pool, rescuers last.
 void Exporter::threads() {
-  Cursor w(db_, reader_.path(), "SELECT pid, pool, rescuer_of FROM workers ORDER BY rescuer_of IS NOT NULL, pool, pid");
+  Cursor w(db_, reader_.path(),
+           "SELECT pid, pool, rescuer_of, stream FROM workers ORDER BY stream, rescuer_of IS NOT NULL, pool, pid");
   int order = 0;
   while (w.next()) {
     int pid = static_cast<int>(w.i(0)), pool = static_cast<int>(w.i(1));
-    std::string name = !w.null(2) ? "rescuer of " + wq_name(w.i(2))
-                       : identity(pool).empty() ? fmt::format("worker {} (pool {})", pid, pool)
-                                                : fmt::format("worker {} (pool {}:{})", pid, pool, identity(pool));
+    const Model& m = trace_.model(static_cast<int>(w.i(3)));
+    std::string name = !w.null(2) ? "rescuer of " + wq_name(m, w.i(2))
+                       : identity(m, pool).empty() ? fmt::format("worker {} (pool {})", pid, pool)
+                                                   : fmt::format("worker {} (pool {}:{})", pid, pool, identity(m, pool));
     meta(pid, "thread_name", name);
     out_.event({{"ph", "M"}, {"name", "thread_sort_index"}, {"pid", run_.pid}, {"tid", pid},
                 {"args", {{"sort_index", order++}}}});

@@ -1,6 +1,6 @@
 #include "inspect.h"
 
-#include "feed.h"
+#include "ingest.h"
 #include "reader.h"
 #include "recording.h"
 #include "watchdog.h"
@@ -20,6 +20,16 @@ namespace {
 
 std::string seconds(std::int64_t ns) { return fmt::format("{:.3f}s", static_cast<double>(ns) / 1e9); }
 
+/// "# stream 2 (System 2 of pid 1234)" before each stream's part, when there is more than one.
+void stream_heading(const RecordingReader& reader, const Trace& trace, int stream) {
+  if (trace.models().size() < 2) return;
+  auto streams = reader.streams();
+  auto it = streams.find(stream);
+  if (it == streams.end()) fmt::print("# stream {}\n", stream);
+  else if (it->second.first == 0) fmt::print("# stream {} (the kernel's workqueues)\n", stream);
+  else fmt::print("# stream {} (System {} of pid {})\n", stream, it->second.second, it->second.first);
+}
+
 }  // namespace
 
 int show(const std::string& db, const std::optional<std::string>& at, std::int64_t thresh_ns) {
@@ -29,60 +39,64 @@ int show(const std::string& db, const std::optional<std::string>& at, std::int64
   std::int64_t t = at ? parse_instant(*at, run) : std::max(last, run.ended_ns);
   if (t < run.started_ns)
     throw std::invalid_argument(fmt::format("--at is before the recording began (@{})", run.started_ns));
-  Model model;
-  reader.state_at(model, t);
+  Trace trace;
+  reader.state_at(trace, t);
   fmt::print("# {}: {} at {} (@{}){}\n", db, run.command, seconds(t - run.started_ns), t,
              t > last ? fmt::format(", {} after the last event", seconds(t - last)) : "");
-  // The stalls a watch with this threshold would be reporting at that instant.
-  Watchdog dog(thresh_ns);
-  for (const Alert& a : dog.check(model, t)) fmt::print("{}\n", a.message);
-  for (const std::string& line : cmwq::report::show_busy(model.busy(t))) fmt::print("{}\n", line);
+  for (auto& [id, model] : trace.models()) {
+    stream_heading(reader, trace, id);
+    // The stalls a watch with this threshold would be reporting at that instant.
+    Watchdog dog(thresh_ns);
+    for (const Alert& a : dog.check(model, t)) fmt::print("{}\n", a.message);
+    for (const std::string& line : cmwq::report::show_busy(model.busy(t))) fmt::print("{}\n", line);
+  }
   return 0;
 }
 
 int stats(const std::string& db, std::optional<double> interval_s) {
   RecordingReader reader(db);
   const RunInfo& run = reader.run();
-  Model model;
+  Trace trace;
   auto table = [&](std::int64_t t) {
     fmt::print("wq_monitor at {}:\n", seconds(t - run.started_ns));
-    for (const std::string& row : cmwq::report::wq_monitor_table(model.monitor())) fmt::print("{}\n", row);
+    for (auto& [id, model] : trace.models()) {
+      stream_heading(reader, trace, id);
+      for (const std::string& row : cmwq::report::wq_monitor_table(model.monitor())) fmt::print("{}\n", row);
+    }
   };
   std::int64_t step = interval_s ? static_cast<std::int64_t>(*interval_s * 1e9) : 0;
   std::int64_t next = run.started_ns + step;
-  reader.replay([&](const cmwq::Record& r) {
+  reader.replay([&](int stream, const cmwq::Record& r) {
     for (; step && static_cast<std::int64_t>(r.h->ts) > next; next += step) {
       table(next);
       fmt::print("\n");
     }
-    model.apply(r);
+    if (r.h->kind != CMWQ_EV_CHECK) trace.apply(stream, r);
     return true;
   });
-  table(std::max(model.last_ts(), run.ended_ns));
+  table(std::max(trace.last_ts(), run.ended_ns));
   return 0;
 }
 
 int replay(const std::string& db, const ReplayOptions& opt) {
   RecordingReader reader(db);
   const RunInfo& run = reader.run();
-  Model model;
-  Watchdog dog(opt.thresh_ns);
-  model.add_observer(&dog);
   AlertPrinter printer(opt.out, run.pid);
-  auto print = [&](const std::vector<Alert>& alerts) { printer.print(alerts, model); };
+  // The watchdog looks where the recording's did: at the live collector's checks, or at deadlines.
+  Ingest ingest(nullptr, opt.thresh_ns, run.clock == "live" ? Ingest::Clock::checks : Ingest::Clock::deadlines,
+                [&](int, const std::vector<Alert>& alerts, const Model& model) { printer.print(alerts, model); });
   auto wall0 = std::chrono::steady_clock::now();
-  reader.replay([&](const cmwq::Record& r) {
+  reader.replay([&](int stream, const cmwq::Record& r) {
     auto ts = static_cast<std::int64_t>(r.h->ts);
     if (opt.speed > 0)
       std::this_thread::sleep_until(wall0 + std::chrono::nanoseconds(static_cast<std::int64_t>(
                                                 static_cast<double>(ts - run.started_ns) / opt.speed)));
-    dog.catch_up(model, ts - 1, print);  // what was due before this record
-    model.apply(r);
+    ingest.replayed(stream, r);
     return true;
   });
   // Up to the end of the recording: a pool stuck when it ended was stuck until then.
-  dog.catch_up(model, std::max(model.last_ts(), run.ended_ns), print);
-  fmt::print(stderr, "wqscope replay: {}: {} events, {} alert(s)\n", db, model.records(), printer.count());
+  ingest.finish(std::max(ingest.trace().last_ts(), run.ended_ns));
+  fmt::print(stderr, "wqscope replay: {}: {} events, {} alert(s)\n", db, ingest.trace().records(), printer.count());
   return 0;
 }
 
@@ -93,31 +107,24 @@ int import_events(const std::string& events, const std::string& output, std::int
   std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(chars.data()), chars.size());
   // Validate the whole stream first: a bad file makes no recording.
   cmwq_event_header first{};
+  std::uint32_t system = 1;
   cmwq::for_each_record(bytes, [&](const cmwq::Record& r) {
-    if (!first.kind) first = *r.h;
+    if (first.kind) return;
+    first = *r.h;
+    if (r.h->kind == CMWQ_EV_HELLO) system = r.hello()->system;
   });
   if (!first.kind) throw RecordingError(fmt::format("{}: no records in it", events));
-  auto rec = Recording::create(output, {"import " + events, static_cast<int>(first.pid),
-                                        static_cast<std::int64_t>(first.ts)});
-  Model model(rec.get());
-  model.start_over_after_gaps();
-  Watchdog dog(thresh_ns);
-  model.add_observer(&dog);
-  auto note = [&](const std::vector<Alert>& alerts) {
-    for (const Alert& a : alerts) rec->on_alert(a);
-  };
-  Feed feed([&](const cmwq::Record& r) {
-    dog.catch_up(model, static_cast<std::int64_t>(r.h->ts) - 1, note);
-    rec->add(r);
-    model.apply(r);
-    rec->snapshot_if_due(model);
-  });
-  feed.pool(bytes);
-  feed.flush();
-  dog.catch_up(model, model.last_ts(), note);
-  model.finish();
-  rec->finish("imported", model.last_ts(), 0, model);
-  fmt::print(stderr, "wqscope import: {} records from {} into {}\n", model.records(), events, output);
+  Recording::Meta meta{"import " + events, static_cast<int>(first.pid), static_cast<std::int64_t>(first.ts), "deadlines"};
+  auto rec = Recording::create(output, meta);
+  Ingest ingest(rec.get(), thresh_ns, Ingest::Clock::deadlines);
+  try {
+    ingest.batch(first.pid, CMWQ_STREAM_ID(system, 1), bytes);
+    ingest.finish(ingest.trace().last_ts());
+  } catch (const std::exception& e) {
+    rec->abandon(e, ingest.trace().last_ts(), 0, ingest.trace().lost());
+  }
+  rec->finish("imported", ingest.trace().last_ts(), 0, ingest.trace().lost());
+  fmt::print(stderr, "wqscope import: {} records from {} into {}\n", ingest.trace().records(), events, output);
   return 0;
 }
 

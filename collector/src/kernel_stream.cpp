@@ -255,6 +255,8 @@ std::uint64_t KernelStream::translate(const cmwq_kernel_event& e, std::vector<st
     hello.version = CMWQ_EVENTS_VERSION;
     hello.possible_cpus = static_cast<std::uint32_t>(possible_cpus_);
     hello.watchdog_thresh_ns = static_cast<std::uint64_t>(thresh_ns_);
+    hello.system = 0;  // the kernel's own workqueues
+    hello.session = 1;
   }
   check_missing(e);
   switch (e.kind) {

@@ -19,6 +19,9 @@
 
 namespace wqscope {
 
+/// The stream of kernel mode's records: System 0 (the kernel), one session.
+constexpr std::uint64_t kKernelStream = CMWQ_STREAM_ID(0, 1);
+
 class KernelStream {
  public:
   /// How long an item missing from its pool's worklist may take to start before it counts as taken

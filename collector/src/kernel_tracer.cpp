@@ -102,7 +102,7 @@ int KernelTracer::on_event(void* self, void* data, std::size_t size) {
   try {
     t->stream_.translate(*static_cast<const cmwq_kernel_event*>(data), t->batch_);
     if (t->batch_.size() >= kBatchBytes) {
-      t->fn_(t->batch_, 0);
+      t->fn_(kKernelStream, t->batch_, 0);
       t->batch_.clear();
     }
   } catch (...) {  // e.g. the disk is full: stop consuming, poll() rethrows
@@ -115,7 +115,7 @@ int KernelTracer::on_event(void* self, void* data, std::size_t size) {
 void KernelTracer::hand_over() {
   if (!error_ && !batch_.empty()) {
     try {
-      fn_(batch_, 0);
+      fn_(kKernelStream, batch_, 0);
     } catch (...) {
       error_ = std::current_exception();
     }

@@ -1,7 +1,7 @@
 #include "model.h"
 
 #include <cmwq/constants.h>
-#include <cmwq/core.h>
+#include <cmwq/report.h>
 
 #include <algorithm>
 #include <cstring>
@@ -83,21 +83,34 @@ void Model::apply(const cmwq::Record& r) {
   }
   last_ts_ = static_cast<std::int64_t>(h.ts);
   if (h.kind == CMWQ_EV_HELLO) {
-    // A new stream: its ids start over.
-    names_.clear();
+    // A new session of this System (another tracer attached): its ids go on, and it announces the
+    // state again. A model that followed the last session without a gap knows that state already
+    // and more (the counters): it keeps what it knew until ANNOUNCED. Otherwise the announcement
+    // is what it learns the state from.
     possible_cpus_ = static_cast<int>(r.hello()->possible_cpus);
+    restating_ = following_;
+    following_ = true;
     last_seq_ = h.seq;
+    return;
+  }
+  if (h.kind == CMWQ_EV_ANNOUNCED) {
+    restating_ = false;
+    last_seq_ = h.seq;
+    return;
+  }
+  if (h.kind == CMWQ_EV_GAP) {
+    apply_gap(*r.state());
     return;
   }
   if (h.kind == CMWQ_EV_OFF_CPU || h.kind == CMWQ_EV_ON_CPU) {  // the kernel's, outside the pool's sequence
     apply_sched(*r.state());
     return;
   }
-  if (last_seq_ && h.seq > last_seq_ + 1) {
-    lost_ += h.seq - last_seq_ - 1;
-    if (start_over_after_gaps_) forget_lists();
+  if (h.seq) last_seq_ = h.seq;
+  if (restating_ && h.kind != CMWQ_EV_NAME) {
+    ++restated_;
+    return;
   }
-  last_seq_ = h.seq;
   if (h.kind == CMWQ_EV_NAME) {
     const cmwq_ev_name& n = *r.name();
     std::string text(n.text, strnlen(n.text, sizeof n.text));
@@ -224,7 +237,7 @@ void Model::apply_worker(const cmwq_ev_state& e) {
         idle.push_front(w.pid);
         // After lost records it may hold workers whose leaving was not seen: the record counts the
         // pool's idle workers, and the stale ones are the longest idle.
-        if (lost_ && start_over_after_gaps_)
+        if (lost_)
           while (static_cast<int>(idle.size()) > std::max(1, e.nr_idle)) idle.pop_back();
       }
       set_state(WorkerState::Idle);
@@ -465,6 +478,14 @@ void Model::apply_work(const cmwq_ev_state& e) {
       break;
   }
   if (p) p->pending = static_cast<int>(p->worklist.size());
+}
+
+void Model::apply_gap(const cmwq_ev_state& e) {
+  if (e.arg > 0) lost_ += static_cast<std::uint64_t>(e.arg);
+  if (e.flags == CMWQ_GAP_SCHED) return;  // off/on-CPU records: the lists are whole
+  forget_lists();
+  // The next session's announcement is news again: the state it restates was partly lost.
+  following_ = restating_ = false;
 }
 
 void Model::forget_lists() {

@@ -5,7 +5,7 @@
 // about what the records established.
 #pragma once
 
-#include <cmwq/recorder.h>
+#include <cmwq/records.h>
 #include <cmwq/report.h>
 
 #include <cstdint>
@@ -119,10 +119,6 @@ class Model {
     if (observer) observers_.push_back(observer);
   }
   void add_observer(ModelObserver* o) { observers_.push_back(o); }
-  /// For the pool's own stream (live, or a file of it): after a gap in seq (lost records) the lists
-  /// start over, since what left them meanwhile was not seen. Not for replays: their stream skips
-  /// the seq of the NAME records, which recordings keep apart.
-  void start_over_after_gaps() { start_over_after_gaps_ = true; }
   void apply(const cmwq::Record&);
   /// Reports what is still open when a recording ends: items queued or running, mayday episodes.
   void finish();
@@ -144,7 +140,8 @@ class Model {
   std::vector<cmwq::report::Monitor> monitor() const;
 
   std::uint64_t records() const { return records_; }
-  std::uint64_t lost() const { return lost_; }          // from gaps in seq
+  std::uint64_t lost() const { return lost_; }          // records missing, as the GAP records said
+  std::uint64_t restated() const { return restated_; }  // records of a new session's announcement it knew
   std::uint64_t anomalies() const { return anomalies_; } // records that contradict the state
   std::int64_t last_ts() const { return last_ts_; }
   std::uint64_t last_seq() const { return last_seq_; }  // of the pool's records applied
@@ -175,7 +172,9 @@ class Model {
     return q;
   }
   void end_episode(PoolInfo&, std::int64_t ts);
-  /// After a gap in seq: worklists, inactive and scheduled lists and queued items start over.
+  /// A GAP record: what is lost is counted and, for the pool's records, the lists start over.
+  void apply_gap(const cmwq_ev_state&);
+  /// After a gap: worklists, inactive and scheduled lists and queued items start over.
   void forget_lists();
 
   // Items' entries by work id: a stuck pool's lists, or a lossy stream's (items whose start was
@@ -208,10 +207,11 @@ class Model {
   };
 
   std::vector<ModelObserver*> observers_;
-  std::uint64_t records_ = 0, lost_ = 0, anomalies_ = 0, last_seq_ = 0;
+  std::uint64_t records_ = 0, lost_ = 0, anomalies_ = 0, last_seq_ = 0, restated_ = 0;
   std::int64_t last_ts_ = 0;
   int possible_cpus_ = 1;
-  bool start_over_after_gaps_ = false;
+  bool following_ = false;  // a HELLO was applied, and no GAP since
+  bool restating_ = false;  // between a HELLO that following_ makes redundant and its ANNOUNCED
   std::unordered_map<std::uint32_t, std::string> names_;
   std::map<std::uint32_t, WorkqueueInfo> wqs_;
   std::map<std::pair<std::uint32_t, int>, PwqInfo> pwqs_;

@@ -1,7 +1,7 @@
 // What the model's state says, asked by the watchdog, the sinks and the readers.
 #include "model.h"
 
-#include <cmwq/core.h>
+#include <cmwq/report.h>
 
 #include <algorithm>
 

@@ -1,6 +1,5 @@
 #include "reader.h"
 
-#include "feed.h"
 #include "sqlite_rows.h"
 
 #include <fmt/format.h>
@@ -38,6 +37,10 @@ RecordingReader::RecordingReader(const std::string& path) : path_(path) {
     Cursor t(db_, path_, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('run', 'events')");
     has_run = t.next() && t.i(0) == 2;
   }
+  if (version >= 1 && version < kRecordingSchemaVersion)
+    fail(fmt::format("is a recording of an older format ({}; this wqscope reads format {}): read it with the wqscope "
+                     "that made it, or record it again",
+                     version, kRecordingSchemaVersion));
   if (version > kRecordingSchemaVersion)
     fail(fmt::format("was written by a newer wqscope (recording format {}; this wqscope reads format {}): read it "
                      "with that version or newer",
@@ -45,7 +48,7 @@ RecordingReader::RecordingReader(const std::string& path) : path_(path) {
   if (version < 1 || !has_run) fail("is a SQLite database but not a wqscope recording (no run and events tables)");
   Cursor r(db_, path_,
            "SELECT command, host, kernel, end_reason, pid, possible_cpus, started_ns, ended_ns, started_unix, "
-           "events, dropped_events, lost_events FROM run WHERE id = 1");
+           "events, dropped_events, lost_events, clock FROM run WHERE id = 1");
   if (!r.next()) fail("has no run row: it is not a complete wqscope recording");
   run_.command = r.s(0);
   run_.host = r.s(1);
@@ -59,6 +62,7 @@ RecordingReader::RecordingReader(const std::string& path) : path_(path) {
   run_.events = r.i(9, 0);
   run_.dropped_events = r.i(10, 0);
   run_.lost_events = r.i(11, 0);
+  run_.clock = r.s(12);
 }
 
 void RecordingReader::open_db(const std::string& name, int flags) {
@@ -93,122 +97,114 @@ bool RecordingReader::replay(const Sink& sink, std::int64_t until, From from) co
   base.pid = static_cast<std::uint32_t>(run_.pid);
   base.cpu = -1;
   base.ts = static_cast<std::uint64_t>(run_.started_ns);
-  cmwq_ev_hello hello{};
-  hello.h = base;
-  hello.h.kind = CMWQ_EV_HELLO;
-  hello.h.size = sizeof hello;
-  hello.version = CMWQ_EVENTS_VERSION;
-  hello.possible_cpus = static_cast<std::uint32_t>(run_.possible_cpus);
-  Cursor names(db_, path_, "SELECT id, kind, text FROM names ORDER BY id");
-  if (from.seq == 0) go = sink(cmwq::Record{&hello.h});  // a snapshot has it
-  // Every name, also after a snapshot: one interned after it is in the table, not in the snapshot.
-  while (go && names.next()) {
-    cmwq_ev_name n{};
-    n.h = base;
-    n.h.kind = CMWQ_EV_NAME;
-    n.h.size = sizeof n;
-    n.id = static_cast<std::uint32_t>(names.i(0));
-    std::string kind = names.s(1);
-    n.name_kind = kind == "workqueue" ? CMWQ_NAME_WQ : kind == "function" ? CMWQ_NAME_FUNC : CMWQ_NAME_WORKER;
-    std::snprintf(n.text, sizeof n.text, "%s", names.s(2).c_str());
-    go = sink(cmwq::Record{&n.h});
+  if (from.names) {
+    Cursor names(db_, path_, "SELECT stream, id, kind, text FROM names ORDER BY stream, id");
+    while (go && names.next()) {
+      cmwq_ev_name n{};
+      n.h = base;
+      n.h.kind = CMWQ_EV_NAME;
+      n.h.size = sizeof n;
+      n.id = static_cast<std::uint32_t>(names.i(1));
+      std::string kind = names.s(2);
+      n.name_kind = kind == "workqueue" ? CMWQ_NAME_WQ : kind == "function" ? CMWQ_NAME_FUNC : CMWQ_NAME_WORKER;
+      std::string text = names.s(3);
+      std::memcpy(n.text, text.data(), std::min(text.size(), sizeof n.text - 1));
+      go = sink(static_cast<int>(names.i(0)), cmwq::Record{&n.h});
+    }
   }
-  // The kernel's records wait in the feed until the pool's stream passes their time, as they did live.
-  Feed feed([&](const cmwq::Record& r) {
-    if (go) go = sink(r);
-  });
-  Cursor off(db_, path_,
-             "SELECT worker, start_ns, end_ns, state FROM off_cpu WHERE start_ns <= ? AND end_ns > ? ORDER BY start_ns",
-             {until, from.ts});
-  while (off.next()) {
-    cmwq_ev_state e{};
-    e.h = base;
-    e.h.size = sizeof e;
-    e.h.tid = static_cast<std::uint32_t>(off.i(0));
-    e.worker = static_cast<std::int32_t>(e.h.tid);
-    e.pool = -1;
-    e.nr_active = -1;
-    e.h.kind = CMWQ_EV_OFF_CPU;
-    e.h.ts = static_cast<std::uint64_t>(off.i(1));
-    e.flags = static_cast<std::uint32_t>(off.i(3, 0));
-    if (static_cast<std::int64_t>(e.h.ts) > from.ts) feed.kernel(e);  // else the snapshot has it
-    std::int64_t end = off.i(2);
-    if (end > until) continue;
-    e.h.kind = CMWQ_EV_ON_CPU;
-    e.arg = end - static_cast<std::int64_t>(e.h.ts);
-    e.h.ts = static_cast<std::uint64_t>(end);
-    e.flags = 0;
-    feed.kernel(e);
-  }
-  // +ts: walk the seq range, not the ts index from the start.
   Cursor ev(db_, path_,
-            "SELECT seq, ts, kind, tid, cpu, work, func, wq, pool, worker, flags, pool_flags, nr_running, nr_idle, "
-            "nr_workers, nr_active, arg FROM events WHERE seq > ? AND seq <= ? AND +ts <= ? ORDER BY seq",
-            {static_cast<std::int64_t>(from.seq), from.last_seq, until});
+            "SELECT stream, seq, ts, kind, tid, cpu, work, func, wq, pool, worker, flags, pool_flags, nr_running, "
+            "nr_idle, nr_workers, nr_active, arg, id FROM events WHERE id > ? ORDER BY id",
+            {static_cast<std::int64_t>(from.event)});
   while (go && ev.next()) {
+    if (ev.i(2, 0) > until) break;
     cmwq_ev_state e{};
     e.h = base;
     e.h.size = sizeof e;
-    e.h.seq = static_cast<std::uint64_t>(ev.i(0, 0));
-    e.h.ts = static_cast<std::uint64_t>(ev.i(1, 0));
-    e.h.kind = static_cast<std::uint16_t>(ev.i(2, 0));
-    e.h.tid = static_cast<std::uint32_t>(ev.i(3, 0));
-    e.h.cpu = static_cast<int>(ev.i(4, 0));
-    e.work = static_cast<std::uint64_t>(ev.i(5, 0));
-    e.func = static_cast<std::uint32_t>(ev.i(6, 0));
-    e.wq = static_cast<std::uint32_t>(ev.i(7, 0));
-    e.pool = static_cast<int>(ev.i(8, 0));
-    e.worker = static_cast<int>(ev.i(9, 0));
-    e.flags = static_cast<std::uint32_t>(ev.i(10, 0));
-    e.pool_flags = static_cast<std::uint32_t>(ev.i(11, 0));
-    e.nr_running = static_cast<int>(ev.i(12, 0));
-    e.nr_idle = static_cast<int>(ev.i(13, 0));
-    e.nr_workers = static_cast<int>(ev.i(14, 0));
-    e.nr_active = static_cast<int>(ev.i(15, 0));
-    e.arg = ev.i(16, 0);
-    if (e.h.kind == 0 || e.h.kind >= CMWQ_EV_KIND_END || e.h.kind == CMWQ_EV_NAME || e.h.kind == CMWQ_EV_HELLO)
-      fail(fmt::format("event {} has kind {}, which no record of this format has: the file is damaged", e.h.seq,
+    e.h.seq = static_cast<std::uint64_t>(ev.i(1, 0));
+    e.h.ts = static_cast<std::uint64_t>(ev.i(2, 0));
+    e.h.kind = static_cast<std::uint16_t>(ev.i(3, 0));
+    e.h.tid = static_cast<std::uint32_t>(ev.i(4, 0));
+    e.h.cpu = static_cast<int>(ev.i(5, 0));
+    e.work = static_cast<std::uint64_t>(ev.i(6, 0));
+    e.func = static_cast<std::uint32_t>(ev.i(7, 0));
+    e.wq = static_cast<std::uint32_t>(ev.i(8, 0));
+    e.pool = static_cast<int>(ev.i(9, 0));
+    e.worker = static_cast<int>(ev.i(10, 0));
+    e.flags = static_cast<std::uint32_t>(ev.i(11, 0));
+    e.pool_flags = static_cast<std::uint32_t>(ev.i(12, 0));
+    e.nr_running = static_cast<int>(ev.i(13, 0));
+    e.nr_idle = static_cast<int>(ev.i(14, 0));
+    e.nr_workers = static_cast<int>(ev.i(15, 0));
+    e.nr_active = static_cast<int>(ev.i(16, 0));
+    e.arg = ev.i(17, 0);
+    if (e.h.kind == 0 || e.h.kind >= CMWQ_EV_KIND_END || e.h.kind == CMWQ_EV_NAME)
+      fail(fmt::format("event {} has kind {}, which no record of this format has: the file is damaged", ev.i(18),
                        e.h.kind));
-    feed.pool(std::span(reinterpret_cast<const std::byte*>(&e), sizeof e));
+    int stream = static_cast<int>(ev.i(0, 0));
+    if (e.h.kind == CMWQ_EV_HELLO) {  // stored in the state columns (schema.sql)
+      cmwq_ev_hello h{};
+      h.h = e.h;
+      h.h.size = sizeof h;
+      h.session = static_cast<std::uint32_t>(e.work);
+      h.version = e.func;
+      h.system = e.wq;
+      h.possible_cpus = e.flags;
+      h.watchdog_thresh_ns = static_cast<std::uint64_t>(std::max<std::int64_t>(e.arg, 0));
+      go = sink(stream, cmwq::Record{&h.h});
+    } else {
+      go = sink(stream, cmwq::Record{&e.h});
+    }
   }
-  if (go) feed.flush();
   return go;
 }
 
-RecordingReader::Position RecordingReader::state_at(Model& model, std::int64_t at) const {
+std::map<int, std::pair<std::uint32_t, std::uint32_t>> RecordingReader::streams() const {
+  std::map<int, std::pair<std::uint32_t, std::uint32_t>> out;
+  Cursor c(db_, path_, "SELECT id, pid, system FROM streams ORDER BY id");
+  while (c.next())
+    out[static_cast<int>(c.i(0))] = {static_cast<std::uint32_t>(c.i(1, 0)), static_cast<std::uint32_t>(c.i(2, 0))};
+  return out;
+}
+
+RecordingReader::Position RecordingReader::state_at(Trace& trace, std::int64_t at) const {
   From from;
-  {
-    Cursor snap(db_, path_, "SELECT seq, ts, state FROM snapshots WHERE ts <= ? ORDER BY seq DESC LIMIT 1", {at});
-    if (snap.next()) {
+  // A snapshot's ts is the newest time in the log up to it: usable for any instant from then on.
+  Cursor last(db_, path_, "SELECT max(event) FROM snapshots WHERE ts <= ?", {at});
+  if (last.next() && last.i(0, 0) > 0) {
+    from.event = static_cast<std::uint64_t>(last.i(0));
+    Cursor snap(db_, path_, "SELECT stream, state FROM snapshots WHERE event = ?", {last.i(0)});
+    while (snap.next()) {
       try {
-        model.restore(snap.blob(2));
+        trace.model(static_cast<int>(snap.i(0))).restore(snap.blob(1));
       } catch (const std::exception& e) {
-        fail(fmt::format("has a damaged snapshot at event {}: {}", snap.i(0), e.what()));
+        fail(fmt::format("has a damaged snapshot at event {}: {}", from.event, e.what()));
       }
-      from = {static_cast<std::uint64_t>(snap.i(0)), snap.i(1)};
     }
-    Cursor next(db_, path_, "SELECT min(seq) FROM snapshots WHERE ts > ?", {at});
-    if (next.next()) from.last_seq = next.i(0, INT64_MAX);
   }
-  return apply(model, at, from);
+  return apply(trace, at, from);
 }
 
-RecordingReader::Position RecordingReader::advance(Model& model, Position from, std::int64_t at) const {
-  Cursor snap(db_, path_, "SELECT max(seq) FROM snapshots WHERE ts <= ?", {at});
-  if (snap.next() && snap.i(0, 0) > static_cast<std::int64_t>(from.seq)) {
-    model = Model();
-    return state_at(model, at);
+RecordingReader::Position RecordingReader::advance(Trace& trace, Position from, std::int64_t at) const {
+  Cursor snap(db_, path_, "SELECT max(event) FROM snapshots WHERE ts <= ?", {at});
+  if (snap.next() && snap.i(0, 0) > static_cast<std::int64_t>(from.event)) {
+    trace = Trace();
+    return state_at(trace, at);
   }
-  return apply(model, at, {from.seq, from.at});
+  return apply(trace, at, {from.event, true});
 }
 
-RecordingReader::Position RecordingReader::apply(Model& model, std::int64_t at, From from) const {
-  Position pos{from.seq, at};
+RecordingReader::Position RecordingReader::apply(Trace& trace, std::int64_t at, From from) const {
+  Position pos{from.event, at};
   replay(
-      [&](const cmwq::Record& r) {
-        if (r.h->kind == CMWQ_EV_NAME && !model.name(r.name()->id).empty()) return true;  // the snapshot's
-        model.apply(r);
-        pos.seq = std::max<std::uint64_t>(pos.seq, r.h->seq);
+      [&](int stream, const cmwq::Record& r) {
+        if (r.h->kind == CMWQ_EV_NAME) {
+          Model& m = trace.model(stream);
+          if (m.name(r.name()->id).empty()) m.apply(r);  // else the snapshot's, or applied before
+          return true;
+        }
+        ++pos.event;
+        if (r.h->kind != CMWQ_EV_CHECK) trace.apply(stream, r);
         return true;
       },
       at, from);

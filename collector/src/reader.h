@@ -6,11 +6,13 @@
 
 #include "model.h"
 #include "recording.h"
+#include "trace.h"
 
 #include <sqlite3.h>
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -22,6 +24,7 @@ struct RunInfo {
   std::int64_t started_ns = 0, ended_ns = -1;    // ended_ns -1: still recording (or killed)
   double started_unix = 0;
   std::int64_t events = 0, dropped_events = 0, lost_events = 0;
+  std::string clock = "live";  // when its watchdog looked: 'live' (CHECK records) or 'deadlines'
 };
 
 class RecordingReader {
@@ -40,35 +43,35 @@ class RecordingReader {
   /// The time of the last record (the recording's end while it is being written).
   std::int64_t last_ns() const;
 
-  /// Feeds every record up to time `until` (inclusive) to `sink` in the order the collector
-  /// applied them: HELLO and names first, then the pool's records merged with the kernel's
-  /// off/on-CPU records by time. Returns false if `sink` asked to stop.
-  using Sink = std::function<bool(const cmwq::Record&)>;
+  /// Feeds the log to `sink` in the order the collector applied it — every name first, then each
+  /// record with its stream (kSchedStream: for every stream) — up to the first record after time
+  /// `until`: the state at an instant is what the collector had applied by then. Returns false if
+  /// `sink` asked to stop.
+  using Sink = std::function<bool(int stream, const cmwq::Record&)>;
   bool replay(const Sink& sink, std::int64_t until = INT64_MAX) const { return replay(sink, until, {}); }
-  /// Where a model stands: every record up to time `at` applied, the last of the pool's being `seq`.
+  /// Where a trace stands: the log applied up to event `event` (its position), for time `at`.
   struct Position {
-    std::uint64_t seq = 0;
+    std::uint64_t event = 0;
     std::int64_t at = INT64_MIN;
   };
-  /// Brings a fresh `model` to the state at time `at` (the fastest way there: callers should not
+  /// Brings a fresh `trace` to the state at time `at` (the fastest way there: callers should not
   /// replay by hand to seek).
-  Position state_at(Model& model, std::int64_t at) const;
-  /// Brings `model`, standing at `from` (from state_at or advance at what was then the newest record's
-  /// time), to time `at`: only the records after it, or from a snapshot past it if there is one. How a
-  /// live view follows a growing recording. (An off-CPU wait still open at `from` was not in the file
-  /// then: its end is applied, its start was not, so the current item's off-CPU time misses it.)
-  Position advance(Model& model, Position from, std::int64_t at) const;
+  Position state_at(Trace& trace, std::int64_t at) const;
+  /// Brings `trace`, standing at `from` (from state_at or advance), to time `at`: only the records
+  /// after it, or from a snapshot past it if there is one. How a live view follows a growing recording.
+  Position advance(Trace& trace, Position from, std::int64_t at) const;
+  /// The streams' (pid, system), by id.
+  std::map<int, std::pair<std::uint32_t, std::uint32_t>> streams() const;
 
  private:
-  /// Where a replay starts: the beginning, or after a snapshot's event `seq` at time `ts`.
+  /// Where a replay starts: the beginning, or after a snapshot's event.
   struct From {
-    std::uint64_t seq = 0;
-    std::int64_t ts = INT64_MIN;
-    std::int64_t last_seq = INT64_MAX;  // no event after it is due: the next snapshot is past `until`
+    std::uint64_t event = 0;
+    bool names = true;  // every name first (a snapshot has those it had met)
   };
   bool replay(const Sink& sink, std::int64_t until, From from) const;
-  /// replay() into `model`: where it then stands.
-  Position apply(Model& model, std::int64_t until, From from) const;
+  /// replay() into `trace`: where it then stands.
+  Position apply(Trace& trace, std::int64_t until, From from) const;
   [[noreturn]] void fail(const std::string& what) const;
   void open_db(const std::string& name, int flags);  // (re)opens db_, or throws RecordingError
   std::string path_;

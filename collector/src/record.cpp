@@ -1,67 +1,50 @@
 #include "record.h"
 
 #include "alerts.h"
+#include "ingest.h"
 #include "metrics.h"
-#include "feed.h"
 #include "recording.h"
-#include "watchdog.h"
 
 #include <cmwq/report.h>
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <functional>
-#include <unistd.h>
 
 namespace wqscope {
 
 namespace {
 
-void report_end(const std::string& reason, const Model& model, const Session& session) {
+void report_end(const std::string& reason, const Ingest& ingest, const Session& session) {
   const cmwq_bpf_stats st = session.stats();
+  const IngestCounts& c = ingest.counts();
   fmt::print(stderr, "wqscope: {}; {} events, {} dropped by the ring buffer, {} missing in sequence\n", reason,
-             model.records(), st.dropped_events, model.lost());
-  if (st.dropped_events || model.lost())
+             ingest.trace().records(), st.dropped_events, ingest.trace().lost());
+  if (st.dropped_events || ingest.trace().lost())
     fmt::print(stderr, "wqscope: warning: events were lost: the reader fell behind the target; what was recorded is "
                        "valid but incomplete (a larger --ring-buffer, default 32M, gives the reader more room)\n");
+  if (c.malformed_batches || c.out_of_sequence)
+    fmt::print(stderr, "wqscope: warning: the target sent {} batch(es) that did not decode and {} record(s) out of "
+                       "sequence: counted and skipped\n",
+               c.malformed_batches, c.out_of_sequence);
   if (std::string note = session.left_out(); !note.empty()) fmt::print(stderr, "wqscope: note: {}\n", note);
-  if (st.sched_dropped)  // not in the run row (its schema has no column for them): said here
+  if (st.sched_dropped)
     fmt::print(stderr, "wqscope: warning: {} of the kernel's off/on-CPU records were dropped (their ring buffer was "
                        "full): off-CPU times and hidden-block alerts are incomplete\n",
                st.sched_dropped);
 }
 
-/// session.run, but a recording that fails on the way (the disk is full, say) is ended there: the
-/// run row notes the error if the file still takes it, and the error says what the file holds.
-std::string run_into(Recording* rec, Session& session, const Model& model,
-                     const std::function<int(std::int64_t)>& tick) {
-  try {
-    return session.run(tick);
-  } catch (const std::exception& e) {
-    if (!rec) throw;
-    rec->abandon(e, mono_ns(), session.stats().dropped_events, model.lost());
-  }
-}
-
-/// The pool's records and the kernel's off/on-CPU records, in time order, into `feed`.
-void attach(Session& session, Feed& feed) {
-  session.attach([&](std::span<const std::byte> bytes, std::uint64_t) { feed.pool(bytes); },
-                 [&](const cmwq_ev_state& e) { feed.kernel(e); });
-}
-
-/// What is still open (items, mayday episodes) goes in, then why the recording ended.
-void end_recording(Recording* rec, Session& session, Model& model, const std::string& reason) {
-  std::uint64_t dropped = session.stats().dropped_events;
-  try {
-    model.finish();
-  } catch (const RecordingError& e) {
-    if (rec) rec->abandon(e, mono_ns(), dropped, model.lost());
-    throw;
-  }
-  if (rec) rec->finish(reason, mono_ns(), dropped, model);
+/// The anomalies table: what was counted instead of stored.
+void store_counts(Recording& rec, const Ingest& ingest, const cmwq_bpf_stats& st) {
+  const IngestCounts& c = ingest.counts();
+  rec.count("malformed_batches", c.malformed_batches, "batches cut short by a record that did not decode");
+  rec.count("out_of_sequence", c.out_of_sequence, "records whose seq went back, or that only the collector writes");
+  rec.count("gaps", c.gaps, "GAP records written (records missing there)");
+  rec.count("ring_buffer_dropped_events", st.dropped_events, "events the BPF ring buffer had no room for");
+  rec.count("oversized_batches", st.oversized, "probe hits larger than a batch may be");
+  rec.count("read_errors", st.read_errors, "batches the BPF side could not read from the target");
+  rec.count("sched_dropped", st.sched_dropped, "off/on-CPU records the kernel's ring buffer had no room for");
 }
 
 }  // namespace
@@ -84,65 +67,77 @@ int watch(const Target& target, const WatchOptions& opt) {
   std::unique_ptr<Recording> rec;
   if (!opt.output.empty())
     rec = Recording::create(opt.output, {session.description(), session.pid(), mono_ns()}, opt.group);
-  Model model(rec.get());
-  model.start_over_after_gaps();
-  Watchdog dog(opt.thresh_ns);
-  model.add_observer(&dog);
-  Feed feed([&](const cmwq::Record& r) {
-    if (!rec) return model.apply(r);
-    rec->add(r);
-    model.apply(r);
-    rec->snapshot_if_due(model);
-  });
-  attach(session, feed);
+  AlertPrinter printer({opt.json, opt.exec}, session.pid());
+  Ingest ingest(rec.get(), opt.thresh_ns, Ingest::Clock::live,
+                [&](int, const std::vector<Alert>& raised, const Model& model) {
+                  if (metrics)
+                    for (const Alert& a : raised) metrics->on_alert(a);
+                  if (!opt.quiet) printer.print(raised, model);
+                });
+  const auto pid = static_cast<std::uint32_t>(session.pid());
+  session.attach(
+      [&](std::uint64_t stream, std::span<const std::byte> bytes, std::uint64_t) {
+        ingest.batch(pid, stream, bytes, session.stats().dropped_events);
+      },
+      [&](const cmwq_ev_state& e) { ingest.sched(e); });
   if (opt.quiet)
     fmt::print(stderr, "wqscope: recording {} into {} (Ctrl-C to stop)\n", session.description(), opt.output);
   else
     fmt::print(stderr, "wqscope: watching {} for pools stuck {} ms or longer (Ctrl-C to stop)\n",
                session.description(), opt.thresh_ns / 1'000'000);
   if (metrics) fmt::print(stderr, "wqscope: Prometheus metrics at http://{}/metrics\n", opt.metrics);
-  AlertPrinter printer({opt.json, opt.exec}, session.pid());
-  std::string reason = run_into(rec.get(), session, model, [&](std::int64_t now) {
-    feed.tick(now);
-    // Gauges first: whoever reads an alert and then scrapes sees the state it was about.
-    if (metrics) metrics->update(model, session.stats(), now);
-    auto raised = dog.check(model, now);
-    for (const Alert& a : raised) {
-      if (rec) rec->on_alert(a);
-      if (metrics) metrics->on_alert(a);
-    }
-    if (!opt.quiet) printer.print(raised, model);
-    if (rec) rec->commit();
-    // Wake in time for the earliest stall that could be reported: thresh + a few ms, not a poll period.
-    std::int64_t next = dog.next_deadline(model);
-    std::int64_t ms = next == INT64_MAX ? 50 : (next - now) / 1'000'000 + 1;
-    return static_cast<int>(std::clamp<std::int64_t>(ms, 1, 50));
-  });
-  feed.flush();
-  end_recording(rec.get(), session, model, reason);
-  report_end(reason, model, session);
+  std::uint64_t sched_dropped = 0;
+  std::string reason;
+  try {
+    reason = session.run([&](std::int64_t now) {
+      cmwq_bpf_stats st = session.stats();
+      ingest.sched_lost(st.sched_dropped - std::exchange(sched_dropped, st.sched_dropped));
+      // Gauges first: whoever reads an alert and then scrapes sees the state it was about.
+      if (metrics) metrics->update(ingest.trace().primary(), st, now);
+      ingest.tick(now);
+      if (rec) rec->commit();
+      // Wake in time for the earliest stall that could be reported: thresh + a few ms, not a poll period.
+      std::int64_t next = ingest.next_deadline();
+      std::int64_t ms = next == INT64_MAX ? 50 : (next - now) / 1'000'000 + 1;
+      return static_cast<int>(std::clamp<std::int64_t>(ms, 1, 50));
+    });
+    ingest.finish(mono_ns());
+    if (rec) store_counts(*rec, ingest, session.stats());
+  } catch (const std::exception& e) {
+    // A recording that fails on the way (the disk is full, say) ends there: the run row notes the
+    // error if the file still takes it, and the error says what the file holds.
+    if (!rec) throw;
+    rec->abandon(e, mono_ns(), session.stats().dropped_events, ingest.trace().lost());
+  }
+  if (rec) rec->finish(reason, mono_ns(), session.stats().dropped_events, ingest.trace().lost());
+  report_end(reason, ingest, session);
   if (!opt.quiet) fmt::print(stderr, "wqscope: {} alert(s)\n", printer.count());
   return 0;
 }
 
 int live_stats(const Target& target, double interval_s, int count) {
   Session session(target);
-  Model model;
-  Feed feed([&](const cmwq::Record& r) { model.apply(r); });
-  attach(session, feed);
+  Ingest ingest(nullptr, INT64_MAX / 2, Ingest::Clock::live);
+  const auto pid = static_cast<std::uint32_t>(session.pid());
+  session.attach([&](std::uint64_t stream, std::span<const std::byte> bytes,
+                     std::uint64_t) { ingest.batch(pid, stream, bytes, session.stats().dropped_events); },
+                 [&](const cmwq_ev_state& e) { ingest.sched(e); });
   fmt::print(stderr, "wqscope: wq_monitor of {} every {} s (Ctrl-C to stop)\n", session.description(), interval_s);
   const std::int64_t start = mono_ns(), step = static_cast<std::int64_t>(interval_s * 1e9);
   std::int64_t next = start + step;
   int printed = 0;
   auto table = [&](std::int64_t now) {
     fmt::print("wq_monitor at {:.3f}s:\n", static_cast<double>(now - start) / 1e9);
-    for (const std::string& row : cmwq::report::wq_monitor_table(model.monitor())) fmt::print("{}\n", row);
+    for (auto& [id, model] : ingest.trace().models()) {
+      if (ingest.trace().models().size() > 1) fmt::print("# stream {}\n", id);
+      for (const std::string& row : cmwq::report::wq_monitor_table(model.monitor())) fmt::print("{}\n", row);
+    }
     fmt::print("\n");
     std::fflush(stdout);
     ++printed;
   };
   std::string reason = session.run([&](std::int64_t now) {
-    feed.tick(now);
+    ingest.tick(now);
     if (now >= next) {
       table(now);
       next += step;
@@ -150,9 +145,9 @@ int live_stats(const Target& target, double interval_s, int count) {
     }
     return static_cast<int>(std::clamp<std::int64_t>((next - now) / 1'000'000 + 1, 1, 50));
   });
-  feed.flush();
+  ingest.finish(mono_ns());
   if (!count || printed < count) table(mono_ns());  // where it ended
-  report_end(reason, model, session);
+  report_end(reason, ingest, session);
   return 0;
 }
 

@@ -24,7 +24,7 @@ const char* kind_name(int k) {
       "WORKER_BUSY", "WORKER_SLEEP", "WORKER_WAKE", "WORK_QUEUE", "WORK_ACTIVATE", "WORK_START", "WORK_END",
       "WORK_CANCEL", "FLUSH", "BARRIER", "MANAGER_START", "MANAGER_END", "CREATE_FAIL", "MAYDAY", "RESCUER_WAKE",
       "RESCUE", "CPU_OFFLINE", "CPU_ONLINE", "FREEZE", "THAW", "WATCHDOG_TOUCH", "LOCKUP", "MAX_ACTIVE",
-      "CPU_INTENSIVE", "NAME", "HELLO", "BARRIER_DONE", "WORK_ASSIGN", "OFF_CPU", "ON_CPU"};
+      "CPU_INTENSIVE", "NAME", "HELLO", "BARRIER_DONE", "WORK_ASSIGN", "OFF_CPU", "ON_CPU", "GAP", "ANNOUNCED", "CHECK"};
   static_assert(sizeof(names) / sizeof(names[0]) == CMWQ_EV_KIND_END, "a name for every kind");
   return names[k];
 }
@@ -140,8 +140,8 @@ void Recording::init(const Meta& meta) {
     if (std::fgets(buf, sizeof buf, f)) kernel = std::string(buf, strcspn(buf, "\n"));
     std::fclose(f);
   }
-  Stmt run(prepare("INSERT INTO run (id, command, pid, host, kernel, started_ns, started_unix, schema_version) "
-                   "VALUES (1, ?, ?, ?, ?, ?, (julianday('now') - 2440587.5) * 86400.0, ?)"),
+  Stmt run(prepare("INSERT INTO run (id, command, pid, host, kernel, started_ns, started_unix, schema_version, clock) "
+                   "VALUES (1, ?, ?, ?, ?, ?, (julianday('now') - 2440587.5) * 86400.0, ?, ?)"),
            sqlite3_finalize);
   sqlite3_bind_text(run.get(), 1, meta.command.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_int(run.get(), 2, meta.pid);
@@ -149,6 +149,7 @@ void Recording::init(const Meta& meta) {
   sqlite3_bind_text(run.get(), 4, kernel.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(run.get(), 5, meta.started_ns);
   sqlite3_bind_int(run.get(), 6, CMWQ_EVENTS_VERSION);
+  sqlite3_bind_text(run.get(), 7, meta.clock.c_str(), -1, SQLITE_TRANSIENT);
   step(run.get());
   commit();
 }
@@ -156,8 +157,8 @@ void Recording::init(const Meta& meta) {
 Recording::Recording(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
 
 Recording::~Recording() {
-  for (auto* s : {ins_events_, ins_event_, replace_event_, ins_name_, ins_wq_, ins_pool_, ins_worker_, ins_item_,
-                  ins_items_, ins_alert_, ins_episode_, ins_off_cpu_, ins_hello_, ins_snapshot_})
+  for (auto* s : {ins_events_, ins_event_, ins_stream_, ins_name_, ins_wq_, ins_pool_, ins_worker_, ins_item_,
+                  ins_items_, ins_alert_, ins_episode_, ins_off_cpu_, ins_hello_, ins_snapshot_, ins_count_})
     sqlite3_finalize(s);
   if (in_tx_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(db_);
@@ -214,34 +215,38 @@ void Recording::commit() {
   committed_ = events_;
 }
 
-void Recording::add(const cmwq::Record& r) {
-  if (r.h->kind == CMWQ_EV_HELLO) {  // what a replay needs to describe the pools as the target did
+void Recording::add_stream(int id, std::uint32_t pid, std::uint32_t system) {
+  insert(ins_stream_, "INSERT OR IGNORE INTO streams VALUES (?, ?, ?)", std::int64_t{id}, std::int64_t{pid},
+         std::int64_t{system});
+}
+
+ModelObserver* Recording::observer(int stream) {
+  auto& o = observers_[stream];
+  if (!o) o = std::make_unique<StreamObserver>(this, stream);
+  return o.get();
+}
+
+void Recording::add(int stream, const cmwq::Record& r) {
+  if (r.h->kind == CMWQ_EV_NAME) return;  // the names table, through the observer
+  std::array<std::int64_t, kEventColumns> row;
+  if (r.h->kind == CMWQ_EV_HELLO) {
     const cmwq_ev_hello& h = *r.hello();
-    insert(ins_hello_, "UPDATE run SET possible_cpus = ?, pool_watchdog_ns = ? WHERE id = 1", h.possible_cpus,
-           static_cast<std::int64_t>(h.watchdog_thresh_ns));
-    return;
+    auto thresh = static_cast<std::int64_t>(std::min<std::uint64_t>(h.watchdog_thresh_ns, INT64_MAX));
+    if (!std::exchange(have_hello_, true))  // what a replay needs to describe the pools as the target did
+      insert(ins_hello_, "UPDATE run SET possible_cpus = ?, pool_watchdog_ns = ? WHERE id = 1",
+             std::int64_t{h.possible_cpus}, thresh);
+    row = {0, stream, static_cast<std::int64_t>(h.h.seq), static_cast<std::int64_t>(h.h.ts), h.h.kind, h.h.tid,
+           h.h.cpu, h.session, h.version, h.system, -1, 0, h.possible_cpus, 0, 0, 0, 0, -1, thresh};
+  } else {
+    const cmwq_ev_state& e = *r.state();
+    row = {0, stream, static_cast<std::int64_t>(e.h.seq), static_cast<std::int64_t>(e.h.ts), e.h.kind, e.h.tid,
+           e.h.cpu, static_cast<std::int64_t>(e.work), e.func, e.wq, e.pool, e.worker, e.flags, e.pool_flags,
+           e.nr_running, e.nr_idle, e.nr_workers, e.nr_active, e.arg};
   }
-  // Names: on_name; the kernel's sched records (seq 0): the off_cpu table.
-  if (r.h->kind == CMWQ_EV_NAME || r.h->seq == 0) return;
-  const cmwq_ev_state& e = *r.state();
-  const std::array<std::int64_t, kEventColumns> row = {
-      static_cast<std::int64_t>(e.h.seq), static_cast<std::int64_t>(e.h.ts), e.h.kind, e.h.tid, e.h.cpu,
-      static_cast<std::int64_t>(e.work), e.func, e.wq, e.pool, e.worker, e.flags, e.pool_flags, e.nr_running,
-      e.nr_idle, e.nr_workers, e.nr_active, e.arg};
-  ++events_;
-  if (e.h.seq > max_seq_) {  // the usual case: seq rises
-    max_seq_ = e.h.seq;
-    held_[nr_held_++] = row;
-    if (nr_held_ == kEventRows) flush_events();
-    return;
-  }
-  // A seq seen before (two streams in one process): the later record replaces the earlier, as ever.
-  flush_events();
-  begin();
-  if (!replace_event_)
-    replace_event_ = prepare("INSERT OR REPLACE INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-  for (int i = 0; i < kEventColumns; ++i) sqlite3_bind_int64(replace_event_, i + 1, row[i]);
-  step(replace_event_);
+  row[0] = static_cast<std::int64_t>(++events_);
+  max_ts_ = std::max(max_ts_, row[3]);
+  held_[nr_held_++] = row;
+  if (nr_held_ == kEventRows) flush_events();
 }
 
 sqlite3_stmt* Recording::rows_statement(sqlite3_stmt*& stmt, const char* head, const char* row, int rows) {
@@ -259,7 +264,7 @@ sqlite3_stmt* Recording::rows_statement(sqlite3_stmt*& stmt, const char* head, c
 void Recording::flush_events() {
   if (!nr_held_) return;
   begin();
-  const char *head = "INSERT OR FAIL INTO events VALUES ", *row = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  const char *head = "INSERT OR FAIL INTO events VALUES ", *row = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
   bool full = nr_held_ == kEventRows;
   sqlite3_stmt* s = full ? rows_statement(ins_events_, head, row, kEventRows) : rows_statement(ins_event_, head, row, 1);
   int p = 0;
@@ -277,14 +282,15 @@ void Recording::flush_events() {
 void Recording::flush_items() {
   if (!nr_held_items_) return;
   begin();
-  const char* head = "INSERT OR FAIL INTO work_items (work, func, wq, pool, worker, queued_ns, activated_ns, "
-                     "started_ns, ended_ns, cpu_ns, canceled) VALUES ";
-  const char* row = "(?,?,?,?,?,?,?,?,?,?,?)";
+  const char* head = "INSERT OR FAIL INTO work_items (stream, work, func, wq, pool, worker, queued_ns, "
+                     "activated_ns, started_ns, ended_ns, cpu_ns, canceled) VALUES ";
+  const char* row = "(?,?,?,?,?,?,?,?,?,?,?,?)";
   bool full = nr_held_items_ == kItemRows;
   sqlite3_stmt* s = full ? rows_statement(ins_items_, head, row, kItemRows) : rows_statement(ins_item_, head, row, 1);
   int p = 0;
   for (int i = 0; i < nr_held_items_; ++i) {
-    const WorkInstance& w = held_items_[i];
+    const auto& [stream, w] = held_items_[i];
+    bind(s, ++p, stream);
     bind(s, ++p, static_cast<std::int64_t>(w.work));
     bind(s, ++p, w.func);
     bind(s, ++p, w.wq);
@@ -302,72 +308,87 @@ void Recording::flush_items() {
   nr_held_items_ = 0;
 }
 
-void Recording::snapshot(const Model& model) {
+void Recording::snapshot(const Trace& trace) {
   snapshot_events_ = events_;
   flush_events();  // the snapshot is the state after rows that must be there
-  std::vector<std::uint8_t> state = model.snapshot();
   begin();
-  if (!ins_snapshot_) ins_snapshot_ = prepare("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?)");
-  sqlite3_bind_int64(ins_snapshot_, 1, static_cast<std::int64_t>(model.last_seq()));
-  sqlite3_bind_int64(ins_snapshot_, 2, model.last_ts());
-  sqlite3_bind_blob(ins_snapshot_, 3, state.data(), static_cast<int>(state.size()), SQLITE_STATIC);
-  step(ins_snapshot_);
+  if (!ins_snapshot_) ins_snapshot_ = prepare("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?)");
+  for (auto& [stream, model] : trace.models()) {
+    std::vector<std::uint8_t> state = model.snapshot();
+    sqlite3_bind_int64(ins_snapshot_, 1, static_cast<std::int64_t>(events_));
+    sqlite3_bind_int64(ins_snapshot_, 2, stream);
+    sqlite3_bind_int64(ins_snapshot_, 3, max_ts_);  // every record before it is this old or older
+    sqlite3_bind_blob(ins_snapshot_, 4, state.data(), static_cast<int>(state.size()), SQLITE_STATIC);
+    step(ins_snapshot_);
+  }
 }
 
-void Recording::on_name(std::uint32_t id, std::uint32_t kind, const std::string& text) {
-  insert(ins_name_, "INSERT OR REPLACE INTO names VALUES (?, ?, ?)", id,
-         std::string(kind == CMWQ_NAME_WQ ? "workqueue" : kind == CMWQ_NAME_FUNC ? "function" : "other"), text);
+void Recording::StreamObserver::on_name(std::uint32_t id, std::uint32_t kind, const std::string& text) {
+  rec->insert(rec->ins_name_, "INSERT OR REPLACE INTO names VALUES (?, ?, ?, ?)", stream, std::int64_t{id},
+              std::string(kind == CMWQ_NAME_WQ ? "workqueue" : kind == CMWQ_NAME_FUNC ? "function" : "other"), text);
 }
 
-void Recording::on_workqueue(const WorkqueueInfo& wq) {
-  insert(ins_wq_, "INSERT OR REPLACE INTO workqueues VALUES (?, ?, ?, ?, ?, ?)", wq.id, wq.name, wq.flags,
-         wq.max_active, Opt{wq.created_ns}, Opt{wq.destroyed_ns});
+void Recording::StreamObserver::on_workqueue(const WorkqueueInfo& wq) {
+  rec->insert(rec->ins_wq_, "INSERT OR REPLACE INTO workqueues VALUES (?, ?, ?, ?, ?, ?, ?)", stream,
+              std::int64_t{wq.id}, wq.name, std::int64_t{wq.flags}, wq.max_active, Opt{wq.created_ns},
+              Opt{wq.destroyed_ns});
 }
 
-void Recording::on_pool(const PoolInfo& p) {
-  insert(ins_pool_, "INSERT OR REPLACE INTO pools VALUES (?, ?, ?, ?)", p.id, p.cpu, p.nice, p.flags);
+void Recording::StreamObserver::on_pool(const PoolInfo& p) {
+  rec->insert(rec->ins_pool_, "INSERT OR REPLACE INTO pools VALUES (?, ?, ?, ?, ?)", stream, std::int64_t{p.id},
+              std::int64_t{p.cpu}, std::int64_t{p.nice}, std::int64_t{p.flags});
 }
 
-void Recording::on_worker(const WorkerInfo& w) {
-  insert(ins_worker_, "INSERT OR REPLACE INTO workers VALUES (?, ?, ?, ?, ?)", w.pid, w.pool,
-         Opt{w.rescuer_of ? static_cast<std::int64_t>(w.rescuer_of) : -1}, Opt{w.created_ns}, Opt{w.destroyed_ns});
+void Recording::StreamObserver::on_worker(const WorkerInfo& w) {
+  rec->insert(rec->ins_worker_, "INSERT OR REPLACE INTO workers VALUES (?, ?, ?, ?, ?, ?)", stream,
+              std::int64_t{w.pid}, std::int64_t{w.pool},
+              Opt{w.rescuer_of ? static_cast<std::int64_t>(w.rescuer_of) : -1}, Opt{w.created_ns},
+              Opt{w.destroyed_ns});
 }
 
-void Recording::on_work_done(const WorkInstance& w) {
-  held_items_[nr_held_items_++] = w;
-  if (nr_held_items_ == kItemRows) flush_items();
+void Recording::StreamObserver::on_work_done(const WorkInstance& w) {
+  rec->held_items_[rec->nr_held_items_++] = {stream, w};
+  if (rec->nr_held_items_ == kItemRows) rec->flush_items();
 }
 
-void Recording::on_alert(const Alert& a) {
+void Recording::on_alert(int stream, const Alert& a) {
   insert(ins_alert_,
-         "INSERT INTO alerts (kind, pool, wq, message, detected_ns, stuck_ns, waiting) VALUES (?,?,?,?,?,?,?)",
-         a.kind, Opt{a.pool}, a.wq, a.message, a.time_ns, a.stuck_ns, a.pending);
+         "INSERT INTO alerts (stream, kind, pool, wq, message, detected_ns, stuck_ns, waiting) VALUES (?,?,?,?,?,?,?,?)",
+         std::int64_t{stream}, a.kind, Opt{a.pool}, a.wq, a.message, a.time_ns, a.stuck_ns, std::int64_t{a.pending});
 }
 
-void Recording::on_mayday_episode(const MaydayEpisode& ep) {
+void Recording::StreamObserver::on_mayday_episode(const MaydayEpisode& ep) {
   std::string wqs;
   for (auto& wq : ep.workqueues) wqs += (wqs.empty() ? "" : ",") + wq;
-  insert(ins_episode_,
-         "INSERT INTO mayday_episodes (pool, started_ns, ended_ns, maydays, rescued, workqueues) VALUES (?,?,?,?,?,?)",
-         ep.pool, ep.started_ns, Opt{ep.ended_ns}, static_cast<std::int64_t>(ep.maydays),
-         static_cast<std::int64_t>(ep.rescued), wqs);
+  rec->insert(rec->ins_episode_,
+              "INSERT INTO mayday_episodes (stream, pool, started_ns, ended_ns, maydays, rescued, workqueues) "
+              "VALUES (?,?,?,?,?,?,?)",
+              stream, std::int64_t{ep.pool}, ep.started_ns, Opt{ep.ended_ns}, static_cast<std::int64_t>(ep.maydays),
+              static_cast<std::int64_t>(ep.rescued), wqs);
 }
 
-void Recording::on_off_cpu(const WorkerInfo& w, std::int64_t back_ns) {
-  insert(ins_off_cpu_, "INSERT INTO off_cpu (worker, start_ns, end_ns, state, work, func, hidden) VALUES (?,?,?,?,?,?,?)",
-         w.pid, w.off_cpu_since, back_ns, w.off_cpu_state, Opt{w.current.work ? static_cast<std::int64_t>(w.current.work) : -1},
-         w.current.func, w.hidden_block ? 1 : 0);
+void Recording::StreamObserver::on_off_cpu(const WorkerInfo& w, std::int64_t back_ns) {
+  rec->insert(rec->ins_off_cpu_,
+              "INSERT INTO off_cpu (stream, worker, start_ns, end_ns, state, work, func, hidden) VALUES (?,?,?,?,?,?,?,?)",
+              stream, std::int64_t{w.pid}, w.off_cpu_since, back_ns, std::int64_t{w.off_cpu_state},
+              Opt{w.current.work ? static_cast<std::int64_t>(w.current.work) : -1}, w.current.func,
+              std::int64_t{w.hidden_block ? 1 : 0});
 }
 
-void Recording::finish(const std::string& reason, std::int64_t ended_ns, std::uint64_t dropped, const Model& model) {
+void Recording::count(const std::string& name, std::uint64_t value, const std::string& description) {
+  insert(ins_count_, "INSERT OR REPLACE INTO anomalies VALUES (?, ?, ?)", name, static_cast<std::int64_t>(value),
+         description);
+}
+
+void Recording::finish(const std::string& reason, std::int64_t ended_ns, std::uint64_t dropped, std::uint64_t lost) {
   try {
     flush_events();
     flush_items();
     begin();
-    if (write_end(reason, ended_ns, dropped, model.lost()) != SQLITE_DONE) fail("cannot finish the recording");
+    if (write_end(reason, ended_ns, dropped, lost) != SQLITE_DONE) fail("cannot finish the recording");
     commit();
   } catch (const RecordingError& e) {
-    abandon(e, ended_ns, dropped, model.lost());
+    abandon(e, ended_ns, dropped, lost);
   }
 }
 

@@ -4,11 +4,13 @@
 #pragma once
 
 #include "model.h"
+#include "trace.h"
 #include "watchdog.h"
 
 #include <sqlite3.h>
 
 #include <array>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -21,53 +23,69 @@ struct RecordingError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-constexpr int kRecordingSchemaVersion = 1;  // PRAGMA user_version of schema.sql
+constexpr int kRecordingSchemaVersion = 2;  // 2: streams, the log in applied order. PRAGMA user_version of schema.sql
 
 /// A value stored as NULL when negative (a time or id that is not known).
 struct Opt {
   std::int64_t value;
 };
 
-/// One thread at a time: the connection is opened without SQLite's mutex.
-class Recording : public ModelObserver {
+/// One thread at a time: the connection is opened without SQLite's mutex. Ingest is its only writer.
+class Recording {
  public:
   struct Meta {
     std::string command;
     int pid = 0;
     std::int64_t started_ns = 0;
+    std::string clock = "live";  // run.clock: 'live' or 'deadlines' (see Ingest::Clock)
   };
   /// Creates `path` mode 0600, or 0640 owned by `group` for its members to read (SQLite gives the
   /// -wal and -shm the file's mode and, run as root, its owner); refuses to overwrite, and says why
   /// it cannot write.
   static std::unique_ptr<Recording> create(const std::string& path, const Meta&,
                                            std::optional<gid_t> group = std::nullopt);
-  ~Recording() override;
+  ~Recording();
 
-  void add(const cmwq::Record&);
+  /// A stream's row: `id` is what its records are stored under.
+  void add_stream(int id, std::uint32_t pid, std::uint32_t system);
+  /// Appends `r` to the log under `stream` (NAME records go to names, through the observer).
+  void add(int stream, const cmwq::Record& r);
+  /// What stream `stream`'s model establishes goes to the derived tables through this.
+  ModelObserver* observer(int stream);
   /// Makes everything added so far durable: it survives a SIGKILL of the collector.
   void commit();
-  /// Stores `model` as a snapshot once kSnapshotEvery events were added since the last one.
-  void snapshot_if_due(const Model& model) {
-    if (events_ - snapshot_events_ >= kSnapshotEvery) snapshot(model);
+  /// Stores every model of `trace` as a snapshot once kSnapshotEvery events were added since the last one.
+  void snapshot_if_due(const Trace& trace) {
+    if (events_ - snapshot_events_ >= kSnapshotEvery) snapshot(trace);
   }
   static constexpr std::uint64_t kSnapshotEvery = 100'000;
   /// Ends the run: why, when, and what the BPF side dropped (after Model::finish() reported what is open).
-  void finish(const std::string& reason, std::int64_t ended_ns, std::uint64_t dropped, const Model&);
+  void finish(const std::string& reason, std::int64_t ended_ns, std::uint64_t dropped, std::uint64_t lost);
+  /// An anomaly counted instead of stored (the anomalies table), written with the next commit.
+  void count(const std::string& name, std::uint64_t value, const std::string& description);
   /// Ends the run on `cause` (e.g. the disk is full): what was not committed is dropped, "error: ..."
   /// goes into the run row if the file still takes it, and the RecordingError thrown says what it keeps.
   [[noreturn]] void abandon(const std::exception& cause, std::int64_t ended_ns, std::uint64_t dropped,
                             std::uint64_t lost);
 
-  void on_name(std::uint32_t id, std::uint32_t kind, const std::string& text) override;
-  void on_workqueue(const WorkqueueInfo&) override;
-  void on_pool(const PoolInfo&) override;
-  void on_worker(const WorkerInfo&) override;
-  void on_work_done(const WorkInstance&) override;
-  void on_mayday_episode(const MaydayEpisode&) override;
-  void on_off_cpu(const WorkerInfo&, std::int64_t back_ns) override;
-  void on_alert(const Alert&);
+  void on_alert(int stream, const Alert&);
 
  private:
+  /// Stream `stream`'s model's news, into the derived tables with the stream's id.
+  struct StreamObserver : ModelObserver {
+    Recording* rec;
+    std::int64_t stream;
+    StreamObserver(Recording* r, int s) : rec(r), stream(s) {}
+    void on_name(std::uint32_t id, std::uint32_t kind, const std::string& text) override;
+    void on_workqueue(const WorkqueueInfo&) override;
+    void on_pool(const PoolInfo&) override;
+    void on_worker(const WorkerInfo&) override;
+    void on_work_done(const WorkInstance&) override;
+    void on_mayday_episode(const MaydayEpisode&) override;
+    void on_off_cpu(const WorkerInfo&, std::int64_t back_ns) override;
+  };
+  friend struct StreamObserver;
+
   Recording(std::string path, sqlite3* db);
   void init(const Meta&);  // schema, kinds and the run row
   void exec(const char* sql);
@@ -86,26 +104,28 @@ class Recording : public ModelObserver {
   void flush_events();
   void flush_items();
 
-  static constexpr int kEventColumns = 17;
+  static constexpr int kEventColumns = 19;
   static constexpr int kEventRows = 64;  // per INSERT: one statement's overhead shared by 64 rows
 
   std::string path_;
   sqlite3* db_;
   bool in_tx_ = false;
-  void snapshot(const Model&);
-  std::uint64_t events_ = 0, committed_ = 0, snapshot_events_ = 0;
+  void snapshot(const Trace&);
+  std::uint64_t events_ = 0, committed_ = 0, snapshot_events_ = 0;  // events_: the log's last position
   std::string failure_;
   int reserve_ = -1;  // room for the run row on a full disk
-  std::uint64_t max_seq_ = 0;  // rows above it cannot collide: they go in plainly, in batches
+  std::int64_t max_ts_ = INT64_MIN;  // the newest time in the log so far
+  bool have_hello_ = false;  // the run row has the first HELLO's CPUs and threshold
+  std::map<int, std::unique_ptr<StreamObserver>> observers_;
   std::array<std::array<std::int64_t, kEventColumns>, kEventRows> held_{};
   int nr_held_ = 0;
   static constexpr int kItemRows = 32;
-  std::array<WorkInstance, kItemRows> held_items_;  // assigned in place: their strings keep their buffers
+  std::array<std::pair<std::int64_t, WorkInstance>, kItemRows> held_items_;  // (stream, item), assigned in place
   int nr_held_items_ = 0;
-  sqlite3_stmt *ins_events_ = nullptr, *ins_event_ = nullptr, *replace_event_ = nullptr, *ins_name_ = nullptr,
+  sqlite3_stmt *ins_events_ = nullptr, *ins_event_ = nullptr, *ins_stream_ = nullptr, *ins_name_ = nullptr,
                *ins_wq_ = nullptr, *ins_pool_ = nullptr, *ins_worker_ = nullptr, *ins_item_ = nullptr,
                *ins_items_ = nullptr, *ins_alert_ = nullptr, *ins_episode_ = nullptr, *ins_off_cpu_ = nullptr,
-               *ins_hello_ = nullptr, *ins_snapshot_ = nullptr;
+               *ins_hello_ = nullptr, *ins_snapshot_ = nullptr, *ins_count_ = nullptr;
 };
 
 }  // namespace wqscope

@@ -18,12 +18,32 @@ CREATE TABLE run (
   lost_events INTEGER NOT NULL DEFAULT 0,     -- gaps in seq up to the last record received (those dropped after it: dropped_events only)
   schema_version INTEGER NOT NULL,            -- CMWQ_EVENTS_VERSION of the records
   possible_cpus INTEGER,     -- of the target's pool (its HELLO), for pool identities
-  pool_watchdog_ns INTEGER   -- the target pool's own watchdog threshold
+  pool_watchdog_ns INTEGER,  -- the target pool's own watchdog threshold
+  clock TEXT NOT NULL DEFAULT 'live'  -- when the watchdog looked: 'live' (CHECK records), 'deadlines' (an import)
 );
 
--- Every record as it arrived (cmwq/events.h, struct cmwq_ev_state).
+-- The streams of the recording: one per System of the traced process (its pools, workqueues and
+-- ids are its own), or the kernel's workqueues (pid 0, system 0). Stream 0 in the tables below is
+-- the kernel's off/on-CPU records of the target's threads, and the collector's CHECK records.
+CREATE TABLE streams (
+  id INTEGER PRIMARY KEY,
+  pid INTEGER NOT NULL,
+  system INTEGER NOT NULL,   -- the System's number in its process, from 1 (cmwq_ev_hello.system)
+  UNIQUE (pid, system)
+);
+
+-- What the collector counted instead of storing (Perfetto's stats table): never silent.
+CREATE TABLE anomalies (name TEXT PRIMARY KEY, value INTEGER NOT NULL, description TEXT NOT NULL);
+
+-- The log: every record in the order the collector applied it (cmwq/events.h, struct cmwq_ev_state;
+-- the source of truth, every other table is derived from it). NAME records are in `names`. Records
+-- the collector writes itself have seq 0: GAP (work = first missing seq, arg = how many, flags = cause)
+-- and CHECK (its watchdog looked). HELLO: work = session, func = version, wq = system,
+-- flags = possible CPUs, arg = the pool's watchdog threshold (ns).
 CREATE TABLE events (
-  seq INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY,    -- position in the log
+  stream INTEGER NOT NULL,   -- streams.id; 0: the kernel's off/on-CPU records, CHECK
+  seq INTEGER NOT NULL,      -- the stream's own sequence; 0 for records not from the pool
   ts INTEGER NOT NULL,
   kind INTEGER NOT NULL REFERENCES kinds(kind),
   tid INTEGER, cpu INTEGER, work INTEGER, func INTEGER, wq INTEGER, pool INTEGER, worker INTEGER,
@@ -32,17 +52,21 @@ CREATE TABLE events (
 );
 
 CREATE TABLE kinds (kind INTEGER PRIMARY KEY, name TEXT NOT NULL);
-CREATE TABLE names (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, text TEXT NOT NULL);
+-- Interned names, per stream: ids are never reused within one.
+CREATE TABLE names (stream INTEGER NOT NULL, id INTEGER NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL,
+                    PRIMARY KEY (stream, id));
 
-CREATE TABLE workqueues (id INTEGER PRIMARY KEY, name TEXT, flags INTEGER, max_active INTEGER,
-                         created_ns INTEGER, destroyed_ns INTEGER);
-CREATE TABLE pools (id INTEGER PRIMARY KEY, cpu INTEGER, nice INTEGER, flags INTEGER);
-CREATE TABLE workers (pid INTEGER PRIMARY KEY, pool INTEGER, rescuer_of INTEGER, created_ns INTEGER,
-                      destroyed_ns INTEGER);
+CREATE TABLE workqueues (stream INTEGER NOT NULL, id INTEGER NOT NULL, name TEXT, flags INTEGER, max_active INTEGER,
+                         created_ns INTEGER, destroyed_ns INTEGER, PRIMARY KEY (stream, id));
+CREATE TABLE pools (stream INTEGER NOT NULL, id INTEGER NOT NULL, cpu INTEGER, nice INTEGER, flags INTEGER,
+                    PRIMARY KEY (stream, id));
+CREATE TABLE workers (stream INTEGER NOT NULL, pid INTEGER NOT NULL, pool INTEGER, rescuer_of INTEGER,
+                      created_ns INTEGER, destroyed_ns INTEGER, PRIMARY KEY (stream, pid));
 
 -- One row per queueing of a work item: when it was queued, activated, started and ended, by whom.
 CREATE TABLE work_items (
   id INTEGER PRIMARY KEY,
+  stream INTEGER NOT NULL,
   work INTEGER NOT NULL,     -- the work item's id (one item may be queued many times)
   func TEXT, wq TEXT, pool INTEGER, worker INTEGER,
   queued_ns INTEGER, activated_ns INTEGER, started_ns INTEGER, ended_ns INTEGER,
@@ -55,6 +79,7 @@ CREATE INDEX work_items_func ON work_items(func);
 -- still counted it as running and started no other worker.
 CREATE TABLE off_cpu (
   id INTEGER PRIMARY KEY,
+  stream INTEGER NOT NULL,
   worker INTEGER NOT NULL, start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL, state INTEGER,
   work INTEGER, func TEXT, hidden INTEGER NOT NULL
 );
@@ -65,6 +90,7 @@ CREATE INDEX events_ts ON events(ts);
 -- kernel's "hogged CPU" line) and "mayday_storm" (a pool calling its rescuers for a second or more).
 CREATE TABLE alerts (
   id INTEGER PRIMARY KEY,
+  stream INTEGER NOT NULL,
   kind TEXT NOT NULL,
   pool INTEGER,
   wq TEXT,                   -- the workqueue of a stall, the rescued ones of a storm, the function of a hog
@@ -79,6 +105,7 @@ CREATE VIEW lockups AS SELECT * FROM alerts WHERE kind IN ('lockup', 'stall');
 -- stops because workers are back; ended_ns is NULL if the recording ended first.
 CREATE TABLE mayday_episodes (
   id INTEGER PRIMARY KEY,
+  stream INTEGER NOT NULL,
   pool INTEGER NOT NULL,
   started_ns INTEGER NOT NULL,
   ended_ns INTEGER,
@@ -87,7 +114,9 @@ CREATE TABLE mayday_episodes (
   workqueues TEXT            -- the workqueues whose rescuers were called, comma-separated
 );
 
--- The model's whole state (CBOR, collector/src/snapshot.cpp) after the event `seq`, every 100 k events:
--- the state at any instant is the nearest snapshot before it plus the events after that.
-CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, state BLOB NOT NULL);
+-- Each stream's model, its whole state (CBOR, collector/src/snapshot.cpp) after the log's event
+-- `event`, every 100 k events: the state at any instant is the nearest snapshot before it plus the
+-- events after that.
+CREATE TABLE snapshots (event INTEGER NOT NULL, stream INTEGER NOT NULL, ts INTEGER NOT NULL, state BLOB NOT NULL,
+                        PRIMARY KEY (event, stream));
 CREATE INDEX snapshots_ts ON snapshots(ts);

@@ -56,7 +56,8 @@ std::vector<std::uint8_t> Model::snapshot() const {
                       {"last_seq", last_seq_}, {"last_ts", last_ts_}, {"possible_cpus", possible_cpus_},
                       {"names", names_},     {"wqs", wqs_},          {"pwqs", pwqs_},
                       {"pools", pools_},     {"workers", workers_},  {"queued", queued_},
-                      {"hogs", hogs_}};
+                      {"hogs", hogs_},       {"following", following_}, {"restating", restating_},
+                      {"restated", restated_}};
   return nlohmann::json::to_cbor(j);
 }
 
@@ -75,6 +76,9 @@ void Model::restore(std::span<const std::uint8_t> bytes) {
   j.at("workers").get_to(workers_);
   j.at("queued").get_to(queued_);
   j.at("hogs").get_to(hogs_);
+  j.at("following").get_to(following_);
+  j.at("restating").get_to(restating_);
+  j.at("restated").get_to(restated_);
   places_ = Places();
   reindex();
 }

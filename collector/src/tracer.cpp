@@ -150,7 +150,7 @@ int Tracer::on_sample(void* self, void* data, std::size_t) {
   auto* t = static_cast<Tracer*>(self);
   auto* b = static_cast<const cmwq_bpf_batch*>(data);
   try {
-    t->fn_(std::span(reinterpret_cast<const std::byte*>(b->data), b->len), b->count);
+    t->fn_(b->stream, std::span(reinterpret_cast<const std::byte*>(b->data), b->len), b->count);
   } catch (...) {  // e.g. the disk is full: stop consuming, poll() rethrows
     t->error_ = std::current_exception();
     return -ECANCELED;

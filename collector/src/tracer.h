@@ -71,7 +71,8 @@ class EventSource {
 
 class Tracer : public EventSource {
  public:
-  using BatchFn = std::function<void(std::span<const std::byte> records, std::uint64_t count)>;
+  /// One probe hit: the records of one System's stream (`stream`: CMWQ_STREAM_ID) as the target wrote them.
+  using BatchFn = std::function<void(std::uint64_t stream, std::span<const std::byte> records, std::uint64_t count)>;
   /// The kernel's off/on-CPU records of the target's threads: ahead of the pool's batches in time.
   using SchedFn = std::function<void(const cmwq_ev_state&)>;
   /// `ring_buffer_bytes`: a power of two from kRingBufferMin to kRingBufferMax.

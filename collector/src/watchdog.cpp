@@ -1,7 +1,7 @@
 #include "watchdog.h"
 
 #include <cmwq/constants.h>
-#include <cmwq/core.h>
+#include <cmwq/report.h>
 
 #include <fmt/format.h>
 

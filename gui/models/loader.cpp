@@ -36,13 +36,16 @@ void Loader::open() {
 void Loader::seek(qint64 at) {
   guarded([&] {
     if (!reader_) return;
+    // The views show the first stream (the first System of the process, or the kernel's).
     auto model = std::make_shared<wqscope::Model>();
     if (at != extent_.end_ns) {
-      reader_->state_at(*model, at);
+      wqscope::Trace trace;
+      reader_->state_at(trace, at);
+      *model = trace.primary();
     } else {  // the newest instant: on from the last one shown (a live view), the records since then only
-      if (tail_ && tail_->pos.at <= at) tail_->pos = reader_->advance(tail_->model, tail_->pos, at);
-      else tail_.emplace(), tail_->pos = reader_->state_at(tail_->model, at);
-      *model = tail_->model;
+      if (tail_ && tail_->pos.at <= at) tail_->pos = reader_->advance(tail_->trace, tail_->pos, at);
+      else tail_.emplace(), tail_->pos = reader_->state_at(tail_->trace, at);
+      *model = tail_->trace.primary();
     }
     State s{model, at, extent_.start_ns, {}, {}};
     // A fresh watchdog at `at` reports every pool and workqueue stuck for its threshold by then.

@@ -46,7 +46,7 @@ class Loader : public QObject {
   Extent extent_;
   /// The last state shown at the recording's newest instant: a live view goes on from there.
   struct Tail {
-    wqscope::Model model;
+    wqscope::Trace trace;
     wqscope::RecordingReader::Position pos;
   };
   std::optional<Tail> tail_;

@@ -42,16 +42,16 @@ struct Sampler {
 /// The state at each snapshot between `start_ns` and `end_ns`, and at `end_ns`: a seek each.
 Series atSnapshots(const wqscope::RecordingReader& reader, std::int64_t start_ns, std::int64_t end_ns) {
   std::vector<std::int64_t> at;
-  wqscope::Cursor c(reader.connection(), reader.path(), "SELECT ts FROM snapshots WHERE ts > ? AND ts < ? ORDER BY seq",
+  wqscope::Cursor c(reader.connection(), reader.path(), "SELECT DISTINCT ts FROM snapshots WHERE ts > ? AND ts < ? ORDER BY event",
                     {start_ns, end_ns});
   while (c.next()) at.push_back(c.i(0));
   at.push_back(end_ns);
   Series out;
   out.bucket_ns = std::max<std::int64_t>(1, (end_ns - start_ns) / static_cast<std::int64_t>(at.size()));
   for (std::int64_t t : at) {
-    wqscope::Model model;
-    reader.state_at(model, t);
-    for (const auto& [id, p] : model.pools())
+    wqscope::Trace trace;
+    reader.state_at(trace, t);
+    for (const auto& [id, p] : trace.primary().pools())
       if (p.pending || p.nr_running || out.pools.contains(id)) out.pools[id].push_back({t, p.pending, p.nr_running});
   }
   return out;
@@ -61,20 +61,23 @@ Series atSnapshots(const wqscope::RecordingReader& reader, std::int64_t start_ns
 
 Series sampleSeries(const wqscope::RecordingReader& reader, std::int64_t start_ns, std::int64_t end_ns, int buckets,
                     std::int64_t replay_limit) {
-  wqscope::Cursor events(reader.connection(), reader.path(), "SELECT max(seq) FROM events");  // the rowid: no scan
+  wqscope::Cursor events(reader.connection(), reader.path(), "SELECT max(id) FROM events");  // the rowid: no scan
   if (events.next() && events.i(0, 0) > replay_limit) return atSnapshots(reader, start_ns, end_ns);
   Sampler s{start_ns, std::max<std::int64_t>(1, (end_ns - start_ns) / buckets + 1), 0, {}, {}};
   s.out.bucket_ns = s.width;
-  wqscope::Model model;
+  wqscope::Trace trace;
   reader.replay(
-      [&](const cmwq::Record& r) {
-        s.advance(model, static_cast<std::int64_t>(r.h->ts));
-        model.apply(r);
-        if (r.h->kind != CMWQ_EV_NAME && r.h->kind != CMWQ_EV_HELLO) s.after(model, r.state()->pool);
+      [&](int stream, const cmwq::Record& r) {
+        if (r.h->kind == CMWQ_EV_CHECK) return true;
+        s.advance(trace.primary(), static_cast<std::int64_t>(r.h->ts));
+        trace.apply(stream, r);
+        const wqscope::Model& model = trace.primary();  // what the views show
+        if (stream == trace.models().begin()->first && r.h->kind != CMWQ_EV_NAME && r.h->kind != CMWQ_EV_HELLO)
+          s.after(model, r.state()->pool);
         return true;
       },
       end_ns);
-  s.advance(model, end_ns + s.width);
+  s.advance(trace.primary(), end_ns + s.width);
   return std::move(s.out);
 }
 

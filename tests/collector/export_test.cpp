@@ -2,6 +2,7 @@
 // and chrome://tracing accept — every track named, the slices of a track nested, counters numbers —
 // with a slice per item run, the maydays and the alerts; and the command's errors.
 #include "export.h"
+#include "ingest.h"
 #include "model.h"
 #include "reader.h"
 #include "recording.h"
@@ -72,30 +73,20 @@ void record(const std::string& scenario, const std::string& path, std::int64_t t
   auto sc = cmwq::sim::load_scenario(scenario);
   if (rescuer2014) sc.config.rescuer_policy = cmwq::RescuerPolicy::k2014;
   auto result = cmwq::sim::run(sc, true);
-  auto rec = Recording::create(path, {"cmwq-sim " + fs::path(scenario).filename().string(), 4242, 0});
-  Model model(rec.get());
-  Watchdog dog(thresh);
-  model.add_observer(&dog);
-  std::vector<cmwq_ev_state> kernel;  // by time
+  auto rec = Recording::create(path, {"cmwq-sim " + fs::path(scenario).filename().string(), 4242, 0, "deadlines"});
+  Ingest ingest(rec.get(), thresh, Ingest::Clock::deadlines);
   int starts = 0;
   cmwq::for_each_record(result.events, [&](const cmwq::Record& r) {
-    auto ts = static_cast<std::int64_t>(r.h->ts);
-    while (!kernel.empty() && static_cast<std::int64_t>(kernel.front().h.ts) < ts) {
-      model.apply(cmwq::Record{&kernel.front().h});
-      kernel.erase(kernel.begin());
-    }
-    rec->add(r);
-    model.apply(r);
+    ingest.batch(4242, CMWQ_STREAM_ID(1, 1), std::span(reinterpret_cast<const std::byte*>(r.h), r.h->size));
     if (r.h->kind == CMWQ_EV_WORK_START && ++starts <= 2) {
+      auto ts = static_cast<std::int64_t>(r.h->ts);
       std::int64_t off = starts == 1 ? 10'000 : 90'000, on = starts == 1 ? 50'000 : 150'000;
-      kernel.push_back(sched(CMWQ_EV_OFF_CPU, ts + off, r.state()->worker));
-      kernel.push_back(sched(CMWQ_EV_ON_CPU, ts + on, r.state()->worker));
+      ingest.sched(sched(CMWQ_EV_OFF_CPU, ts + off, r.state()->worker));
+      ingest.sched(sched(CMWQ_EV_ON_CPU, ts + on, r.state()->worker));
     }
-    for (const Alert& a : dog.check(model, ts)) rec->on_alert(a);
   });
-  for (auto& k : kernel) model.apply(cmwq::Record{&k.h});
-  model.finish();
-  rec->finish("simulation ended", result.end, 0, model);
+  ingest.finish(result.end);
+  rec->finish("simulation ended", result.end, 0, ingest.trace().lost());
 }
 
 /// What a trace holds, after checking what the viewers need of it.

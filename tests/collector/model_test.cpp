@@ -1,10 +1,12 @@
 // The model and the recording, fed by the simulator (no BPF): every item of a
 // deterministic story lands in work_items with its times.
+#include "ingest.h"
 #include "inspect.h"
 #include "model.h"
 #include "reader.h"
 #include "recording.h"
 
+#include <cmwq/recorder.h>
 #include <cmwq/sim.h>
 
 #include <gtest/gtest.h>
@@ -14,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <unistd.h>
 
 namespace wqscope {
@@ -51,16 +54,14 @@ TEST(Model, SimulatedXfslogdLandsInTheRecording) {
   TempDir dir;
   std::string path = (dir.path / "x.db").string();
   {
-    auto rec = Recording::create(path, {"cmwq-sim seed000-xfslogd.scn", 1, 0});
-    Model model(rec.get());
-    cmwq::for_each_record(result.events, [&](const cmwq::Record& r) {
-      rec->add(r);
-      model.apply(r);
-    });
+    auto rec = Recording::create(path, {"cmwq-sim seed000-xfslogd.scn", 1, 0, "deadlines"});
+    Ingest ingest(rec.get(), 30'000'000'000, Ingest::Clock::deadlines);
+    ingest.batch(1, CMWQ_STREAM_ID(1, 1), result.events);
+    ingest.finish(result.end);
+    const Model& model = ingest.trace().primary();
     EXPECT_EQ(model.lost(), 0u);
     EXPECT_EQ(model.anomalies(), 0u);
-    model.finish();
-    rec->finish("simulation ended", result.end, 0, model);
+    rec->finish("simulation ended", result.end, 0, model.lost());
   }
   EXPECT_EQ(query(path, "SELECT count(*) FROM work_items WHERE func = 'xfs_buf_iodone_work' AND ended_ns IS NOT NULL"),
             "1000");
@@ -139,14 +140,15 @@ TEST(Recording, SnapshotsGiveTheStateReplayGives) {
   RecordingReader reader(db);
   std::int64_t snap = std::stoll(query(db, "SELECT min(ts) FROM snapshots")), end = reader.last_ns();
   for (std::int64_t t : {snap / 2, snap, snap + 1, (snap + end) / 2, end}) {
-    Model from_snapshot, from_start;
-    reader.state_at(from_snapshot, t);
+    Trace snapshot_trace, start_trace;
+    reader.state_at(snapshot_trace, t);
     reader.replay(
-        [&](const cmwq::Record& r) {
-          from_start.apply(r);
+        [&](int stream, const cmwq::Record& r) {
+          start_trace.apply(stream, r);
           return true;
         },
         t);
+    const Model &from_snapshot = snapshot_trace.primary(), &from_start = start_trace.primary();
     EXPECT_EQ(cmwq::report::show_busy(from_snapshot.busy(t)), cmwq::report::show_busy(from_start.busy(t))) << t;
     EXPECT_EQ(cmwq::report::wq_monitor_table(from_snapshot.monitor()),
               cmwq::report::wq_monitor_table(from_start.monitor()));
@@ -186,38 +188,90 @@ TEST(Recording, RefusesToOverwriteAndSaysWhy) {
   }
 }
 
-TEST(Recording, EveryRecordIsARowOnceCommittedAndARepeatedSeqReplaces) {
+TEST(Recording, EveryRecordIsARowOnceCommitted) {
   // Rows are held back for multi-row INSERTs: a commit must write a part batch too.
   TempDir dir;
   std::string path = (dir.path / "x.db").string();
   auto rec = Recording::create(path, {"x", 1, 0});
-  auto add = [&](std::uint64_t seq, std::uint64_t ts) {
+  auto add = [&](int stream, std::uint64_t seq, std::uint64_t ts) {
     cmwq_ev_state e{};
     e.h = cmwq_event_header{CMWQ_EV_WORKER_IDLE, sizeof e, 1, 1, 0, ts, seq};
-    rec->add(cmwq::Record{&e.h});
+    rec->add(stream, cmwq::Record{&e.h});
   };
-  for (std::uint64_t seq = 1; seq <= 150; ++seq) add(seq, seq * 10);
+  for (std::uint64_t seq = 1; seq <= 150; ++seq) add(1, seq, seq * 10);
   rec->commit();
-  EXPECT_EQ(query(path, "SELECT count(*), sum(ts) FROM events"), "150|113250");
-  add(70, 7);  // two streams in one process: the later record replaces the earlier, nothing else moves
-  add(151, 1510);
+  EXPECT_EQ(query(path, "SELECT count(*), sum(ts), max(id) FROM events"), "150|113250|150");
+  add(2, 70, 7);  // another System's stream: its own seq, beside the first's
   rec->commit();
-  EXPECT_EQ(query(path, "SELECT count(*), (SELECT ts FROM events WHERE seq = 70) FROM events"), "151|7");
+  EXPECT_EQ(query(path, "SELECT count(*), group_concat(ts) FROM events WHERE seq = 70"), "2|700,7");
 }
 
-TEST(Model, GapsInTheSequenceAreCountedAsLost) {
-  cmwq::Recorder r(1, 1, 0);
+/// The records of `bytes` without those at positions [from, to).
+std::vector<std::byte> without(std::span<const std::byte> bytes, std::size_t from, std::size_t to) {
+  std::vector<std::byte> out;
+  std::size_t i = 0;
+  cmwq::for_each_record(bytes, [&](const cmwq::Record& r) {
+    auto* p = reinterpret_cast<const std::byte*>(r.h);
+    if (i < from || i >= to) out.insert(out.end(), p, p + r.h->size);
+    ++i;
+  });
+  return out;
+}
+
+TEST(Ingest, GapsInTheSequenceBecomeGapRecords) {
+  cmwq::Recorder r(1, 1, 1, 0);
   r.restart(0);
   cmwq::Pool pool;
   cmwq::Event e{1, cmwq::EventKind::PoolCreate, &pool, nullptr, nullptr, nullptr, 0};
   for (int i = 0; i < 5; ++i) r.record(e, 1);
   auto bytes = r.take();
-  // Drop records 3 and 4 (seq 3, 4) of the stream.
-  std::vector<std::byte> holed(bytes.begin(), bytes.begin() + 48 + 2 * 88);
-  holed.insert(holed.end(), bytes.begin() + 48 + 4 * 88, bytes.end());
-  Model m;
-  cmwq::for_each_record(holed, [&](const cmwq::Record& rec) { m.apply(rec); });
-  EXPECT_EQ(m.lost(), 2u);
+  Ingest ingest(nullptr, 1'000'000'000, Ingest::Clock::deadlines);
+  ingest.batch(1, CMWQ_STREAM_ID(1, 1), without(bytes, 2, 4));  // seq 3 and 4 lost
+  EXPECT_EQ(ingest.trace().primary().lost(), 2u);
+  EXPECT_EQ(ingest.counts().gaps, 1u);
+}
+
+// Garbage between good batches (a forged probe): counted and skipped, never the end of the stream.
+TEST(Ingest, AMalformedBatchIsCountedAndSkipped) {
+  auto result = cmwq::sim::run(cmwq::sim::load_scenario(std::string(CMWQ_SCENARIOS) + "/seed000-xfslogd.scn"), true);
+  std::span<const std::byte> all(result.events);
+  std::size_t half = 0, i = 0, n = 0;
+  cmwq::for_each_record(all, [&](const cmwq::Record&) { ++n; });
+  cmwq::for_each_record(all, [&](const cmwq::Record& r) {
+    if (i++ == n / 2) half = static_cast<std::size_t>(reinterpret_cast<const std::byte*>(r.h) - all.data());
+  });
+  std::vector<std::byte> garbage(all.begin(), all.begin() + 56);  // a HELLO, then a record claiming 0x5a5a bytes
+  garbage.resize(400, std::byte{0x5a});
+  Ingest ingest(nullptr, 1'000'000'000, Ingest::Clock::deadlines);
+  ingest.batch(1, CMWQ_STREAM_ID(1, 1), all.first(half));
+  ingest.batch(1, CMWQ_STREAM_ID(1, 1), garbage);
+  ingest.batch(1, CMWQ_STREAM_ID(1, 1), all.subspan(half));
+  ingest.finish(result.end);
+  EXPECT_EQ(ingest.counts().malformed_batches, 1u);
+  EXPECT_EQ(ingest.counts().out_of_sequence, 1u);  // the forged HELLO's seq 1, long passed
+  EXPECT_EQ(ingest.trace().primary().lost(), 0u);  // the good records are all there
+  EXPECT_EQ(ingest.trace().records(), n);
+}
+
+// Two Systems in one process: each is its own stream with its own ids; neither is a gap in the other.
+TEST(Ingest, TwoSystemsAreTwoStreams) {
+  auto a = cmwq::sim::run(cmwq::sim::load_scenario(std::string(CMWQ_SCENARIOS) + "/seed000-xfslogd.scn"), true);
+  auto b = cmwq::sim::run(cmwq::sim::load_scenario(std::string(CMWQ_SCENARIOS) + "/seed004-hotplug-lockup.scn"), true);
+  Ingest ingest(nullptr, 30'000'000'000, Ingest::Clock::deadlines);
+  ingest.batch(7, CMWQ_STREAM_ID(1, 1), a.events);
+  ingest.batch(7, CMWQ_STREAM_ID(2, 1), b.events);
+  ingest.finish(std::max(a.end, b.end));
+  ASSERT_EQ(ingest.trace().models().size(), 2u);
+  EXPECT_EQ(ingest.trace().lost(), 0u);
+  EXPECT_EQ(ingest.counts().out_of_sequence, 0u);
+  auto names = [](const Model& m) {
+    std::set<std::string> out;
+    for (auto& [id, wq] : m.workqueues()) out.insert(wq.name);
+    return out;
+  };
+  EXPECT_TRUE(names(ingest.trace().models().at(1)).contains("xfslogd"));
+  EXPECT_FALSE(names(ingest.trace().models().at(1)).contains("rcu_gp"));
+  EXPECT_TRUE(names(ingest.trace().models().at(2)).contains("rcu_gp"));
 }
 
 TEST(Model, NamesLoseTheirControlCharacters) {
@@ -241,10 +295,9 @@ TEST(Model, ListsStartOverAfterLostRecords) {
   auto result = cmwq::sim::run(sc, true);
   std::vector<cmwq::Record> records;
   cmwq::for_each_record(result.events, [&](const cmwq::Record& r) { records.push_back(r); });
-  Model m;
-  m.start_over_after_gaps();
-  for (std::size_t i = 0; i < records.size(); ++i)
-    if (i < records.size() / 3 || i >= records.size() / 2) m.apply(records[i]);
+  Ingest ingest(nullptr, 30'000'000'000, Ingest::Clock::deadlines);
+  ingest.batch(1, CMWQ_STREAM_ID(1, 1), without(result.events, records.size() / 3, records.size() / 2));
+  const Model& m = ingest.trace().primary();
   EXPECT_GT(m.lost(), 500u);
   for (auto& [id, p] : m.pools()) EXPECT_EQ(p.pending, 0) << "pool " << id;
   for (auto& [key, q] : m.pwqs()) EXPECT_TRUE(q.inactive.empty()) << "pwq of workqueue " << key.first;

@@ -3,6 +3,7 @@
 #include "alerts_model.h"
 #include "loader.h"
 #include "pools_model.h"
+#include "ingest.h"
 #include "recording.h"
 #include "series.h"
 #include "session.h"
@@ -176,10 +177,13 @@ class ModelsTest : public QObject {
     std::vector<cmwq::Record> records;
     cmwq::for_each_record(result.events, [&](const cmwq::Record& r) { records.push_back(r); });
     QString path = dir_.filePath("live.db");
-    auto rec = wqscope::Recording::create(path.toStdString(), {"live", 1, 0});
-    wqscope::Model model(rec.get());
+    auto rec = wqscope::Recording::create(path.toStdString(), {"live", 1, 0, "deadlines"});
+    wqscope::Ingest ingest(rec.get(), 30 * kSec, wqscope::Ingest::Clock::deadlines);
+    auto add = [&](const cmwq::Record& r) {
+      ingest.batch(1, CMWQ_STREAM_ID(1, 1), std::span(reinterpret_cast<const std::byte*>(r.h), r.h->size));
+    };
     auto half = std::find_if(records.begin(), records.end(), [](auto& r) { return r.h->ts > 30 * kSec; });
-    for (auto it = records.begin(); it != half; ++it) rec->add(*it);
+    for (auto it = records.begin(); it != half; ++it) add(*it);
     rec->commit();
 
     Session::Options opt;
@@ -192,7 +196,7 @@ class ModelsTest : public QObject {
     QVERIFY(states.last().front().value<State>().now < 30 * kSec);
     QVERIFY(states.last().front().value<State>().stuck.empty());
 
-    for (auto it = half; it != records.end(); ++it) rec->add(*it);
+    for (auto it = half; it != records.end(); ++it) add(*it);
     rec->commit();
     // Following the end: the state of the newest record, with the lockup in the banner's list.
     QTRY_VERIFY_WITH_TIMEOUT(states.last().front().value<State>().now == std::int64_t(records.back().h->ts), 10'000);
@@ -211,8 +215,9 @@ class ModelsTest : public QObject {
     for (auto& p : sampled.pools.at(0)) at.push_back(p.t);
     QVERIFY2(at.size() >= 2 && at.back() == end, qPrintable(QString::number(at.size())));
     for (const Series::Point& p : sampled.pools.at(0)) {
-      wqscope::Model m;
-      reader.state_at(m, p.t);
+      wqscope::Trace trace;
+      reader.state_at(trace, p.t);
+      const wqscope::Model& m = trace.primary();
       QCOMPARE(p.pending, m.pools().at(0).pending);
       QCOMPARE(p.running, m.pools().at(0).nr_running);
       auto bucket = std::find_if(replayed.pools.at(0).rbegin(), replayed.pools.at(0).rend(),
@@ -227,12 +232,13 @@ class ModelsTest : public QObject {
     wqscope::RecordingReader reader(db.toStdString());
     std::int64_t end = reader.last_ns();
     for (std::int64_t from : {end / 10, end * 9 / 10}) {
-      wqscope::Model followed, sought;
-      auto pos = reader.state_at(followed, from);
-      pos = reader.advance(followed, pos, end);
+      wqscope::Trace followed_trace, sought_trace;
+      auto pos = reader.state_at(followed_trace, from);
+      pos = reader.advance(followed_trace, pos, end);
       QCOMPARE(pos.at, end);
-      auto direct = reader.state_at(sought, end);
-      QCOMPARE(pos.seq, direct.seq);
+      auto direct = reader.state_at(sought_trace, end);
+      QCOMPARE(pos.event, direct.event);
+      const wqscope::Model &followed = followed_trace.primary(), &sought = sought_trace.primary();
       // What the views show (the records counted differ: names are applied again on each advance).
       auto shown = [](const wqscope::Model& m) {
         QStringList out;

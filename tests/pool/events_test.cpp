@@ -42,7 +42,7 @@ void decode(std::span<const std::byte> bytes, Decoded& d) {
 }
 
 TEST(Events, StreamsRoundTripAndBadStreamsAreRefused) {
-  Recorder rec(42, 2, 30 * kSec);
+  Recorder rec(42, 1, 2, 30 * kSec);
   rec.restart(5);
   Pool pool;
   pool.id = 3;
@@ -75,22 +75,56 @@ TEST(Events, StreamsRoundTripAndBadStreamsAreRefused) {
   auto error_of = [](std::vector<std::byte> b) {
     try {
       for_each_record(b, [](const Record&) {});
-    } catch (const Error& e) {
+    } catch (const RecordError& e) {
       return std::string(e.what());
     }
     return std::string("no error");
   };
   auto truncated = bytes;
   truncated.resize(bytes.size() - 10);
-  EXPECT_EQ(error_of(truncated).substr(0, 45), "event stream: record at byte 344 claims 88 by");
+  EXPECT_EQ(error_of(truncated).substr(0, 45), "event stream: record at byte 352 claims 88 by");
   auto bad_kind = bytes;
   reinterpret_cast<cmwq_event_header*>(bad_kind.data())->kind = 999;
-  EXPECT_EQ(error_of(bad_kind), "event stream: record at byte 0 has unknown kind 999 (this reader knows 1-36)");
+  EXPECT_EQ(error_of(bad_kind), "event stream: record at byte 0 has unknown kind 999 (this reader knows 1-39)");
   auto newer = bytes;
   reinterpret_cast<cmwq_ev_hello*>(newer.data())->version = CMWQ_EVENTS_VERSION + 1;
-  EXPECT_EQ(error_of(newer), "event stream: schema version 2 is newer than this reader's 1; update wqscope");
+  EXPECT_EQ(error_of(newer), "event stream: schema version 3 is newer than this reader's 2; update wqscope");
   std::vector<std::byte> junk(100, std::byte{0xff});
   EXPECT_NE(error_of(junk), "no error");
+}
+
+// A new session (another tracer attached) starts with a HELLO that names the System and the
+// session, and sends each name again on its next use, with the id it had: ids and seq go on.
+TEST(Events, ANewSessionKeepsItsIdsAndSequence) {
+  Recorder rec(42, 3, 2, 30 * kSec);
+  rec.restart(0);
+  Workqueue wq;
+  wq.id = 7;
+  wq.name = "events";
+  Work a{"fn_a"}, b{"fn_b"};
+  Pool pool;
+  rec.record(Event{1, EventKind::WorkQueue, &pool, nullptr, &a, &wq, -1}, 1);
+  rec.record(Event{2, EventKind::WorkQueue, &pool, nullptr, &b, &wq, -1}, 1);
+  EXPECT_EQ(rec.stream_id(), CMWQ_STREAM_ID(3, 1));
+  rec.restart(3);
+  rec.record(Event{4, EventKind::WorkQueue, &pool, nullptr, &b, &wq, -1}, 1);
+  rec.announced(5);
+  EXPECT_EQ(rec.stream_id(), CMWQ_STREAM_ID(3, 2));
+  std::vector<std::pair<std::uint32_t, std::string>> names;
+  std::vector<std::uint64_t> seqs;
+  std::uint32_t session = 0;
+  for_each_record(rec.take(), [&](const Record& r) {
+    seqs.push_back(r.h->seq);
+    if (r.h->kind == CMWQ_EV_NAME) names.emplace_back(r.name()->id, r.name()->text);
+    if (r.h->kind == CMWQ_EV_HELLO) {
+      EXPECT_EQ(r.hello()->system, 3u);
+      session = r.hello()->session;
+    }
+  });
+  EXPECT_EQ(session, 2u);
+  ASSERT_EQ(names.size(), 3u);
+  EXPECT_EQ(names[2], (std::pair<std::uint32_t, std::string>{2, "fn_b"}));  // again, as id 2
+  for (std::size_t i = 0; i < seqs.size(); ++i) EXPECT_EQ(seqs[i], i + 1);
 }
 
 // The same story on both drivers: one CPU, an ordered workqueue, three items.

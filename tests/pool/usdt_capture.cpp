@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
     wqscope::Session session(wqscope::Target{0, std::vector<std::string>(argv + 3, argv + argc)});
     std::vector<std::byte> records;
     unsigned long long delivered = 0;
-    session.attach([&](std::span<const std::byte> bytes, std::uint64_t count) {
+    session.attach([&](std::uint64_t, std::span<const std::byte> bytes, std::uint64_t count) {
       records.insert(records.end(), bytes.begin(), bytes.end());
       delivered += count;
     });

@@ -9,6 +9,7 @@
 #include <cmwq/constants.h>
 #include <cmwq/event.h>
 #include <cmwq/list.h>
+#include <cmwq/report.h>
 
 #include <array>
 #include <cstdint>
@@ -258,18 +259,6 @@ struct Caller {
   Worker* worker = nullptr;       // the worker the caller is, if any
   int pid = 0;                    // for BAR(pid)
 };
-
-/// The kernel's %*pbl: "0", "0-3,8".
-std::string cpulist(const std::vector<int>& cpus);
-/// pr_cont_pool_info(): " cpus=0 node=0 flags=0x4 nice=0" (no node for NUMA_NO_NODE).
-std::string pool_identity(const std::vector<int>& cpus, int node, unsigned flags, int nice);
-/// "BUG: workqueue lockup - pool cpus=0 node=0 flags=0x4 nice=0 stuck for 59s!"
-std::string lockup_line(const std::string& identity, Time stuck);
-/// wq_cpu_intensive_report(): the `count`th CPU-intensive mark of a function is reported from the
-/// 4th on, backing off exponentially.
-bool hog_report_due(std::uint64_t count);
-/// "workqueue: FUNC hogged CPU for >10000us 4 times, consider switching to WQ_UNBOUND"
-std::string hog_line(const std::string& func, Time thresh, std::uint64_t count);
 
 class Core {
  public:

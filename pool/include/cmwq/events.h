@@ -27,7 +27,7 @@ typedef uint64_t cmwq_u64;
 typedef int64_t cmwq_s64;
 #endif
 
-#define CMWQ_EVENTS_VERSION 1
+#define CMWQ_EVENTS_VERSION 2 /* 2: HELLO names its System and session; GAP; ANNOUNCED */
 #define CMWQ_NAME_MAX 64          /* bytes of a name, NUL included; longer names are cut */
 #define CMWQ_BATCH_MAX (64 * 1024) /* the most bytes one probe hit carries */
 
@@ -70,6 +70,12 @@ enum cmwq_event_kind {
   /* From the kernel (bpf/cmwq.bpf.c, sched_switch), not the pool: seq 0, pid/tid of the thread, worker = tid. */
   CMWQ_EV_OFF_CPU = 35,      /* the thread left the CPU to wait: flags = its state (TASK_INTERRUPTIBLE 1, ...) */
   CMWQ_EV_ON_CPU = 36,       /* back on a CPU after waiting: arg = ns off the CPU */
+  /* Written by the collector into its log, never by the pool: seq 0. */
+  CMWQ_EV_GAP = 37,          /* records are missing here: work = first missing seq (0: unknown),
+                                arg = how many (-1: unknown), flags = enum cmwq_gap_cause */
+  CMWQ_EV_ANNOUNCED = 38,    /* the state announced after a HELLO is complete (pool) */
+  CMWQ_EV_CHECK = 39,        /* the live collector's watchdog looked at the state at ts: a replay looks
+                                there too, so it raises the alerts live raised (collector, seq 0) */
   CMWQ_EV_KIND_END           /* one past the last kind this version knows */
 };
 
@@ -80,7 +86,7 @@ struct cmwq_event_header {
   cmwq_u32 tid;    /* thread that caused the transition */
   cmwq_s32 cpu;    /* virtual CPU of the pool involved, -1 if none or unbound */
   cmwq_u64 ts;     /* CLOCK_MONOTONIC ns (virtual ns in the simulator) */
-  cmwq_u64 seq;    /* per process, from 1, without gaps: a gap means lost records */
+  cmwq_u64 seq;    /* per System, from 1, without gaps: a gap means lost records; 0: not the pool's */
 };
 
 /* Every state transition: the object it concerns and the state after it. */
@@ -100,6 +106,15 @@ struct cmwq_ev_state {
   cmwq_s64 arg;         /* kind-specific, see enum cmwq_event_kind */
 };
 
+/* Why records are missing (CMWQ_EV_GAP). After a gap a reader cannot know what left the lists
+ * meanwhile: worklists, inactive and scheduled lists start over, on every reader alike. */
+enum cmwq_gap_cause {
+  CMWQ_GAP_RING_BUFFER = 1, /* the BPF ring buffer was full: the collector fell behind */
+  CMWQ_GAP_HANDOVER = 2,    /* seq jumped with no ring-buffer drop: the pool's hand-over queue was full */
+  CMWQ_GAP_MALFORMED = 3,   /* a batch could not be decoded: the rest of it was skipped */
+  CMWQ_GAP_SCHED = 4,       /* the kernel's off/on-CPU records were dropped (their ring buffer was full) */
+};
+
 enum cmwq_name_kind { CMWQ_NAME_FUNC = 1, CMWQ_NAME_WQ = 2, CMWQ_NAME_WORKER = 3 };
 
 struct cmwq_ev_name {
@@ -109,12 +124,20 @@ struct cmwq_ev_name {
   char text[CMWQ_NAME_MAX];
 };
 
+/* A stream is one tracing session of one System: (pid, system, session). Name ids and seq are the
+ * System's (never reused, never restarted), so a new session continues its System's state. */
 struct cmwq_ev_hello {
   struct cmwq_event_header h;
   cmwq_u32 version;     /* CMWQ_EVENTS_VERSION of the writer */
   cmwq_u32 possible_cpus;
   cmwq_u64 watchdog_thresh_ns;
+  cmwq_u32 system;      /* which System of the process, from 1 (0: the kernel's workqueues) */
+  cmwq_u32 session;     /* which tracing session of it, from 1: a new tracer starts the next */
 };
+
+/* The cmwq:batch probe's 4th argument, and every batch's identity in the collector. */
+#define CMWQ_STREAM_ID(system, session) (((cmwq_u64)(system) << 32) | (cmwq_u32)(session))
+#define CMWQ_STREAM_SYSTEM(id) ((cmwq_u32)((id) >> 32))
 
 #ifdef __cplusplus
 static_assert(sizeof(struct cmwq_event_header) == 32, "header layout is part of the schema");
@@ -122,12 +145,12 @@ static_assert(offsetof(struct cmwq_event_header, ts) == 16, "header layout");
 static_assert(sizeof(struct cmwq_ev_state) == 88, "state layout is part of the schema");
 static_assert(offsetof(struct cmwq_ev_state, arg) == 80, "state layout");
 static_assert(sizeof(struct cmwq_ev_name) == 104, "name layout is part of the schema");
-static_assert(sizeof(struct cmwq_ev_hello) == 48, "hello layout is part of the schema");
+static_assert(sizeof(struct cmwq_ev_hello) == 56, "hello layout is part of the schema");
 #elif !defined(__bpf__)
 _Static_assert(sizeof(struct cmwq_event_header) == 32, "header layout is part of the schema");
 _Static_assert(sizeof(struct cmwq_ev_state) == 88, "state layout is part of the schema");
 _Static_assert(sizeof(struct cmwq_ev_name) == 104, "name layout is part of the schema");
-_Static_assert(sizeof(struct cmwq_ev_hello) == 48, "hello layout is part of the schema");
+_Static_assert(sizeof(struct cmwq_ev_hello) == 56, "hello layout is part of the schema");
 #endif
 
 #endif /* CMWQ_EVENTS_H */

@@ -5,6 +5,7 @@
 
 #include <cmwq/core.h>
 #include <cmwq/events.h>
+#include <cmwq/records.h>
 
 #include <cstddef>
 #include <functional>
@@ -17,10 +18,16 @@ namespace cmwq {
 
 class Recorder {
  public:
-  Recorder(std::uint32_t pid, int possible_cpus, Time watchdog_thresh);
+  /// `system`: which System of the process this is (CMWQ_EV_HELLO), from 1.
+  Recorder(std::uint32_t pid, std::uint32_t system, int possible_cpus, Time watchdog_thresh);
 
-  /// Starts a stream: HELLO first, every name again on its next use.
+  /// Starts the next session of the stream: HELLO first, every name again on its next use (with
+  /// the id it had: ids and seq are never reused). The caller announces the state, then announced().
   void restart(Time now);
+  /// The state announced after the HELLO is complete (CMWQ_EV_ANNOUNCED).
+  void announced(Time now);
+  /// The cmwq:batch probe's stream argument: CMWQ_STREAM_ID(system, session).
+  std::uint64_t stream_id() const { return CMWQ_STREAM_ID(system_, session_); }
   void record(const Event&, std::uint32_t tid);
   /// The records since the last take(); `events` gets their count.
   std::vector<std::byte> take(std::uint64_t* events = nullptr);
@@ -32,26 +39,15 @@ class Recorder {
   template <class T>
   T& append(std::uint16_t kind, Time ts, std::uint32_t tid, std::int32_t cpu);
 
-  std::uint32_t pid_;
+  std::uint32_t pid_, system_, session_ = 0;
   int cpus_;
   Time thresh_;
   std::uint64_t seq_ = 1;
   std::uint64_t count_ = 0;
   std::vector<std::byte> buf_;
-  std::unordered_map<std::string, std::uint32_t> names_;    // text -> id, for this stream
+  std::unordered_map<std::string, std::uint32_t> names_;    // text -> id, for the System's life
   std::unordered_map<const char*, std::uint32_t> by_ptr_;   // the same, cached by address
+  std::vector<bool> sent_;                                  // by id: its NAME is in this session
 };
-
-/// One validated record of a byte stream.
-struct Record {
-  const cmwq_event_header* h;
-  const cmwq_ev_state* state() const { return reinterpret_cast<const cmwq_ev_state*>(h); }
-  const cmwq_ev_name* name() const { return reinterpret_cast<const cmwq_ev_name*>(h); }
-  const cmwq_ev_hello* hello() const { return reinterpret_cast<const cmwq_ev_hello*>(h); }
-};
-
-/// Calls `fn` for each record; throws Error naming the offset and the problem when a record is
-/// truncated, has an impossible size or kind, or the stream is of a newer schema version.
-void for_each_record(std::span<const std::byte> bytes, const std::function<void(const Record&)>& fn);
 
 }  // namespace cmwq

@@ -3,6 +3,8 @@
 // state; the collector describes the state it rebuilt from events. One printer.
 #pragma once
 
+#include <cmwq/constants.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -70,3 +72,19 @@ struct Monitor {
 std::vector<std::string> wq_monitor_table(const std::vector<Monitor>&);
 
 }  // namespace cmwq::report
+
+namespace cmwq {
+
+/// The kernel's %*pbl: "0", "0-3,8".
+std::string cpulist(const std::vector<int>& cpus);
+/// pr_cont_pool_info(): " cpus=0 node=0 flags=0x4 nice=0" (no node for NUMA_NO_NODE).
+std::string pool_identity(const std::vector<int>& cpus, int node, unsigned flags, int nice);
+/// "BUG: workqueue lockup - pool cpus=0 node=0 flags=0x4 nice=0 stuck for 59s!"
+std::string lockup_line(const std::string& identity, Time stuck);
+/// wq_cpu_intensive_report(): the `count`th CPU-intensive mark of a function is reported from the
+/// 4th on, backing off exponentially.
+bool hog_report_due(std::uint64_t count);
+/// "workqueue: FUNC hogged CPU for >10000us 4 times, consider switching to WQ_UNBOUND"
+std::string hog_line(const std::string& func, Time thresh, std::uint64_t count);
+
+}  // namespace cmwq

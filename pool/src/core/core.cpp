@@ -276,37 +276,6 @@ void Core::announce_state(Time now) {
 
 void Core::warn(std::string line) { drv_.message(line); }
 
-std::string cpulist(const std::vector<int>& cpus) {
-  std::string out;
-  for (std::size_t i = 0; i < cpus.size();) {
-    std::size_t j = i;
-    while (j + 1 < cpus.size() && cpus[j + 1] == cpus[j] + 1) ++j;
-    if (!out.empty()) out += ',';
-    out += j == i ? fmt::format("{}", cpus[i]) : fmt::format("{}-{}", cpus[i], cpus[j]);
-    i = j + 1;
-  }
-  return out;
-}
-
-std::string pool_identity(const std::vector<int>& cpus, int node, unsigned flags, int nice) {
-  std::string s = " cpus=" + cpulist(cpus);
-  if (node != NUMA_NO_NODE) s += fmt::format(" node={}", node);
-  return s + fmt::format(" flags=0x{:x} nice={}", flags, nice);
-}
-
-std::string lockup_line(const std::string& identity, Time stuck) {
-  return fmt::format("BUG: workqueue lockup - pool{} stuck for {}s!", identity, stuck / kSec);
-}
-
-bool hog_report_due(std::uint64_t count) {
-  return count >= WQ_CPU_INTENSIVE_WARNING_THRESH && std::has_single_bit(count + 1 - WQ_CPU_INTENSIVE_WARNING_THRESH);
-}
-
-std::string hog_line(const std::string& func, Time thresh, std::uint64_t count) {
-  return fmt::format("workqueue: {} hogged CPU for >{}us {} times, consider switching to WQ_UNBOUND", func,
-                     thresh / kUsec, count);
-}
-
 std::string Core::pool_info(const Pool& pool) { return pool_identity(pool.cpus, pool.node, pool.flags, pool.nice); }
 
 namespace {

@@ -6,8 +6,8 @@
 
 namespace cmwq {
 
-Recorder::Recorder(std::uint32_t pid, int possible_cpus, Time watchdog_thresh)
-    : pid_(pid), cpus_(possible_cpus), thresh_(watchdog_thresh) {}
+Recorder::Recorder(std::uint32_t pid, std::uint32_t system, int possible_cpus, Time watchdog_thresh)
+    : pid_(pid), system_(system), cpus_(possible_cpus), thresh_(watchdog_thresh) {}
 
 template <class T>
 T& Recorder::append(std::uint16_t kind, Time ts, std::uint32_t tid, std::int32_t cpu) {
@@ -21,27 +21,41 @@ T& Recorder::append(std::uint16_t kind, Time ts, std::uint32_t tid, std::int32_t
 }
 
 void Recorder::restart(Time now) {
-  names_.clear();
-  by_ptr_.clear();
+  sent_.assign(sent_.size(), false);
   auto& hello = append<cmwq_ev_hello>(CMWQ_EV_HELLO, now, 0, -1);
   hello.version = CMWQ_EVENTS_VERSION;
   hello.possible_cpus = static_cast<std::uint32_t>(cpus_);
   hello.watchdog_thresh_ns = static_cast<std::uint64_t>(thresh_);
+  hello.system = system_;
+  hello.session = ++session_;
+}
+
+void Recorder::announced(Time now) {
+  auto& r = append<cmwq_ev_state>(CMWQ_EV_ANNOUNCED, now, 0, -1);
+  r.pool = -1;
+  r.nr_active = -1;
 }
 
 std::uint32_t Recorder::intern(const char* s, std::uint32_t kind, Time now, std::uint32_t tid) {
   if (!s) return 0;
-  if (auto it = by_ptr_.find(s); it != by_ptr_.end()) return it->second;
-  std::string text(s, strnlen(s, CMWQ_NAME_MAX - 1));
-  auto [it, added] = names_.try_emplace(text, static_cast<std::uint32_t>(names_.size() + 1));
-  if (added) {
+  std::uint32_t id;
+  if (auto it = by_ptr_.find(s); it != by_ptr_.end()) {
+    id = it->second;
+  } else {
+    std::string text(s, strnlen(s, CMWQ_NAME_MAX - 1));
+    id = names_.try_emplace(std::move(text), static_cast<std::uint32_t>(names_.size() + 1)).first->second;
+    by_ptr_[s] = id;
+  }
+  if (id >= sent_.size()) sent_.resize(id + 1, false);
+  if (!sent_[id]) {  // once per session: a reader that joins at a HELLO learns every name it meets
+    sent_[id] = true;
+    std::string text(s, strnlen(s, CMWQ_NAME_MAX - 1));
     auto& rec = append<cmwq_ev_name>(CMWQ_EV_NAME, now, tid, -1);
-    rec.id = it->second;
+    rec.id = id;
     rec.name_kind = kind;
     std::memcpy(rec.text, text.data(), text.size());
   }
-  by_ptr_[s] = it->second;
-  return it->second;
+  return id;
 }
 
 void Recorder::record(const Event& e, std::uint32_t tid) {
@@ -73,37 +87,6 @@ std::vector<std::byte> Recorder::take(std::uint64_t* events) {
   std::vector<std::byte> out;
   out.swap(buf_);
   return out;
-}
-
-void for_each_record(std::span<const std::byte> bytes, const std::function<void(const Record&)>& fn) {
-  std::size_t off = 0;
-  while (off < bytes.size()) {
-    if (bytes.size() - off < sizeof(cmwq_event_header))
-      throw Error(fmt::format("event stream: record at byte {} is truncated ({} bytes left, a header needs {})", off,
-                              bytes.size() - off, sizeof(cmwq_event_header)));
-    cmwq_event_header h;
-    std::memcpy(&h, bytes.data() + off, sizeof h);
-    if (h.size < sizeof h || h.size > bytes.size() - off)
-      throw Error(fmt::format("event stream: record at byte {} claims {} bytes ({} left)", off, h.size,
-                              bytes.size() - off));
-    if (off % alignof(cmwq_event_header) != 0)
-      throw Error(fmt::format("event stream: record at byte {} is misaligned", off));
-    std::size_t want = h.kind == CMWQ_EV_NAME ? sizeof(cmwq_ev_name)
-                       : h.kind == CMWQ_EV_HELLO ? sizeof(cmwq_ev_hello)
-                                                 : sizeof(cmwq_ev_state);
-    if (h.kind == 0 || h.kind >= CMWQ_EV_KIND_END)
-      throw Error(fmt::format("event stream: record at byte {} has unknown kind {} (this reader knows 1-{})", off,
-                              h.kind, CMWQ_EV_KIND_END - 1));
-    if (h.size != want)
-      throw Error(fmt::format("event stream: record at byte {} of kind {} has {} bytes, expected {}", off, h.kind,
-                              h.size, want));
-    Record rec{reinterpret_cast<const cmwq_event_header*>(bytes.data() + off)};
-    if (h.kind == CMWQ_EV_HELLO && rec.hello()->version > CMWQ_EVENTS_VERSION)
-      throw Error(fmt::format("event stream: schema version {} is newer than this reader's {}; update wqscope",
-                              rec.hello()->version, CMWQ_EVENTS_VERSION));
-    fn(rec);
-    off += h.size;
-  }
 }
 
 }  // namespace cmwq

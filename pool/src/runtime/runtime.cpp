@@ -56,7 +56,7 @@ class Runtime final : public Driver {
  public:
   explicit Runtime(Options opt)
       : opt_(std::move(opt)),
-        recorder_(static_cast<std::uint32_t>(::getpid()), possible_cpus(opt_), opt_.watchdog_thresh.count()) {
+        recorder_(static_cast<std::uint32_t>(::getpid()), next_system(), possible_cpus(opt_), opt_.watchdog_thresh.count()) {
     if (!opt_.log) opt_.log = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
     Config cfg;
     cfg.possible_cpus = possible_cpus(opt_);
@@ -82,6 +82,12 @@ class Runtime final : public Driver {
     newest_tracer_ = mono_now() - kAttachGrace;
     check_tracing();
     timer_ = std::thread([this] { timer_main(); });
+  }
+
+  /// Systems of one process are numbered from 1 in the order they start: each is its own stream.
+  static std::uint32_t next_system() {
+    static std::atomic<std::uint32_t> systems{0};
+    return ++systems;
   }
 
   static int possible_cpus(const Options& o) {
@@ -111,6 +117,7 @@ class Runtime final : public Driver {
     stream_started_ = now;
     recorder_.restart(now);
     core_->announce_state(now);
+    recorder_.announced(now);
   }
 
   /// The time of a queue_work(). Untraced, it only stamps an empty worklist's watchdog, which
@@ -127,6 +134,7 @@ class Runtime final : public Driver {
   void cut_batch() {
     if (!recorder_.pending_bytes()) return;
     Batch b;
+    b.stream = recorder_.stream_id();
     b.bytes = recorder_.take(&b.count);
     if (ready_.size() >= kMaxReadyBatches) {
       lost_ += ready_.front().count;
@@ -141,7 +149,7 @@ class Runtime final : public Driver {
       Batch b = std::move(ready_.front());
       ready_.pop_front();
       lk.unlock();
-      probes::batch(b.bytes.data(), b.bytes.size(), b.count);
+      probes::batch(b.bytes.data(), b.bytes.size(), b.count, b.stream);
       if (opt_.on_events) opt_.on_events(b.bytes, b.count);
       lk.lock();
     }
@@ -414,6 +422,7 @@ class Runtime final : public Driver {
   struct Batch {
     std::vector<std::byte> bytes;
     std::uint64_t count = 0;
+    std::uint64_t stream = 0;  // CMWQ_STREAM_ID of the session that wrote it
   };
   static constexpr std::size_t kMaxReadyBatches = 256;
 

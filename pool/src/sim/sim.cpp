@@ -56,12 +56,13 @@ std::string dmesg(Time t, std::string_view text) {
 
 class Simulator final : public Driver {
  public:
-  Simulator(const Scenario& sc, bool record) : sc_(sc), recorder_(1, sc.config.possible_cpus, sc.config.watchdog_thresh) {
+  Simulator(const Scenario& sc, bool record) : sc_(sc), recorder_(1, 1, sc.config.possible_cpus, sc.config.watchdog_thresh) {
     core_ = std::make_unique<Core>(sc.config, *this, 0);
     if (record) {
       recorder_.restart(0);
       core_->set_tracing(true);
       core_->announce_state(0);
+      recorder_.announced(0);
     }
     runq_.resize(static_cast<std::size_t>(sc.config.possible_cpus));
     for (auto& def : sc.workqueues) {

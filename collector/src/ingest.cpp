@@ -1,0 +1,144 @@
+#include "ingest.h"
+
+#include <algorithm>
+
+namespace wqscope {
+
+namespace {
+
+/// A record the collector writes into the log itself (seq 0: not the pool's).
+cmwq_ev_state collector_record(std::uint16_t kind, std::int64_t ts) {
+  cmwq_ev_state e{};
+  e.h.kind = kind;
+  e.h.size = sizeof e;
+  e.h.cpu = -1;
+  e.h.ts = static_cast<std::uint64_t>(std::max<std::int64_t>(ts, 0));
+  e.pool = -1;
+  e.nr_active = -1;
+  return e;
+}
+
+}  // namespace
+
+Ingest::Ingest(Recording* rec, std::int64_t thresh_ns, Clock clock, AlertSink alerts)
+    : rec_(rec), thresh_(thresh_ns), clock_(clock), alerts_(std::move(alerts)), trace_([this](int stream, Model& m) {
+        auto& dog = dogs_[stream];
+        dog = std::make_unique<Watchdog>(thresh_);
+        m.add_observer(dog.get());
+        if (rec_) m.add_observer(rec_->observer(stream));
+      }) {}
+
+Ingest::Source& Ingest::source(std::uint32_t pid, std::uint32_t system) {
+  auto [it, added] = sources_.try_emplace({pid, system});
+  if (added) {
+    it->second.id = static_cast<int>(sources_.size());
+    if (rec_) rec_->add_stream(it->second.id, pid, system);
+  }
+  return it->second;
+}
+
+void Ingest::batch(std::uint32_t pid, std::uint64_t stream, std::span<const std::byte> bytes,
+                   std::uint64_t ring_dropped) {
+  Source& src = source(pid, CMWQ_STREAM_SYSTEM(stream));
+  bool ring_lost = ring_dropped > ring_dropped_;
+  ring_dropped_ = std::max(ring_dropped_, ring_dropped);
+  try {
+    cmwq::for_each_record(bytes, [&](const cmwq::Record& r) {
+      auto ts = static_cast<std::int64_t>(std::min<std::uint64_t>(r.h->ts, INT64_MAX));
+      release_until(ts);
+      if (r.h->seq == 0 || r.h->kind == CMWQ_EV_GAP || r.h->kind == CMWQ_EV_CHECK) {  // only the collector writes these
+        ++counts_.out_of_sequence;
+        return;
+      }
+      if (src.next_seq && r.h->seq < src.next_seq) {
+        ++counts_.out_of_sequence;
+        return;
+      }
+      if (src.next_seq && r.h->seq > src.next_seq) {
+        std::uint32_t cause = src.cause ? src.cause
+                              : ring_lost ? std::uint32_t{CMWQ_GAP_RING_BUFFER}
+                                          : std::uint32_t{CMWQ_GAP_HANDOVER};
+        gap(src.id, src.next_seq, static_cast<std::int64_t>(r.h->seq - src.next_seq), cause, ts);
+      }
+      src.cause = 0;
+      src.next_seq = r.h->seq + 1;
+      apply(src.id, r);
+    });
+  } catch (const cmwq::RecordError&) {
+    // The rest of the batch cannot be found: the sequence says how much of it was lost.
+    ++counts_.malformed_batches;
+    src.cause = CMWQ_GAP_MALFORMED;
+  }
+}
+
+void Ingest::sched(const cmwq_ev_state& e) {
+  if (e.h.kind != CMWQ_EV_OFF_CPU && e.h.kind != CMWQ_EV_ON_CPU) return;
+  held_.emplace(static_cast<std::int64_t>(std::min<std::uint64_t>(e.h.ts, INT64_MAX)), e);
+}
+
+void Ingest::sched_lost(std::uint64_t n) {
+  if (n) gap(kSchedStream, 0, static_cast<std::int64_t>(n), CMWQ_GAP_SCHED, trace_.last_ts());
+}
+
+void Ingest::release_until(std::int64_t ts) {
+  auto end = held_.upper_bound(ts);
+  for (auto it = held_.begin(); it != end; ++it) apply(kSchedStream, cmwq::Record{&it->second.h});
+  held_.erase(held_.begin(), end);
+}
+
+void Ingest::gap(int stream, std::uint64_t from, std::int64_t count, std::uint32_t cause, std::int64_t ts) {
+  cmwq_ev_state e = collector_record(CMWQ_EV_GAP, ts);
+  e.work = from;
+  e.arg = count;
+  e.flags = cause;
+  ++counts_.gaps;
+  apply(stream, cmwq::Record{&e.h});
+}
+
+void Ingest::apply(int stream, const cmwq::Record& r) {
+  auto ts = static_cast<std::int64_t>(std::min<std::uint64_t>(r.h->ts, INT64_MAX));
+  if (clock_ == Clock::deadlines)  // what was due before this record, as a live watch would have seen it
+    trace_.route(stream, [&](int id, Model& m) { dogs_.at(id)->catch_up(m, ts - 1, [&](auto& a) { raise(id, a); }); });
+  if (rec_) rec_->add(stream, r);
+  if (r.h->kind == CMWQ_EV_CHECK) {
+    check(ts);
+    return;
+  }
+  trace_.apply(stream, r);
+  if (rec_) rec_->snapshot_if_due(trace_);
+}
+
+void Ingest::replayed(int stream, const cmwq::Record& r) { apply(stream, r); }
+
+void Ingest::check(std::int64_t now) {
+  for (auto& [id, m] : trace_.models()) raise(id, dogs_.at(id)->check(m, now));
+}
+
+void Ingest::raise(int stream, const std::vector<Alert>& alerts) {
+  if (alerts.empty()) return;
+  const Model& m = trace_.models().at(stream);
+  if (rec_)
+    for (const Alert& a : alerts) rec_->on_alert(stream, a);
+  if (alerts_) alerts_(stream, alerts, m);
+}
+
+void Ingest::tick(std::int64_t now) {
+  release_until(now - kPoolLatencyNs);
+  cmwq_ev_state e = collector_record(CMWQ_EV_CHECK, now);
+  apply(kSchedStream, cmwq::Record{&e.h});  // logged, so that a replay looks here too
+}
+
+void Ingest::finish(std::int64_t end) {
+  release_until(INT64_MAX);
+  if (clock_ == Clock::deadlines)  // a pool stuck when the log ended was stuck until then
+    for (auto& [id, m] : trace_.models()) dogs_.at(id)->catch_up(m, end, [&](auto& a) { raise(id, a); });
+  for (auto& [id, m] : trace_.models()) m.finish();
+}
+
+std::int64_t Ingest::next_deadline() const {
+  std::int64_t next = INT64_MAX;
+  for (auto& [id, m] : trace_.models()) next = std::min(next, dogs_.at(id)->next_deadline(m));
+  return next;
+}
+
+}  // namespace wqscope

@@ -1,0 +1,95 @@
+// The one ingest pipeline (Perfetto's trace_processor in small): records from capture, from an
+// imported file or from a recording's log go through here, and only here, to the log (a
+// Recording), the model of their stream, its watchdog and the alert sink. Live capture and every
+// reader build their state the same way, so a replay raises what live raised.
+//
+// What the target sends is untrusted: a batch that does not decode is counted and skipped; a
+// sequence that jumps becomes a GAP record (from, how many, cause) in the log, and every reader
+// applies it as live did.
+#pragma once
+
+#include "recording.h"
+#include "trace.h"
+#include "watchdog.h"
+
+#include <cmwq/records.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <utility>
+#include <vector>
+
+namespace wqscope {
+
+/// What a capture or import counted instead of applying (stored in the recording's anomalies table).
+struct IngestCounts {
+  std::uint64_t malformed_batches = 0;  // batches cut short by a record that does not decode
+  std::uint64_t out_of_sequence = 0;    // records whose seq went back: skipped
+  std::uint64_t gaps = 0;               // GAP records written
+};
+
+class Ingest {
+ public:
+  /// Alerts of one stream, with its model as it is when they are raised.
+  using AlertSink = std::function<void(int stream, const std::vector<Alert>&, const Model&)>;
+  /// When the watchdogs look at the state (stored with a recording: its replays look the same way).
+  enum class Clock {
+    live,       // capture: when tick() says, and the log notes it (CHECK records)
+    checks,     // a replay of a capture's log: where its CHECK records say
+    deadlines,  // an import, or its replay: at each stall's deadline, before the record that passes it
+  };
+  /// `rec`: the log to write (null: none); `thresh_ns`: the watchdog's threshold.
+  Ingest(Recording* rec, std::int64_t thresh_ns, Clock clock, AlertSink alerts = {});
+
+  /// One probe hit of process `pid`: the records of System CMWQ_STREAM_SYSTEM(`stream`).
+  /// `ring_dropped`: the BPF side's count of dropped events so far (names the cause of a gap).
+  void batch(std::uint32_t pid, std::uint64_t stream, std::span<const std::byte> bytes,
+             std::uint64_t ring_dropped = 0);
+  /// One of the kernel's off/on-CPU records of the target's threads: held until the pool's
+  /// records have passed its time (they come up to a flush period late).
+  void sched(const cmwq_ev_state&);
+  /// The kernel dropped `n` more off/on-CPU records.
+  void sched_lost(std::uint64_t n);
+  /// Live: releases what is due and runs the watchdogs at `now`.
+  void tick(std::int64_t now);
+  /// A record of the log as it was written (a reader's replay).
+  void replayed(int stream, const cmwq::Record&);
+  /// Everything held goes in; open items and episodes are reported; a replay's watchdog catches up to `end`.
+  void finish(std::int64_t end);
+
+  /// The earliest time a watchdog could report a stall not reported yet (INT64_MAX: none).
+  std::int64_t next_deadline() const;
+  const Trace& trace() const { return trace_; }
+  const IngestCounts& counts() const { return counts_; }
+
+  static constexpr std::int64_t kPoolLatencyNs = 100'000'000;  // pool flush period 20 ms, and a margin
+
+ private:
+  struct Source {  // one System of one process, as capture sees it
+    int id = 0;                   // the log's stream id
+    std::uint64_t next_seq = 0;   // 0: no record of it yet
+    std::uint8_t cause = 0;       // of the next gap, if known (a malformed batch)
+  };
+  Source& source(std::uint32_t pid, std::uint32_t system);
+  void apply(int stream, const cmwq::Record&);
+  void gap(int stream, std::uint64_t from, std::int64_t count, std::uint32_t cause, std::int64_t ts);
+  void check(std::int64_t now);
+  void release_until(std::int64_t ts);
+  void raise(int stream, const std::vector<Alert>&);
+
+  Recording* rec_;
+  std::int64_t thresh_;
+  Clock clock_;
+  AlertSink alerts_;
+  Trace trace_;
+  std::map<int, std::unique_ptr<Watchdog>> dogs_;  // by stream
+  std::map<std::pair<std::uint32_t, std::uint32_t>, Source> sources_;  // by (pid, system)
+  std::multimap<std::int64_t, cmwq_ev_state> held_;  // sched records by time: the CPUs' interleave
+  std::uint64_t ring_dropped_ = 0;
+  IngestCounts counts_;
+};
+
+}  // namespace wqscope
