@@ -36,7 +36,7 @@ check dumps.stats "$wqscope" stats dumps.db
 check xfslogd.stats-10s "$wqscope" stats --interval 10 xfslogd.db
 check xfslogd.replay-json "$wqscope" replay --json --thresh 1s xfslogd.db
 check xfslogd.alerts sqlite3 xfslogd.db "SELECT kind, pool, wq, message, detected_ns, stuck_ns, waiting FROM alerts"
-check xfslogd.episodes sqlite3 xfslogd.db "SELECT * FROM mayday_episodes"
+check xfslogd.episodes sqlite3 xfslogd.db "SELECT id, pool, started_ns, ended_ns, maydays, rescued, workqueues FROM mayday_episodes"
 
 # Bad recordings: a clear message naming the file, exit 1, never a crash.
 bad() {  # bad FILE MESSAGE
@@ -51,7 +51,7 @@ sqlite3 "$tmp/foreign.db" "CREATE TABLE t (x); INSERT INTO t VALUES (1)"
 bad "$tmp/foreign.db" "is a SQLite database but not a wqscope recording (no run and events tables)"
 cp seed004.db "$tmp/newer.db"
 sqlite3 "$tmp/newer.db" "PRAGMA user_version = 99"
-bad "$tmp/newer.db" "was written by a newer wqscope (recording format 99; this wqscope reads format 1)"
+bad "$tmp/newer.db" "was written by a newer wqscope (recording format 99; this wqscope reads format 2)"
 head -c 8192 xfslogd.db > "$tmp/truncated.db"
 bad "$tmp/truncated.db" "$tmp/truncated.db: "
 out=$("$wqscope" show seed004.db --at soon 2>&1)
