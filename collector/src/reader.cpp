@@ -37,15 +37,15 @@ RecordingReader::RecordingReader(const std::string& path) : path_(path) {
     Cursor t(db_, path_, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('run', 'events')");
     has_run = t.next() && t.i(0) == 2;
   }
-  if (version >= 1 && version < kRecordingSchemaVersion)
-    fail(fmt::format("is a recording of an older format ({}; this wqscope reads format {}): read it with the wqscope "
-                     "that made it, or record it again",
-                     version, kRecordingSchemaVersion));
   if (version > kRecordingSchemaVersion)
     fail(fmt::format("was written by a newer wqscope (recording format {}; this wqscope reads format {}): read it "
                      "with that version or newer",
                      version, kRecordingSchemaVersion));
   if (version < 1 || !has_run) fail("is a SQLite database but not a wqscope recording (no run and events tables)");
+  if (version >= 1 && version < kRecordingSchemaVersion)
+    fail(fmt::format("is a recording of an older format ({}; this wqscope reads format {}): read it with the wqscope "
+                     "that made it, or record it again",
+                     version, kRecordingSchemaVersion));
   Cursor r(db_, path_,
            "SELECT command, host, kernel, end_reason, pid, possible_cpus, started_ns, ended_ns, started_unix, "
            "events, dropped_events, lost_events, clock FROM run WHERE id = 1");

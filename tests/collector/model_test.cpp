@@ -47,6 +47,18 @@ struct TempDir {
   ~TempDir() { std::filesystem::remove_all(path); }
 };
 
+/// The records of `bytes` without those at positions [from, to).
+std::vector<std::byte> without(std::span<const std::byte> bytes, std::size_t from, std::size_t to) {
+  std::vector<std::byte> out;
+  std::size_t i = 0;
+  cmwq::for_each_record(bytes, [&](const cmwq::Record& r) {
+    auto* p = reinterpret_cast<const std::byte*>(r.h);
+    if (i < from || i >= to) out.insert(out.end(), p, p + r.h->size);
+    ++i;
+  });
+  return out;
+}
+
 TEST(Model, SimulatedXfslogdLandsInTheRecording) {
   auto sc = cmwq::sim::load_scenario(std::string(CMWQ_SCENARIOS) + "/seed000-xfslogd.scn");
   sc.config.rescuer_policy = cmwq::RescuerPolicy::k2014;
@@ -156,6 +168,57 @@ TEST(Recording, SnapshotsGiveTheStateReplayGives) {
   }
 }
 
+// A stream with gaps (records cut out, as a full ring buffer would): the state at any instant is the
+// same from the nearest snapshot plus its tail as from a full replay, and as live ingest saw it.
+TEST(Recording, SnapshotsOfALossyStreamGiveTheStateReplayGives) {
+  TempDir dir;
+  std::string db = (dir.path / "lossy.db").string();
+  auto result = cmwq::sim::run(cmwq::sim::load_scenario(std::string(CMWQ_TEST_SCENARIOS) + "/many-items.scn"), true);
+  std::size_t n = 0;
+  cmwq::for_each_record(result.events, [&](const cmwq::Record&) { ++n; });
+  auto lossy = without(without(result.events, n / 5, n / 5 + 3000), n / 2, n / 2 + 5000);
+  std::map<std::int64_t, std::vector<std::string>> live;  // the busy dump as live ingest had it
+  std::vector<std::int64_t> instants;
+  {
+    auto rec = Recording::create(db, {"lossy", 1, 0, "deadlines"});
+    Ingest ingest(rec.get(), 30'000'000'000, Ingest::Clock::deadlines);
+    std::int64_t step = result.end / 20;
+    cmwq::for_each_record(lossy, [&](const cmwq::Record& r) {
+      auto ts = static_cast<std::int64_t>(r.h->ts);
+      if (!ingest.trace().models().empty() && (instants.empty() ? ts >= step : ts >= instants.back() + step)) {
+        std::int64_t t = instants.empty() ? step : instants.back() + step;
+        if (ts > t) {  // everything up to t is in: the state at t
+          instants.push_back(t);
+          live[t] = cmwq::report::show_busy(ingest.trace().primary().busy(t));
+        }
+      }
+      ingest.batch(1, CMWQ_STREAM_ID(1, 1), std::span(reinterpret_cast<const std::byte*>(r.h), r.h->size));
+    });
+    ingest.finish(result.end);
+    rec->finish("simulation ended", result.end, 0, ingest.trace().lost());
+  }
+  ASSERT_GE(instants.size(), 15u);
+  ASSERT_GE(std::stoll(query(db, "SELECT count(DISTINCT event) FROM snapshots")), 1);
+  ASSERT_GE(std::stoll(query(db, "SELECT count(*) FROM events WHERE kind = 37")), 2);
+  RecordingReader reader(db);
+  for (std::int64_t t : instants) {
+    Trace from_snapshot, from_start;
+    reader.state_at(from_snapshot, t);
+    reader.replay(
+        [&](int stream, const cmwq::Record& r) {
+          from_start.apply(stream, r);
+          return true;
+        },
+        t);
+    auto busy = cmwq::report::show_busy(from_snapshot.primary().busy(t));
+    EXPECT_EQ(busy, cmwq::report::show_busy(from_start.primary().busy(t))) << t;
+    EXPECT_EQ(busy, live[t]) << t;
+    EXPECT_EQ(cmwq::report::wq_monitor_table(from_snapshot.primary().monitor()),
+              cmwq::report::wq_monitor_table(from_start.primary().monitor()));
+    EXPECT_EQ(from_snapshot.primary().lost(), from_start.primary().lost());
+  }
+}
+
 TEST(Model, SleepAndWakeRecordsCarryNrRunningAfterThem) {
   // The documentation's timeline: w0 is the only item running on CPU 0 when it sleeps at 5 ms.
   auto result = cmwq::sim::run(cmwq::sim::load_scenario(std::string(CMWQ_SCENARIOS) + "/doc-cmwq-max-active-3.scn"),
@@ -204,18 +267,6 @@ TEST(Recording, EveryRecordIsARowOnceCommitted) {
   add(2, 70, 7);  // another System's stream: its own seq, beside the first's
   rec->commit();
   EXPECT_EQ(query(path, "SELECT count(*), group_concat(ts) FROM events WHERE seq = 70"), "2|700,7");
-}
-
-/// The records of `bytes` without those at positions [from, to).
-std::vector<std::byte> without(std::span<const std::byte> bytes, std::size_t from, std::size_t to) {
-  std::vector<std::byte> out;
-  std::size_t i = 0;
-  cmwq::for_each_record(bytes, [&](const cmwq::Record& r) {
-    auto* p = reinterpret_cast<const std::byte*>(r.h);
-    if (i < from || i >= to) out.insert(out.end(), p, p + r.h->size);
-    ++i;
-  });
-  return out;
 }
 
 TEST(Ingest, GapsInTheSequenceBecomeGapRecords) {

@@ -36,14 +36,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   try {
     wqscope::RecordingReader reader(db_path());
-    wqscope::Model model;
+    wqscope::Trace trace;
     std::int64_t end = reader.last_ns();
-    reader.state_at(model, end);
-    (void)model.busy(end);
-    (void)model.held_back();
-    wqscope::Model from_start;  // a replay that ignores the snapshots
-    reader.replay([&](const cmwq::Record& r) {
-      from_start.apply(r);
+    reader.state_at(trace, end);
+    for (auto& [stream, model] : trace.models()) {
+      (void)model.busy(end);
+      (void)model.held_back();
+    }
+    wqscope::Trace from_start;  // a replay that ignores the snapshots
+    reader.replay([&](int stream, const cmwq::Record& r) {
+      from_start.apply(stream, r);
       return true;
     });
   } catch (const wqscope::RecordingError&) {

@@ -1,10 +1,8 @@
-// Bytes -> the validating decoder -> the model. The decoder may reject a stream (cmwq::Error);
-// whatever it accepts, however nonsensical (workers never created, ends without starts, barriers
-// for nothing, negative pools, timestamps near the int64 edge), the model must take without
-// crashing or hanging, and its queries and snapshot must work on the state it is left in.
-#include "model.h"
-
-#include <cmwq/recorder.h>
+// Bytes -> the ingest pipeline, as a probe hit of the target would come: whatever it gets (garbage,
+// workers never created, ends without starts, barriers for nothing, negative pools, timestamps near
+// the int64 edge), it counts and skips what does not decode, never throws, and the model it leaves
+// answers its queries and round-trips its snapshot.
+#include "ingest.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -17,20 +15,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size) std::memcpy(buf.data(), data, size);
   std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(buf.data()), size);
 
-  wqscope::Model model;
-  try {
-    cmwq::for_each_record(bytes, [&](const cmwq::Record& r) { model.apply(r); });
-  } catch (const cmwq::Error&) {
-    // Rejected from here on; the records before it were applied, as the collector does.
+  wqscope::Ingest ingest(nullptr, 1'000'000'000, wqscope::Ingest::Clock::deadlines);
+  ingest.batch(1, CMWQ_STREAM_ID(1, 1), bytes);
+  ingest.finish(ingest.trace().last_ts());
+  for (auto& [stream, model] : ingest.trace().models()) {
+    (void)model.busy(model.last_ts());
+    (void)model.monitor();
+    (void)model.held_back();
+    for (auto& [id, p] : model.pools()) (void)model.pool_identity(p);
+    if (size <= 4096) {  // a snapshot costs more than the records: round-trip the small states only
+      wqscope::Model copy;
+      copy.restore(model.snapshot());
+    }
   }
-  (void)model.busy(model.last_ts());
-  (void)model.monitor();
-  (void)model.held_back();
-  for (auto& [id, p] : model.pools()) (void)model.pool_identity(p);
-  if (size <= 4096) {  // a snapshot costs more than the records: round-trip the small states only
-    wqscope::Model copy;
-    copy.restore(model.snapshot());
-  }
-  model.finish();
   return 0;
 }
