@@ -325,6 +325,55 @@ TEST(Ingest, TwoSystemsAreTwoStreams) {
   EXPECT_TRUE(names(ingest.trace().models().at(2)).contains("rcu_gp"));
 }
 
+/// A second session of the stream's System, as the pool writes one when another tracer attaches:
+/// HELLO, the state announced again (here: its workqueues), ANNOUNCED; seq goes on after `skip`.
+std::vector<std::byte> second_session(std::span<const std::byte> first, std::uint64_t skip) {
+  std::vector<std::byte> out;
+  std::uint64_t seq = 0;
+  std::vector<cmwq_ev_state> creates;
+  cmwq_ev_hello hello{};
+  cmwq::for_each_record(first, [&](const cmwq::Record& r) {
+    seq = std::max(seq, r.h->seq);
+    if (r.h->kind == CMWQ_EV_HELLO) hello = *r.hello();
+    if (r.h->kind == CMWQ_EV_WQ_CREATE) creates.push_back(*r.state());
+  });
+  auto put = [&](auto rec) {
+    rec.h.seq = seq + ++skip;
+    auto* p = reinterpret_cast<const std::byte*>(&rec);
+    out.insert(out.end(), p, p + sizeof rec);
+  };
+  hello.session = 2;
+  put(hello);
+  for (auto& c : creates) put(c);
+  cmwq_ev_state done = creates.front();
+  done.h.kind = CMWQ_EV_ANNOUNCED;
+  put(done);
+  return out;
+}
+
+// Another tracer attached: the pool announces its state again. A model that followed the first
+// session knows it, and more (the counters): it keeps what it knew. After a gap it learns from it.
+TEST(Ingest, ANewSessionKeepsWhatTheModelKnew) {
+  auto result = cmwq::sim::run(cmwq::sim::load_scenario(std::string(CMWQ_SCENARIOS) + "/seed000-xfslogd.scn"), true);
+  for (std::uint64_t skip : {0, 5}) {
+    SCOPED_TRACE(skip);
+    Ingest ingest(nullptr, 30'000'000'000, Ingest::Clock::deadlines);
+    ingest.batch(1, CMWQ_STREAM_ID(1, 1), result.events);
+    auto before = cmwq::report::wq_monitor_table(ingest.trace().primary().monitor());
+    ingest.batch(1, CMWQ_STREAM_ID(1, 2), second_session(result.events, skip));
+    const Model& m = ingest.trace().primary();
+    ASSERT_EQ(ingest.trace().models().size(), 1u);  // the same System: the same stream
+    if (skip == 0) {
+      EXPECT_GT(m.restated(), 0u);
+      EXPECT_EQ(cmwq::report::wq_monitor_table(m.monitor()), before);
+    } else {
+      EXPECT_EQ(m.restated(), 0u);
+      EXPECT_EQ(m.lost(), skip);
+      EXPECT_NE(cmwq::report::wq_monitor_table(m.monitor()), before);  // counted anew from the announcement
+    }
+  }
+}
+
 TEST(Model, NamesLoseTheirControlCharacters) {
   struct Names : ModelObserver {
     std::string text;
