@@ -1,10 +1,12 @@
 // wqscope: see inside libcmwq pools, catch them when they stall.
 #include "export.h"
-#include "metrics.h"
 #include "inspect.h"
 #include "record.h"
 #include "recording.h"
+#if WQSCOPE_CAPTURE
+#include "metrics.h"
 #include "tracer.h"
+#endif
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -36,6 +38,7 @@ std::int64_t parse_threshold(const std::string& s) {
   return static_cast<std::int64_t>(v * scale);
 }
 
+#if WQSCOPE_CAPTURE
 /// A power of two of bytes, like 256K or 32M, that holds a few of the ring's fixed-size records.
 std::uint32_t parse_ring_buffer(const std::string& s) {
   std::size_t used = 0;
@@ -63,6 +66,7 @@ std::uint32_t parse_ring_buffer(const std::string& s) {
   return static_cast<std::uint32_t>(v);
 }
 
+
 /// --group NAME: the group that may read the recording.
 gid_t parse_group(const std::string& name) {
   errno = 0;
@@ -70,6 +74,8 @@ gid_t parse_group(const std::string& name) {
   throw OptionError(fmt::format("--group '{}': {} (`getent group` lists the groups; `groupadd` creates one)", name,
                                 errno ? std::strerror(errno) : "no such group"));
 }
+
+#endif
 
 int export_trace(const std::string& db, const std::string& json) {
   wqscope::RecordingReader reader(db);
@@ -179,8 +185,10 @@ int main(int argc, char** argv) {
     if (stats->parsed()) {
       if (stats_kernel == !db.empty()) throw OptionError("give either a recording or --kernel");
       if (!stats_kernel) return wqscope::stats(db, interval_opt->count() ? std::optional(interval) : std::nullopt);
+#if WQSCOPE_CAPTURE
       target.kernel = true;
       return wqscope::live_stats(target, interval_opt->count() ? interval : 1.0, count);
+#endif
     }
     if (import->parsed()) return wqscope::import_events(events, output, parse_threshold(thresh));
     if (export_cmd->parsed()) return export_trace(db, export_json);
@@ -188,6 +196,12 @@ int main(int argc, char** argv) {
       ropt.thresh_ns = parse_threshold(thresh);
       return wqscope::replay(db, ropt);
     }
+#if !WQSCOPE_CAPTURE
+    (void)metrics_opt, (void)watch_group;
+    throw std::runtime_error("this wqscope was built without the capture side (no kernel BTF at build time, or "
+                             "-DWQSCOPE_BPF=OFF): it reads recordings (show, stats, replay, import, export); record, "
+                             "watch and stats --kernel need a build with BPF");
+#else
     if (target.kernel && target.pid) throw OptionError("--kernel traces the kernel, not a process: drop -p");
     if (!target.kernel && (target.pid != 0) == !target.command.empty()) {
       fmt::print(stderr, "wqscope {}: give either -p PID or -- COMMAND (or --kernel), not {}\n", sub->get_name(),
@@ -208,15 +222,18 @@ int main(int argc, char** argv) {
       return 2;
     }
     return wqscope::watch(target, wopt);
+#endif
   } catch (const OptionError& e) {  // bad values: what is accepted, exit 2
     fmt::print(stderr, "wqscope {}: {}\n", sub->get_name(), e.what());
     return 2;
   } catch (const std::invalid_argument& e) {
     fmt::print(stderr, "wqscope {}: {}\n", sub->get_name(), e.what());
     return 2;
+#if WQSCOPE_CAPTURE
   } catch (const wqscope::MetricsUsageError& e) {
     fmt::print(stderr, "wqscope {}: {}\n", sub->get_name(), e.what());
     return 2;
+#endif
   } catch (const std::runtime_error& e) {  // what failed and what to do: tracer, recording, export, metrics
     fmt::print(stderr, "wqscope {}: {}\n", sub->get_name(), e.what());
     return 1;

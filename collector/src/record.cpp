@@ -4,6 +4,7 @@
 #include "ingest.h"
 #include "metrics.h"
 #include "recording.h"
+#include "session.h"
 
 #include <cmwq/report.h>
 

@@ -1,7 +1,9 @@
 // `wqscope record`, `wqscope watch` and `wqscope stats` of a live target.
 #pragma once
 
-#include "session.h"
+#include "target.h"
+
+#include <cstdint>
 
 #include <optional>
 #include <string>

@@ -4,6 +4,7 @@
 // what they do with the records.
 #pragma once
 
+#include "target.h"
 #include "tracer.h"
 
 #include <functional>
@@ -13,13 +14,6 @@
 #include <vector>
 
 namespace wqscope {
-
-struct Target {
-  pid_t pid = 0;                     // -p PID
-  std::vector<std::string> command;  // -- CMD ARGS: traced, or in kernel mode run while tracing
-  std::uint32_t ring_buffer_bytes = kRingBufferDefault;  // how much the target may run ahead of us
-  bool kernel = false;               // --kernel: the kernel's own workqueues
-};
 
 std::int64_t mono_ns();
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "cmwq_bpf.h"
+#include "target.h"
 
 #include <bpf/libbpf.h>
 
@@ -39,7 +40,6 @@ void require_kernel_btf();
 constexpr std::uint32_t kRingRecordBytes = (sizeof(cmwq_bpf_batch) + 8 + 7) / 8 * 8;
 constexpr std::uint32_t kRingBufferMin = std::bit_ceil(2 * kRingRecordBytes);  // 256 KiB: 3 records
 constexpr std::uint32_t kRingBufferMax = 1u << 30;
-constexpr std::uint32_t kRingBufferDefault = 32u << 20;
 
 /// Every CPU's value of entry 0 of a BPF per-CPU array (the BPF side's counters); empty if unreadable.
 template <class T>
