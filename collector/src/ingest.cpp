@@ -1,6 +1,7 @@
 #include "ingest.h"
 
 #include <algorithm>
+#include <chrono>
 
 namespace wqscope {
 
@@ -26,7 +27,10 @@ Ingest::Ingest(Recording* rec, std::int64_t thresh_ns, Clock clock, AlertSink al
         dog = std::make_unique<Watchdog>(thresh_);
         m.add_observer(dog.get());
         if (rec_) m.add_observer(rec_->observer(stream));
-      }) {}
+      }) {
+  now_ = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+             .count();
+}
 
 Ingest::Source& Ingest::source(std::uint32_t pid, std::uint32_t system) {
   auto [it, added] = sources_.try_emplace({pid, system});
@@ -48,6 +52,10 @@ void Ingest::batch(std::uint32_t pid, std::uint64_t stream, std::span<const std:
       release_until(ts);
       if (r.h->seq == 0 || r.h->kind == CMWQ_EV_GAP || r.h->kind == CMWQ_EV_CHECK) {  // only the collector writes these
         ++counts_.out_of_sequence;
+        return;
+      }
+      if (clock_ == Clock::live && ts > now_ + kFutureNs) {
+        ++counts_.from_the_future;
         return;
       }
       if (src.next_seq && r.h->seq < src.next_seq) {
@@ -123,6 +131,7 @@ void Ingest::raise(int stream, const std::vector<Alert>& alerts) {
 }
 
 void Ingest::tick(std::int64_t now) {
+  now_ = std::max(now_, now);
   release_until(now - kPoolLatencyNs);
   cmwq_ev_state e = collector_record(CMWQ_EV_CHECK, now);
   apply(kSchedStream, cmwq::Record{&e.h});  // logged, so that a replay looks here too

@@ -28,6 +28,8 @@ namespace wqscope {
 struct IngestCounts {
   std::uint64_t malformed_batches = 0;  // batches cut short by a record that does not decode
   std::uint64_t out_of_sequence = 0;    // records whose seq went back: skipped
+  std::uint64_t from_the_future = 0;    // live records stamped far after now: skipped (they would end every
+                                        // reader's view of the log there)
   std::uint64_t gaps = 0;               // GAP records written
 };
 
@@ -66,6 +68,7 @@ class Ingest {
   const IngestCounts& counts() const { return counts_; }
 
   static constexpr std::int64_t kPoolLatencyNs = 100'000'000;  // pool flush period 20 ms, and a margin
+  static constexpr std::int64_t kFutureNs = 10'000'000'000;    // live: a record this far after now is forged
 
  private:
   struct Source {  // one System of one process, as capture sees it
@@ -89,6 +92,7 @@ class Ingest {
   std::map<std::pair<std::uint32_t, std::uint32_t>, Source> sources_;  // by (pid, system)
   std::multimap<std::int64_t, cmwq_ev_state> held_;  // sched records by time: the CPUs' interleave
   std::uint64_t ring_dropped_ = 0;
+  std::int64_t now_ = 0;  // live: the clock at the last tick (CLOCK_MONOTONIC, as the records)
   IngestCounts counts_;
 };
 

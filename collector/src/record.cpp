@@ -25,10 +25,10 @@ void report_end(const std::string& reason, const Ingest& ingest, const Session& 
   if (st.dropped_events || ingest.trace().lost())
     fmt::print(stderr, "wqscope: warning: events were lost: the reader fell behind the target; what was recorded is "
                        "valid but incomplete (a larger --ring-buffer, default 32M, gives the reader more room)\n");
-  if (c.malformed_batches || c.out_of_sequence)
-    fmt::print(stderr, "wqscope: warning: the target sent {} batch(es) that did not decode and {} record(s) out of "
-                       "sequence: counted and skipped\n",
-               c.malformed_batches, c.out_of_sequence);
+  if (c.malformed_batches || c.out_of_sequence || c.from_the_future)
+    fmt::print(stderr, "wqscope: warning: the target sent {} batch(es) that did not decode, {} record(s) out of "
+                       "sequence and {} stamped in the future: counted and skipped\n",
+               c.malformed_batches, c.out_of_sequence, c.from_the_future);
   if (std::string note = session.left_out(); !note.empty()) fmt::print(stderr, "wqscope: note: {}\n", note);
   if (st.sched_dropped)
     fmt::print(stderr, "wqscope: warning: {} of the kernel's off/on-CPU records were dropped (their ring buffer was "
@@ -42,6 +42,7 @@ void store_counts(Recording& rec, const Ingest& ingest, const cmwq_bpf_stats& st
   rec.count("malformed_batches", c.malformed_batches, "batches cut short by a record that did not decode");
   rec.count("out_of_sequence", c.out_of_sequence, "records whose seq went back, or that only the collector writes");
   rec.count("gaps", c.gaps, "GAP records written (records missing there)");
+  rec.count("from_the_future", c.from_the_future, "records stamped more than 10 s after the collector's clock");
   rec.count("ring_buffer_dropped_events", st.dropped_events, "events the BPF ring buffer had no room for");
   rec.count("oversized_batches", st.oversized, "probe hits larger than a batch may be");
   rec.count("read_errors", st.read_errors, "batches the BPF side could not read from the target");
