@@ -4,6 +4,7 @@
 #include "metrics.h"
 #include "feed.h"
 #include "recording.h"
+#include "untrusted.h"
 #include "watchdog.h"
 
 #include <cmwq/report.h>
@@ -96,12 +97,13 @@ int watch(const Target& target, const WatchOptions& opt) {
   });
   attach(session, feed);
   if (opt.quiet)
-    fmt::print(stderr, "wqscope: recording {} into {} (Ctrl-C to stop)\n", session.description(), opt.output);
+    fmt::print(stderr, "wqscope: recording {} into {} (Ctrl-C to stop)\n", printable(session.description()),
+               opt.output);
   else
     fmt::print(stderr, "wqscope: watching {} for pools stuck {} ms or longer (Ctrl-C to stop)\n",
-               session.description(), opt.thresh_ns / 1'000'000);
+               printable(session.description()), opt.thresh_ns / 1'000'000);
   if (metrics) fmt::print(stderr, "wqscope: Prometheus metrics at http://{}/metrics\n", opt.metrics);
-  AlertPrinter printer({opt.json, opt.exec}, session.pid());
+  AlertPrinter printer({opt.json, opt.exec, opt.exec_timeout_ns}, session.pid());
   std::string reason = run_into(rec.get(), session, model, [&](std::int64_t now) {
     feed.tick(now);
     // Gauges first: whoever reads an alert and then scrapes sees the state it was about.

@@ -341,7 +341,7 @@ void Recording::on_work_done(const WorkInstance& w) {
 void Recording::on_alert(const Alert& a) {
   insert(ins_alert_,
          "INSERT INTO alerts (kind, pool, wq, message, detected_ns, stuck_ns, waiting) VALUES (?,?,?,?,?,?,?)",
-         a.kind, Opt{a.pool}, a.wq, a.message, a.time_ns, a.stuck_ns, a.pending);
+         std::string(name(a.kind)), Opt{a.pool}, a.wq, a.message, a.time_ns, a.stuck_ns, a.pending);
 }
 
 void Recording::on_mayday_episode(const MaydayEpisode& ep) {

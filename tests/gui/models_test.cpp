@@ -153,7 +153,7 @@ class ModelsTest : public QObject {
     Tables tables(reader);
     auto alerts = tables.alerts();
     QVERIFY(!alerts.empty());
-    QCOMPARE(QString::fromStdString(alerts.front().kind), QString("lockup"));
+    QVERIFY(alerts.front().kind == wqscope::AlertKind::Lockup);
     QCOMPARE(alerts.front().pool, 0);
   }
 
