@@ -3,7 +3,7 @@
 # SIGPIPE), a hook that never reads and one that reads and then sleeps forever, each given a lockup
 # alert larger than a pipe (its busy dump lists 1000 items), the alerts on stdout and in the recording
 # are the same, on time, and the session ends with the target; the hung hooks are killed after
-# --exec-timeout and said so.
+# --exec-timeout and said so. And wqscope never signals a command because of a failure of its own.
 wqscope=$1 target=$2
 source "$(dirname "$0")/common.sh"
 need_root "watching (CAP_BPF, CAP_PERFMON)"
@@ -51,4 +51,14 @@ python3 -m json.tool --json-lines <(cat "$tmp"/ok.*) > /dev/null || fail "the re
 for pid in $(cat "$tmp"/*.err | sed -nE 's/.*alert hook .* \(pid ([0-9]+)\) still running.*/\1/p'); do
   ! kill -0 "$pid" 2>/dev/null || fail "hook $pid outlived its timeout"
 done
-echo "hook: /bin/true, a hook that never reads, one that sleeps and one that reads: the same alerts on time and in the recording; hung hooks killed after 2s"
+
+# A failure of wqscope's own ends its recording, never the command it started: here the file size
+# limit (SIGXFSZ ignored, so writes fail with EFBIG) stops the recording once it has begun.
+(trap '' XFSZ; ulimit -f 700; exec "$wqscope" record -o "$tmp/full.db" -- "$target" 3 1000) > "$tmp/full.out" 2>&1
+rc=$?
+[[ $rc -eq 1 ]] || { cat "$tmp/full.out"; fail "a failed recording: exit status $rc, not 1"; }
+grep -qF "cannot write the recording" "$tmp/full.out" || { cat "$tmp/full.out"; fail "the error"; }
+grep -qE "the command it started \(pid [0-9]+\) runs on untraced" "$tmp/full.out" || { cat "$tmp/full.out"; fail "not said"; }
+grep -qE "the command it started \(pid [0-9]+\) exited with status 3" "$tmp/full.out" \
+  || { cat "$tmp/full.out"; fail "the command did not end on its own"; }
+echo "hook: /bin/true, a hook that never reads, one that sleeps and one that reads: the same alerts on time and in the recording; hung hooks killed after 2s; a failed recording leaves the command to end on its own"
