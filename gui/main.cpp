@@ -3,7 +3,8 @@
 // that it starts itself, for a process or a command.
 #include "collector.h"
 #include "main_window.h"
-#include "duration.h"
+
+#include <duration.h>
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -92,11 +93,11 @@ int main(int argc, char** argv) {
   std::optional<std::int64_t> first_at;  // from the start, or absolute with @NS
   bool absolute = false;
   try {
-    opt.thresh_ns = wqscope::parse_duration(cli.value(thresh).toStdString(), "--thresh");
+    opt.thresh_ns = cmwq::cli::parse_duration(cli.value(thresh).toStdString(), "--thresh");
     if (cli.isSet(at)) {
       std::string text = cli.value(at).toStdString();
       absolute = text.starts_with('@');
-      first_at = wqscope::parse_instant(text, "--at", 0);
+      first_at = cmwq::cli::parse_instant(text, "--at", 0);
     }
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "wqscope-gui: %s\n", e.what());

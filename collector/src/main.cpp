@@ -1,5 +1,4 @@
 // wqscope: see inside libcmwq pools, catch them when they stall.
-#include "duration.h"
 #include "export.h"
 #include "metrics.h"
 #include "inspect.h"
@@ -8,6 +7,7 @@
 #include "tracer.h"
 
 #include <CLI/CLI.hpp>
+#include <duration.h>
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -23,7 +23,7 @@ struct OptionError : std::runtime_error {
 
 constexpr std::int64_t kMaxInterval = 1'000'000'000'000'000;  // 1e6 s
 
-std::int64_t parse_threshold(const std::string& s) { return wqscope::parse_duration(s, "--thresh"); }
+std::int64_t parse_threshold(const std::string& s) { return cmwq::cli::parse_duration(s, "--thresh"); }
 
 /// A power of two of bytes, like 256K or 32M, that holds a few of the ring's fixed-size records.
 std::uint32_t parse_ring_buffer(const std::string& s) {
@@ -173,7 +173,7 @@ int main(int argc, char** argv) {
       if (stats_kernel == !db.empty()) throw OptionError("give either a recording or --kernel");
       std::optional<double> every;
       if (interval_opt->count())
-        every = static_cast<double>(wqscope::parse_duration(interval, "--interval", {.max_ns = kMaxInterval})) / 1e9;
+        every = static_cast<double>(cmwq::cli::parse_duration(interval, "--interval", {.max_ns = kMaxInterval})) / 1e9;
       if (!stats_kernel) return wqscope::stats(db, every);
       target.kernel = true;
       return wqscope::live_stats(target, every.value_or(1.0), count);
@@ -198,7 +198,7 @@ int main(int argc, char** argv) {
       throw OptionError("--group applies to the recording: give -o FILE too");
     wopt.group = gid;
     wopt.thresh_ns = parse_threshold(thresh);
-    wopt.exec_timeout_ns = wqscope::parse_duration(exec_timeout, "--exec-timeout");
+    wopt.exec_timeout_ns = cmwq::cli::parse_duration(exec_timeout, "--exec-timeout");
     if (metrics_opt->count()) wopt.metrics = wqscope::metrics_address(metrics);
     if (!wopt.exec.empty() && ::access(wopt.exec.c_str(), X_OK) != 0) {
       fmt::print(stderr, "wqscope watch: --exec {}: not an executable file (give its full path)\n", wopt.exec);

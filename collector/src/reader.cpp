@@ -1,9 +1,9 @@
 #include "reader.h"
 
-#include "duration.h"
 #include "feed.h"
 #include "sqlite_rows.h"
 
+#include <duration.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -217,7 +217,7 @@ RecordingReader::Position RecordingReader::apply(Model& model, std::int64_t at, 
 }
 
 std::int64_t parse_instant(const std::string& text, const RunInfo& run) {
-  return parse_instant(text, "--at", run.started_ns);
+  return cmwq::cli::parse_instant(text, "--at", run.started_ns);
 }
 
 }  // namespace wqscope

@@ -1,9 +1,9 @@
 // What the collector makes of untrusted names, and the one grammar of durations.
 #include "alert_kind.h"
-#include "duration.h"
 #include "model.h"
 #include "untrusted.h"
 
+#include <duration.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -77,7 +77,7 @@ TEST(Model, NamesFromRecordsAndSnapshotsArePrintable) {
 }
 
 TEST(Duration, Grammar) {
-  using wqscope::parse_duration;
+  using cmwq::cli::parse_duration;
   EXPECT_EQ(parse_duration("30s", "--thresh"), 30'000'000'000);
   EXPECT_EQ(parse_duration("500ms", "--thresh"), 500'000'000);
   EXPECT_EQ(parse_duration("250us", "--thresh"), 250'000);
@@ -96,7 +96,7 @@ TEST(Duration, Grammar) {
 }
 
 TEST(Duration, Instants) {
-  using wqscope::parse_instant;
+  using cmwq::cli::parse_instant;
   EXPECT_EQ(parse_instant("@123", "--at", 1000), 123);
   EXPECT_EQ(parse_instant("1.5", "--at", 1000), 1'500'001'000);
   EXPECT_EQ(parse_instant("0", "--at", 1000), 1000);

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <string>
 
-namespace wqscope {
+namespace cmwq::cli {
 
 namespace {
 
@@ -72,4 +72,4 @@ std::int64_t parse_instant(std::string_view text, std::string_view option, std::
   }
 }
 
-}  // namespace wqscope
+}  // namespace cmwq::cli

@@ -1,5 +1,6 @@
-// The one grammar of durations and instants, for every option of wqscope and wqscope-gui
-// (README "Durations and instants"):
+// The one grammar of durations and instants, for every option of every program: wqscope,
+// wqscope-gui, cmwq-demo and cmwq-sim (README "Durations and instants"). Scenario files have their
+// own (cmwq::sim::parse_duration: a unit always), which is a file format, not an option.
 //   duration  NUMBER[UNIT]   UNIT one of ns, us, ms, s, m; no unit: seconds ("1.5" = 1.5 s)
 //   instant   a duration     from the start of the recording
 //             @NS            an absolute time on the target's CLOCK_MONOTONIC, in nanoseconds
@@ -10,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace wqscope {
+namespace cmwq::cli {
 
 /// What an option accepts: more than 0 (or 0 too), up to `max_ns`.
 struct DurationLimits {
@@ -28,4 +29,4 @@ std::int64_t parse_instant(std::string_view text, std::string_view option, std::
 /// "30s", "500ms", "1.5s": how parse_duration's input would say `ns` (for messages).
 std::string format_duration(std::int64_t ns);
 
-}  // namespace wqscope
+}  // namespace cmwq::cli
