@@ -118,8 +118,8 @@ void Session::let_command_finish() {
   // runs to its end while wqscope waits, as its parent must (it dies with us: PR_SET_PDEATHSIG).
   // Ctrl-C or SIGTERM to wqscope still reach it, as during the session: the user's choice.
   tracer_.reset();
-  fmt::print(stderr, "wqscope: the command it started (pid {}) runs on untraced; waiting for it to exit (Ctrl-C "
-                     "stops it)\n",
+  fmt::print(stderr, "wqscope: tracing stopped on an error (said below); the command it started (pid {}) runs on "
+                     "untraced: waiting for it to exit (Ctrl-C stops it)\n",
              pid_);
   int status = 0;
   bool forwarded = false;
