@@ -9,6 +9,7 @@
 #include <bpf/usdt.bpf.h>
 
 #include "cmwq_bpf.h"
+#include "sched_state.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -108,23 +109,7 @@ static __always_inline void sched_record(__u16 kind, struct task_struct *t, __u6
   bpf_ringbuf_submit(e, 0);
 }
 
-/* task_struct's state before 5.14 (renamed __state then, 2f064a59a11f): CO-RE picks whichever
- * this kernel has. */
-struct task_struct___pre_5_14 {
-  long state;
-} __attribute__((preserve_access_index));
-
-static __always_inline __u32 task_state(struct task_struct *t)
-{
-  if (bpf_core_field_exists(t->__state))
-    return BPF_CORE_READ(t, __state);
-  return BPF_CORE_READ((struct task_struct___pre_5_14 *)t, state);
-}
-
-/* The tracepoint's prev_state argument came in 5.18: reading the state from prev instead loads on
- * every kernel with BPF ring buffers (5.8). It is the same value: __schedule() reads prev's state
- * just before, and a wake-up that raced in since shows as TASK_WAKING or TASK_RUNNING. A preempted
- * task still wants the CPU, whatever its state says (__schedule() does not dequeue it): only waits count. */
+/* Without the tracepoint's prev_state (5.18): sched_state.bpf.h reads it from prev. */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
@@ -134,13 +119,10 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 
   if (!target_tgid)
     return 0;
-  if (prev->tgid == target_tgid && !preempt) {
-    state = task_state(prev);
-    if (state != 0) { /* 0: TASK_RUNNING, it yielded and stays runnable */
-      tid = prev->pid;
-      bpf_map_update_elem(&off_since, &tid, &now, BPF_ANY);
-      sched_record(CMWQ_EV_OFF_CPU, prev, now, state, 0);
-    }
+  if (prev->tgid == target_tgid && (state = waits_in(preempt, prev))) {
+    tid = prev->pid;
+    bpf_map_update_elem(&off_since, &tid, &now, BPF_ANY);
+    sched_record(CMWQ_EV_OFF_CPU, prev, now, state, 0);
   }
   if (next->tgid == target_tgid) {
     tid = next->pid;
