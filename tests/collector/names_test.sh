@@ -61,6 +61,19 @@ grep -qF "\"dump\":[" "$tmp/out" || fail "no dump"
 ! grep -q "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" "$tmp/out" || fail "a name was not cut"
 ! grep -q "hostile_names_target" "$tmp/out" || fail "the target wrote to stdout"
 
+# Metrics labels: the workqueue's name, escaped (and, in the exposition format, its backslashes doubled).
+port=$((20000 + RANDOM % 40000))
+"$wqscope" watch --thresh 1s --metrics "127.0.0.1:$port" -- "$target" 3 > /dev/null 2> "$tmp/merr" &
+for i in $(seq 100); do grep -q "blocked for\|Prometheus metrics" "$tmp/merr" && break; sleep 0.05; done
+sleep 1.5  # attached and past the first alerts: the workqueues are known
+timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf "GET /metrics HTTP/1.0\r\n\r\n" >&3 && cat <&3' _ "$port" \
+  > "$tmp/http" || { cat "$tmp/merr"; fail "cannot fetch the metrics"; }
+tr -d '\r' < "$tmp/http" > "$tmp/metrics"  # HTTP's header lines end in CR LF
+wait
+check text "$tmp/metrics"
+grep -qF "wqscope_workqueue_in_flight{workqueue=\"${wq//\\/\\\\}\"}" "$tmp/metrics" \
+  || { grep workqueue_in_flight "$tmp/metrics"; fail "metrics: the workqueue's label, escaped"; }
+
 # Plain text alerts: the same names made visible, no escape reaches the terminal.
 "$wqscope" watch --thresh 1s -- "$target" 2 > "$tmp/text" 2> "$tmp/err" || { cat "$tmp/err"; fail "watch (text)"; }
 check text "$tmp/text"
@@ -88,4 +101,4 @@ grep -qF '"type":"stall"' "$tmp/replay" || fail "replay: no stall alert"
 "$wqscope" export "$tmp/r.db" --perfetto "$tmp/r.json" 2>/dev/null || fail "export"
 check jsonfile "$tmp/r.json"
 python3 -m json.tool "$tmp/r.json" > /dev/null || fail "export: json.tool refuses it"
-echo "names: invalid UTF-8, escapes and 64 KiB names: valid JSON alerts, clean text from watch, show, stats, replay and export; the target exited on its own"
+echo "names: invalid UTF-8, escapes and 64 KiB names: valid JSON alerts, clean text from watch, show, stats, replay, export and metrics; the target exited on its own"
