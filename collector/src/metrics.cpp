@@ -126,7 +126,7 @@ Metrics::Metrics(const std::string& address) : registry_(std::make_shared<promet
   in_flight_ = gauge("wqscope_workqueue_in_flight", "Work items of the workqueue started and not yet ended");
   std::string kinds;
   for (const AlertKindInfo& k : kAlertKinds) kinds += fmt::format("{}{}", kinds.empty() ? "" : ", ", k.name);
-  alerts_ = counter("wqscope_alerts_total", fmt::format("Alerts raised, by kind: {} (README: Alerts)", kinds).c_str());
+  alerts_ = counter("wqscope_alerts_total", fmt::format("Alerts raised, by kind: {}", kinds).c_str());
   for (const AlertKindInfo& k : kAlertKinds) alerts_->Add({{"kind", std::string(k.name)}});  // present at 0, for rate()
   received_ = &counter("wqscope_events_received_total", "Events received from the target")->Add({});
   dropped_ = &counter("wqscope_events_dropped_total", "Events the BPF ring buffer could not take (reader too slow)")
