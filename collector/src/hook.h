@@ -6,7 +6,6 @@
 // and counted, never waited for.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <mutex>

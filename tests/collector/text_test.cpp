@@ -74,6 +74,13 @@ TEST(Model, NamesFromRecordsAndSnapshotsArePrintable) {
   wqscope::Model restored;
   restored.restore(m.snapshot());
   EXPECT_EQ(restored.name(1), "bad\\xff\\x1b[2J");
+  // A snapshot written before names were escaped (or a damaged one) holds the raw bytes: restored printable.
+  auto j = nlohmann::json::from_cbor(m.snapshot());
+  j["names"] = nlohmann::json::array({nlohmann::json::array({1, "old\xfe\x1b]0;x\x07"})});
+  auto bytes = nlohmann::json::to_cbor(j);
+  wqscope::Model old;
+  old.restore(bytes);
+  EXPECT_EQ(old.name(1), "old\\xfe\\x1b]0;x\\x07");
 }
 
 TEST(Duration, Grammar) {
