@@ -3,11 +3,13 @@
  * kernel's sched_switch for the process's threads: when they wait off the CPU. */
 #include "vmlinux.h"
 
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
 
 #include "cmwq_bpf.h"
+#include "sched_state.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -24,7 +26,9 @@ struct {
   __uint(max_entries, 4 << 20);
 } sched SEC(".maps");
 
-/* Thread id -> when it left the CPU to wait. */
+/* Thread id -> when it left the CPU to wait. An entry goes when its thread is back on a CPU or
+ * exits (on_exit): idle workers retire all the time, and a thread that exits while waiting would
+ * otherwise keep its entry until the map is full and no more waits are seen. */
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 65536);
@@ -106,20 +110,20 @@ static __always_inline void sched_record(__u16 kind, struct task_struct *t, __u6
   bpf_ringbuf_submit(e, 0);
 }
 
+/* Without the tracepoint's prev_state (5.18): sched_state.bpf.h reads it from prev. */
 SEC("tp_btf/sched_switch")
-int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
   __u64 now = bpf_ktime_get_ns();
   __u64 *since;
-  __u32 tid;
+  __u32 tid, state;
 
   if (!target_tgid)
     return 0;
-  /* Preempted threads (state 0, TASK_RUNNING) still want the CPU: only waits count. */
-  if (prev->tgid == target_tgid && prev_state != 0) {
+  if (prev->tgid == target_tgid && (state = waits_in(preempt, prev))) {
     tid = prev->pid;
     bpf_map_update_elem(&off_since, &tid, &now, BPF_ANY);
-    sched_record(CMWQ_EV_OFF_CPU, prev, now, prev_state, 0);
+    sched_record(CMWQ_EV_OFF_CPU, prev, now, state, 0);
   }
   if (next->tgid == target_tgid) {
     tid = next->pid;
@@ -129,5 +133,19 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
       bpf_map_delete_elem(&off_since, &tid);
     }
   }
+  return 0;
+}
+
+/* A thread of the target exits: its wait, if any, ends with it (no ON_CPU record: the model
+ * hears of the worker's end from the pool). */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *t)
+{
+  __u32 tid;
+
+  if (!target_tgid || t->tgid != target_tgid)
+    return 0;
+  tid = t->pid;
+  bpf_map_delete_elem(&off_since, &tid);
   return 0;
 }

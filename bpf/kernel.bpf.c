@@ -9,6 +9,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "kernel_bpf.h"
+#include "sched_state.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -256,16 +257,16 @@ int BPF_PROG(on_grab, struct work_struct *work, __u32 cflags, unsigned long *irq
 }
 
 SEC("tp_btf/sched_switch")
-int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
   struct cmwq_kernel_event *e;
   struct worker *w;
   __u64 work;
-  __u32 tid;
+  __u32 tid, prev_state;
   __u8 one = 1;
 
-  /* Preempted kworkers (state 0, TASK_RUNNING) still want the CPU: only waits count. */
-  if ((prev->flags & PF_WQ_WORKER) && prev_state != 0) {
+  /* Only waits count: preempted kworkers still want the CPU (sched_state.bpf.h). */
+  if ((prev->flags & PF_WQ_WORKER) && (prev_state = waits_in(preempt, prev))) {
     w = worker_of(prev);
     /* In an item (it blocks: the pool's nr_running went down, wq_worker_sleeping), or going idle. */
     work = (__u64)BPF_CORE_READ(w, current_work);

@@ -3,7 +3,8 @@
 // that it starts itself, for a process or a command.
 #include "collector.h"
 #include "main_window.h"
-#include "reader.h"
+
+#include <duration.h>
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -29,11 +30,14 @@ int main(int argc, char** argv) {
   QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")}, QStringLiteral("Show this help."));
   cli.addOption(help);
   QCommandLineOption live(QStringLiteral("live"), QStringLiteral("Follow a recording that is being written."));
-  QCommandLineOption at(QStringLiteral("at"), QStringLiteral("Open at this instant: seconds from the start (60, 60s, 800ms)."),
+  // Durations and instants as every wqscope option takes them (README: Durations and instants).
+  QCommandLineOption at(QStringLiteral("at"), QStringLiteral("Open at this instant: a time from the start (60, 60s, "
+                                                             "800ms) or @NS on the target's CLOCK_MONOTONIC."),
                         QStringLiteral("T"));
   QCommandLineOption thresh(QStringLiteral("thresh"),
-                            QStringLiteral("Lockup threshold of the banner in seconds (default 30, the kernel's)."),
-                            QStringLiteral("S"), QStringLiteral("30"));
+                            QStringLiteral("Lockup threshold of the banner, e.g. 30s, 500ms or 1.5 (seconds); default "
+                                           "30s, the kernel's."),
+                            QStringLiteral("D"), QStringLiteral("30s"));
   QCommandLineOption screenshot(QStringLiteral("screenshot"),
                                 QStringLiteral("Write the window as a PNG once the recording is shown, and exit "
                                                "(works without a display: QT_QPA_PLATFORM=offscreen)."),
@@ -86,23 +90,18 @@ int main(int argc, char** argv) {
 
   wqgui::Session::Options opt;
   opt.live = record || cli.isSet(live);
-  bool ok = false;
-  double seconds = cli.value(thresh).toDouble(&ok);
-  if (!ok || seconds <= 0) {
-    std::fprintf(stderr, "wqscope-gui: --thresh '%s' is not a number of seconds > 0\n", qPrintable(cli.value(thresh)));
-    return 2;
-  }
-  opt.thresh_ns = static_cast<std::int64_t>(seconds * 1e9);
-  std::optional<std::int64_t> offset;
-  if (cli.isSet(at)) {
-    try {
-      if (cli.value(at).startsWith(u'@')) throw std::invalid_argument("@NS");
-      offset = wqscope::parse_instant(cli.value(at).toStdString(), wqscope::RunInfo{});
-    } catch (const std::invalid_argument&) {
-      std::fprintf(stderr, "wqscope-gui: --at '%s' is not an instant: give seconds from the start (60, 60s, 800ms)\n",
-                   qPrintable(cli.value(at)));
-      return 2;
+  std::optional<std::int64_t> first_at;  // from the start, or absolute with @NS
+  bool absolute = false;
+  try {
+    opt.thresh_ns = cmwq::cli::parse_duration(cli.value(thresh).toStdString(), "--thresh");
+    if (cli.isSet(at)) {
+      std::string text = cli.value(at).toStdString();
+      absolute = text.starts_with('@');
+      first_at = cmwq::cli::parse_instant(text, "--at", 0);
     }
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "wqscope-gui: %s\n", e.what());
+    return 2;
   }
 
   QApplication app(argc, argv);
@@ -138,7 +137,7 @@ int main(int argc, char** argv) {
     }, Qt::SingleShotConnection);
   }
   if (collector) collector->start();
-  session.start(offset);
+  session.start(first_at, absolute);
   int status = app.exec();
   if (collector && QFileInfo::exists(db)) std::fprintf(stderr, "wqscope-gui: the recording is %s\n", qPrintable(db));
   return status ? status : collector_ok ? 0 : 1;

@@ -1,58 +1,39 @@
 #include "alerts.h"
 
+#include "hook.h"
+#include "untrusted.h"
+
 #include <cmwq/report.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <csignal>
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace wqscope {
 
 namespace {
 
-/// Runs `prog` without a shell, with a minimal environment, the alert on its stdin.
-pid_t run_hook(const std::string& prog, const std::string& json) {
-  int in[2];
-  if (pipe2(in, O_CLOEXEC) != 0) return -1;
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(in[0], STDIN_FILENO);
-    signal(SIGPIPE, SIG_DFL);  // the metrics' web server ignores it, and execve would pass that on
-    char* argv[] = {const_cast<char*>(prog.c_str()), nullptr};
-    char* envp[] = {const_cast<char*>("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), nullptr};
-    execve(prog.c_str(), argv, envp);
-    _exit(127);
-  }
-  ::close(in[0]);
-  if (pid > 0 && ::write(in[1], json.data(), json.size()) < 0) {
-  }
-  ::close(in[1]);
-  return pid;
-}
-
 nlohmann::json alert_json(const Alert& a, pid_t pid) {
-  nlohmann::json j = {{"type", a.kind},     {"message", a.message}, {"stuck_ms", a.stuck_ns / 1'000'000},
+  nlohmann::json j = {{"type", name(a.kind)}, {"message", a.message}, {"stuck_ms", a.stuck_ns / 1'000'000},
                       {"pending", a.pending}, {"time_ns", a.time_ns}, {"pid", pid}};
   if (a.pool >= 0) j["pool"] = a.pool;
   if (!a.identity.empty()) j["pool_identity"] = a.identity.substr(1);
-  if (a.kind == "cpu_hog") j["function"] = a.wq;
+  if (a.kind == AlertKind::CpuHog) j["function"] = a.wq;
   else if (!a.wq.empty()) j["workqueue"] = a.wq;
   return j;
 }
 
 }  // namespace
 
-AlertPrinter::~AlertPrinter() {
-  for (pid_t h : hooks_) waitpid(h, nullptr, 0);
+AlertPrinter::AlertPrinter(AlertOutput out, pid_t target) : out_(std::move(out)), target_(target) {
+  if (!out_.exec.empty()) hook_ = std::make_unique<AlertHook>(out_.exec, out_.exec_timeout_ns);
 }
 
+AlertPrinter::~AlertPrinter() = default;
+
 void AlertPrinter::print(const std::vector<Alert>& raised, const Model& model) {
-  bool lockup = std::any_of(raised.begin(), raised.end(), [](const Alert& a) { return a.kind == "lockup"; });
+  bool lockup = std::any_of(raised.begin(), raised.end(), [](const Alert& a) { return a.kind == AlertKind::Lockup; });
   std::vector<std::string> dump;
   std::int64_t now = model.last_ts();
   for (const Alert& a : raised) now = std::max(now, a.time_ns);
@@ -60,17 +41,15 @@ void AlertPrinter::print(const std::vector<Alert>& raised, const Model& model) {
   for (const Alert& a : raised) {
     ++count_;
     nlohmann::json j = alert_json(a, target_);
-    if (a.kind == "lockup") j["dump"] = dump;
-    if (out_.json) fmt::print("{}\n", j.dump());
+    if (a.kind == AlertKind::Lockup) j["dump"] = dump;
+    std::string line = json_text(j) + "\n";
+    if (out_.json) fmt::print("{}", line);
     else fmt::print("{}\n", a.message);
-    if (!out_.exec.empty())
-      if (pid_t h = run_hook(out_.exec, j.dump() + "\n"); h > 0) hooks_.push_back(h);
+    if (hook_) hook_->submit(std::move(line));
   }
   if (!out_.json)
     for (auto& line : dump) fmt::print("{}\n", line);
   std::fflush(stdout);
-  // Reap finished hooks (only ours: a traced command is the session's to reap).
-  std::erase_if(hooks_, [](pid_t h) { return waitpid(h, nullptr, WNOHANG) == h; });
 }
 
 }  // namespace wqscope

@@ -7,6 +7,7 @@
 #include "watchdog.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -15,12 +16,15 @@ namespace wqscope {
 
 struct AlertOutput {
   bool json = false;
-  std::string exec;  // run without a shell, the alert as JSON on stdin
+  std::string exec;  // run without a shell, the alert as JSON on stdin (hook.h)
+  std::int64_t exec_timeout_ns = 10'000'000'000;  // a hook still running then is killed
 };
+
+class AlertHook;
 
 class AlertPrinter {
  public:
-  AlertPrinter(AlertOutput out, pid_t target) : out_(std::move(out)), target_(target) {}
+  AlertPrinter(AlertOutput out, pid_t target);
   ~AlertPrinter();
   /// Prints what one check raised; a lockup comes with the busy dump of `model` as it is now.
   void print(const std::vector<Alert>& raised, const Model& model);
@@ -30,7 +34,7 @@ class AlertPrinter {
   AlertOutput out_;
   pid_t target_;
   std::uint64_t count_ = 0;
-  std::vector<pid_t> hooks_;  // running alert hooks, reaped as they finish
+  std::unique_ptr<AlertHook> hook_;  // with --exec
 };
 
 }  // namespace wqscope

@@ -1,6 +1,8 @@
 #include "export.h"
 
+#include "alert_kind.h"
 #include "sqlite_rows.h"
+#include "untrusted.h"
 
 #include <cmwq/report.h>
 
@@ -77,7 +79,7 @@ class TraceFile {
 
  private:
   // Names come from the target's memory: not necessarily UTF-8, which JSON requires.
-  static std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+  static std::string dump(const json& j) { return json_text(j); }
   void put(std::string_view s) {
     if (std::fwrite(s.data(), 1, s.size(), f_) != s.size()) fail(errno);
     bytes_ += s.size();
@@ -335,7 +337,7 @@ void Exporter::alerts() {
     i["s"] = "g";
     i["args"] = {{"kind", c.s(0)}, {"stuck_ms", c.i(5, 0) / 1'000'000}};
     if (!c.null(1)) i["args"]["pool"] = c.i(1);
-    if (!c.s(2).empty()) i["args"][c.s(0) == "cpu_hog" ? "function" : "workqueue"] = c.s(2);
+    if (!c.s(2).empty()) i["args"][alert_kind(c.s(0)) == AlertKind::CpuHog ? "function" : "workqueue"] = c.s(2);
     if (!c.null(6)) i["args"]["waiting"] = c.i(6);
     out_.event(i);
   }

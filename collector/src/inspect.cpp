@@ -3,6 +3,7 @@
 #include "ingest.h"
 #include "reader.h"
 #include "recording.h"
+#include "untrusted.h"
 #include "watchdog.h"
 
 #include <cmwq/report.h>
@@ -41,7 +42,7 @@ int show(const std::string& db, const std::optional<std::string>& at, std::int64
     throw std::invalid_argument(fmt::format("--at is before the recording began (@{})", run.started_ns));
   Trace trace;
   reader.state_at(trace, t);
-  fmt::print("# {}: {} at {} (@{}){}\n", db, run.command, seconds(t - run.started_ns), t,
+  fmt::print("# {}: {} at {} (@{}){}\n", db, printable(run.command), seconds(t - run.started_ns), t,
              t > last ? fmt::format(", {} after the last event", seconds(t - last)) : "");
   for (auto& [id, model] : trace.models()) {
     stream_heading(reader, trace, id);

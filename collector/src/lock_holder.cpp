@@ -1,5 +1,7 @@
 #include "lock_holder.h"
 
+#include "untrusted.h"
+
 #include <fmt/format.h>
 
 #include <fstream>
@@ -22,7 +24,8 @@ std::string lock_holder(const std::string& path) {
       continue;
     std::string comm;
     std::getline(std::ifstream("/proc/" + pid + "/comm"), comm);
-    return comm.empty() ? "pid " + pid : fmt::format("{}, pid {}", comm, pid);
+    // Any process names itself (PR_SET_NAME): its comm is printed as untrusted names are.
+    return comm.empty() ? "pid " + pid : fmt::format("{}, pid {}", printable(comm), pid);
   }
   return "";
 }

@@ -9,6 +9,7 @@
 #endif
 
 #include <CLI/CLI.hpp>
+#include <duration.h>
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -22,21 +23,9 @@ struct OptionError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-std::int64_t parse_threshold(const std::string& s) {
-  std::size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(s, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  std::string unit = s.substr(used);
-  double scale = unit == "s" ? 1e9 : unit == "ms" ? 1e6 : 0;
-  if (!used || !scale || !(v > 0) || v * scale > 1e13)
-    throw OptionError(fmt::format("--thresh '{}' is not a duration like 30s or 500ms (more than 0, at most 10000s)",
-                                     s));
-  return static_cast<std::int64_t>(v * scale);
-}
+constexpr std::int64_t kMaxInterval = 1'000'000'000'000'000;  // 1e6 s
+
+std::int64_t parse_threshold(const std::string& s) { return cmwq::cli::parse_duration(s, "--thresh"); }
 
 #if WQSCOPE_CAPTURE
 /// A power of two of bytes, like 256K or 32M, that holds a few of the ring's fixed-size records.
@@ -104,7 +93,10 @@ int main(int argc, char** argv) {
                "  sudo wqscope watch --kernel --thresh 10s  # the kernel's own workqueues\n"
                "  sudo wqscope stats --kernel              # wq_monitor.py's table for the running kernel\n"
                "  wqscope replay --thresh 5s trace.db     # watch's alerts, from the recording\n"
-               "  sqlite3 trace.db 'SELECT func, count(*) FROM work_items GROUP BY func'\n"};
+               "  sqlite3 trace.db 'SELECT func, count(*) FROM work_items GROUP BY func'\n\n"
+               "Durations (--thresh, --interval, --exec-timeout): 30s, 500ms, 250us, 2m, or a bare number of\n"
+               "seconds (1.5). Instants (--at): a duration from the start of the recording, or @NS on the\n"
+               "target's CLOCK_MONOTONIC. (README: Durations and instants)\n"};
   app.require_subcommand(1);
   wqscope::Target target;
   std::string output, ring_buffer = "32M", group;
@@ -135,6 +127,8 @@ int main(int argc, char** argv) {
   watch->add_option("--thresh", thresh, "report a pool stuck this long, e.g. 30s, 500ms (default 30s)");
   watch->add_flag("--json", wopt.json, "print alerts as JSON lines");
   watch->add_option("--exec", wopt.exec, "run this program (no shell) for each alert, the alert as JSON on stdin");
+  std::string exec_timeout = "10s";
+  watch->add_option("--exec-timeout", exec_timeout, "kill a hook still running after this long (default 10s)");
   watch->add_option("-o,--output", wopt.output, "also record into this new SQLite file");
   auto* watch_group = add_group(watch);
   std::string metrics;
@@ -152,10 +146,9 @@ int main(int argc, char** argv) {
   stats->add_option("db", db, "the recording");
   bool stats_kernel = false;
   stats->add_flag("--kernel", stats_kernel, "the running kernel's workqueues, live (needs root)");
-  double interval = 0;
-  auto* interval_opt = stats->add_option("--interval", interval, "print the table every this many seconds "
-                                                                 "(--kernel: default 1)")
-                           ->check(CLI::Range(0.001, 1e6));
+  std::string interval;
+  auto* interval_opt = stats->add_option("--interval", interval, "print the table every this long, e.g. 1, 500ms "
+                                                                 "(--kernel: default 1s)");
   int count = 0;
   stats->add_option("--count", count, "--kernel: stop after this many tables (default: at Ctrl-C)")
       ->check(CLI::PositiveNumber);
@@ -184,10 +177,13 @@ int main(int argc, char** argv) {
     if (show->parsed()) return wqscope::show(db, at.empty() ? std::nullopt : std::optional(at), parse_threshold(thresh));
     if (stats->parsed()) {
       if (stats_kernel == !db.empty()) throw OptionError("give either a recording or --kernel");
-      if (!stats_kernel) return wqscope::stats(db, interval_opt->count() ? std::optional(interval) : std::nullopt);
+      std::optional<double> every;
+      if (interval_opt->count())
+        every = static_cast<double>(cmwq::cli::parse_duration(interval, "--interval", {.max_ns = kMaxInterval})) / 1e9;
+      if (!stats_kernel) return wqscope::stats(db, every);
 #if WQSCOPE_CAPTURE
       target.kernel = true;
-      return wqscope::live_stats(target, interval_opt->count() ? interval : 1.0, count);
+      return wqscope::live_stats(target, every.value_or(1.0), count);
 #endif
     }
     if (import->parsed()) return wqscope::import_events(events, output, parse_threshold(thresh));
@@ -216,6 +212,7 @@ int main(int argc, char** argv) {
       throw OptionError("--group applies to the recording: give -o FILE too");
     wopt.group = gid;
     wopt.thresh_ns = parse_threshold(thresh);
+    wopt.exec_timeout_ns = cmwq::cli::parse_duration(exec_timeout, "--exec-timeout");
     if (metrics_opt->count()) wopt.metrics = wqscope::metrics_address(metrics);
     if (!wopt.exec.empty() && ::access(wopt.exec.c_str(), X_OK) != 0) {
       fmt::print(stderr, "wqscope watch: --exec {}: not an executable file (give its full path)\n", wopt.exec);

@@ -124,11 +124,10 @@ Metrics::Metrics(const std::string& address) : registry_(std::make_shared<promet
                 "Seconds since the pool last made progress while work waits on its worklist, else 0 "
                 "(hung= in the kernel's busy-pool dump)");
   in_flight_ = gauge("wqscope_workqueue_in_flight", "Work items of the workqueue started and not yet ended");
-  alerts_ = counter("wqscope_alerts_total",
-                    "Alerts raised: kind lockup (a pool's worklist), stall (a workqueue's held-back items), "
-                    "cpu_hog or mayday_storm");
-  for (const char* kind : {"lockup", "stall", "cpu_hog", "mayday_storm"})
-    alerts_->Add({{"kind", kind}});  // present at 0, for rate()
+  std::string kinds;
+  for (const AlertKindInfo& k : kAlertKinds) kinds += fmt::format("{}{}", kinds.empty() ? "" : ", ", k.name);
+  alerts_ = counter("wqscope_alerts_total", fmt::format("Alerts raised, by kind: {}", kinds).c_str());
+  for (const AlertKindInfo& k : kAlertKinds) alerts_->Add({{"kind", std::string(k.name)}});  // present at 0, for rate()
   received_ = &counter("wqscope_events_received_total", "Events received from the target")->Add({});
   dropped_ = &counter("wqscope_events_dropped_total", "Events the BPF ring buffer could not take (reader too slow)")
                   ->Add({});
@@ -183,8 +182,7 @@ void Metrics::update(const Model& model, const cmwq_bpf_stats& st, std::int64_t 
     g.nr_running->Set(p.nr_running);
     g.nr_workers->Set(p.nr_workers);
     g.nr_idle->Set(p.nr_idle);
-    bool hung = p.pending > 0 && p.last_progress_ns >= 0 && now > p.last_progress_ns;
-    g.hung->Set(hung ? static_cast<double>(now - p.last_progress_ns) / 1e9 : 0);
+    g.hung->Set(static_cast<double>(p.hung_ns(now)) / 1e9);
   }
 
   // By name, as people know them; a destroyed workqueue's series goes.
@@ -203,6 +201,6 @@ void Metrics::update(const Model& model, const cmwq_bpf_stats& st, std::int64_t 
   }
 }
 
-void Metrics::on_alert(const Alert& a) { alerts_->Add({{"kind", a.kind}}).Increment(); }
+void Metrics::on_alert(const Alert& a) { alerts_->Add({{"kind", std::string(name(a.kind))}}).Increment(); }
 
 }  // namespace wqscope

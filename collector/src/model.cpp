@@ -1,5 +1,7 @@
 #include "model.h"
 
+#include "untrusted.h"
+
 #include <cmwq/constants.h>
 #include <cmwq/report.h>
 
@@ -114,10 +116,10 @@ void Model::apply(const cmwq::Record& r) {
   if (h.kind == CMWQ_EV_NAME) {
     const cmwq_ev_name& n = *r.name();
     std::string text(n.text, strnlen(n.text, sizeof n.text));
-    // The target writes these, and they are printed to terminals: no control characters (escapes).
-    std::replace_if(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; },
-                    '?');
-    names_[n.id] = text;
+    // The target writes these, and everything downstream prints them: kept printable (untrusted.h).
+    // Observers get the bytes as sent: a recording replays them through here again, and escaped
+    // they could outgrow the record's CMWQ_NAME_MAX.
+    names_[n.id] = printable(text);
     notify([&](ModelObserver& o) { o.on_name(n.id, n.name_kind, text); });
     return;
   }

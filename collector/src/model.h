@@ -78,6 +78,16 @@ struct PoolInfo {
   EntryList worklist;
   std::list<int> idle;                 // idle workers, most recently idle first
   MaydayEpisode episode;               // the open one, if started_ns >= 0
+
+  /// "Hung", the one test for the watchdog, metrics, `show` and the GUI: work waits on the worklist
+  /// and none has left it since last_progress_ns (the kernel's wq_watchdog_timer_fn and the hung=
+  /// of show_one_worker_pool: a non-empty worklist and watchdog_ts). Since when, or -1 if not.
+  std::int64_t hung_since() const { return worklist.empty() ? -1 : last_progress_ns; }
+  /// How long it has been hung at `now`; 0 if it is not.
+  std::int64_t hung_ns(std::int64_t now) const {
+    std::int64_t since = hung_since();
+    return since < 0 || now <= since ? 0 : now - since;
+  }
 };
 
 enum class WorkerState { Starting, Idle, Busy, Sleeping };

@@ -76,7 +76,7 @@ cmwq::report::Busy Model::busy(std::int64_t now) const {
     report::Pool& rp = out.pools.emplace_back();
     rp.id = id;
     rp.identity = pool_identity(p);
-    rp.hung_s = p.worklist.empty() || p.last_progress_ns < 0 ? 0 : (now - p.last_progress_ns) / 1'000'000'000;
+    rp.hung_s = p.hung_ns(now) / 1'000'000'000;
     rp.nr_workers = p.nr_workers;
     rp.nr_idle = p.nr_idle;
     rp.manager = p.manager;

@@ -2,6 +2,7 @@
 
 #include "sqlite_rows.h"
 
+#include <duration.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -212,33 +213,7 @@ RecordingReader::Position RecordingReader::apply(Trace& trace, std::int64_t at, 
 }
 
 std::int64_t parse_instant(const std::string& text, const RunInfo& run) {
-  auto bad = [&] {
-    return std::invalid_argument(fmt::format("--at '{}' is not an instant: give seconds from the start of the recording "
-                                             "(12.5, 12.5s, 800ms) or @NS on the target's CLOCK_MONOTONIC",
-                                             text));
-  };
-  if (text.starts_with("@")) {
-    std::size_t used = 0;
-    long long ns = 0;
-    try {
-      ns = std::stoll(text.substr(1), &used);
-    } catch (const std::exception&) {
-      throw bad();
-    }
-    if (used + 1 != text.size() || ns < 0) throw bad();
-    return ns;
-  }
-  std::size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    throw bad();
-  }
-  std::string unit = text.substr(used);
-  double scale = unit.empty() || unit == "s" ? 1e9 : unit == "ms" ? 1e6 : 0;
-  if (!scale || !std::isfinite(v) || v < 0 || v > 1e7) throw bad();
-  return run.started_ns + static_cast<std::int64_t>(std::llround(v * scale));
+  return cmwq::cli::parse_instant(text, "--at", run.started_ns);
 }
 
 }  // namespace wqscope

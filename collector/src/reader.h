@@ -83,8 +83,7 @@ class RecordingReader {
   RunInfo run_;
 };
 
-/// "12.5" / "12.5s" / "500ms" from the start of the recording, or "@NS" on the target's
-/// CLOCK_MONOTONIC; throws std::invalid_argument saying what is accepted.
+/// --at of a recording: duration.h's instant, from the start of the recording.
 std::int64_t parse_instant(const std::string& text, const RunInfo& run);
 
 }  // namespace wqscope

@@ -5,6 +5,7 @@
 #include "metrics.h"
 #include "recording.h"
 #include "session.h"
+#include "untrusted.h"
 
 #include <cmwq/report.h>
 
@@ -69,7 +70,7 @@ int watch(const Target& target, const WatchOptions& opt) {
   std::unique_ptr<Recording> rec;
   if (!opt.output.empty())
     rec = Recording::create(opt.output, {session.description(), session.pid(), mono_ns()}, opt.group);
-  AlertPrinter printer({opt.json, opt.exec}, session.pid());
+  AlertPrinter printer({opt.json, opt.exec, opt.exec_timeout_ns}, session.pid());
   Ingest ingest(rec.get(), opt.thresh_ns, Ingest::Clock::live,
                 [&](int, const std::vector<Alert>& raised, const Model& model) {
                   if (metrics)
@@ -83,10 +84,11 @@ int watch(const Target& target, const WatchOptions& opt) {
       },
       [&](const cmwq_ev_state& e) { ingest.sched(e); });
   if (opt.quiet)
-    fmt::print(stderr, "wqscope: recording {} into {} (Ctrl-C to stop)\n", session.description(), opt.output);
+    fmt::print(stderr, "wqscope: recording {} into {} (Ctrl-C to stop)\n", printable(session.description()),
+               opt.output);
   else
     fmt::print(stderr, "wqscope: watching {} for pools stuck {} ms or longer (Ctrl-C to stop)\n",
-               session.description(), opt.thresh_ns / 1'000'000);
+               printable(session.description()), opt.thresh_ns / 1'000'000);
   if (metrics) fmt::print(stderr, "wqscope: Prometheus metrics at http://{}/metrics\n", opt.metrics);
   std::uint64_t sched_dropped = 0;
   std::string reason;

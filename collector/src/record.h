@@ -15,6 +15,7 @@ struct WatchOptions {
   std::int64_t thresh_ns = 30'000'000'000;
   bool json = false;
   std::string exec;    // run without a shell, the alert as JSON on stdin
+  std::int64_t exec_timeout_ns = 10'000'000'000;  // a hook still running then is killed
   std::string output;  // also record, if set
   std::optional<gid_t> group;  // --group: the recording is mode 0640 and this group's, not 0600
   std::string metrics; // serve Prometheus metrics at this address (from metrics_address), if set

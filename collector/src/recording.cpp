@@ -354,7 +354,8 @@ void Recording::StreamObserver::on_work_done(const WorkInstance& w) {
 void Recording::on_alert(int stream, const Alert& a) {
   insert(ins_alert_,
          "INSERT INTO alerts (stream, kind, pool, wq, message, detected_ns, stuck_ns, waiting) VALUES (?,?,?,?,?,?,?,?)",
-         std::int64_t{stream}, a.kind, Opt{a.pool}, a.wq, a.message, a.time_ns, a.stuck_ns, std::int64_t{a.pending});
+         std::int64_t{stream}, std::string(name(a.kind)), Opt{a.pool}, a.wq, a.message, a.time_ns, a.stuck_ns,
+         std::int64_t{a.pending});
 }
 
 void Recording::StreamObserver::on_mayday_episode(const MaydayEpisode& ep) {

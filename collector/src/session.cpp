@@ -108,24 +108,31 @@ Session::~Session() {
     ::close(go_);
     waitpid(pid_, nullptr, 0);
   }
-  if (live_) stop_command();
+  if (live_) let_command_finish();
   if (pidfd_ >= 0) ::close(pidfd_);
 }
 
-void Session::stop_command() {
-  // Time to stop cleanly (the demo drains its queues), but a command that ignores SIGTERM is not
-  // left running with nobody tracing it.
-  ::kill(pid_, SIGTERM);
+void Session::let_command_finish() {
+  // The session ended on a failure of wqscope's own (the disk is full, say): the command is not to
+  // blame and is not signalled. Untraced from here (the probe is detached: its hits cost a nop), it
+  // runs to its end while wqscope waits, as its parent must (it dies with us: PR_SET_PDEATHSIG).
+  // Ctrl-C or SIGTERM to wqscope still reach it, as during the session: the user's choice.
+  tracer_.reset();
+  fmt::print(stderr, "wqscope: tracing stopped on an error (said below); the command it started (pid {}) runs on "
+                     "untraced: waiting for it to exit (Ctrl-C stops it)\n",
+             pid_);
   int status = 0;
-  pid_t r = 0;
-  for (int i = 0; i < 250 && (r = waitpid(pid_, &status, WNOHANG)) == 0; ++i) ::usleep(20'000);
-  if (r == 0) {
-    ::kill(pid_, SIGKILL);
-    waitpid(pid_, &status, 0);
+  bool forwarded = false;
+  pid_t r;
+  while ((r = waitpid(pid_, &status, WNOHANG)) == 0) {
+    if (int sig = stop_signal.load(); sig && !forwarded) {
+      ::kill(pid_, sig);
+      forwarded = true;
+    }
+    ::usleep(20'000);
   }
   live_ = false;
-  fmt::print(stderr, "wqscope: stopped the command it started (pid {}) with {}: it {}\n", pid_,
-             r == 0 ? "SIGKILL, as it ignored SIGTERM for 5 s" : "SIGTERM", how_it_ended(status));
+  if (r == pid_) fmt::print(stderr, "wqscope: the command it started (pid {}) {}\n", pid_, how_it_ended(status));
 }
 
 bool Session::target_gone() {

@@ -24,7 +24,8 @@ class Session {
  public:
   /// Checks privileges and the target; a command is forked and held before exec.
   explicit Session(const Target&);
-  /// A command still running (the session ended on an error) is stopped: SIGTERM, then SIGKILL.
+  /// A command still running (the session ended on an error of wqscope's) is waited for, never
+  /// signalled: it runs to its end untraced.
   ~Session();
   /// The traced process; 0 in kernel mode.
   pid_t pid() const { return kernel_ ? 0 : pid_; }
@@ -43,7 +44,7 @@ class Session {
 
  private:
   bool target_gone();
-  void stop_command();
+  void let_command_finish();
   void drop_capabilities();
 
   bool launch_;

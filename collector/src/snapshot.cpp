@@ -1,6 +1,7 @@
 // The model as a snapshot (JSON): recordings store one every so often, so that
 // the state at any instant is the nearest snapshot plus the records after it.
 #include "model.h"
+#include "untrusted.h"
 
 #include <nlohmann/json.hpp>
 
@@ -63,6 +64,7 @@ std::vector<std::uint8_t> Model::snapshot() const {
 
 void Model::restore(std::span<const std::uint8_t> bytes) {
   nlohmann::json j = nlohmann::json::from_cbor(bytes);
+  make_printable(j);  // its names may predate untrusted.h, or the file may be damaged
   j.at("records").get_to(records_);
   j.at("lost").get_to(lost_);
   j.at("anomalies").get_to(anomalies_);

@@ -82,14 +82,22 @@ std::string probe_binary_of(pid_t pid) {
 Tracer::Tracer(pid_t pid, const std::string& binary, BatchFn fn, SchedFn sched, std::uint32_t ring_buffer_bytes)
     : fn_(std::move(fn)), sched_(std::move(sched)) {
   set_libbpf_log();
-  skel_ = cmwq_bpf__open();
-  if (!skel_) throw TracerError(fmt::format("cannot open the BPF program: {}", std::strerror(errno)));
-  skel_->rodata->target_tgid = static_cast<__u32>(pid);
-  if (int err = bpf_map__set_max_entries(skel_->maps.batches, ring_buffer_bytes)) {
-    cmwq_bpf__destroy(skel_);
-    throw TracerError(fmt::format("cannot size the BPF ring buffer: {}", std::strerror(-err)));
+  // The scheduler's programs (off-CPU times, hidden blocks) are a bonus: a kernel that refuses
+  // them (older, or built without what they read) is still traced through the probe alone.
+  int err = load(pid, ring_buffer_bytes, true);
+  if (err && err != -ENOMEM) {  // ENOMEM: the ring buffer, which the probe needs too
+    int first = err;
+    err = load(pid, ring_buffer_bytes, false);
+    if (!err) {
+      no_sched_ = fmt::format("the kernel refused the scheduler program ({}): no off-CPU times of workers and no "
+                              "hidden-block alerts (WQSCOPE_BPF_LOG=1 shows the verifier's reasons)",
+                              std::strerror(-first));
+      fmt::print(stderr, "wqscope: warning: {}\n", no_sched_);
+    } else {
+      err = first;  // not the scheduler's fault: say what the first attempt said
+    }
   }
-  if (int err = cmwq_bpf__load(skel_)) {
+  if (err) {
     cmwq_bpf__destroy(skel_);
     throw TracerError(fmt::format("cannot load the BPF program: {} (is this kernel built with BPF and uprobes?{})",
                                   std::strerror(-err),
@@ -104,14 +112,22 @@ Tracer::Tracer(pid_t pid, const std::string& binary, BatchFn fn, SchedFn sched, 
     link_ = bpf_program__attach_usdt(skel_->progs.on_batch, -1, binary.c_str(), "cmwq", "batch", nullptr);
   }
   if (!link_) {
-    int err = errno;
+    int attach_err = errno;
     cmwq_bpf__destroy(skel_);
-    throw TracerError(fmt::format("cannot attach to cmwq:batch in {}: {}", binary, std::strerror(err)));
+    throw TracerError(fmt::format("cannot attach to cmwq:batch in {}: {}", binary, std::strerror(attach_err)));
   }
-  // Off-CPU times are a bonus: without them (an older kernel) the pool's own records still tell the story.
-  sched_link_ = bpf_program__attach(skel_->progs.on_switch);
-  if (!sched_link_)
-    fmt::print(stderr, "wqscope: warning: cannot attach to sched_switch ({}): no off-CPU times of workers\n",
+  if (no_sched_.empty()) {
+    sched_link_ = bpf_program__attach(skel_->progs.on_switch);
+    if (!sched_link_) {
+      no_sched_ = fmt::format("cannot attach to sched_switch ({}): no off-CPU times of workers and no hidden-block "
+                              "alerts", std::strerror(errno));
+      fmt::print(stderr, "wqscope: warning: {}\n", no_sched_);
+    }
+  }
+  // Without it a thread that exits while off the CPU keeps its off_since entry: a leak, not a loss.
+  if (sched_link_ && !(exit_link_ = bpf_program__attach(skel_->progs.on_exit)))
+    fmt::print(stderr, "wqscope: warning: cannot attach to sched_process_exit ({}): exited workers are not forgotten "
+                       "by the scheduler program\n",
                std::strerror(errno));
   rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.batches), on_sample, this, nullptr);
   if (rb_ && ring_buffer__add(rb_, bpf_map__fd(skel_->maps.sched), on_sched, this) != 0) {
@@ -119,16 +135,41 @@ Tracer::Tracer(pid_t pid, const std::string& binary, BatchFn fn, SchedFn sched, 
     rb_ = nullptr;
   }
   if (!rb_) {
-    int err = errno;
+    int rb_err = errno;
+    bpf_link__destroy(exit_link_);
     bpf_link__destroy(sched_link_);
     bpf_link__destroy(link_);
     cmwq_bpf__destroy(skel_);
-    throw TracerError(fmt::format("cannot open the BPF ring buffer: {}", std::strerror(err)));
+    throw TracerError(fmt::format("cannot open the BPF ring buffer: {}", std::strerror(rb_err)));
   }
 }
 
+int Tracer::load(pid_t pid, std::uint32_t ring_buffer_bytes, bool with_sched) {
+  cmwq_bpf__destroy(skel_);  // a failed attempt's
+  skel_ = cmwq_bpf__open();
+  if (!skel_) throw TracerError(fmt::format("cannot open the BPF program: {}", std::strerror(errno)));
+  skel_->rodata->target_tgid = static_cast<__u32>(pid);
+  if (int err = bpf_map__set_max_entries(skel_->maps.batches, ring_buffer_bytes)) {
+    cmwq_bpf__destroy(skel_);
+    skel_ = nullptr;
+    throw TracerError(fmt::format("cannot size the BPF ring buffer: {}", std::strerror(-err)));
+  }
+  if (!with_sched) {
+    bpf_program__set_autoload(skel_->progs.on_switch, false);
+    bpf_program__set_autoload(skel_->progs.on_exit, false);
+  } else if (std::getenv("WQSCOPE_TEST_BREAK_SCHED")) {
+    // Tests only: a scheduler program this kernel refuses, as an older one would (it has no
+    // function sched_switch to attach an fentry program to).
+    bpf_program__set_expected_attach_type(skel_->progs.on_switch, BPF_TRACE_FENTRY);
+  }
+  return cmwq_bpf__load(skel_);
+}
+
+std::string Tracer::left_out() const { return no_sched_; }
+
 Tracer::~Tracer() {
   ring_buffer__free(rb_);
+  bpf_link__destroy(exit_link_);
   bpf_link__destroy(sched_link_);
   bpf_link__destroy(link_);
   cmwq_bpf__destroy(skel_);

@@ -85,8 +85,12 @@ class Tracer : public EventSource {
   void poll(int timeout_ms) override;
   void drain() override;
   cmwq_bpf_stats stats() const override;
+  /// What the scheduler program would have given, if the kernel refused it; empty if it did not.
+  std::string left_out() const override;
 
  private:
+  /// Opens and loads the programs (the scheduler's too if `with_sched`); a negative errno if the kernel refused.
+  int load(pid_t pid, std::uint32_t ring_buffer_bytes, bool with_sched);
   static int on_sample(void* self, void* data, std::size_t size);
   static int on_sched(void* self, void* data, std::size_t size);
   void rethrow();
@@ -97,6 +101,8 @@ class Tracer : public EventSource {
   cmwq_bpf* skel_ = nullptr;
   bpf_link* link_ = nullptr;
   bpf_link* sched_link_ = nullptr;  // null when the kernel refused it: no off-CPU times then
+  bpf_link* exit_link_ = nullptr;
+  std::string no_sched_;  // why there are no off-CPU records, if there are none
   ring_buffer* rb_ = nullptr;
 };
 

@@ -13,10 +13,11 @@ namespace wqscope {
 std::vector<Watchdog::Candidate> Watchdog::candidates(const Model& model) const {
   std::vector<Candidate> out;
   for (auto& [id, p] : model.pools()) {
-    if (p.pending <= 0 || p.last_progress_ns < 0) continue;
+    std::int64_t since = p.hung_since();
+    if (since < 0) continue;
     auto it = reported_.find(id);
-    if (it != reported_.end() && it->second == p.last_progress_ns) continue;
-    out.push_back({&p, nullptr, nullptr, {}, p.last_progress_ns});
+    if (it != reported_.end() && it->second == since) continue;
+    out.push_back({&p, nullptr, nullptr, {}, since});
   }
   // Beyond the kernel: items held back by max_active behind work that never finishes are on no
   // worklist, so no pool looks stuck. A workqueue counts once nothing of it has started or ended.
@@ -41,7 +42,7 @@ std::vector<Watchdog::Candidate> Watchdog::candidates(const Model& model) const 
 void Watchdog::on_cpu_hog(const WorkInstance& w, std::uint64_t count, std::int64_t ts) {
   if (!cmwq::hog_report_due(count)) return;
   Alert a;
-  a.kind = "cpu_hog";
+  a.kind = AlertKind::CpuHog;
   a.pool = w.pool;
   a.wq = w.func;
   // The model does not know the pool's threshold: the kernel's default is what libcmwq uses unless told.
@@ -53,7 +54,7 @@ void Watchdog::on_cpu_hog(const WorkInstance& w, std::uint64_t count, std::int64
 void Watchdog::on_mayday(const PoolInfo& p, std::int64_t ts) {
   if (p.episode.maydays != kMaydayStorm) return;  // once per episode
   Alert a;
-  a.kind = "mayday_storm";
+  a.kind = AlertKind::MaydayStorm;
   a.pool = p.id;
   a.time_ns = ts;
   a.stuck_ns = ts - p.episode.started_ns;
@@ -71,7 +72,7 @@ std::vector<Alert> Watchdog::check(const Model& model, std::int64_t now) {
     a.stuck_ns = now - c.since;
     if (c.pool) {
       reported_[c.pool->id] = c.since;
-      a.kind = "lockup";
+      a.kind = AlertKind::Lockup;
       a.pool = c.pool->id;
       a.identity = model.pool_identity(*c.pool);
       a.message = cmwq::lockup_line(a.identity, a.stuck_ns);
@@ -79,7 +80,7 @@ std::vector<Alert> Watchdog::check(const Model& model, std::int64_t now) {
     } else if (c.worker) {
       reported_worker_[c.worker->pid] = c.since;
       const PoolInfo& p = model.pools().at(c.worker->pool);
-      a.kind = "hidden_block";
+      a.kind = AlertKind::HiddenBlock;
       a.pool = p.id;
       a.identity = model.pool_identity(p);
       a.wq = c.worker->current.wq;
@@ -92,7 +93,7 @@ std::vector<Alert> Watchdog::check(const Model& model, std::int64_t now) {
                               c.worker->current.func, state, p.pending);
     } else {
       reported_wq_[c.wq->name] = c.since;
-      a.kind = "stall";
+      a.kind = AlertKind::Stall;
       a.wq = c.wq->name;
       a.pending = c.held.count;
       a.message = fmt::format("wqscope: workqueue {} stalled for {:.1f}s: {} item(s) held back by max_active {} "
@@ -103,7 +104,7 @@ std::vector<Alert> Watchdog::check(const Model& model, std::int64_t now) {
     out.push_back(std::move(a));
   }
   for (Alert& a : raised_) {
-    if (a.kind == "mayday_storm") {
+    if (a.kind == AlertKind::MaydayStorm) {
       if (auto p = model.pools().find(a.pool); p != model.pools().end()) a.identity = model.pool_identity(p->second);
       a.message = fmt::format("wqscope: mayday storm - pool{} called the rescuers of {} {} times in {:.1f}s: "
                               "worker creation keeps failing (memory pressure?)",

@@ -5,6 +5,7 @@
 // the model hears of them.
 #pragma once
 
+#include "alert_kind.h"
 #include "model.h"
 
 #include <cstdint>
@@ -16,11 +17,9 @@
 namespace wqscope {
 
 struct Alert {
-  std::string kind;        // "lockup": a pool's worklist; "stall": a workqueue's held-back items;
-                           // "cpu_hog": a function marked CPU-intensive again; "mayday_storm";
-                           // "hidden_block": a worker blocked in an item without telling the pool
+  AlertKind kind = AlertKind::Lockup;
   int pool = -1;
-  std::string wq;          // for "stall" and "mayday_storm"; the function for "cpu_hog"
+  std::string wq;          // for Stall, MaydayStorm and HiddenBlock; the function for CpuHog
   std::string identity;    // " cpus=0 node=0 flags=0x4 nice=0"
   std::string message;     // the kernel's line, or ours in its style
   std::int64_t time_ns = 0, stuck_ns = 0;

@@ -26,10 +26,10 @@ void AlertsModel::rebuild() {
     r.pool = a.pool;
     r.time = a.time_ns;
     r.dim = a.time_ns > now_;
-    r.alarm = !r.dim && (a.kind == "lockup" || a.kind == "stall" || a.kind == "hidden_block");
+    r.alarm = !r.dim && wqscope::is_stuck(a.kind);
     QString message = QString::fromStdString(a.message);
     r.cells = {{instant(a.time_ns, start_), qint64(a.time_ns), {}},
-               {QString::fromStdString(a.kind), {}, {}},
+               {QString::fromUtf8(wqscope::name(a.kind).data(), qsizetype(wqscope::name(a.kind).size())), {}, {}},
                {a.pool >= 0 ? QVariant(a.pool) : QVariant(), {}, {}},
                {duration(a.stuck_ns), qint64(a.stuck_ns), {}},
                {message, {}, message}};

@@ -15,6 +15,13 @@ inline QString duration(std::int64_t ns) {
   return QStringLiteral("%1 µs").arg(ns / 1000);
 }
 
+/// A tooltip that shows `text` as it is. Qt takes a tooltip that looks like HTML for rich text, and
+/// tips carry names from the target (untrusted.h keeps them printable, not free of '<'): escaped
+/// into rich text of our own, line breaks kept.
+inline QString plainTip(const QString& text) {
+  return QStringLiteral("<p style='white-space:pre-wrap'>%1</p>").arg(text.toHtmlEscaped());
+}
+
 /// Seconds since the start of the recording: "60.000 s".
 inline QString instant(std::int64_t ns, std::int64_t start_ns) {
   return QStringLiteral("%1 s").arg(double(ns - start_ns) / 1e9, 0, 'f', 3);

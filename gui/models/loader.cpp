@@ -51,7 +51,7 @@ void Loader::seek(qint64 at) {
     // A fresh watchdog at `at` reports every pool and workqueue stuck for its threshold by then.
     wqscope::Watchdog dog(thresh_);
     for (wqscope::Alert& a : dog.check(*model, at))
-      if (a.kind == "lockup" || a.kind == "stall" || a.kind == "hidden_block") s.stuck.push_back(std::move(a));
+      if (wqscope::is_stuck(a.kind)) s.stuck.push_back(std::move(a));
     for (wqscope::WorkInstance& w : model->open_instances()) s.queued.emplace(w.work, std::move(w));
     Q_EMIT stateReady(s);
   });

@@ -20,7 +20,7 @@ void PoolsModel::setState(const State& s) {
     Row& r = rows.emplace_back();
     r.key = r.pool = id;
     r.alarm = std::any_of(s.stuck.begin(), s.stuck.end(), [&](auto& a) { return a.pool == id; });
-    std::int64_t hung = p.worklist.empty() || p.last_progress_ns < 0 ? 0 : s.now - p.last_progress_ns;
+    std::int64_t hung = p.hung_ns(s.now);
     QString mayday;
     if (p.episode.started_ns >= 0 && p.episode.ended_ns < 0)
       mayday = tr("calling rescuers: %1 mayday(s) for %2").arg(p.episode.maydays).arg(duration(s.now - p.episode.started_ns));

@@ -1,5 +1,7 @@
 #include "rows_model.h"
 
+#include "format.h"
+
 #include <algorithm>
 
 namespace wqgui {
@@ -14,7 +16,7 @@ QVariant RowsModel::data(const QModelIndex& index, int role) const {
   const Cell& cell = row.cells[index.column()];
   switch (role) {
     case Qt::DisplayRole: return cell.display;
-    case Qt::ToolTipRole: return cell.tip.isEmpty() ? QVariant() : QVariant(cell.tip);
+    case Qt::ToolTipRole: return cell.tip.isEmpty() ? QVariant() : QVariant(plainTip(cell.tip));
     case SortRole: return cell.sort.isValid() ? cell.sort : cell.display;
     case KeyRole: return row.key;
     case PoolRole: return row.pool;

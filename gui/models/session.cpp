@@ -42,8 +42,9 @@ Session::~Session() {
   thread_.wait();
 }
 
-void Session::start(std::optional<std::int64_t> offset) {
-  first_offset_ = offset;
+void Session::start(std::optional<std::int64_t> at, bool absolute) {
+  first_at_ = at;
+  first_absolute_ = absolute;
   want_open_ = true;
   if (opt_.live) poll_.start();
   pump();
@@ -59,7 +60,9 @@ void Session::onExtent(const Extent& e) {
   opened_ = true;
   extent_ = e;
   Q_EMIT extentChanged(e);
-  if (first) want_at_ = first_offset_ ? std::min(e.start_ns + *first_offset_, e.end_ns) : e.end_ns;
+  if (first)
+    want_at_ = first_at_ ? std::max(e.start_ns, std::min(first_absolute_ ? *first_at_ : e.start_ns + *first_at_, e.end_ns))
+                         : e.end_ns;
   else if (following_) want_at_ = e.end_ns;
   if (first || !sampled_.isValid() || sampled_.elapsed() >= std::max(kLiveSampleMs, kLiveSampleShare * sample_cost_ms_))
     want_series_ = true;

@@ -26,8 +26,9 @@ class Session : public QObject {
   Session(const QString& path, Options, QObject* parent = nullptr);
   ~Session() override;
 
-  /// Opens the recording; shows the instant `offset` ns after its start, or its end if not given.
-  void start(std::optional<std::int64_t> offset = std::nullopt);
+  /// Opens the recording; shows the instant `at` ns after its start (`absolute`: at `at` on the
+  /// target's clock), within the recording; its end if not given.
+  void start(std::optional<std::int64_t> at = std::nullopt, bool absolute = false);
   void seek(std::int64_t at);
   /// Live: keep showing the newest instant as the recording grows (on by default).
   void setFollowing(bool on) { following_ = on; }
@@ -61,7 +62,8 @@ class Session : public QObject {
   Extent extent_;
   bool opened_ = false, busy_ = false, loading_ = false, following_ = true, sampling_ = false;
   bool want_open_ = false, want_series_ = false;
-  std::optional<std::int64_t> want_at_, first_offset_;
+  std::optional<std::int64_t> want_at_, first_at_;
+  bool first_absolute_ = false;
 };
 
 }  // namespace wqgui

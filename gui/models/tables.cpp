@@ -12,8 +12,10 @@ std::vector<wqscope::Alert> Tables::alerts() const {
                     "SELECT kind, pool, wq, message, detected_ns, stuck_ns, waiting FROM alerts ORDER BY detected_ns, id");
   std::vector<wqscope::Alert> out;
   while (c.next()) {
+    auto kind = wqscope::alert_kind(c.s(0));
+    if (!kind) continue;  // a kind a newer wqscope raised: not one this GUI can show
     wqscope::Alert& a = out.emplace_back();
-    a.kind = c.s(0);
+    a.kind = *kind;
     a.pool = static_cast<int>(c.i(1, -1));
     a.wq = c.s(2);
     a.message = c.s(3);

@@ -37,7 +37,7 @@ void WorkersModel::setState(const State& s) {
     r.key = pid;
     r.pool = w.pool;
     r.alarm = w.hidden_block ||
-              std::any_of(s.stuck.begin(), s.stuck.end(), [&](auto& a) { return a.kind == "hidden_block" && a.pool == w.pool; });
+              std::any_of(s.stuck.begin(), s.stuck.end(), [&](auto& a) { return a.kind == wqscope::AlertKind::HiddenBlock && a.pool == w.pool; });
     // How long it has been like this: off the CPU, in its item, or in its state.
     std::int64_t since = w.off_cpu_since >= 0 ? w.off_cpu_since
                          : w.current.work && w.current.started_ns >= 0 ? w.current.started_ns

@@ -44,7 +44,7 @@ void WorkqueuesModel::setState(const State& s) {
       mayday |= q.mayday;
       n.row.alarm |= r.alarm;
     }
-    n.row.alarm |= std::any_of(s.stuck.begin(), s.stuck.end(), [&](auto& a) { return a.kind == "stall" && a.wq == wq.name; });
+    n.row.alarm |= std::any_of(s.stuck.begin(), s.stuck.end(), [&](auto& a) { return a.kind == wqscope::AlertKind::Stall && a.wq == wq.name; });
     QString flags = workqueueFlags(wq.flags);
     n.row.cells = {{QString::fromStdString(wq.name), {}, {}},
                    {flags, wq.flags, QStringLiteral("flags=0x%1").arg(wq.flags, 0, 16)},

@@ -13,6 +13,8 @@
 #include "worklist_model.h"
 #include "workqueues_model.h"
 
+#include "untrusted.h"
+
 #include <QFileInfo>
 #include <QHeaderView>
 #include <QLabel>
@@ -67,6 +69,9 @@ MainWindow::MainWindow(Session* session, QWidget* parent)
       progress_(new QProgressBar(this)),
       runInfo_(new QLabel(this)) {
   setWindowTitle(tr("wqscope — %1").arg(QFileInfo(session->path()).fileName()));
+  // Labels that show what a recording or the collector says (a command line, names, errors): plain
+  // text, never taken for HTML.
+  for (QLabel* l : {message_, runInfo_}) l->setTextFormat(Qt::PlainText);
   message_->setObjectName(QStringLiteral("message"));
   message_->setAlignment(Qt::AlignCenter);
   message_->setWordWrap(true);
@@ -200,6 +205,7 @@ QString MainWindow::collectorStatus() const { return collectorStatus_ ? collecto
 void MainWindow::watchCollector(Collector* collector) {
   collectorStatus_ = new QLabel(tr("starting the collector…"), this);
   collectorStatus_->setObjectName(QStringLiteral("collectorStatus"));
+  collectorStatus_->setTextFormat(Qt::PlainText);
   statusBar()->addPermanentWidget(collectorStatus_);
   collectorLog_ = new QPlainTextEdit(this);
   collectorLog_->setReadOnly(true);
@@ -244,7 +250,7 @@ void MainWindow::showExtent(const Extent& e) {
   const wqscope::RunInfo& r = e.run;
   QString status = e.run.end_reason.empty() ? tr("recording") : QString::fromStdString(r.end_reason);
   runInfo_->setText(tr("%1 · pid %2 · %3 · %4 events, %5 dropped, %6 lost · %7")
-                        .arg(QString::fromStdString(r.command))
+                        .arg(QString::fromStdString(wqscope::printable(r.command)))
                         .arg(r.pid)
                         .arg(QString::fromStdString(r.host.empty() ? r.kernel : r.host + " " + r.kernel))
                         .arg(r.events)

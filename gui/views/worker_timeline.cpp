@@ -104,10 +104,10 @@ bool WorkerTimeline::event(QEvent* e) {
     if (barRect(*it).contains(help->pos())) {
       QString what = it->off_cpu ? (it->hidden ? tr("off-CPU without telling the pool") : tr("off-CPU")) : tr("ran");
       QString until = it->end_ns < 0 ? tr("the end (still running)") : instant(it->end_ns, start_);
-      QToolTip::showText(help->globalPos(), tr("worker %1: %2 %3\n%4 → %5")
-                                                .arg(it->worker)
-                                                .arg(QString::fromStdString(it->label), what,
-                                                     instant(it->start_ns, start_), until));
+      QToolTip::showText(help->globalPos(), plainTip(tr("worker %1: %2 %3\n%4 → %5")
+                                                         .arg(it->worker)
+                                                         .arg(QString::fromStdString(it->label), what,
+                                                              instant(it->start_ns, start_), until)));
       return true;
     }
   QToolTip::hideText();

@@ -3,6 +3,7 @@
 #include <cmwq/cmwq.h>
 
 #include <CLI/CLI.hpp>
+#include <duration.h>
 #include <fmt/format.h>
 
 #include <atomic>
@@ -261,12 +262,11 @@ int main(int argc, char** argv) {
   CLI::App app{"Stories on libcmwq's real-thread runtime.\n\nExamples:\n  cmwq-demo --list\n"
                "  cmwq-demo stall --seconds 10\n  cmwq-demo hotplug --watchdog 2s --seconds 8\n"};
   bool list = false;
-  std::string name, watchdog;
-  double seconds = 30;
+  std::string name, watchdog, seconds = "30s";
   app.add_flag("--list", list, "list the scenarios");
   app.add_option("scenario", name, "the scenario to run");
-  app.add_option("--seconds", seconds, "stop after this many seconds (default 30)")->check(CLI::Range(0.0, 86400.0));
-  app.add_option("--watchdog", watchdog, "the pool watchdog's threshold, e.g. 2s (default 30s)");
+  app.add_option("--seconds", seconds, "stop after this long, e.g. 10 (seconds) or 500ms (default 30s)");
+  app.add_option("--watchdog", watchdog, "the pool watchdog's threshold, e.g. 2s (default 30s; 0 disables it)");
   CLI11_PARSE(app, argc, argv);
   if (list || name.empty()) {
     for (auto& [n, d] : demos) fmt::print("{:<18} {}\n", n, d.summary);
@@ -282,21 +282,21 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   cmwq::Options o;
-  if (!watchdog.empty()) {
-    double v = 0;
-    char unit[3] = {};
-    if (std::sscanf(watchdog.c_str(), "%lf%2s", &v, unit) < 1 || v < 0 || (unit[0] && std::string(unit) != "s" && std::string(unit) != "ms")) {
-      fmt::print(stderr, "cmwq-demo: --watchdog '{}' is not a duration like 2s or 500ms\n", watchdog);
-      return 2;
-    }
-    o.watchdog_thresh = std::chrono::nanoseconds(static_cast<long long>(v * (std::string(unit) == "ms" ? 1e6 : 1e9)));
+  std::int64_t run_ns = 0;
+  try {
+    run_ns = cmwq::cli::parse_duration(seconds, "--seconds", {.zero_ok = true, .max_ns = 86'400'000'000'000});
+    if (!watchdog.empty())
+      o.watchdog_thresh = std::chrono::nanoseconds(cmwq::cli::parse_duration(watchdog, "--watchdog", {.zero_ok = true}));
+  } catch (const std::invalid_argument& e) {
+    fmt::print(stderr, "cmwq-demo: {}\n", e.what());
+    return 2;
   }
   it->second.configure(o);
   fmt::print("cmwq-demo {}: {} (pid {})\n", name, it->second.summary, getpid());
   std::fflush(stdout);
   {
     cmwq::System sys(o);
-    it->second.run(sys, Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)));
+    it->second.run(sys, Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(run_ns)));
   }
   fmt::print("cmwq-demo {}: done\n", name);
 }

@@ -3,12 +3,16 @@
 #include <cmwq/sim.h>
 
 #include <CLI/CLI.hpp>
+#include <duration.h>
 #include <fmt/format.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+
+// Virtual time: a simulated story may span days.
+constexpr std::int64_t kMaxUntil = 10'000'000'000'000'000;  // 1e7 s
 
 int main(int argc, char** argv) {
   CLI::App app{"Run a cmwq scenario on the virtual-time simulator.\n\n"
@@ -20,7 +24,7 @@ int main(int argc, char** argv) {
   bool timeline = false, log = false, stats = false;
   std::string events_path;
   app.add_option("scenario", path, "scenario file (see pool/scenarios/README.md)")->required();
-  app.add_option("--until", until, "stop at this virtual time, e.g. 90s (overrides the file)");
+  app.add_option("--until", until, "stop at this virtual time, e.g. 90s or 1.5 (seconds); overrides the file");
   app.add_flag("--timeline", timeline, "print the TIME/EVENT table of the cmwq documentation");
   app.add_flag("--log", log, "print the kernel log (warnings, lockups, dumps)");
   app.add_flag("--stats", stats, "print the wq_monitor table at the end");
@@ -28,7 +32,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     cmwq::sim::Scenario sc = cmwq::sim::load_scenario(path);
-    if (!until.empty()) sc.until = cmwq::sim::parse_duration(until);
+    if (!until.empty()) sc.until = cmwq::cli::parse_duration(until, "--until", {.zero_ok = true, .max_ns = kMaxUntil});
     if (!timeline && !log) {
       timeline = sc.output == cmwq::sim::Scenario::Output::Timeline;
       log = !timeline;
@@ -50,6 +54,9 @@ int main(int argc, char** argv) {
     }
     return r.lockups ? 3 : 0;
   } catch (const cmwq::Error& e) {
+    std::cerr << "cmwq-sim: " << e.what() << "\n";
+    return 2;
+  } catch (const std::invalid_argument& e) {  // an option's value
     std::cerr << "cmwq-sim: " << e.what() << "\n";
     return 2;
   }

@@ -75,6 +75,7 @@ at_least_1 "$pending" || { cat "$tmp/m"; fail "pending '$pending', not >= 1"; }
 at_least_1 "$hung" || { cat "$tmp/m"; fail "hung '$hung' s, not >= 1"; }
 grep -qx 'wqscope_alerts_total{kind="lockup"} 1' "$tmp/m" || { cat "$tmp/m"; fail "lockup alerts not 1"; }
 grep -qx 'wqscope_alerts_total{kind="stall"} 0' "$tmp/m" || fail "stall alerts not 0"
+grep -qx 'wqscope_alerts_total{kind="hidden_block"} 0' "$tmp/m" || fail "hidden_block alerts not pre-registered at 0"
 grep -qE '^wqscope_workqueue_in_flight\{workqueue="rcu_gp"\} 1$' "$tmp/m" || fail "rcu_gp's item is not in flight"
 grep -qE '^wqscope_events_received_total [1-9]' "$tmp/m" || fail "no events counted"
 for m in events_dropped_total events_lost_total pool_nr_running pool_nr_workers pool_nr_idle; do

@@ -11,6 +11,10 @@ expect 2 "--pid 'abc' is not a process id" -- "$gui" --pid abc
 expect 2 "give a command after --" -- "$gui" --
 expect 2 "-o FILE names the recording of --pid or -- CMD" -- "$gui" -o "$tmp/x.db" "$tmp/t.db"
 expect 2 "--at and --live are for recordings" -- "$gui" --at 5 --pid 1
+# Durations and instants: wqscope's grammar (duration.h), and its words.
+expect 2 "--thresh 'soon' is not a duration like 30s or 500ms" -- "$gui" --thresh soon "$tmp/t.db"
+expect 2 "--thresh '0' is not a duration like 30s or 500ms" -- "$gui" --thresh 0 "$tmp/t.db"
+expect 2 "--at 'soon' is not an instant" -- "$gui" --at soon "$tmp/t.db"
 touch "$tmp/old.db"
 expect 2 "already exists; wqscope never overwrites a recording" -- "$gui" -o "$tmp/old.db" --pid 1
 expect 1 "Cannot find the collector: no wqscope next to" -- env PATH=/nonexistent "$gui" --screenshot "$tmp/n.png" --pid 1
@@ -33,4 +37,11 @@ for i in $(seq 300); do
 done
 [[ $(sqlite3 "$tmp/live.db" "SELECT end_reason FROM run") == interrupted ]] \
   || fail "the collector did not end its recording when the GUI closed: $(sqlite3 "$tmp/live.db" 'SELECT end_reason FROM run')"
-echo "wqscope-gui: 6 usage errors, a missing collector, a bad pid, and a recorded command shown and stopped with the window"
+# Accepted as wqscope accepts them: a duration with a unit or in bare seconds, an instant from the start or @NS.
+start=$(sqlite3 "$tmp/live.db" "SELECT started_ns FROM run")
+for args in "--thresh 3s --at 1.5" "--thresh 3 --at 500ms" "--thresh 1.5 --at @$((start + 1000000000))"; do
+  rm -f "$tmp/r.png"
+  "$gui" $args --screenshot "$tmp/r.png" "$tmp/live.db" > /dev/null 2> "$tmp/err" || { cat "$tmp/err"; fail "$args"; }
+  [[ -s $tmp/r.png ]] || fail "$args: no screenshot"
+done
+echo "wqscope-gui: 9 usage errors, a missing collector, a bad pid, and a recorded command shown and stopped with the window"

@@ -1,6 +1,7 @@
 // The item models over golden recordings of simulated stories: checked by
 // QAbstractItemModelTester, and showing what the kernel's dump shows.
 #include "alerts_model.h"
+#include "format.h"
 #include "loader.h"
 #include "pools_model.h"
 #include "ingest.h"
@@ -149,12 +150,43 @@ class ModelsTest : public QObject {
     QVERIFY(wqs.index(0, 0, rcu).data(AlarmRole).toBool());
   }
 
+  // Names are bytes from the target: the GUI shows them as the model keeps them (untrusted.h),
+  // and tooltips as plain text, never as HTML.
+  void hostileNamesAreShownEscaped() {
+    auto m = std::make_shared<wqscope::Model>();
+    cmwq_ev_hello hello{};
+    hello.h = {CMWQ_EV_HELLO, sizeof hello, 0, 1, 0, 1, 1};
+    hello.possible_cpus = 1;
+    m->apply(cmwq::Record{&hello.h});
+    cmwq_ev_name n{};
+    n.h = {CMWQ_EV_NAME, sizeof n, 0, 1, 0, 1, 2};
+    n.id = 7;
+    n.name_kind = CMWQ_NAME_WQ;
+    std::snprintf(n.text, sizeof n.text, "%s", "bad\xff\xfe <b>wq</b> \x1b[31m\xe2\x80\xae");
+    m->apply(cmwq::Record{&n.h});
+    cmwq_ev_state e{};
+    e.h = {CMWQ_EV_WQ_CREATE, sizeof e, 0, 1, 0, 1, 3};
+    e.wq = 1;
+    e.func = 7;
+    e.pool = -1;
+    e.arg = 1;
+    m->apply(cmwq::Record{&e.h});
+    State s;
+    s.model = m;
+    s.now = 2;
+    WorkqueuesModel wqs;
+    wqs.setState(s);
+    QCOMPARE(wqs.rowCount(), 1);
+    QCOMPARE(wqs.index(0, 0).data().toString(), QString("bad\\xff\\xfe <b>wq</b> \\x1b[31m\\xe2\\x80\\xae"));
+    QCOMPARE(plainTip("<b>x</b>\n&"), QString("<p style='white-space:pre-wrap'>&lt;b&gt;x&lt;/b&gt;\n&amp;</p>"));
+  }
+
   void seed004AlertsTableHasTheLockup() {
     wqscope::RecordingReader reader(seed004_.toStdString());
     Tables tables(reader);
     auto alerts = tables.alerts();
     QVERIFY(!alerts.empty());
-    QCOMPARE(QString::fromStdString(alerts.front().kind), QString("lockup"));
+    QVERIFY(alerts.front().kind == wqscope::AlertKind::Lockup);
     QCOMPARE(alerts.front().pool, 0);
   }
 
