@@ -54,7 +54,7 @@ done
 
 # A failure of wqscope's own ends its recording, never the command it started: here the file size
 # limit (SIGXFSZ ignored, so writes fail with EFBIG) stops the recording once it has begun.
-(trap '' XFSZ; ulimit -f 700; exec "$wqscope" record -o "$tmp/full.db" -- "$target" 3 1000) > "$tmp/full.out" 2>&1
+(trap '' XFSZ; ulimit -f 1600; exec "$wqscope" record -o "$tmp/full.db" -- "$target" 3 1000) > "$tmp/full.out" 2>&1
 rc=$?
 [[ $rc -eq 1 ]] || { cat "$tmp/full.out"; fail "a failed recording: exit status $rc, not 1"; }
 grep -qF "cannot write the recording" "$tmp/full.out" || { cat "$tmp/full.out"; fail "the error"; }
