@@ -483,8 +483,9 @@ void Model::apply_work(const cmwq_ev_state& e) {
 }
 
 void Model::apply_gap(const cmwq_ev_state& e) {
+  // Off/on-CPU records lost (counted in the recording's anomalies): the pool's lists are whole.
+  if (e.flags == CMWQ_GAP_SCHED) return;
   if (e.arg > 0) lost_ += static_cast<std::uint64_t>(e.arg);
-  if (e.flags == CMWQ_GAP_SCHED) return;  // off/on-CPU records: the lists are whole
   forget_lists();
   // The next session's announcement is news again: the state it restates was partly lost.
   following_ = restating_ = false;

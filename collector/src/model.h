@@ -150,7 +150,7 @@ class Model {
   std::vector<cmwq::report::Monitor> monitor() const;
 
   std::uint64_t records() const { return records_; }
-  std::uint64_t lost() const { return lost_; }          // records missing, as the GAP records said
+  std::uint64_t lost() const { return lost_; }          // the pool's records missing, as GAP records said
   std::uint64_t restated() const { return restated_; }  // records of a new session's announcement it knew
   std::uint64_t anomalies() const { return anomalies_; } // records that contradict the state
   std::int64_t last_ts() const { return last_ts_; }

@@ -49,14 +49,15 @@ echo "soak: RSS over $n samples: first $((first / 1024)) MB, last $((last / 1024
 [[ $tail -le $limit ]] || fail "the collector's RSS grew: $base kB after warm-up, $tail kB in the last half: $(echo "${rss[@]}")"
 
 # 2. Every record accounted for. The target counted what it produced (seq 1..S) and what it handed
-# to the probe (D); the recording holds R: the events rows, the names and the HELLO (the run row),
+# to the probe (D); the recording holds R: the pool's rows of the log (seq > 0, its HELLO included; the
+# collector's own GAP and CHECK records and the kernel's off/on-CPU records have seq 0) and the names,
 # up to seq M. lost_events counts the gaps below M; records dropped after M are in dropped_events.
 read -r S D < <(sed -nE 's/.*produced seq 1\.\.([0-9]+), handed ([0-9]+) records.*/\1 \2/p' "$tmp/out")
 [[ -n ${S:-} ]] || fail "the target did not say what it produced"
-read -r rows M names hello events dropped lost < <(q "$db" "SELECT (SELECT count(*) FROM events),
-  (SELECT max(seq) FROM events), (SELECT count(*) FROM names), possible_cpus IS NOT NULL, events, dropped_events,
-  lost_events FROM run" | tr '|' ' ')
-R=$((rows + names + hello))
+read -r rows pool_rows M names events dropped lost < <(q "$db" "SELECT (SELECT count(*) FROM events),
+  (SELECT count(*) FROM events WHERE seq > 0), (SELECT max(seq) FROM events), (SELECT count(*) FROM names), events,
+  dropped_events, lost_events FROM run" | tr '|' ' ')
+R=$((pool_rows + names))
 echo "soak: $S records produced in $seconds s (60 minutes of pool life), $D handed to the probe;" \
   "recorded $R ($((R * 100 / S)) %), $dropped dropped by the full ring buffer, $((S - D)) in the pool's" \
   "hand-over queue; $lost missing in seq up to the last recorded, $((S - M)) after it"
