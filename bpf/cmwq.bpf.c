@@ -43,6 +43,16 @@ struct {
   __type(value, struct cmwq_bpf_stats);
 } stats SEC(".maps");
 
+/* A batch is assembled here and then copied into the ring buffer at the size it has: reserving a whole
+ * struct cmwq_bpf_batch per probe hit, whatever it carries, filled a 32 MiB ring with 512
+ * batches of a few KiB each. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct cmwq_bpf_batch);
+} scratch SEC(".maps");
+
 SEC("usdt")
 int BPF_USDT(on_batch, void *records, __u64 len, __u64 count, __u64 stream)
 {
@@ -50,11 +60,13 @@ int BPF_USDT(on_batch, void *records, __u64 len, __u64 count, __u64 stream)
   __u32 zero = 0;
   struct cmwq_bpf_stats *st;
   struct cmwq_bpf_batch *b;
+  __u64 size;
 
   if (target_tgid && tgid != target_tgid)
     return 0;
   st = bpf_map_lookup_elem(&stats, &zero);
-  if (!st)
+  b = bpf_map_lookup_elem(&scratch, &zero);
+  if (!st || !b)
     return 0;
   st->batches++;
   if (len >= CMWQ_BATCH_MAX) {
@@ -62,23 +74,21 @@ int BPF_USDT(on_batch, void *records, __u64 len, __u64 count, __u64 stream)
     st->dropped_events += count;
     return 0;
   }
-  b = bpf_ringbuf_reserve(&batches, sizeof(*b), 0);
-  if (!b) {
-    st->dropped_batches++;
-    st->dropped_events += count;
-    return 0;
-  }
   b->tgid = tgid;
   b->len = len;
   b->count = count;
   b->stream = stream;
-  if (bpf_probe_read_user(b->data, len & (CMWQ_BATCH_MAX - 1), records)) {
+  len &= CMWQ_BATCH_MAX - 1; /* what the verifier can see is bounded */
+  if (bpf_probe_read_user(b->data, len, records)) {
     st->read_errors++;
     st->dropped_events += count;
-    bpf_ringbuf_discard(b, 0);
     return 0;
   }
-  bpf_ringbuf_submit(b, 0);
+  size = offsetof(struct cmwq_bpf_batch, data) + len;
+  if (size > sizeof(*b) || bpf_ringbuf_output(&batches, b, size, 0)) {
+    st->dropped_batches++;
+    st->dropped_events += count;
+  }
   return 0;
 }
 

@@ -28,7 +28,7 @@ constexpr std::int64_t kMaxInterval = 1'000'000'000'000'000;  // 1e6 s
 std::int64_t parse_threshold(const std::string& s) { return cmwq::cli::parse_duration(s, "--thresh"); }
 
 #if WQSCOPE_CAPTURE
-/// A power of two of bytes, like 256K or 32M, that holds a few of the ring's fixed-size records.
+/// A power of two of bytes, like 256K or 32M, that holds a few of the largest batches.
 std::uint32_t parse_ring_buffer(const std::string& s) {
   std::size_t used = 0;
   unsigned long long v = 0;
@@ -45,8 +45,8 @@ std::uint32_t parse_ring_buffer(const std::string& s) {
   v <<= shift;
   constexpr auto kMin = wqscope::kRingBufferMin, kMax = wqscope::kRingBufferMax;
   if (v < kMin)
-    throw OptionError(fmt::format("--ring-buffer {} is too small: the minimum is {}K (every probe hit takes a {} "
-                                  "KiB record there, and it must hold a few)",
+    throw OptionError(fmt::format("--ring-buffer {} is too small: the minimum is {}K (a probe hit takes up to {} "
+                                  "KiB there, and it must hold a few)",
                                   s, kMin >> 10, wqscope::kRingRecordBytes >> 10));
   if (v > kMax || (v & (v - 1)))
     throw OptionError(fmt::format("--ring-buffer {} is not a power of two from {}K to {}G, e.g. 256K, 4M or 32M "

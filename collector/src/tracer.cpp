@@ -187,9 +187,11 @@ int Tracer::on_sched(void* self, void* data, std::size_t size) {
   return 0;
 }
 
-int Tracer::on_sample(void* self, void* data, std::size_t) {
+int Tracer::on_sample(void* self, void* data, std::size_t size) {
   auto* t = static_cast<Tracer*>(self);
   auto* b = static_cast<const cmwq_bpf_batch*>(data);
+  // The program writes the batch at the size it has: its head, then len bytes.
+  if (size < offsetof(cmwq_bpf_batch, data) || b->len > size - offsetof(cmwq_bpf_batch, data)) return 0;
   try {
     t->fn_(b->stream, std::span(reinterpret_cast<const std::byte*>(b->data), b->len), b->count);
   } catch (...) {  // e.g. the disk is full: stop consuming, poll() rethrows

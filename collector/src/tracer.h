@@ -7,6 +7,7 @@
 
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <bit>
 #include <chrono>
 #include <cstddef>
@@ -35,10 +36,10 @@ void require_bpf_privileges();
 /// Throws TracerError if the kernel has no BTF, which the CO-RE program needs to load.
 void require_kernel_btf();
 
-// The BPF ring buffer: every probe hit takes one whole struct cmwq_bpf_batch (~64 KiB) plus the
-// ring's 8-byte header, however few records it carries.
+// The BPF ring buffer: a probe hit takes the bytes its batch carries, its 24-byte head and the ring's
+// 8-byte header; the largest one (~16 KiB) must fit a few times.
 constexpr std::uint32_t kRingRecordBytes = (sizeof(cmwq_bpf_batch) + 8 + 7) / 8 * 8;
-constexpr std::uint32_t kRingBufferMin = std::bit_ceil(2 * kRingRecordBytes);  // 256 KiB: 3 records
+constexpr std::uint32_t kRingBufferMin = std::max(256u << 10, std::bit_ceil(4 * kRingRecordBytes));
 constexpr std::uint32_t kRingBufferMax = 1u << 30;
 
 /// Every CPU's value of entry 0 of a BPF per-CPU array (the BPF side's counters); empty if unreadable.
