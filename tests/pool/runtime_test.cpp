@@ -323,5 +323,58 @@ TEST(Stress, RandomOperationsKeepEveryItemAccountedFor) {
   EXPECT_GT(runs, 1000);
 }
 
+TEST(Today, SystemWorkqueuesOfTheKernelEra) {
+  {
+    System seeds(opts(2));
+    EXPECT_EQ(seeds.system_percpu_wq(), seeds.system_wq());
+    EXPECT_EQ(seeds.system_dfl_wq(), seeds.system_unbound_wq());
+    EXPECT_EQ(seeds.system_bh_wq(), nullptr);
+    EXPECT_EQ(seeds.system_freezable_power_efficient_wq(), nullptr);
+  }
+  Options o = opts(2);
+  o.kernel = Kernel::V7_0;
+  System today(o);
+  EXPECT_NE(today.system_percpu_wq(), today.system_wq());
+  EXPECT_EQ(today.system_percpu_wq()->name, "events");
+  EXPECT_EQ(today.system_percpu_wq()->flags, unsigned{WQ_PERCPU});
+  EXPECT_NE(today.system_dfl_wq(), today.system_unbound_wq());
+  EXPECT_EQ(today.system_dfl_wq()->name, "events_unbound");
+  EXPECT_EQ(today.system_bh_wq()->name, "events_bh");
+  EXPECT_EQ(today.system_bh_highpri_wq()->flags, unsigned{WQ_BH | WQ_HIGHPRI | WQ_PERCPU});
+  EXPECT_EQ(today.system_freezable_power_efficient_wq()->name, "events_freezable_pwr_efficient");
+}
+
+TEST(Today, BhItemsRunAndMayNotSleep) {
+  std::vector<std::string> log;
+  std::mutex mu;
+  Options o = opts(2, &log, &mu);
+  o.kernel = Kernel::V6_9;
+  System sys(o);
+  std::atomic<int> ran{0};
+  std::string name;
+  Work quick{"quick_bh", [&](Work&) {
+               name = current_worker_name();
+               ++ran;
+             }};
+  Work sleepy{"sleepy_bh", [&](Work&) {
+                ++ran;
+                sleep_for(1ms);  // throws: a BH item must not sleep
+                ++ran;
+              }};
+  sys.queue_work_on(1, sys.system_bh_wq(), quick);
+  sys.flush_work(quick);
+  sys.queue_work_on(0, sys.system_bh_highpri_wq(), sleepy);
+  sys.flush_work(sleepy);
+  EXPECT_EQ(ran.load(), 2);
+  EXPECT_EQ(name, "bh/1");
+  std::lock_guard lk(mu);
+  ASSERT_FALSE(log.empty());
+  EXPECT_EQ(log.back().rfind("workqueue: sleepy_bh threw: BUG: scheduling while atomic: BH work item sleepy_bh of "
+                             "workqueue events_bh_highpri",
+                             0),
+            0u)
+      << log.back();
+}
+
 }  // namespace
 }  // namespace cmwq

@@ -27,6 +27,12 @@ struct Options {
   int cpus = 0;                   // virtual CPUs; 0: std::thread::hardware_concurrency()
   std::vector<int> online;        // online at start; empty: all
   RescuerPolicy rescuer_policy = RescuerPolicy::k2025;
+  /// The kernel release the pools follow where the design changed after the seeds: 6.5 affinity
+  /// scopes, 6.9 BH workqueues and per-node max_active, 7.0 system_percpu_wq/system_dfl_wq as
+  /// workqueues of their own (WQ_PERCPU) and the 7.0 watchdog.
+  Kernel kernel = Kernel::Seeds;
+  Topology topology;              // SMT siblings, caches and NUMA nodes of the virtual CPUs
+  AffinityScope default_affinity_scope = AffinityScope::Cache;  // of unbound workqueues (6.5+)
   std::chrono::nanoseconds watchdog_thresh = std::chrono::seconds(30);  // 0 disables
   std::chrono::nanoseconds cpu_intensive_thresh = std::chrono::milliseconds(10);
   std::chrono::nanoseconds idle_timeout = std::chrono::seconds(300);
@@ -56,11 +62,17 @@ class System {
   void workqueue_set_max_active(Workqueue*, int max_active);
 
   Workqueue* system_wq() const;            // "events"
+  Workqueue* system_percpu_wq() const;     // "events" (7.0: a workqueue of its own, WQ_PERCPU)
   Workqueue* system_highpri_wq() const;    // "events_highpri"
   Workqueue* system_long_wq() const;       // "events_long"
   Workqueue* system_unbound_wq() const;    // "events_unbound"
+  Workqueue* system_dfl_wq() const;        // "events_unbound" (7.0: a workqueue of its own)
   Workqueue* system_freezable_wq() const;  // "events_freezable"
   Workqueue* system_power_efficient_wq() const;  // "events_power_efficient"
+  /// "events_freezable_pwr_efficient" (kernel 6.5 on; null for the seeds)
+  Workqueue* system_freezable_power_efficient_wq() const;
+  Workqueue* system_bh_wq() const;         // "events_bh" (kernel 6.9 on; null before)
+  Workqueue* system_bh_highpri_wq() const; // "events_bh_highpri" (kernel 6.9 on; null before)
 
   bool queue_work(Workqueue*, Work&);
   bool queue_work_on(int cpu, Workqueue*, Work&);

@@ -99,6 +99,32 @@ struct DelayedWork {
 
 enum class RescuerPolicy { k2009, k2014, k2025 };
 
+/// The kernel release whose design and formats the pools follow where the kernel changed after the
+/// seeds (2009-2014, plus the 2025 rescuer). Each era includes the changes of the ones before it.
+enum class Kernel {
+  Seeds,  // one unbound pool per nice level ("all possible CPUs"), no BH pools, `active=N/M`
+  V6_5,   // affinity scopes: an unbound workqueue gets a pwq per CPU on the pool of that CPU's pod
+  V6_9,   // BH pools (CPU N: 4N bh, 4N+1 bh-hi, 4N+2, 4N+3), per-node max_active, `active=N refcnt=M`
+  V7_0,   // the watchdog: last_progress_ts re-checked before a report, ` for Ns`, busy workers, panic
+};
+
+/// Affinity scopes of unbound workqueues (WQ_AFFN_*): the CPUs of one pod share a pool.
+enum class AffinityScope { Default, Cpu, Smt, Cache, Numa, System };
+const char* affinity_scope_name(AffinityScope);
+
+/// The virtual CPUs' topology: per CPU, the id of its core (SMT siblings share it), of its
+/// last-level cache and of its NUMA node. Empty vectors: each CPU is its own core, and all CPUs
+/// share one cache and node 0.
+struct Topology {
+  std::vector<int> core, cache, node;
+  int core_of(int cpu) const { return core.empty() ? cpu : core.at(static_cast<std::size_t>(cpu)); }
+  int cache_of(int cpu) const { return cache.empty() ? 0 : cache.at(static_cast<std::size_t>(cpu)); }
+  int node_of(int cpu) const { return node.empty() ? 0 : node.at(static_cast<std::size_t>(cpu)); }
+  /// The pod `cpu` belongs to in `scope` (not Default): the CPUs that share it.
+  std::vector<int> pod_cpus(AffinityScope scope, int cpu, int nr_cpus) const;
+  int nr_nodes(int nr_cpus) const;
+};
+
 /// Which era of the design the pools follow.
 enum class Model {
   Modern,    // separate per-CPU highpri pools (kernel >= 3.8)
@@ -141,10 +167,12 @@ class BusyHash {
 struct Pool {
   int id = 0;
   int cpu = -1;                   // -1: unbound
-  int node = 0;                   // NUMA_NO_NODE for unbound pools
+  int node = 0;                   // NUMA_NO_NODE for unbound pools spanning nodes
   int nice = 0;
-  unsigned flags = 0;             // POOL_*
+  unsigned flags = 0;             // POOL_* (POOL_BH: runs its items in the CPU's softirq-like context)
   std::vector<int> cpus;          // cpumask, printed as a list
+  std::vector<int> pod_cpus;      // unbound, 6.5+: __pod_cpumask, the CPUs its workers prefer
+  bool affn_strict = false;       // unbound, 6.5+: workers never leave pod_cpus
   int max_workers = 0;            // 0: unlimited; 1 in the Original model
   bool shared_highpri = false;    // Gcwq2010: highpri items share this pool
 
@@ -164,7 +192,8 @@ struct Pwq : Link<MaydayEntry> {
   Workqueue* wq = nullptr;
   Pool* pool = nullptr;
   int nr_active = 0;
-  int max_active = 0;
+  int max_active = 0;             // per-CPU and BH wqs; unbound wqs of 6.9+ count per node instead
+  bool node_pending = false;      // 6.9+: waits on its node's pending_pwqs for an nr_active slot
   int nr_in_flight = 0;           // queued (active or inactive) + running, for refcnt
   List<Work, WorkEntry> inactive;
   Work mayday_pos{"mayday_pos_func"};  // the 2025 rescuer's cursor
@@ -177,7 +206,18 @@ struct Workqueue {
   unsigned flags = 0;
   int saved_max_active = 0;       // as requested (clamped)
   int max_active = 0;             // effective: 0 while frozen
-  std::vector<std::unique_ptr<Pwq>> pwqs;  // per possible CPU, or one for unbound
+  std::vector<std::unique_ptr<Pwq>> pwqs;  // per possible CPU, or one for unbound (6.5+: per CPU, then dfl)
+  std::vector<Pwq*> cpu_pwq;      // the pwq queue_work_on(cpu) uses, per possible CPU
+  AffinityScope affn_scope = AffinityScope::Default;  // unbound, 6.5+
+  bool affn_strict = false;
+  /// 6.9+ unbound: wq_node_nr_active, per node and one more for pools without a node.
+  struct NodeNrActive {
+    int nr = 0;                   // active items of the wq's pwqs on this node
+    int max = 0;                  // the node's share of max_active, at least min_active
+    std::vector<Pwq*> pending_pwqs;  // pwqs waiting for a slot, served round-robin
+  };
+  std::vector<NodeNrActive> node_nr_active;
+  int min_active = 0;             // 6.9+: min(max_active, WQ_DFL_MIN_ACTIVE)
   Worker* rescuer = nullptr;
   List<Pwq, MaydayEntry> maydays;
 
@@ -202,6 +242,7 @@ struct Worker : Link<IdleEntry>, Link<BusyEntry> {
   Pwq* current_pwq = nullptr;
   const char* current_func = nullptr;
   Time current_at = 0;            // start of the current item or of its last wake-up
+  Time work_started = 0;          // start of the current item (the 7.0 dump's ` for Ns`)
   Time last_active = 0;           // entered idle
   bool sleeping = false;
   bool dead = false;
@@ -245,6 +286,9 @@ struct Config {
   int possible_cpus = 1;
   std::vector<int> online_cpus;   // empty: all possible CPUs are online
   Model model = Model::Modern;
+  Kernel kernel = Kernel::Seeds;
+  Topology topology;              // for affinity scopes and per-node max_active (6.5+)
+  AffinityScope default_affn_scope = AffinityScope::Cache;  // workqueue.default_affinity_scope
   RescuerPolicy rescuer_policy = RescuerPolicy::k2025;
   Time watchdog_thresh = WQ_WATCHDOG_THRESH;  // 0 disables the watchdog
   Time cpu_intensive_thresh = WQ_CPU_INTENSIVE_THRESH;
@@ -261,7 +305,8 @@ struct Caller {
 
 /// The kernel's %*pbl: "0", "0-3,8".
 std::string cpulist(const std::vector<int>& cpus);
-/// pr_cont_pool_info(): " cpus=0 node=0 flags=0x4 nice=0" (no node for NUMA_NO_NODE).
+/// pr_cont_pool_info(): " cpus=0 node=0 flags=0x4 nice=0" (no node for NUMA_NO_NODE); a BH pool
+/// (POOL_BH) ends " bh" or " bh-hi" instead of " nice=N".
 std::string pool_identity(const std::vector<int>& cpus, int node, unsigned flags, int nice);
 /// "BUG: workqueue lockup - pool cpus=0 node=0 flags=0x4 nice=0 stuck for 59s!"
 std::string lockup_line(const std::string& identity, Time stuck);
@@ -285,6 +330,9 @@ class Core {
   void destroy_begin(Workqueue&, Time now);
   void destroy_finish(Workqueue&, Time now);
   void set_max_active(Workqueue&, int max_active, Time now);
+  /// 6.5+: an unbound workqueue's affinity scope (Default: Config::default_affn_scope) and
+  /// strictness, as its sysfs `affinity_scope` and `affinity_strict` set them. Only while idle.
+  void set_affinity(Workqueue&, AffinityScope, bool strict, Time now);
   /// drain_workqueue(): while draining only the workqueue's own items may queue to it.
   void set_draining(Workqueue& wq, bool on) { wq.flags = on ? wq.flags | __WQ_DRAINING : wq.flags & ~__WQ_DRAINING; }
   bool busy(const Workqueue&) const;
@@ -340,6 +388,9 @@ class Core {
   const std::vector<std::unique_ptr<Pool>>& pools() const { return pools_; }
   const std::vector<std::unique_ptr<Workqueue>>& workqueues() const { return wqs_; }
   Pool& cpu_pool(int cpu, bool highpri) const;
+  /// 6.9+: the CPU's BH pools (ids 4N and 4N+1).
+  Pool& bh_pool(int cpu, bool highpri) const;
+  bool has_bh_pools() const { return cfg_.kernel >= Kernel::V6_9; }
   bool cpu_online_now(int cpu) const { return online_.at(cpu); }
   /// "Showing busy workqueues and worker pools:" and what follows, one line per entry.
   std::vector<std::string> show_all_workqueues(Time now) const;
@@ -366,7 +417,8 @@ class Core {
   void insert_work(Pwq&, Work&, List<Work, WorkEntry>& list, Work* before);
 
 
-  void activate_first_inactive(Pwq&, Time now);
+  void activate_work(Pwq&, Work&, Time now);
+  bool activate_first_inactive(Pwq&, Time now);
   void dec_nr_in_flight(Pwq&, int color, bool was_active, Time now);
   bool grab_pending(Work&, Time now);
 
@@ -413,8 +465,18 @@ class Core {
   void watchdog_check(Time now);
 
   // helpers
-  Pool& new_pool(int cpu, int nice, std::vector<int> cpus);
+  Pool& new_pool(int cpu, int nice, std::vector<int> cpus, unsigned flags = 0);
   Pool& unbound_pool(int nice);
+  /// 6.5+: the unbound pool of one pod (get_unbound_pool(): shared by attributes).
+  Pool& unbound_pod_pool(int nice, const std::vector<int>& pod, bool strict, Time now);
+  void alloc_unbound_pwqs(Workqueue&, Time now);
+  Pwq& new_pwq(Workqueue&, Pool&);
+  // 6.9+ per-node max_active of unbound workqueues
+  Workqueue::NodeNrActive* node_nr_active(const Pwq&);
+  void update_node_max_active(Workqueue&);
+  bool pwq_tryinc_nr_active(Pwq&);
+  void pwq_dec_nr_active(Pwq&, Time now);
+  void node_activate_pending_pwq(Workqueue::NodeNrActive&, Time now);
   int resolve_cpu(const Workqueue&, int cpu, const Caller&) const;
   void emit(EventKind kind, Time t, const Pool* pool = nullptr, const Worker* worker = nullptr,
             const Work* work = nullptr, const Workqueue* wq = nullptr, std::int64_t arg = 0) {

@@ -21,6 +21,8 @@ struct InFlight {
   bool rescuer = false;
   std::string func;
   std::vector<Item> scheduled;  // already assigned to this worker (barriers, collided items)
+  std::string bh;               // "bh" or "bh-hi": a BH pool's worker, printed instead of its pid
+  std::int64_t for_s = 0;       // seconds the item has run (printed by DumpForm::V7_0)
 };
 
 struct Pwq {
@@ -47,9 +49,17 @@ struct Pool {
   std::vector<int> idle;    // pids, in the idle list's order
 };
 
+/// Which kernel's busy dump the printer follows where the format changed.
+enum class DumpForm {
+  Seeds,  // `active=N/M refcnt=R`, in-flight entries joined by ", "
+  V6_9,   // `active=N refcnt=R` (max_active moved to the workqueue), entries joined by " ," ("28:a ,31:b")
+  V7_0,   // as 6.9, and ` for Ns` after each in-flight item's function
+};
+
 struct Busy {
   std::vector<Workqueue> workqueues;
   std::vector<Pool> pools;
+  DumpForm form = DumpForm::Seeds;
 };
 
 /// "Showing busy workqueues and worker pools:" and what follows; lists only what the kernel lists

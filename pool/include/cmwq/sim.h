@@ -24,6 +24,8 @@ struct WorkqueueDef {
   unsigned flags = 0;
   int max_active = 0;
   bool ordered = false;
+  AffinityScope affinity = AffinityScope::Default;  // unbound, kernel 6.5+
+  bool strict = false;                              // affinity_strict
 };
 
 struct ItemDef {

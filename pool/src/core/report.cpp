@@ -69,13 +69,18 @@ std::vector<std::string> show_busy(const Busy& busy) {
     lines.push_back(fmt::format("workqueue {}: flags=0x{:x}", wq.name, wq.flags));
     for (const Pwq& pwq : wq.pwqs) {
       if (!listed(pwq)) continue;
-      lines.push_back(fmt::format("  pwq {}:{} active={}/{} refcnt={}{}", pwq.pool, pwq.identity, pwq.nr_active,
-                                  pwq.max_active, pwq.refcnt, pwq.mayday ? " MAYDAY" : ""));
+      std::string active = busy.form == DumpForm::Seeds ? fmt::format("{}/{}", pwq.nr_active, pwq.max_active)
+                                                        : std::to_string(pwq.nr_active);
+      lines.push_back(fmt::format("  pwq {}:{} active={} refcnt={}{}", pwq.pool, pwq.identity, active, pwq.refcnt,
+                                  pwq.mayday ? " MAYDAY" : ""));
       if (!pwq.in_flight.empty()) {
         std::string line = "    in-flight:";
         bool comma = false;
         for (const InFlight& w : pwq.in_flight) {
-          line += fmt::format("{} {}{}:{}", comma ? "," : "", w.pid, w.rescuer ? "(RESCUER)" : "", w.func);
+          std::string id = w.bh.empty() ? std::to_string(w.pid) : w.bh;
+          const char* sep = !comma ? " " : busy.form == DumpForm::Seeds ? ", " : " ,";
+          line += fmt::format("{}{}{}:{}", sep, id, w.rescuer ? "(RESCUER)" : "", w.func);
+          if (busy.form == DumpForm::V7_0) line += fmt::format(" for {}s", w.for_s);
           ItemPrinter pr(line);
           for (const Item& s : w.scheduled) pr.add(false, s);
           comma = true;

@@ -21,6 +21,7 @@ void Core::cpu_offline(int cpu, Time now) {
     pool->nr_running = 0;
     kick_pool(*pool);
   }
+  for (auto& wq : wqs_) update_node_max_active(*wq);  // 6.9+: the nodes' shares follow online CPUs
   emit(EventKind::CpuOffline, now, nullptr, nullptr, nullptr, nullptr, cpu);
 }
 
@@ -39,6 +40,10 @@ void Core::cpu_online(int cpu, Time now) {
     }
     if (pool->nr_workers == 0) create_worker(*pool, now);
     kick_pool(*pool);
+  }
+  for (auto& wq : wqs_) {
+    update_node_max_active(*wq);
+    for (auto& nna : wq->node_nr_active) node_activate_pending_pwq(nna, now);
   }
   emit(EventKind::CpuOnline, now, nullptr, nullptr, nullptr, nullptr, cpu);
 }

@@ -103,6 +103,7 @@ void Core::start_work(Worker& w, Work& work, Time now) {
   w.current_func = work.func;
   w.current_color = work.color;
   w.current_at = now;
+  w.work_started = now;
   work.pending = false;
   work.linked = false;  // its barriers moved along with it; the flag must not outlive this run
   work.pwq = nullptr;
@@ -392,6 +393,10 @@ Step Core::rescuer_loop(Worker& r, Time now) {
 // --- blocking points ---
 
 void Core::worker_sleeping(Worker& w, Time now) {
+  if (w.pool && (w.pool->flags & POOL_BH))
+    throw Error(fmt::format("BUG: scheduling while atomic: BH work item {} of workqueue {} reached a blocking point; "
+                            "a BH item must not sleep (queue it to a per-CPU or unbound workqueue instead)",
+                            w.current_func ? w.current_func : "?", w.current_pwq ? w.current_pwq->wq->name : "?"));
   w.blocked = true;
   bool counted = !(w.flags & WORKER_NOT_RUNNING) && !w.sleeping;
   if (counted) {
@@ -413,7 +418,10 @@ void Core::worker_running(Worker& w, Time now) {
 }
 
 void Core::worker_tick(Worker& w, Time cpu_ns, Time now) {
-  if (!w.current_work || (w.flags & WORKER_NOT_RUNNING) || w.sleeping || cpu_ns < cfg_.cpu_intensive_thresh) return;
+  // A BH item runs in whatever task the softirq interrupted: the tick never sees it as a worker.
+  if (!w.current_work || (w.flags & WORKER_NOT_RUNNING) || w.sleeping || cpu_ns < cfg_.cpu_intensive_thresh ||
+      (w.pool->flags & POOL_BH))
+    return;
   worker_set_flags(w, WORKER_CPU_INTENSIVE);
   cpu_intensive_report(w.current_func);
   ++w.current_pwq->stats.cpu_intensive;

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdio>
 #include <deque>
 #include <future>
@@ -52,6 +53,12 @@ thread_local Current current;
 
 }  // namespace
 
+/// The system workqueues, in workqueue_init_early()'s order.
+enum class SystemIndex {
+  Wq, PercpuWq, HighpriWq, LongWq, UnboundWq, DflWq, FreezableWq, PowerEfficientWq, FreezablePowerEfficientWq,
+  BhWq, BhHighpriWq, Count
+};
+
 class Runtime final : public Driver {
  public:
   explicit Runtime(Options opt)
@@ -65,18 +72,42 @@ class Runtime final : public Driver {
     cfg.watchdog_thresh = opt_.watchdog_thresh.count();
     cfg.cpu_intensive_thresh = opt_.cpu_intensive_thresh.count();
     cfg.idle_timeout = opt_.idle_timeout.count();
+    cfg.kernel = opt_.kernel;
+    cfg.topology = opt_.topology;
+    cfg.default_affn_scope = opt_.default_affinity_scope;
     std::unique_lock lk(mu_);
     core_ = std::make_unique<Core>(cfg, *this, mono_now());
-    const std::pair<const char*, unsigned> system_wqs[] = {
-        {"events", 0},
-        {"events_highpri", WQ_HIGHPRI},
-        {"events_long", 0},
-        {"events_unbound", WQ_UNBOUND},
-        {"events_freezable", WQ_FREEZABLE},
-        {"events_power_efficient", WQ_POWER_EFFICIENT},
+    // workqueue_init_early()'s system workqueues, in its order, as the era has them.
+    const Kernel k = cfg.kernel;
+    const unsigned percpu = k >= Kernel::V7_0 ? unsigned{WQ_PERCPU} : 0u;
+    struct SystemWq {
+      SystemIndex index;
+      const char* name;
+      unsigned flags;
+      bool exists;
     };
-    for (auto& [name, flags] : system_wqs)
-      system_.push_back(core_->alloc_workqueue(name, flags, (flags & WQ_UNBOUND) ? WQ_MAX_ACTIVE : 0, mono_now()));
+    const SystemWq system_wqs[] = {
+        {SystemIndex::Wq, "events", percpu, true},
+        {SystemIndex::PercpuWq, "events", percpu, k >= Kernel::V7_0},
+        {SystemIndex::HighpriWq, "events_highpri", WQ_HIGHPRI | percpu, true},
+        {SystemIndex::LongWq, "events_long", percpu, true},
+        {SystemIndex::UnboundWq, "events_unbound", WQ_UNBOUND, true},
+        {SystemIndex::DflWq, "events_unbound", WQ_UNBOUND, k >= Kernel::V7_0},
+        {SystemIndex::FreezableWq, "events_freezable", WQ_FREEZABLE | percpu, true},
+        {SystemIndex::PowerEfficientWq, "events_power_efficient", WQ_POWER_EFFICIENT | percpu, true},
+        {SystemIndex::FreezablePowerEfficientWq, "events_freezable_pwr_efficient",
+         WQ_FREEZABLE | WQ_POWER_EFFICIENT | percpu, k > Kernel::Seeds},
+        {SystemIndex::BhWq, "events_bh", WQ_BH | percpu, k >= Kernel::V6_9},
+        {SystemIndex::BhHighpriWq, "events_bh_highpri", WQ_BH | WQ_HIGHPRI | percpu, k >= Kernel::V6_9},
+    };
+    system_.fill(nullptr);
+    for (auto& d : system_wqs)
+      if (d.exists)
+        system_[static_cast<std::size_t>(d.index)] =
+            core_->alloc_workqueue(d.name, d.flags, (d.flags & WQ_UNBOUND) ? WQ_MAX_ACTIVE : 0, mono_now());
+    // Before 7.0 the new names are the old workqueues.
+    if (!system_wq(SystemIndex::PercpuWq)) system_[std::size_t(SystemIndex::PercpuWq)] = system_wq(SystemIndex::Wq);
+    if (!system_wq(SystemIndex::DflWq)) system_[std::size_t(SystemIndex::DflWq)] = system_wq(SystemIndex::UnboundWq);
     // A tracer attached before we started (wqscope -- CMD holds the command until it is) is ready.
     tracers_ = probes::tracers();
     newest_tracer_ = mono_now() - kAttachGrace;
@@ -220,7 +251,7 @@ class Runtime final : public Driver {
   // --- API, each under mu_ ---
   std::unique_lock<std::mutex> lock() const { return std::unique_lock(mu_); }
   Core& core() { return *core_; }
-  Workqueue* system_wq(std::size_t i) const { return system_.at(i); }
+  Workqueue* system_wq(SystemIndex i) const { return system_.at(static_cast<std::size_t>(i)); }
 
   Caller caller() const {
     Caller c;
@@ -425,7 +456,7 @@ class Runtime final : public Driver {
   std::condition_variable waiters_cv_;
   std::condition_variable timer_cv_;
   std::list<Thread> threads_;  // stable addresses: workers point at their Thread
-  std::vector<Workqueue*> system_;
+  std::array<Workqueue*, static_cast<std::size_t>(SystemIndex::Count)> system_{};
   std::thread timer_;
   bool stopping_ = false;
   static constexpr Time kAttachGrace = 100 * kMsec;
@@ -460,12 +491,19 @@ void System::workqueue_set_max_active(Workqueue* wq, int max_active) {
   auto lk = rt_->lock();
   rt_->core().set_max_active(*wq, max_active, mono_now());
 }
-Workqueue* System::system_wq() const { return rt_->system_wq(0); }
-Workqueue* System::system_highpri_wq() const { return rt_->system_wq(1); }
-Workqueue* System::system_long_wq() const { return rt_->system_wq(2); }
-Workqueue* System::system_unbound_wq() const { return rt_->system_wq(3); }
-Workqueue* System::system_freezable_wq() const { return rt_->system_wq(4); }
-Workqueue* System::system_power_efficient_wq() const { return rt_->system_wq(5); }
+Workqueue* System::system_wq() const { return rt_->system_wq(SystemIndex::Wq); }
+Workqueue* System::system_percpu_wq() const { return rt_->system_wq(SystemIndex::PercpuWq); }
+Workqueue* System::system_highpri_wq() const { return rt_->system_wq(SystemIndex::HighpriWq); }
+Workqueue* System::system_long_wq() const { return rt_->system_wq(SystemIndex::LongWq); }
+Workqueue* System::system_unbound_wq() const { return rt_->system_wq(SystemIndex::UnboundWq); }
+Workqueue* System::system_dfl_wq() const { return rt_->system_wq(SystemIndex::DflWq); }
+Workqueue* System::system_freezable_wq() const { return rt_->system_wq(SystemIndex::FreezableWq); }
+Workqueue* System::system_power_efficient_wq() const { return rt_->system_wq(SystemIndex::PowerEfficientWq); }
+Workqueue* System::system_freezable_power_efficient_wq() const {
+  return rt_->system_wq(SystemIndex::FreezablePowerEfficientWq);
+}
+Workqueue* System::system_bh_wq() const { return rt_->system_wq(SystemIndex::BhWq); }
+Workqueue* System::system_bh_highpri_wq() const { return rt_->system_wq(SystemIndex::BhHighpriWq); }
 
 bool System::queue_work(Workqueue* wq, Work& w) { return queue_work_on(WORK_CPU_UNBOUND, wq, w); }
 bool System::queue_work_on(int cpu, Workqueue* wq, Work& w) {

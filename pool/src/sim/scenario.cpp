@@ -50,7 +50,7 @@ int parse_int(const std::string& s, const char* what) {
 
 unsigned parse_flags(const std::string& s) {
   static const std::pair<const char*, unsigned> names[] = {
-      {"WQ_UNBOUND", WQ_UNBOUND},       {"WQ_FREEZABLE", WQ_FREEZABLE},
+      {"WQ_BH", WQ_BH},                 {"WQ_UNBOUND", WQ_UNBOUND},       {"WQ_FREEZABLE", WQ_FREEZABLE},
       {"WQ_MEM_RECLAIM", WQ_MEM_RECLAIM}, {"WQ_HIGHPRI", WQ_HIGHPRI},
       {"WQ_CPU_INTENSIVE", WQ_CPU_INTENSIVE}, {"WQ_SYSFS", WQ_SYSFS},
       {"WQ_POWER_EFFICIENT", WQ_POWER_EFFICIENT}, {"WQ_PERCPU", WQ_PERCPU},
@@ -64,7 +64,7 @@ unsigned parse_flags(const std::string& s) {
     }
     auto it = std::find_if(std::begin(names), std::end(names), [&](auto& n) { return part == n.first; });
     if (it == std::end(names))
-      throw Error(fmt::format("unknown workqueue flag '{}' (known: WQ_UNBOUND, WQ_FREEZABLE, WQ_MEM_RECLAIM, "
+      throw Error(fmt::format("unknown workqueue flag '{}' (known: WQ_BH, WQ_UNBOUND, WQ_FREEZABLE, WQ_MEM_RECLAIM, "
                               "WQ_HIGHPRI, WQ_CPU_INTENSIVE, WQ_SYSFS, WQ_POWER_EFFICIENT, WQ_PERCPU or a number)",
                               part));
     flags |= it->second;
@@ -85,6 +85,13 @@ std::vector<int> parse_cpulist(const std::string& s) {
     for (int c = a; c <= b; ++c) cpus.push_back(c);
   }
   return cpus;
+}
+
+AffinityScope parse_scope(const std::string& s) {
+  for (auto scope : {AffinityScope::Cpu, AffinityScope::Smt, AffinityScope::Cache, AffinityScope::Numa,
+                     AffinityScope::System})
+    if (s == affinity_scope_name(scope)) return scope;
+  throw Error(fmt::format("unknown affinity scope '{}' (cpu, smt, cache, numa, system)", s));
 }
 
 Op parse_op(const std::string& text) {
@@ -148,6 +155,18 @@ struct Parser {
       else if (w[1] == "gcwq2010") sc.config.model = Model::Gcwq2010;
       else if (w[1] == "original") sc.config.model = Model::Original;
       else throw Error(fmt::format("unknown model '{}' (modern, gcwq2010, original)", w[1]));
+    } else if (kw == "kernel") {
+      need(2);
+      if (w[1] == "seeds") sc.config.kernel = Kernel::Seeds;
+      else if (w[1] == "6.5") sc.config.kernel = Kernel::V6_5;
+      else if (w[1] == "6.9") sc.config.kernel = Kernel::V6_9;
+      else if (w[1] == "7.0") sc.config.kernel = Kernel::V7_0;
+      else throw Error(fmt::format("unknown kernel '{}' (seeds, 6.5, 6.9, 7.0)", w[1]));
+    } else if (kw == "topology") {
+      topology(w);
+    } else if (kw == "affinity_scope") {
+      need(2);
+      sc.config.default_affn_scope = parse_scope(w[1]);
     } else if (kw == "rescuer") {
       need(2);
       if (w[1] == "2009") sc.config.rescuer_policy = RescuerPolicy::k2009;
@@ -175,10 +194,32 @@ struct Parser {
     } else if (kw == "at") {
       action(w, lineno);
     } else {
-      throw Error(fmt::format("unknown keyword '{}' (title, cpus, online, model, rescuer, watchdog, "
+      throw Error(fmt::format("unknown keyword '{}' (title, cpus, online, model, kernel, topology, "
+                              "affinity_scope, rescuer, watchdog, "
                               "cpu_intensive_thresh, output, until, workqueue, work, at)",
                               kw));
     }
+  }
+
+  /// `topology smt|cache|numa CPULIST...`: one group of CPUs per list (SMT siblings, CPUs that share
+  /// a last-level cache, a NUMA node); the groups are numbered in order.
+  void topology(const std::vector<std::string>& w) {
+    if (w.size() < 3 || (w[1] != "smt" && w[1] != "cache" && w[1] != "numa"))
+      throw Error("'topology' is: topology smt|cache|numa CPULIST... (e.g. topology numa 0-3 4-7)");
+    auto& ids = w[1] == "smt" ? sc.config.topology.core : w[1] == "cache" ? sc.config.topology.cache
+                                                                           : sc.config.topology.node;
+    const int n = sc.config.possible_cpus;
+    ids.assign(static_cast<std::size_t>(n), -1);
+    for (std::size_t g = 2; g < w.size(); ++g)
+      for (int cpu : parse_cpulist(w[g])) {
+        if (cpu >= n) throw Error(fmt::format("topology: CPU {} is not below 'cpus {}' (put 'cpus' first)", cpu, n));
+        if (ids[static_cast<std::size_t>(cpu)] >= 0)
+          throw Error(fmt::format("topology {}: CPU {} is in two groups", w[1], cpu));
+        ids[static_cast<std::size_t>(cpu)] = static_cast<int>(g - 2);
+      }
+    for (int cpu = 0; cpu < n; ++cpu)
+      if (ids[static_cast<std::size_t>(cpu)] < 0)
+        throw Error(fmt::format("topology {}: CPU {} is in no group; list every CPU", w[1], cpu));
   }
 
   void workqueue(const std::vector<std::string>& w) {
@@ -189,7 +230,10 @@ struct Parser {
       if (w[i] == "ordered") def.ordered = true;
       else if (w[i].rfind("flags=", 0) == 0) def.flags = parse_flags(w[i].substr(6));
       else if (w[i].rfind("max_active=", 0) == 0) def.max_active = parse_int(w[i].substr(11), "max_active");
-      else throw Error(fmt::format("unknown workqueue attribute '{}' (flags=, max_active=, ordered)", w[i]));
+      else if (w[i].rfind("affinity=", 0) == 0) def.affinity = parse_scope(w[i].substr(9));
+      else if (w[i] == "strict") def.strict = true;
+      else throw Error(fmt::format("unknown workqueue attribute '{}' (flags=, max_active=, ordered, affinity=, strict)",
+                                   w[i]));
     }
     sc.workqueues.push_back(def);
   }
@@ -320,6 +364,11 @@ Scenario parse_scenario(std::istream& in, const std::string& filename) {
       throw Error(fmt::format("{}:{}: {}", filename, lineno, e.what()));
     }
   }
+  const auto& topo = p.sc.config.topology;
+  for (auto* ids : {&topo.core, &topo.cache, &topo.node})
+    if (!ids->empty() && ids->size() != static_cast<std::size_t>(p.sc.config.possible_cpus))
+      throw Error(fmt::format("{}: 'topology' lists {} CPUs but 'cpus' is {}; put 'cpus' before 'topology'", filename,
+                              ids->size(), p.sc.config.possible_cpus));
   for (int cpu : p.sc.config.online_cpus)
     if (cpu >= p.sc.config.possible_cpus)
       throw Error(fmt::format("{}: online CPU {} is not below 'cpus {}'", filename, cpu, p.sc.config.possible_cpus));
