@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <regex>
+#include <set>
 #include <sstream>
 
 namespace cmwq::sim {
@@ -26,7 +28,7 @@ std::vector<std::string> messages(const Result& r) {
 }
 
 std::string pids(const std::string& line) {
-  return std::regex_replace(line, std::regex("(in-flight: |idle: |, )\\d+"), "$1PID");
+  return std::regex_replace(line, std::regex("(in-flight: |idle: |, | ,)\\d+"), "$1PID");
 }
 
 // --- BH workqueues (6.9) ---
@@ -100,6 +102,145 @@ TEST(BhWorkqueue, NeedsKernel69AndTakesOnlyHighpri) {
   ASSERT_GE(log.size(), 4u);
   EXPECT_EQ(log[2], "  pwq 5: cpus=1 node=0 flags=0x1 bh-hi active=1 refcnt=2");
   EXPECT_EQ(log[3], "    in-flight: bh-hi:b");
+}
+
+// --- affinity scopes and pods (6.5) ---
+
+/// A driver that only counts: enough to look at the pwqs and pools the core builds.
+struct Quiet : Driver {
+  void wake(Worker&) override {}
+  bool spawn(Worker&) override { return true; }
+  void complete(Waiter&) override {}
+  void message(std::string_view) override {}
+};
+
+Config two_nodes_two_caches_smt(Kernel k) {
+  Scenario sc = scenario("today-pods");
+  sc.config.kernel = k;
+  return sc.config;
+}
+
+TEST(AffinityScopes, AnUnboundWorkqueueGetsAPwqPerCpuOnItsPodsPool) {
+  Quiet drv;
+  Core core(two_nodes_two_caches_smt(Kernel::V6_5), drv, 0);
+  struct Want {
+    AffinityScope scope;
+    std::size_t pools;  // distinct pools behind the 16 CPUs' pwqs
+    std::vector<int> cpu5_pod;
+    int cpu5_node;
+  };
+  for (const Want& want : {Want{AffinityScope::Cpu, 16, {5}, 0}, Want{AffinityScope::Smt, 8, {4, 5}, 0},
+                           Want{AffinityScope::Cache, 4, {4, 5, 6, 7}, 0},
+                           Want{AffinityScope::Numa, 2, {0, 1, 2, 3, 4, 5, 6, 7}, 0},
+                           Want{AffinityScope::System, 1, {}, NUMA_NO_NODE}}) {
+    SCOPED_TRACE(affinity_scope_name(want.scope));
+    Workqueue& wq = *core.alloc_workqueue(affinity_scope_name(want.scope), WQ_UNBOUND, 0, 0, want.scope);
+    ASSERT_EQ(wq.cpu_pwq.size(), 16u);
+    EXPECT_EQ(wq.pwqs.size(), 17u);  // one per CPU, then the default pwq
+    std::set<const Pool*> pools;
+    for (Pwq* pwq : wq.cpu_pwq) pools.insert(pwq->pool);
+    EXPECT_EQ(pools.size(), want.pools);
+    const Pool& p5 = *wq.cpu_pwq[5]->pool;
+    std::vector<int> all(16);
+    for (int i = 0; i < 16; ++i) all[static_cast<std::size_t>(i)] = i;
+    EXPECT_EQ(p5.pod_cpus, want.cpu5_pod.empty() ? all : want.cpu5_pod);
+    EXPECT_EQ(p5.cpus, all);  // the pool prints the workqueue's CPUs
+    EXPECT_EQ(p5.node, want.cpu5_node);
+    EXPECT_EQ(Core::pool_info(p5), want.cpu5_node == NUMA_NO_NODE ? " cpus=0-15 flags=0x4 nice=0"
+                                                                  : " cpus=0-15 node=0 flags=0x4 nice=0");
+  }
+  // An ordered workqueue keeps one pwq for every CPU.
+  Workqueue& ordered = *core.alloc_ordered_workqueue("ordered", 0, 0);
+  EXPECT_EQ(ordered.pwqs.size(), 1u);
+  EXPECT_EQ(ordered.cpu_pwq[3], ordered.cpu_pwq[12]);
+  // Strict pools are pools of their own.
+  Workqueue& strict = *core.alloc_workqueue("strict", WQ_UNBOUND, 0, 0, AffinityScope::Numa, true);
+  Workqueue& loose = *core.alloc_workqueue("loose", WQ_UNBOUND, 0, 0, AffinityScope::Numa, false);
+  EXPECT_NE(strict.cpu_pwq[0]->pool, loose.cpu_pwq[0]->pool);
+  EXPECT_TRUE(strict.cpu_pwq[0]->pool->affn_strict);
+}
+
+TEST(AffinityScopes, TheSeedsKeepOneUnboundPoolOverAllCpus) {
+  Quiet drv;
+  Core core(two_nodes_two_caches_smt(Kernel::Seeds), drv, 0);
+  Workqueue& wq = *core.alloc_workqueue("u", WQ_UNBOUND, 0, 0);
+  EXPECT_EQ(wq.pwqs.size(), 1u);
+  EXPECT_EQ(Core::pool_info(*wq.pwqs[0]->pool), " cpus=0-15 flags=0x4 nice=0");
+  EXPECT_THROW(core.alloc_workqueue("v", WQ_UNBOUND, 0, 0, AffinityScope::Numa), Error);
+}
+
+TEST(AffinityScopes, TheDumpShowsEachScopesPoolWithItsNode) {
+  Result r = run(scenario("today-pods"));
+  std::vector<std::string> want = {
+      "Showing busy workqueues and worker pools:",
+      "workqueue by_cpu: flags=0x2",
+      "  pwq 38: cpus=0-15 node=0 flags=0x4 nice=0 active=1/256 refcnt=2",
+      "    in-flight: PID:c",
+      "workqueue by_smt: flags=0x2",
+      "  pwq 51: cpus=0-15 node=0 flags=0x4 nice=0 active=1/256 refcnt=2",
+      "    in-flight: PID:s",
+      "workqueue by_cache: flags=0x2",
+      "  pwq 58: cpus=0-15 node=0 flags=0x4 nice=0 active=1/256 refcnt=2",
+      "    in-flight: PID:l",
+      "workqueue by_numa: flags=0x2",
+      "  pwq 62: cpus=0-15 node=0 flags=0x4 nice=0 active=1/256 refcnt=2",
+      "    in-flight: PID:n",
+      "  pwq 63: cpus=0-15 node=1 flags=0x4 nice=0 active=1/256 refcnt=2",
+      "    in-flight: PID:z",
+      "workqueue by_system: flags=0x2",
+      "  pwq 32: cpus=0-15 flags=0x4 nice=0 active=1/256 refcnt=2",
+      "    in-flight: PID:y",
+      "pool 32: cpus=0-15 flags=0x4 nice=0 hung=0s workers=2 idle: PID",
+  };
+  auto log = messages(r);
+  ASSERT_GE(log.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) EXPECT_EQ(pids(log[i]), want[i]) << i;
+}
+
+TEST(ScenarioParse, TopologyLinesAreChecked) {
+  EXPECT_THROW(parse("cpus 4\ntopology numa 0-1\n"), Error);             // CPUs 2, 3 in no node
+  EXPECT_THROW(parse("cpus 4\ntopology numa 0-2 2-3\n"), Error);         // CPU 2 twice
+  EXPECT_THROW(parse("topology numa 0 1\ncpus 2\n"), Error);             // cpus after topology
+  EXPECT_THROW(parse("cpus 2\ntopology l3 0-1\n"), Error);               // unknown level
+  EXPECT_THROW(parse("cpus 2\nworkqueue u flags=WQ_UNBOUND affinity=rack\n"), Error);
+  Scenario sc = parse("cpus 4\ntopology cache 0-1 2-3\naffinity_scope numa\n");
+  EXPECT_EQ(sc.config.topology.cache, (std::vector<int>{0, 0, 1, 1}));
+  EXPECT_EQ(sc.config.default_affn_scope, AffinityScope::Numa);
+}
+
+// --- per-node max_active (6.9) ---
+
+TEST(NodeMaxActive, ItemsAreHeldBackPerNode) {
+  Result r = run(scenario("today-node-max-active"));
+  // Node 0's share is 8: a0..a7 at once, a8..a11 once they finish; node 1's b0..b3 at once.
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(r.finished.at("a" + std::to_string(i)), (i < 8 ? 10 : 20) * kMsec) << i;
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(r.finished.at("b" + std::to_string(i)), 10 * kMsec) << i;
+  auto log = messages(r);
+  ASSERT_GE(log.size(), 7u);
+  EXPECT_EQ(log[2], "  pwq 33: cpus=0-7 node=0 flags=0x4 nice=0 active=8 refcnt=13");
+  EXPECT_EQ(log[4], "    inactive: 4*io_fn");
+  EXPECT_EQ(log[5], "  pwq 34: cpus=0-7 node=1 flags=0x4 nice=0 active=4 refcnt=5");
+  EXPECT_EQ(pids(log[3]), "    in-flight: PID:io_fn ,PID:io_fn ,PID:io_fn ,PID:io_fn ,PID:io_fn ,PID:io_fn ,"
+                          "PID:io_fn ,PID:io_fn");
+}
+
+TEST(NodeMaxActive, Before69EachPwqHadTheWholeMaxActive) {
+  Scenario sc = scenario("today-node-max-active");
+  sc.config.kernel = Kernel::V6_5;
+  Result r = run(sc);
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(r.finished.at("a" + std::to_string(i)), 10 * kMsec) << i;
+}
+
+TEST(NodeMaxActive, ThePwqsWaitingOnANodeTakeFreedSlotsRoundRobin) {
+  // max_active 2 on 4 CPUs in 2 nodes: node 0's share is 2. CPU 0 queues a0..a3 and CPU 1 b0..b3:
+  // a0 and a1 take the slots; each slot that frees goes to the pwq that waited longest, which then
+  // goes to the back of the line, so the two CPUs' items alternate.
+  Result r = run(parse("kernel 6.9\ncpus 4\ntopology numa 0-1 2-3\nworkqueue io flags=WQ_UNBOUND max_active=2\n"
+                       "work a io count=4: sleep 10ms\nwork b io count=4: sleep 10ms\n"
+                       "at 0 queue a from 0\nat 0 queue b from 1\n"));
+  std::map<std::string, Time> want = {{"a0", 10}, {"a1", 10}, {"a2", 20}, {"b0", 20},
+                                      {"a3", 30}, {"b1", 30}, {"b2", 40}, {"b3", 40}};
+  for (auto& [item, ms] : want) EXPECT_EQ(r.finished.at(item), ms * kMsec) << item;
 }
 
 }  // namespace

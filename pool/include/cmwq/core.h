@@ -113,12 +113,12 @@ enum class AffinityScope { Default, Cpu, Smt, Cache, Numa, System };
 const char* affinity_scope_name(AffinityScope);
 
 /// The virtual CPUs' topology: per CPU, the id of its core (SMT siblings share it), of its
-/// last-level cache and of its NUMA node. Empty vectors: each CPU is its own core, and all CPUs
-/// share one cache and node 0.
+/// last-level cache and of its NUMA node. Empty vectors: each CPU is its own core, each node has
+/// one cache, and every CPU is on node 0.
 struct Topology {
   std::vector<int> core, cache, node;
   int core_of(int cpu) const { return core.empty() ? cpu : core.at(static_cast<std::size_t>(cpu)); }
-  int cache_of(int cpu) const { return cache.empty() ? 0 : cache.at(static_cast<std::size_t>(cpu)); }
+  int cache_of(int cpu) const { return cache.empty() ? node_of(cpu) : cache.at(static_cast<std::size_t>(cpu)); }
   int node_of(int cpu) const { return node.empty() ? 0 : node.at(static_cast<std::size_t>(cpu)); }
   /// The pod `cpu` belongs to in `scope` (not Default): the CPUs that share it.
   std::vector<int> pod_cpus(AffinityScope scope, int cpu, int nr_cpus) const;
@@ -324,7 +324,9 @@ class Core {
   Core& operator=(const Core&) = delete;
 
   // --- workqueues ---
-  Workqueue* alloc_workqueue(std::string_view name, unsigned flags, int max_active, Time now);
+  /// `scope` and `strict`: an unbound workqueue's affinity (6.5+; Default: Config::default_affn_scope).
+  Workqueue* alloc_workqueue(std::string_view name, unsigned flags, int max_active, Time now,
+                             AffinityScope scope = AffinityScope::Default, bool strict = false);
   Workqueue* alloc_ordered_workqueue(std::string_view name, unsigned flags, Time now);
   /// Marks the workqueue draining; the driver then flushes until !busy(), then calls destroy_finish().
   void destroy_begin(Workqueue&, Time now);

@@ -131,7 +131,8 @@ Pool& Core::unbound_pool(int nice) {
   return pool;
 }
 
-Workqueue* Core::alloc_workqueue(std::string_view name, unsigned flags, int max_active, Time now) {
+Workqueue* Core::alloc_workqueue(std::string_view name, unsigned flags, int max_active, Time now,
+                                 AffinityScope scope, bool strict) {
   if (name.empty()) throw Error("alloc_workqueue: the name is empty; give the workqueue a name");
   if ((flags & WQ_BH) && !has_bh_pools())
     throw Error(fmt::format("alloc_workqueue(\"{}\"): WQ_BH needs kernel 6.9 or later (Config::kernel, `kernel 6.9` "
@@ -161,6 +162,12 @@ Workqueue* Core::alloc_workqueue(std::string_view name, unsigned flags, int max_
   }
   wq->saved_max_active = max_active;
   wq->max_active = (freezing_ && (flags & WQ_FREEZABLE)) ? 0 : max_active;
+  if ((scope != AffinityScope::Default || strict) && (!(flags & WQ_UNBOUND) || cfg_.kernel < Kernel::V6_5))
+    throw Error(fmt::format("alloc_workqueue(\"{}\"): affinity scopes are for unbound workqueues of kernel 6.5 and "
+                            "later",
+                            wq->name));
+  wq->affn_scope = scope;
+  wq->affn_strict = strict;
 
   auto add_pwq = [&](Pool& pool) { new_pwq(*wq, pool); };
   bool highpri = flags & WQ_HIGHPRI;

@@ -68,8 +68,8 @@ class Simulator final : public Driver {
     runq_.resize(static_cast<std::size_t>(sc.config.possible_cpus));
     for (auto& def : sc.workqueues) {
       Workqueue* wq = def.ordered ? core_->alloc_ordered_workqueue(def.name, def.flags, 0)
-                                  : core_->alloc_workqueue(def.name, def.flags, def.max_active, 0);
-      if (def.affinity != AffinityScope::Default || def.strict) core_->set_affinity(*wq, def.affinity, def.strict, 0);
+                                  : core_->alloc_workqueue(def.name, def.flags, def.max_active, 0, def.affinity,
+                                                           def.strict);
       wqs_[def.name] = wq;
       order_.push_back(wq);
     }
