@@ -21,7 +21,8 @@ std::string error_of(const std::string& text) {
 TEST(ScenarioParse, ErrorsNameFileLineAndProblem) {
   EXPECT_EQ(error_of("cpus 2\nfrobnicate 3\n"),
             "t.scn:2: unknown keyword 'frobnicate' (title, cpus, online, model, kernel, topology, affinity_scope, "
-            "rescuer, watchdog, cpu_intensive_thresh, output, until, workqueue, work, at)");
+            "rescuer, watchdog, panic_on_stall, panic_on_stall_time, cpu_intensive_warning_thresh, "
+            "cpu_intensive_thresh, output, until, workqueue, work, at)");
   EXPECT_EQ(error_of("workqueue q\nwork w q: burn 5\n"),
             "t.scn:2: '5' is not a duration (write it like 5ms, 1.5s, 200us or 0)");
   EXPECT_EQ(error_of("work w nowq: burn 5ms\n"), "t.scn:1: work 'w': unknown workqueue 'nowq'");

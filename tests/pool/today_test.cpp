@@ -243,5 +243,80 @@ TEST(NodeMaxActive, ThePwqsWaitingOnANodeTakeFreedSlotsRoundRobin) {
   for (auto& [item, ms] : want) EXPECT_EQ(r.finished.at(item), ms * kMsec) << item;
 }
 
+// --- the 7.0 watchdog ---
+
+TEST(Watchdog70, TheRecheckDropsAReportWhosePoolProgressedMeanwhile) {
+  Scenario sc = scenario("today-watchdog-recheck");
+  Result today = run(sc);
+  EXPECT_EQ(today.lockups, 1u);  // the real stall at 30 s
+  EXPECT_EQ(today.lockups_dropped, 1u);
+  auto log = messages(today);
+  std::vector<std::string> want = {
+      "BUG: workqueue lockup - pool cpus=0 node=0 flags=0x0 nice=0 stuck for 30s!",
+      "Showing busy workqueues and worker pools:",
+      "workqueue events: flags=0x0",
+      "  pwq 2: cpus=0 node=0 flags=0x0 nice=0 active=2 refcnt=3",
+      "    in-flight: PID:hog_fn for 30s",
+      "    pending: next_fn",
+      "pool 2: cpus=0 node=0 flags=0x0 nice=0 hung=30s workers=2 idle: PID",
+      "Showing backtraces of busy workers in stalled CPU-bound worker pools:",
+      "pool 2:",
+      "task:kworker/0:0     state:R pid:PID",
+      "Workqueue: events hog_fn",
+  };
+  ASSERT_EQ(log.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i)
+    EXPECT_EQ(std::regex_replace(pids(log[i]), std::regex("pid:\\d+"), "pid:PID"), want[i]) << i;
+  // 6.9 reads the stamp once, without the lock: it reports the pool that is just making progress.
+  sc.config.kernel = Kernel::V6_9;
+  Result before = run(sc);
+  EXPECT_EQ(before.lockups, 2u);
+  EXPECT_EQ(before.lockups_dropped, 0u);
+  EXPECT_EQ(messages(before)[11], "BUG: workqueue lockup - pool cpus=0 node=0 flags=0x0 nice=0 stuck for 60s!");
+  EXPECT_EQ(messages(before)[7], "Showing backtraces of running workers in stalled CPU-bound worker pools:");
+}
+
+TEST(Watchdog70, TheSeedsPrintNeitherBacktracesNorForSeconds) {
+  Scenario sc = scenario("today-watchdog-recheck");
+  sc.config.kernel = Kernel::Seeds;
+  auto log = messages(run(sc));
+  ASSERT_EQ(log.size(), 14u);  // two reports of 7 lines
+  EXPECT_EQ(pids(log[4]), "    in-flight: PID:hog_fn");
+  EXPECT_EQ(log[6].substr(0, 7), "pool 0:");  // no BH pools before 6.9
+}
+
+TEST(Watchdog70, PanicOnStallCountsReports) {
+  Scenario sc = parse("watchdog 30s\npanic_on_stall 2\nworkqueue q\nwork hog q: block 200s\n"
+                      "work next q: burn 1ms\nat 0 queue hog next\n");
+  Result r = run(sc);
+  EXPECT_TRUE(r.panicked);
+  EXPECT_EQ(r.end, 60 * kSec);
+  EXPECT_EQ(messages(r).back(), "Kernel panic - not syncing: workqueue: 2 stall reports (workqueue.panic_on_stall=2)");
+}
+
+TEST(Watchdog70, PanicOnStallTimeNeedsTheStallToLastThatLong) {
+  Scenario sc = parse("kernel 7.0\nwatchdog 30s\npanic_on_stall_time 45s\nworkqueue q\nwork hog q: block 200s\n"
+                      "work next q: burn 1ms\nat 0 queue hog next\n");
+  Result r = run(sc);
+  EXPECT_TRUE(r.panicked);
+  EXPECT_EQ(r.end, 60 * kSec + 1);  // the 30 s report did not panic; the 60 s one (an instant later) did
+  EXPECT_EQ(messages(r).back(),
+            "Kernel panic - not syncing: workqueue: stall of 60s (workqueue.panic_on_stall_time=45s)");
+  sc.config.kernel = Kernel::V6_9;  // panic_on_stall_time is 7.0's
+  sc.until = 100 * kSec;
+  EXPECT_FALSE(run(sc).panicked);
+}
+
+TEST(Watchdog70, HogWarningsBackOffFromTheConfiguredThreshold) {
+  std::vector<std::uint64_t> at4, at2;
+  for (std::uint64_t n = 1; n <= 40; ++n) {
+    if (hog_report_due(n)) at4.push_back(n);
+    if (hog_report_due(n, 2)) at2.push_back(n);
+  }
+  EXPECT_EQ(at4, (std::vector<std::uint64_t>{4, 5, 7, 11, 19, 35}));
+  EXPECT_EQ(at2, (std::vector<std::uint64_t>{2, 3, 5, 9, 17, 33}));
+  EXPECT_FALSE(hog_report_due(5, 0));
+}
+
 }  // namespace
 }  // namespace cmwq::sim

@@ -34,6 +34,15 @@ struct Options {
   Topology topology;              // SMT siblings, caches and NUMA nodes of the virtual CPUs
   AffinityScope default_affinity_scope = AffinityScope::Cache;  // of unbound workqueues (6.5+)
   std::chrono::nanoseconds watchdog_thresh = std::chrono::seconds(30);  // 0 disables
+  /// workqueue.panic_on_stall: panic at the Nth watchdog check that reports a stall (0: never).
+  int panic_on_stall = 0;
+  /// kernel 7.0's workqueue.panic_on_stall_time: panic once a reported stall lasted this long.
+  std::chrono::nanoseconds panic_on_stall_time{0};
+  /// The panic action, given the panic line (already logged); runs with the pool's lock held.
+  /// Empty: std::abort().
+  std::function<void(std::string_view)> on_panic;
+  /// workqueue.cpu_intensive_warning_thresh: hog warnings at counts t, t+1, t+3, t+7, ...
+  int cpu_intensive_warning_thresh = 4;
   std::chrono::nanoseconds cpu_intensive_thresh = std::chrono::milliseconds(10);
   std::chrono::nanoseconds idle_timeout = std::chrono::seconds(300);
   /// Kernel log lines (warnings, lockups, dumps). Default: stderr. Runs with the pool's lock

@@ -75,7 +75,7 @@ struct Waiter {
 };
 
 struct Timer {
-  enum class Kind { Mayday, Idle, Watchdog, Delayed };
+  enum class Kind { Mayday, Idle, Watchdog, Delayed, WatchdogReport };
   Timer(Kind k, void* o) : kind(k), owner(o) {}
   Kind kind;
   void* owner = nullptr;
@@ -182,7 +182,7 @@ struct Pool {
   std::vector<Worker*> workers;   // attached workers, in creation order
   BusyHash busy;                  // busy_hash: work -> executing worker
   Worker* manager = nullptr;
-  Time watchdog_ts = 0;
+  Time watchdog_ts = 0;            // last_progress_ts (7.0's name): an item left the worklist, or it filled
   Timer mayday_timer{Timer::Kind::Mayday, this};
   Timer idle_timer{Timer::Kind::Idle, this};
   int next_worker_index = 0;
@@ -291,6 +291,14 @@ struct Config {
   AffinityScope default_affn_scope = AffinityScope::Cache;  // workqueue.default_affinity_scope
   RescuerPolicy rescuer_policy = RescuerPolicy::k2025;
   Time watchdog_thresh = WQ_WATCHDOG_THRESH;  // 0 disables the watchdog
+  /// workqueue.panic_on_stall: panic at the Nth watchdog check that reports a stall (0: never).
+  int panic_on_stall = 0;
+  /// 7.0 workqueue.panic_on_stall_time: panic once a reported stall has lasted this long (0: never).
+  Time panic_on_stall_time = 0;
+  /// The panic: gets the panic line after it was logged. Empty: std::abort().
+  std::function<void(std::string_view)> on_panic;
+  /// workqueue.cpu_intensive_warning_thresh: hog warnings at counts t, t+1, t+3, t+7, ...
+  int cpu_intensive_warning_thresh = WQ_CPU_INTENSIVE_WARNING_THRESH;
   Time cpu_intensive_thresh = WQ_CPU_INTENSIVE_THRESH;
   Time idle_timeout = IDLE_WORKER_TIMEOUT;
   int first_pid = 100;            // the first worker id when the driver does not assign them
@@ -311,8 +319,8 @@ std::string pool_identity(const std::vector<int>& cpus, int node, unsigned flags
 /// "BUG: workqueue lockup - pool cpus=0 node=0 flags=0x4 nice=0 stuck for 59s!"
 std::string lockup_line(const std::string& identity, Time stuck);
 /// wq_cpu_intensive_report(): the `count`th CPU-intensive mark of a function is reported from the
-/// 4th on, backing off exponentially.
-bool hog_report_due(std::uint64_t count);
+/// `thresh`th on (cpu_intensive_warning_thresh, 4), backing off exponentially: 4, 5, 7, 11, 19, ...
+bool hog_report_due(std::uint64_t count, std::uint64_t thresh = WQ_CPU_INTENSIVE_WARNING_THRESH);
 /// "workqueue: FUNC hogged CPU for >10000us 4 times, consider switching to WQ_UNBOUND"
 std::string hog_line(const std::string& func, Time thresh, std::uint64_t count);
 
@@ -403,6 +411,8 @@ class Core {
   /// " cpus=0 node=0 flags=0x4 nice=0" (pr_cont_pool_info).
   static std::string pool_info(const Pool&);
   std::uint64_t lockups_reported() const { return lockups_; }
+  /// 7.0: stalls the lockless pass saw that the re-check under the pool's lock dropped.
+  std::uint64_t lockups_dropped() const { return lockups_dropped_; }
 
   // --- events ---
   /// Events cost a predicted branch while nobody listens.
@@ -465,6 +475,10 @@ class Core {
   void arm(Timer&, Time expires);
   void disarm(Timer&);
   void watchdog_check(Time now);
+  /// Reports the pools the lockless pass found stalled; 7.0 first re-checks each one's progress.
+  void watchdog_report(Time now, bool recheck);
+  void show_cpu_pools_hogs(const std::vector<const Pool*>& stalled) const;
+  void panic(const std::string& line);
 
   // helpers
   Pool& new_pool(int cpu, int nice, std::vector<int> cpus, unsigned flags = 0);
@@ -494,6 +508,16 @@ class Core {
   std::vector<std::unique_ptr<Worker>> all_workers_;
   std::multimap<Time, Timer*> timers_;
   Timer watchdog_timer_{Timer::Kind::Watchdog, nullptr};
+  /// 7.0: the pools the lockless pass found stalled, with the progress stamp it read; reported once
+  /// the pool's lock is ours (the report timer, an instant later).
+  struct StallCandidate {
+    Pool* pool;
+    Time seen_ts;
+  };
+  std::vector<StallCandidate> stall_candidates_;
+  Timer watchdog_report_timer_{Timer::Kind::WatchdogReport, nullptr};
+  std::uint64_t lockups_dropped_ = 0;
+  std::uint64_t stall_reports_ = 0;  // watchdog checks that reported a stall (panic_on_stall)
   Time watchdog_touched_ = 0;
   std::vector<Time> watchdog_touched_cpu_;
   Time create_fail_from_ = 0, create_fail_until_ = 0;

@@ -81,6 +81,8 @@ struct Result {
   std::vector<WqSummary> workqueues;
   std::vector<std::string> wq_monitor;  // the wq_monitor table at the end
   std::uint64_t lockups = 0;
+  std::uint64_t lockups_dropped = 0;  // 7.0: stalls the watchdog's re-check dropped
+  bool panicked = false;              // panic_on_stall / panic_on_stall_time: the run stopped there
   Time end = 0;
   std::vector<std::byte> events;  // cmwq/events.h records, when asked for
 };

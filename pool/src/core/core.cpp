@@ -363,6 +363,7 @@ void Core::advance(Time now) {
       case Timer::Kind::Mayday: mayday_timeout(*static_cast<Pool*>(t.owner), now); break;
       case Timer::Kind::Idle: idle_timeout(*static_cast<Pool*>(t.owner), now); break;
       case Timer::Kind::Watchdog: watchdog_check(now); break;
+      case Timer::Kind::WatchdogReport: watchdog_report(now, true); break;
       case Timer::Kind::Delayed: {
         auto& dw = *static_cast<DelayedWork*>(t.owner);
         dw.work.delayed = false;
@@ -439,8 +440,8 @@ std::string lockup_line(const std::string& identity, Time stuck) {
   return fmt::format("BUG: workqueue lockup - pool{} stuck for {}s!", identity, stuck / kSec);
 }
 
-bool hog_report_due(std::uint64_t count) {
-  return count >= WQ_CPU_INTENSIVE_WARNING_THRESH && std::has_single_bit(count + 1 - WQ_CPU_INTENSIVE_WARNING_THRESH);
+bool hog_report_due(std::uint64_t count, std::uint64_t thresh) {
+  return thresh > 0 && count >= thresh && std::has_single_bit(count + 1 - thresh);
 }
 
 std::string hog_line(const std::string& func, Time thresh, std::uint64_t count) {

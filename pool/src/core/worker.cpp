@@ -432,7 +432,7 @@ void Core::worker_tick(Worker& w, Time cpu_ns, Time now) {
 void Core::cpu_intensive_report(const char* func) {
   // Report from the 4th time on, backing off exponentially, as wq_cpu_intensive_report() does.
   std::uint64_t cnt = ++hog_counts_[func];
-  if (hog_report_due(cnt)) warn(hog_line(func, cfg_.cpu_intensive_thresh, cnt));
+  if (hog_report_due(cnt, static_cast<std::uint64_t>(std::max(cfg_.cpu_intensive_warning_thresh, 0)))) warn(hog_line(func, cfg_.cpu_intensive_thresh, cnt));
 }
 
 void Core::stop_all_workers(Time now) {

@@ -73,6 +73,10 @@ class Runtime final : public Driver {
     cfg.cpu_intensive_thresh = opt_.cpu_intensive_thresh.count();
     cfg.idle_timeout = opt_.idle_timeout.count();
     cfg.kernel = opt_.kernel;
+    cfg.panic_on_stall = opt_.panic_on_stall;
+    cfg.panic_on_stall_time = opt_.panic_on_stall_time.count();
+    cfg.on_panic = opt_.on_panic;
+    cfg.cpu_intensive_warning_thresh = opt_.cpu_intensive_warning_thresh;
     cfg.topology = opt_.topology;
     cfg.default_affn_scope = opt_.default_affinity_scope;
     std::unique_lock lk(mu_);

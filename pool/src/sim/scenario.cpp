@@ -176,6 +176,15 @@ struct Parser {
     } else if (kw == "watchdog") {
       need(2);
       sc.config.watchdog_thresh = parse_duration(w[1]);
+    } else if (kw == "panic_on_stall") {
+      need(2);
+      sc.config.panic_on_stall = parse_int(w[1], "panic_on_stall");
+    } else if (kw == "panic_on_stall_time") {
+      need(2);
+      sc.config.panic_on_stall_time = parse_duration(w[1]);
+    } else if (kw == "cpu_intensive_warning_thresh") {
+      need(2);
+      sc.config.cpu_intensive_warning_thresh = parse_int(w[1], "cpu_intensive_warning_thresh");
     } else if (kw == "cpu_intensive_thresh") {
       need(2);
       sc.config.cpu_intensive_thresh = parse_duration(w[1]);
@@ -195,7 +204,8 @@ struct Parser {
       action(w, lineno);
     } else {
       throw Error(fmt::format("unknown keyword '{}' (title, cpus, online, model, kernel, topology, "
-                              "affinity_scope, rescuer, watchdog, "
+                              "affinity_scope, rescuer, watchdog, panic_on_stall, panic_on_stall_time, "
+                              "cpu_intensive_warning_thresh, "
                               "cpu_intensive_thresh, output, until, workqueue, work, at)",
                               kw));
     }

@@ -59,7 +59,9 @@ std::string dmesg(Time t, std::string_view text) {
 class Simulator final : public Driver {
  public:
   Simulator(const Scenario& sc, bool record) : sc_(sc), recorder_(1, sc.config.possible_cpus, sc.config.watchdog_thresh) {
-    core_ = std::make_unique<Core>(sc.config, *this, 0);
+    Config cfg = sc.config;
+    cfg.on_panic = [this](std::string_view) { result_.panicked = true; };  // the run stops there
+    core_ = std::make_unique<Core>(cfg, *this, 0);
     if (record) {
       recorder_.restart(0);
       core_->set_tracing(true);
@@ -96,7 +98,7 @@ class Simulator final : public Driver {
   }
 
   Result run() {
-    for (;;) {
+    while (!result_.panicked) {
       count_step();
       Time t_core = core_->next_deadline();
       // Workers pick their next item only once everything else at this instant has happened.
@@ -121,8 +123,9 @@ class Simulator final : public Driver {
       events_.erase(events_.begin());
       handle(e);
     }
-    result_.end = sc_.until ? std::max(now_, sc_.until) : now_;
+    result_.end = sc_.until && !result_.panicked ? std::max(now_, sc_.until) : now_;
     result_.lockups = core_->lockups_reported();
+    result_.lockups_dropped = core_->lockups_dropped();
     summarize();
     return std::move(result_);
   }
