@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <deque>
 #include <latch>
 #include <mutex>
 #include <random>
@@ -374,6 +375,22 @@ TEST(Today, BhItemsRunAndMayNotSleep) {
                              0),
             0u)
       << log.back();
+}
+
+TEST(CoreLock, CountsItsAcquisitionsWaitsAndHolds) {
+  Options o = opts(2);
+  o.lock_stats = true;
+  System sys(o);
+  Workqueue* wq = sys.alloc_workqueue("counted", 0, 0);
+  sys.reset_lock_stats();
+  std::deque<Work> works;
+  for (int i = 0; i < 100; ++i) sys.queue_work_on(1, wq, works.emplace_back("w", [](Work&) {}));
+  sys.flush_workqueue(wq);
+  LockStats s = sys.lock_stats();
+  EXPECT_GE(s.acquisitions, 100u);  // a queue_work_on() takes it once, a worker per item at least once
+  EXPECT_GT(s.hold_ns, 0u);
+  System quiet(opts(1));  // not asked: nothing counted
+  EXPECT_EQ(quiet.lock_stats().acquisitions, 0u);
 }
 
 }  // namespace

@@ -23,6 +23,13 @@
 
 namespace cmwq {
 
+/// The core lock's counters (Options::lock_stats): how often it was taken, and how long its takers
+/// waited for it and held it, in total.
+struct LockStats {
+  std::uint64_t acquisitions = 0;
+  std::uint64_t wait_ns = 0, hold_ns = 0;
+};
+
 struct Options {
   int cpus = 0;                   // virtual CPUs; 0: std::thread::hardware_concurrency()
   std::vector<int> online;        // online at start; empty: all
@@ -51,6 +58,9 @@ struct Options {
   /// Receives the pool's event records (cmwq/events.h) in batches, in-process, as the
   /// cmwq:batch probe does; called from the pool's timer thread without its lock held.
   std::function<void(std::span<const std::byte> records, std::uint64_t count)> on_events;
+  /// Count the core lock's wait and hold times (System::lock_stats()); costs three clock reads
+  /// per acquisition.
+  bool lock_stats = false;
   /// How often pending events are handed over while tracing (a stuck pool stays visible).
   std::chrono::nanoseconds event_flush_period = std::chrono::milliseconds(20);
 };
@@ -115,6 +125,9 @@ class System {
 
   std::vector<std::string> show_workqueues() const;  // the kernel's busy dump
   std::vector<std::string> wq_monitor() const;       // the wq_monitor table
+  /// The core lock's counters since the start or the last reset (zeros unless Options::lock_stats).
+  LockStats lock_stats() const;
+  void reset_lock_stats();
   /// Event records that could not be handed over in time and were dropped (a gap in seq).
   std::uint64_t events_lost() const;
   /// Runs `f` on the core with its lock held (tests, inspection).
