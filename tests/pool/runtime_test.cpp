@@ -276,15 +276,15 @@ TEST(Robustness, AThrowingItemIsLoggedAndThePoolGoesOn) {
 
 // Many workqueues with random flags, random queue/cancel/flush from many
 // threads. Every successful queue ends in exactly one run or one cancel.
-TEST(Stress, RandomOperationsKeepEveryItemAccountedFor) {
-  System sys(opts(4));
+void stress(const Options& o, const std::vector<unsigned>& flag_choices) {
+  System sys(o);
   std::mt19937 seed_rng(12345);
-  const unsigned flag_choices[] = {0, WQ_UNBOUND, WQ_HIGHPRI, WQ_CPU_INTENSIVE, WQ_MEM_RECLAIM, WQ_FREEZABLE,
-                                   WQ_UNBOUND | WQ_MEM_RECLAIM, WQ_HIGHPRI | WQ_CPU_INTENSIVE};
   std::vector<Workqueue*> wqs;
-  for (int i = 0; i < 8; ++i)
-    wqs.push_back(i == 7 ? sys.alloc_ordered_workqueue("ord")
-                         : sys.alloc_workqueue("wq" + std::to_string(i), flag_choices[i], 1 + (i * 37) % 20));
+  for (std::size_t i = 0; i < flag_choices.size(); ++i) {
+    int max_active = (flag_choices[i] & WQ_BH) ? 0 : 1 + (static_cast<int>(i) * 37) % 20;
+    wqs.push_back(sys.alloc_workqueue("wq" + std::to_string(i), flag_choices[i], max_active));
+  }
+  wqs.push_back(sys.alloc_ordered_workqueue("ord"));
   std::atomic<long> runs{0}, queued{0}, cancelled{0};
   constexpr int kWorks = 64;
   std::vector<std::unique_ptr<Work>> works;
@@ -322,6 +322,22 @@ TEST(Stress, RandomOperationsKeepEveryItemAccountedFor) {
   for (Workqueue* wq : wqs) sys.drain_workqueue(wq);
   EXPECT_EQ(runs + cancelled, queued);
   EXPECT_GT(runs, 1000);
+}
+
+TEST(Stress, RandomOperationsKeepEveryItemAccountedFor) {
+  stress(opts(4), {0, WQ_UNBOUND, WQ_HIGHPRI, WQ_CPU_INTENSIVE, WQ_MEM_RECLAIM, WQ_FREEZABLE,
+                   WQ_UNBOUND | WQ_MEM_RECLAIM, WQ_HIGHPRI | WQ_CPU_INTENSIVE});
+}
+
+TEST(Stress, TodaysKernelToo) {
+  // 7.0: BH workqueues (their sleeping items throw, and still count as run), and unbound ones with
+  // pods on two nodes and per-node max_active.
+  Options o = opts(4);
+  o.kernel = Kernel::V7_0;
+  o.topology.node = {0, 0, 1, 1};
+  o.topology.core = {0, 0, 1, 1};
+  stress(o, {0, WQ_UNBOUND, WQ_BH, WQ_BH | WQ_HIGHPRI, WQ_UNBOUND | WQ_MEM_RECLAIM, WQ_PERCPU | WQ_FREEZABLE,
+             WQ_UNBOUND | WQ_HIGHPRI});
 }
 
 TEST(Today, SystemWorkqueuesOfTheKernelEra) {
