@@ -139,6 +139,26 @@ struct Parser {
     auto need = [&](std::size_t n) {
       if (w.size() != n) throw Error(fmt::format("'{}' takes {} argument(s)", kw, n - 1));
     };
+    // Settings that take one duration or one number.
+    const std::pair<const char*, Time*> durations[] = {{"watchdog", &sc.config.watchdog_thresh},
+                                                       {"panic_on_stall_time", &sc.config.panic_on_stall_time},
+                                                       {"cpu_intensive_thresh", &sc.config.cpu_intensive_thresh},
+                                                       {"until", &sc.until}};
+    const std::pair<const char*, int*> numbers[] = {
+        {"panic_on_stall", &sc.config.panic_on_stall},
+        {"cpu_intensive_warning_thresh", &sc.config.cpu_intensive_warning_thresh}};
+    for (auto& [name, field] : durations)
+      if (kw == name) {
+        need(2);
+        *field = parse_duration(w[1]);
+        return;
+      }
+    for (auto& [name, field] : numbers)
+      if (kw == name) {
+        need(2);
+        *field = parse_int(w[1], name);
+        return;
+      }
     if (kw == "title") {
       sc.title = trim(raw.substr(raw.find("title") + 5));
     } else if (kw == "cpus") {
@@ -173,29 +193,11 @@ struct Parser {
       else if (w[1] == "2014") sc.config.rescuer_policy = RescuerPolicy::k2014;
       else if (w[1] == "2025") sc.config.rescuer_policy = RescuerPolicy::k2025;
       else throw Error(fmt::format("unknown rescuer policy '{}' (2009, 2014, 2025)", w[1]));
-    } else if (kw == "watchdog") {
-      need(2);
-      sc.config.watchdog_thresh = parse_duration(w[1]);
-    } else if (kw == "panic_on_stall") {
-      need(2);
-      sc.config.panic_on_stall = parse_int(w[1], "panic_on_stall");
-    } else if (kw == "panic_on_stall_time") {
-      need(2);
-      sc.config.panic_on_stall_time = parse_duration(w[1]);
-    } else if (kw == "cpu_intensive_warning_thresh") {
-      need(2);
-      sc.config.cpu_intensive_warning_thresh = parse_int(w[1], "cpu_intensive_warning_thresh");
-    } else if (kw == "cpu_intensive_thresh") {
-      need(2);
-      sc.config.cpu_intensive_thresh = parse_duration(w[1]);
     } else if (kw == "output") {
       need(2);
       if (w[1] == "timeline") sc.output = Scenario::Output::Timeline;
       else if (w[1] == "log") sc.output = Scenario::Output::Log;
       else throw Error(fmt::format("unknown output '{}' (timeline, log)", w[1]));
-    } else if (kw == "until") {
-      need(2);
-      sc.until = parse_duration(w[1]);
     } else if (kw == "workqueue") {
       workqueue(w);
     } else if (kw == "work") {
