@@ -167,6 +167,22 @@ TEST(AffinityScopes, AnUnboundWorkqueueGetsAPwqPerCpuOnItsPodsPool) {
   EXPECT_TRUE(strict.cpu_pwq[0]->pool->affn_strict);
 }
 
+TEST(AffinityScopes, AWorkerWokenOffItsPodIsRepatriatedAndCounted) {
+  Quiet drv;
+  Core core(two_nodes_two_caches_smt(Kernel::V6_5), drv, 0);
+  Workqueue& loose = *core.alloc_workqueue("loose", WQ_UNBOUND, 0, 0, AffinityScope::Numa);
+  Workqueue& strict = *core.alloc_workqueue("strict", WQ_UNBOUND, 0, 0, AffinityScope::Numa, true);
+  Work a{"a"}, b{"b"};
+  for (Workqueue* wq : {&loose, &strict}) {
+    Pool& pool = *wq->cpu_pwq[9]->pool;  // node 1: CPUs 8-15
+    pool.idle_list.front()->last_cpu = 2;  // the idle worker last ran on node 0
+    core.queue_work_on(9, *wq, wq == &loose ? a : b, Caller{9, nullptr, 1}, 0);
+  }
+  EXPECT_EQ(Core::stats(loose).repatriated, 1u);
+  EXPECT_EQ(loose.cpu_pwq[9]->pool->workers.front()->last_cpu, 8);  // sent back into the pod
+  EXPECT_EQ(Core::stats(strict).repatriated, 0u);  // strict workers never leave their pod
+}
+
 TEST(AffinityScopes, TheSeedsKeepOneUnboundPoolOverAllCpus) {
   Quiet drv;
   Core core(two_nodes_two_caches_smt(Kernel::Seeds), drv, 0);

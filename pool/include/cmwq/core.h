@@ -271,6 +271,7 @@ struct Worker : Link<IdleEntry>, Link<BusyEntry> {
   bool rescued_any = false;       // K
   enum class Phase { Woken, Recheck, Managing, Processing } phase = Phase::Woken;  // K
   void* driver = nullptr;         // I: the driver's thread handle
+  int last_cpu = -1;              // K: the CPU it last ran on, if the driver knows (the task's wake_cpu)
 
   std::string name() const;       // kworker/0:1, kworker/0:1H, kworker/u8:2, or the rescuer's wq name
 };

@@ -66,6 +66,8 @@ Scenario parse_scenario(std::istream&, const std::string& filename);
 Scenario load_scenario(const std::string& path);
 /// "5ms", "1.5s", "200us", "0" -> ns; throws Error naming the bad text.
 Time parse_duration(const std::string&);
+/// "seeds", "6.5", "6.9", "7.0" -> the kernel era; throws Error naming the bad text.
+Kernel parse_kernel(const std::string&);
 
 struct WqSummary {
   std::string name;

@@ -255,7 +255,11 @@ void Core::alloc_unbound_pwqs(Workqueue& wq, Time now) {
   const AffinityScope scope = wq.affn_scope == AffinityScope::Default ? cfg_.default_affn_scope : wq.affn_scope;
   std::vector<int> all(cfg_.possible_cpus);
   for (int i = 0; i < cfg_.possible_cpus; ++i) all[i] = i;
-  std::vector<std::unique_ptr<Pwq>> old = std::move(wq.pwqs);
+  std::vector<std::unique_ptr<Pwq>> old = std::move(wq.pwqs);  // idle (set_affinity checks): freed below
+  for (auto& pwq : old) {
+    if (pwq->on_list()) List<Pwq, MaydayEntry>::remove(pwq.get());
+    if (pwq->mayday_pos.on_list()) List<Work, WorkEntry>::remove(&pwq->mayday_pos);
+  }
   wq.pwqs.clear();
   wq.cpu_pwq.assign(cfg_.possible_cpus, nullptr);
   Pool& dfl_pool = unbound_pod_pool(nice, all, wq.affn_strict, now);

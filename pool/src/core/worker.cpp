@@ -55,6 +55,14 @@ void Core::leave_idle(Worker& w) {
 bool Core::kick_pool(Pool& pool) {
   Worker* w = pool.idle_list.front();
   if (!need_more_worker(pool) || !w) return false;
+  // 6.5+: a worker of a non-strict pod pool may have wandered off its pod; the wake-up sends it
+  // back, counted against the pwq of the item it is woken for.
+  const auto& pod = pool.pod_cpus;
+  if (!pool.affn_strict && !pod.empty() && w->last_cpu >= 0 &&
+      std::find(pod.begin(), pod.end(), w->last_cpu) == pod.end()) {
+    w->last_cpu = pod.front();
+    if (Work* first = pool.worklist.front(); first && first->pwq) ++first->pwq->stats.repatriated;
+  }
   drv_.wake(*w);
   return true;
 }

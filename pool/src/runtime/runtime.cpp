@@ -427,6 +427,12 @@ class Runtime final : public Driver {
   };
   static constexpr Time kUnknown = -1;
 
+  /// The virtual CPU this thread runs on: the real one, modulo the virtual CPUs.
+  int virtual_cpu_now() const {
+    int cpu = sched_getcpu();
+    return cpu < 0 ? -1 : cpu % core_->config().possible_cpus;
+  }
+
   int first_online(int cpu) const {
     int n = core_->config().possible_cpus;
     for (int i = 0; i < n; ++i)
@@ -461,6 +467,7 @@ class Runtime final : public Driver {
           break;
         }
         case Step::Idle:
+          w.last_cpu = virtual_cpu_now();
           cv_wait(t.cv, lk, [&] { return t.woken; });
           t.woken = false;
           now = mono_now();

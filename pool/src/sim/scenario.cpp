@@ -177,11 +177,7 @@ struct Parser {
       else throw Error(fmt::format("unknown model '{}' (modern, gcwq2010, original)", w[1]));
     } else if (kw == "kernel") {
       need(2);
-      if (w[1] == "seeds") sc.config.kernel = Kernel::Seeds;
-      else if (w[1] == "6.5") sc.config.kernel = Kernel::V6_5;
-      else if (w[1] == "6.9") sc.config.kernel = Kernel::V6_9;
-      else if (w[1] == "7.0") sc.config.kernel = Kernel::V7_0;
-      else throw Error(fmt::format("unknown kernel '{}' (seeds, 6.5, 6.9, 7.0)", w[1]));
+      sc.config.kernel = parse_kernel(w[1]);
     } else if (kw == "topology") {
       topology(w);
     } else if (kw == "affinity_scope") {
@@ -337,6 +333,14 @@ struct Parser {
 };
 
 }  // namespace
+
+Kernel parse_kernel(const std::string& s) {
+  if (s == "seeds") return Kernel::Seeds;
+  if (s == "6.5") return Kernel::V6_5;
+  if (s == "6.9") return Kernel::V6_9;
+  if (s == "7.0") return Kernel::V7_0;
+  throw Error(fmt::format("unknown kernel '{}' (seeds, 6.5, 6.9, 7.0)", s));
+}
 
 Time parse_duration(const std::string& s) {
   static const std::pair<const char*, Time> units[] = {{"ns", 1}, {"us", kUsec}, {"ms", kMsec}, {"s", kSec}};
