@@ -11,6 +11,8 @@
 // and a projection: one lock can be held for at most the whole wall clock, so it caps the
 // system at 1 s / (hold per item) items/s whatever the CPU count; at 64 CPUs each queueing at
 // one producer's rate, the cap allows that fraction of the demand.
+#include "spread.h"
+
 #include <cmwq/cmwq.h>
 
 #include <fmt/format.h>
@@ -92,18 +94,6 @@ Run run(int producers, int items, bool stats) {
   return r;
 }
 
-struct Spread {
-  double med, lo, hi;
-};
-Spread spread(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return {v[v.size() / 2], v.front(), v.back()};
-}
-std::string fmt_spread(Spread s, const char* f) {
-  return fmt::format(fmt::runtime(std::string(f) + " ({}-{})"), s.med, fmt::format(fmt::runtime(f), s.lo),
-                     fmt::format(fmt::runtime(f), s.hi));
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -141,17 +131,19 @@ int main(int argc, char** argv) {
   out += fmt::format("#### Core lock: two producers on two CPUs' bound workqueues ({} rounds, {} items per producer)\n\n",
                      rounds, items);
   out += "| | one producer (CPU 0) | two producers (CPUs 0, 1) |\n|---|---|---|\n";
-  out += fmt::format("| items/s | {} | {} |\n", fmt_spread(spread(one_rate), "{:.0f}"), fmt_spread(spread(two_rate), "{:.0f}"));
-  out += fmt::format("| lock wait per item (ns) | {} | {} |\n", fmt_spread(spread(wait1), "{:.0f}"),
-                     fmt_spread(spread(wait2), "{:.0f}"));
-  out += fmt::format("| lock hold per item (ns) | {} | {} |\n", fmt_spread(spread(hold1), "{:.0f}"),
-                     fmt_spread(spread(hold2), "{:.0f}"));
-  out += fmt::format("| lock held, share of wall time | {} | {} |\n", fmt_spread(spread(share1), "{:.2f}"),
-                     fmt_spread(spread(share2), "{:.2f}"));
-  out += fmt::format("\n2p/1p throughput {}; acquisitions per item (2p) {}; counting cost (items/s without / "
-                     "with counters, 2p) {}; at 64 CPUs the one lock would serve {} of the demand.\n",
-                     fmt_spread(spread(ratio), "{:.2f}x"), fmt_spread(spread(acq2), "{:.2f}"),
-                     fmt_spread(spread(cost), "{:.2f}x"), fmt_spread(spread(cap64), "{:.3f}"));
+  using bench::fmt_stat;
+  using bench::stat;
+  out += fmt::format("| items/s | {} | {} |\n", fmt_stat(stat(one_rate), ".0f"), fmt_stat(stat(two_rate), ".0f"));
+  out += fmt::format("| lock wait per item (ns) | {} | {} |\n", fmt_stat(stat(wait1), ".0f"),
+                     fmt_stat(stat(wait2), ".0f"));
+  out += fmt::format("| lock hold per item (ns) | {} | {} |\n", fmt_stat(stat(hold1), ".0f"),
+                     fmt_stat(stat(hold2), ".0f"));
+  out += fmt::format("| lock held, share of wall time | {} | {} |\n", fmt_stat(stat(share1), ".2f"),
+                     fmt_stat(stat(share2), ".2f"));
+  out += fmt::format("\n2p/1p throughput {}x; acquisitions per item (2p) {}; counting cost (items/s without / "
+                     "with counters, 2p) {}x; at 64 CPUs the one lock would serve {} of the demand.\n",
+                     fmt_stat(stat(ratio), ".2f"), fmt_stat(stat(acq2), ".2f"),
+                     fmt_stat(stat(cost), ".2f"), fmt_stat(stat(cap64), ".3f"));
   fmt::print("{}", out);
   if (!table.empty()) std::ofstream(table) << out;
 }
