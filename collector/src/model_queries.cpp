@@ -64,7 +64,7 @@ cmwq::report::Busy Model::busy(std::int64_t now) const {
       rp.mayday = q.mayday;
       for (auto& [pid, w] : workers_)  // by pid, as the kernel's dump sorts them
         if (w.current.work && w.current.wq_id == id && w.current.pool == q.pool) {
-          report::InFlight& f = rp.in_flight.emplace_back(report::InFlight{pid, w.rescuer_of != 0, w.current.func, {}});
+          report::InFlight& f = rp.in_flight.emplace_back(report::InFlight{pid, w.rescuer_of != 0, w.current.func, {}, {}});
           for (const Entry& s : w.scheduled) f.scheduled.push_back(item(s));
         }
       for (const Entry& x : pool->second.worklist)

@@ -18,13 +18,15 @@ int main(int argc, char** argv) {
   CLI::App app{"Run a cmwq scenario on the virtual-time simulator.\n\n"
                "Examples:\n"
                "  cmwq-sim pool/scenarios/doc-cmwq-max-active-3.scn\n"
-               "  cmwq-sim --until 120s pool/scenarios/seed004-hotplug-lockup.scn\n"};
+               "  cmwq-sim --until 120s pool/scenarios/seed004-hotplug-lockup.scn\n"
+               "  cmwq-sim --kernel 6.9 pool/scenarios/today-watchdog-recheck.scn\n"};
   std::string path;
-  std::string until;
+  std::string until, kernel;
   bool timeline = false, log = false, stats = false;
   std::string events_path;
   app.add_option("scenario", path, "scenario file (see pool/scenarios/README.md)")->required();
   app.add_option("--until", until, "stop at this virtual time, e.g. 90s or 1.5 (seconds); overrides the file");
+  app.add_option("--kernel", kernel, "follow this kernel's design: seeds, 6.5, 6.9 or 7.0 (overrides the file)");
   app.add_flag("--timeline", timeline, "print the TIME/EVENT table of the cmwq documentation");
   app.add_flag("--log", log, "print the kernel log (warnings, lockups, dumps)");
   app.add_flag("--stats", stats, "print the wq_monitor table at the end");
@@ -33,6 +35,7 @@ int main(int argc, char** argv) {
   try {
     cmwq::sim::Scenario sc = cmwq::sim::load_scenario(path);
     if (!until.empty()) sc.until = cmwq::cli::parse_duration(until, "--until", {.zero_ok = true, .max_ns = kMaxUntil});
+    if (!kernel.empty()) sc.config.kernel = cmwq::sim::parse_kernel(kernel);
     if (!timeline && !log) {
       timeline = sc.output == cmwq::sim::Scenario::Output::Timeline;
       log = !timeline;

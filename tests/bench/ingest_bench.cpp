@@ -12,6 +12,7 @@
 #include "model.h"
 #include "recording.h"
 #include "schema_sql.h"
+#include "spread.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -194,19 +195,8 @@ Run measure(const std::string& variant, const Input& in) {
   return run;
 }
 
-struct Stat {
-  double median, lo, hi;
-};
-
-Stat stat(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return {v[v.size() / 2], v.front(), v.back()};
-}
-
-std::string fmt_stat(Stat s, const char* spec) {
-  return fmt::format(fmt::runtime(std::string("{:") + spec + "} ({:" + spec + "}-{:" + spec + "})"), s.median, s.lo,
-                     s.hi);
-}
+using bench::fmt_stat;
+using bench::stat;
 
 }  // namespace
 

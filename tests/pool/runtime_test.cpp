@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <deque>
 #include <latch>
 #include <mutex>
 #include <random>
@@ -275,15 +276,15 @@ TEST(Robustness, AThrowingItemIsLoggedAndThePoolGoesOn) {
 
 // Many workqueues with random flags, random queue/cancel/flush from many
 // threads. Every successful queue ends in exactly one run or one cancel.
-TEST(Stress, RandomOperationsKeepEveryItemAccountedFor) {
-  System sys(opts(4));
+void stress(const Options& o, const std::vector<unsigned>& flag_choices) {
+  System sys(o);
   std::mt19937 seed_rng(12345);
-  const unsigned flag_choices[] = {0, WQ_UNBOUND, WQ_HIGHPRI, WQ_CPU_INTENSIVE, WQ_MEM_RECLAIM, WQ_FREEZABLE,
-                                   WQ_UNBOUND | WQ_MEM_RECLAIM, WQ_HIGHPRI | WQ_CPU_INTENSIVE};
   std::vector<Workqueue*> wqs;
-  for (int i = 0; i < 8; ++i)
-    wqs.push_back(i == 7 ? sys.alloc_ordered_workqueue("ord")
-                         : sys.alloc_workqueue("wq" + std::to_string(i), flag_choices[i], 1 + (i * 37) % 20));
+  for (std::size_t i = 0; i < flag_choices.size(); ++i) {
+    int max_active = (flag_choices[i] & WQ_BH) ? 0 : 1 + (static_cast<int>(i) * 37) % 20;
+    wqs.push_back(sys.alloc_workqueue("wq" + std::to_string(i), flag_choices[i], max_active));
+  }
+  wqs.push_back(sys.alloc_ordered_workqueue("ord"));
   std::atomic<long> runs{0}, queued{0}, cancelled{0};
   constexpr int kWorks = 64;
   std::vector<std::unique_ptr<Work>> works;
@@ -321,6 +322,91 @@ TEST(Stress, RandomOperationsKeepEveryItemAccountedFor) {
   for (Workqueue* wq : wqs) sys.drain_workqueue(wq);
   EXPECT_EQ(runs + cancelled, queued);
   EXPECT_GT(runs, 1000);
+}
+
+TEST(Stress, RandomOperationsKeepEveryItemAccountedFor) {
+  stress(opts(4), {0, WQ_UNBOUND, WQ_HIGHPRI, WQ_CPU_INTENSIVE, WQ_MEM_RECLAIM, WQ_FREEZABLE,
+                   WQ_UNBOUND | WQ_MEM_RECLAIM, WQ_HIGHPRI | WQ_CPU_INTENSIVE});
+}
+
+TEST(Stress, TodaysKernelToo) {
+  // 7.0: BH workqueues (their sleeping items throw, and still count as run), and unbound ones with
+  // pods on two nodes and per-node max_active.
+  Options o = opts(4);
+  o.kernel = Kernel::V7_0;
+  o.topology.node = {0, 0, 1, 1};
+  o.topology.core = {0, 0, 1, 1};
+  stress(o, {0, WQ_UNBOUND, WQ_BH, WQ_BH | WQ_HIGHPRI, WQ_UNBOUND | WQ_MEM_RECLAIM, WQ_PERCPU | WQ_FREEZABLE,
+             WQ_UNBOUND | WQ_HIGHPRI});
+}
+
+TEST(Today, SystemWorkqueuesOfTheKernelEra) {
+  {
+    System seeds(opts(2));
+    EXPECT_EQ(seeds.system_percpu_wq(), seeds.system_wq());
+    EXPECT_EQ(seeds.system_dfl_wq(), seeds.system_unbound_wq());
+    EXPECT_EQ(seeds.system_bh_wq(), nullptr);
+    EXPECT_EQ(seeds.system_freezable_power_efficient_wq(), nullptr);
+  }
+  Options o = opts(2);
+  o.kernel = Kernel::V7_0;
+  System today(o);
+  EXPECT_NE(today.system_percpu_wq(), today.system_wq());
+  EXPECT_EQ(today.system_percpu_wq()->name, "events");
+  EXPECT_EQ(today.system_percpu_wq()->flags, unsigned{WQ_PERCPU});
+  EXPECT_NE(today.system_dfl_wq(), today.system_unbound_wq());
+  EXPECT_EQ(today.system_dfl_wq()->name, "events_unbound");
+  EXPECT_EQ(today.system_bh_wq()->name, "events_bh");
+  EXPECT_EQ(today.system_bh_highpri_wq()->flags, unsigned{WQ_BH | WQ_HIGHPRI | WQ_PERCPU});
+  EXPECT_EQ(today.system_freezable_power_efficient_wq()->name, "events_freezable_pwr_efficient");
+}
+
+TEST(Today, BhItemsRunAndMayNotSleep) {
+  std::vector<std::string> log;
+  std::mutex mu;
+  Options o = opts(2, &log, &mu);
+  o.kernel = Kernel::V6_9;
+  System sys(o);
+  std::atomic<int> ran{0};
+  std::string name;
+  Work quick{"quick_bh", [&](Work&) {
+               name = current_worker_name();
+               ++ran;
+             }};
+  Work sleepy{"sleepy_bh", [&](Work&) {
+                ++ran;
+                sleep_for(1ms);  // throws: a BH item must not sleep
+                ++ran;
+              }};
+  sys.queue_work_on(1, sys.system_bh_wq(), quick);
+  sys.flush_work(quick);
+  sys.queue_work_on(0, sys.system_bh_highpri_wq(), sleepy);
+  sys.flush_work(sleepy);
+  EXPECT_EQ(ran.load(), 2);
+  EXPECT_EQ(name, "bh/1");
+  std::lock_guard lk(mu);
+  ASSERT_FALSE(log.empty());
+  EXPECT_EQ(log.back().rfind("workqueue: sleepy_bh threw: BUG: scheduling while atomic: BH work item sleepy_bh of "
+                             "workqueue events_bh_highpri",
+                             0),
+            0u)
+      << log.back();
+}
+
+TEST(CoreLock, CountsItsAcquisitionsWaitsAndHolds) {
+  Options o = opts(2);
+  o.lock_stats = true;
+  System sys(o);
+  Workqueue* wq = sys.alloc_workqueue("counted", 0, 0);
+  sys.reset_lock_stats();
+  std::deque<Work> works;
+  for (int i = 0; i < 100; ++i) sys.queue_work_on(1, wq, works.emplace_back("w", [](Work&) {}));
+  sys.flush_workqueue(wq);
+  LockStats s = sys.lock_stats();
+  EXPECT_GE(s.acquisitions, 100u);  // a queue_work_on() takes it once, a worker per item at least once
+  EXPECT_GT(s.hold_ns, 0u);
+  System quiet(opts(1));  // not asked: nothing counted
+  EXPECT_EQ(quiet.lock_stats().acquisitions, 0u);
 }
 
 }  // namespace

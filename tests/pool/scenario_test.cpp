@@ -20,7 +20,8 @@ std::string error_of(const std::string& text) {
 
 TEST(ScenarioParse, ErrorsNameFileLineAndProblem) {
   EXPECT_EQ(error_of("cpus 2\nfrobnicate 3\n"),
-            "t.scn:2: unknown keyword 'frobnicate' (title, cpus, online, model, rescuer, watchdog, "
+            "t.scn:2: unknown keyword 'frobnicate' (title, cpus, online, model, kernel, topology, affinity_scope, "
+            "rescuer, watchdog, panic_on_stall, panic_on_stall_time, cpu_intensive_warning_thresh, "
             "cpu_intensive_thresh, output, until, workqueue, work, at)");
   EXPECT_EQ(error_of("workqueue q\nwork w q: burn 5\n"),
             "t.scn:2: '5' is not a duration (write it like 5ms, 1.5s, 200us or 0)");
@@ -71,7 +72,8 @@ TEST(ScenarioParse, PoolApiErrorsSurfaceFromTheCore) {
     run(sc);
     FAIL() << "WQ_BH accepted";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "alloc_workqueue(\"q\"): WQ_BH is not supported: user space has no softirq context");
+    EXPECT_STREQ(e.what(), "alloc_workqueue(\"q\"): WQ_BH needs kernel 6.9 or later (Config::kernel, `kernel 6.9` in a "
+                           "scenario)");
   }
 }
 

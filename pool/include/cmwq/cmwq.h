@@ -23,11 +23,33 @@
 
 namespace cmwq {
 
+/// The core lock's counters (Options::lock_stats): how often it was taken, and how long its takers
+/// waited for it and held it, in total.
+struct LockStats {
+  std::uint64_t acquisitions = 0;
+  std::uint64_t wait_ns = 0, hold_ns = 0;
+};
+
 struct Options {
   int cpus = 0;                   // virtual CPUs; 0: std::thread::hardware_concurrency()
   std::vector<int> online;        // online at start; empty: all
   RescuerPolicy rescuer_policy = RescuerPolicy::k2025;
+  /// The kernel release the pools follow where the design changed after the seeds: 6.5 affinity
+  /// scopes, 6.9 BH workqueues and per-node max_active, 7.0 system_percpu_wq/system_dfl_wq as
+  /// workqueues of their own (WQ_PERCPU) and the 7.0 watchdog.
+  Kernel kernel = Kernel::Seeds;
+  Topology topology;              // SMT siblings, caches and NUMA nodes of the virtual CPUs
+  AffinityScope default_affinity_scope = AffinityScope::Cache;  // of unbound workqueues (6.5+)
   std::chrono::nanoseconds watchdog_thresh = std::chrono::seconds(30);  // 0 disables
+  /// workqueue.panic_on_stall: panic at the Nth watchdog check that reports a stall (0: never).
+  int panic_on_stall = 0;
+  /// kernel 7.0's workqueue.panic_on_stall_time: panic once a reported stall lasted this long.
+  std::chrono::nanoseconds panic_on_stall_time{0};
+  /// The panic action, given the panic line (already logged); runs with the pool's lock held.
+  /// Empty: std::abort().
+  std::function<void(std::string_view)> on_panic;
+  /// workqueue.cpu_intensive_warning_thresh: hog warnings at counts t, t+1, t+3, t+7, ...
+  int cpu_intensive_warning_thresh = 4;
   std::chrono::nanoseconds cpu_intensive_thresh = std::chrono::milliseconds(10);
   std::chrono::nanoseconds idle_timeout = std::chrono::seconds(300);
   /// Kernel log lines (warnings, lockups, dumps). Default: stderr. Runs with the pool's lock
@@ -36,6 +58,9 @@ struct Options {
   /// Receives the pool's event records (cmwq/events.h) in batches, in-process, as the
   /// cmwq:batch probe does; called from the pool's timer thread without its lock held.
   std::function<void(std::span<const std::byte> records, std::uint64_t count)> on_events;
+  /// Count the core lock's wait and hold times (System::lock_stats()); costs three clock reads
+  /// per acquisition.
+  bool lock_stats = false;
   /// How often pending events are handed over while tracing (a stuck pool stays visible).
   std::chrono::nanoseconds event_flush_period = std::chrono::milliseconds(20);
 };
@@ -56,11 +81,17 @@ class System {
   void workqueue_set_max_active(Workqueue*, int max_active);
 
   Workqueue* system_wq() const;            // "events"
+  Workqueue* system_percpu_wq() const;     // "events" (7.0: a workqueue of its own, WQ_PERCPU)
   Workqueue* system_highpri_wq() const;    // "events_highpri"
   Workqueue* system_long_wq() const;       // "events_long"
   Workqueue* system_unbound_wq() const;    // "events_unbound"
+  Workqueue* system_dfl_wq() const;        // "events_unbound" (7.0: a workqueue of its own)
   Workqueue* system_freezable_wq() const;  // "events_freezable"
   Workqueue* system_power_efficient_wq() const;  // "events_power_efficient"
+  /// "events_freezable_pwr_efficient" (kernel 6.5 on; null for the seeds)
+  Workqueue* system_freezable_power_efficient_wq() const;
+  Workqueue* system_bh_wq() const;         // "events_bh" (kernel 6.9 on; null before)
+  Workqueue* system_bh_highpri_wq() const; // "events_bh_highpri" (kernel 6.9 on; null before)
 
   bool queue_work(Workqueue*, Work&);
   bool queue_work_on(int cpu, Workqueue*, Work&);
@@ -94,6 +125,9 @@ class System {
 
   std::vector<std::string> show_workqueues() const;  // the kernel's busy dump
   std::vector<std::string> wq_monitor() const;       // the wq_monitor table
+  /// The core lock's counters since the start or the last reset (zeros unless Options::lock_stats).
+  LockStats lock_stats() const;
+  void reset_lock_stats();
   /// Event records that could not be handed over in time and were dropped (a gap in seq).
   std::uint64_t events_lost() const;
   /// Runs `f` on the core with its lock held (tests, inspection).

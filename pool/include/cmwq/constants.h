@@ -17,7 +17,7 @@ constexpr Time kNever = INT64_MAX;
 
 // Workqueue flags (`workqueue %s: flags=0x%x`).
 enum : unsigned {
-  WQ_BH = 1u << 0,  // not modelled: user space has no softirq context
+  WQ_BH = 1u << 0,  // 6.9+: items run in the CPU's softirq-like context and must not sleep
   WQ_UNBOUND = 1u << 1,
   WQ_FREEZABLE = 1u << 2,
   WQ_MEM_RECLAIM = 1u << 3,
@@ -31,8 +31,10 @@ enum : unsigned {
   __WQ_ORDERED = 1u << 17,
   __WQ_LEGACY = 1u << 18,
 };
+/// What WQ_BH may be combined with (__WQ_BH_ALLOWS).
+constexpr unsigned kWqBhAllows = WQ_BH | WQ_HIGHPRI | WQ_PERCPU;
 /// Flags a caller may pass to alloc_workqueue(); anything else is rejected.
-constexpr unsigned kWqUserFlags = WQ_UNBOUND | WQ_FREEZABLE | WQ_MEM_RECLAIM | WQ_HIGHPRI |
+constexpr unsigned kWqUserFlags = WQ_BH | WQ_UNBOUND | WQ_FREEZABLE | WQ_MEM_RECLAIM | WQ_HIGHPRI |
                                   WQ_CPU_INTENSIVE | WQ_SYSFS | WQ_POWER_EFFICIENT | WQ_PERCPU |
                                   __WQ_ORDERED | __WQ_LEGACY;
 
@@ -58,6 +60,7 @@ enum : unsigned {
 constexpr int WQ_MAX_ACTIVE = 512;
 constexpr int WQ_UNBOUND_MAX_ACTIVE = WQ_MAX_ACTIVE;
 constexpr int WQ_DFL_ACTIVE = WQ_MAX_ACTIVE / 2;
+constexpr int WQ_DFL_MIN_ACTIVE = 8;  // 6.9+: the least max_active a node of an unbound wq gets
 constexpr int WQ_NAME_LEN = 32;
 constexpr int WORK_NR_COLORS = 16;
 constexpr int WORK_CPU_UNBOUND = -1;

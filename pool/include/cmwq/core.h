@@ -3,7 +3,21 @@
 // the Step a worker takes next and calls on the Driver (wake a worker, finish
 // a wait, print a kernel message, emit an event). The real-thread runtime and
 // the virtual-time simulator are the two drivers. Callers hold one lock around
-// every call (the runtime's core mutex); the core never blocks.
+// every call (the runtime's core lock); the core never blocks.
+//
+// Locking. Every field below is tagged, as kernel/workqueue.c tags its own, with the
+// kernel lock that guards the field there. In libcmwq all of them are today the one core
+// lock (the runtime's CoreLock, whose assert_held() checks each Driver callback); the tags
+// are the map for splitting it per pool.
+//   I:  set at creation, read-only afterwards (no lock)
+//   L:  pool->lock of the pool the field belongs to (a pwq's or worker's pool)
+//   K:  the worker's own: written by the worker's thread, read by others under L
+//   WQ: wq->mutex (flush colors, max_active), with L for what workers read
+//   PL: wq_pool_mutex (pools, workqueues, attributes), with L for what workers read
+//   MD: wq_mayday_lock (mayday lists)
+//   N:  the node's nna->lock (6.9+ per-node nr_active)
+//   T:  the timer base's lock (the core's timer list)
+//   PENDING: owned through WORK_STRUCT_PENDING (set by whoever queues or grabs the item)
 #pragma once
 
 #include <cmwq/constants.h>
@@ -52,19 +66,19 @@ struct Work : Link<WorkEntry> {
   std::function<void(Work&)> fn;  // what the runtime runs
   void* user = nullptr;           // free for the driver (the simulator's script)
 
-  // --- core state, guarded by the core lock ---
-  Pwq* pwq = nullptr;             // set while pending (queued, not yet started)
-  Pool* last_pool = nullptr;      // pool it last ran on: non-reentrancy
-  std::uint64_t id = 0;           // stable id for events, assigned on first queue
-  int color = -1;                 // flush color, -1 for barriers
-  bool pending = false;           // WORK_STRUCT_PENDING
-  bool inactive = false;          // WORK_STRUCT_INACTIVE: held back by max_active
-  bool linked = false;            // WORK_STRUCT_LINKED: the next entry is a barrier chained to it
-  bool delayed = false;           // pending on a delayed-work timer
-  Waiter* barrier = nullptr;      // non-null: this is a flush barrier (wq_barrier)
-  int queue_cpu = 0;              // the caller's CPU, for a delayed work's timer
-  DelayedWork* dwork = nullptr;  // the delayed work this is part of
-  bool marker = false;            // the 2025 rescuer's positional marker
+  // --- core state (see "Locking" above) ---
+  Pwq* pwq = nullptr;             // PENDING+L: set while pending (queued, not yet started)
+  Pool* last_pool = nullptr;      // L: pool it last ran on: non-reentrancy (work->data off queue)
+  std::uint64_t id = 0;           // PENDING: stable id for events, assigned on first queue
+  int color = -1;                 // PENDING+L: flush color, -1 for barriers
+  bool pending = false;           // WORK_STRUCT_PENDING (an atomic bit in the kernel)
+  bool inactive = false;          // L: WORK_STRUCT_INACTIVE: held back by max_active
+  bool linked = false;            // L: WORK_STRUCT_LINKED: the next entry is a barrier chained to it
+  bool delayed = false;           // PENDING: pending on a delayed-work timer
+  Waiter* barrier = nullptr;      // I: non-null: this is a flush barrier (wq_barrier)
+  int queue_cpu = 0;              // PENDING: the caller's CPU, for a delayed work's timer
+  DelayedWork* dwork = nullptr;   // I: the delayed work this is part of
+  bool marker = false;            // I: the 2025 rescuer's positional marker
 };
 
 /// Someone blocked in flush_work / flush_workqueue / cancel_work_sync.
@@ -76,7 +90,7 @@ struct Waiter {
 };
 
 struct Timer {
-  enum class Kind { Mayday, Idle, Watchdog, Delayed };
+  enum class Kind { Mayday, Idle, Watchdog, Delayed, WatchdogReport };
   Timer(Kind k, void* o) : kind(k), owner(o) {}
   Kind kind;
   void* owner = nullptr;
@@ -99,6 +113,32 @@ struct DelayedWork {
 };
 
 enum class RescuerPolicy { k2009, k2014, k2025 };
+
+/// The kernel release whose design and formats the pools follow where the kernel changed after the
+/// seeds (2009-2014, plus the 2025 rescuer). Each era includes the changes of the ones before it.
+enum class Kernel {
+  Seeds,  // one unbound pool per nice level ("all possible CPUs"), no BH pools, `active=N/M`
+  V6_5,   // affinity scopes: an unbound workqueue gets a pwq per CPU on the pool of that CPU's pod
+  V6_9,   // BH pools (CPU N: 4N bh, 4N+1 bh-hi, 4N+2, 4N+3), per-node max_active, `active=N refcnt=M`
+  V7_0,   // the watchdog: last_progress_ts re-checked before a report, ` for Ns`, busy workers, panic
+};
+
+/// Affinity scopes of unbound workqueues (WQ_AFFN_*): the CPUs of one pod share a pool.
+enum class AffinityScope { Default, Cpu, Smt, Cache, Numa, System };
+const char* affinity_scope_name(AffinityScope);
+
+/// The virtual CPUs' topology: per CPU, the id of its core (SMT siblings share it), of its
+/// last-level cache and of its NUMA node. Empty vectors: each CPU is its own core, each node has
+/// one cache, and every CPU is on node 0.
+struct Topology {
+  std::vector<int> core, cache, node;
+  int core_of(int cpu) const { return core.empty() ? cpu : core.at(static_cast<std::size_t>(cpu)); }
+  int cache_of(int cpu) const { return cache.empty() ? node_of(cpu) : cache.at(static_cast<std::size_t>(cpu)); }
+  int node_of(int cpu) const { return node.empty() ? 0 : node.at(static_cast<std::size_t>(cpu)); }
+  /// The pod `cpu` belongs to in `scope` (not Default): the CPUs that share it.
+  std::vector<int> pod_cpus(AffinityScope scope, int cpu, int nr_cpus) const;
+  int nr_nodes(int nr_cpus) const;
+};
 
 /// Which era of the design the pools follow.
 enum class Model {
@@ -140,79 +180,99 @@ class BusyHash {
 };
 
 struct Pool {
-  int id = 0;
-  int cpu = -1;                   // -1: unbound
-  int node = 0;                   // NUMA_NO_NODE for unbound pools
-  int nice = 0;
-  unsigned flags = 0;             // POOL_*
-  std::vector<int> cpus;          // cpumask, printed as a list
-  int max_workers = 0;            // 0: unlimited; 1 in the Original model
-  bool shared_highpri = false;    // Gcwq2010: highpri items share this pool
+  int id = 0;                     // I
+  int cpu = -1;                   // I: -1: unbound
+  int node = 0;                   // I: NUMA_NO_NODE for unbound pools spanning nodes
+  int nice = 0;                   // I
+  unsigned flags = 0;             // L: POOL_* (POOL_BH: runs its items in the CPU's softirq-like context)
+  std::vector<int> cpus;          // I: cpumask, printed as a list
+  std::vector<int> pod_cpus;      // I: unbound, 6.5+: __pod_cpumask, the CPUs its workers prefer
+  bool affn_strict = false;       // I: unbound, 6.5+: workers never leave pod_cpus
+  int max_workers = 0;            // I: 0: unlimited; 1 for BH pools and in the Original model
+  bool shared_highpri = false;    // I: Gcwq2010: highpri items share this pool
 
-  List<Work, WorkEntry> worklist;
-  int nr_workers = 0, nr_idle = 0, nr_running = 0;
-  List<Worker, IdleEntry> idle_list;
-  std::vector<Worker*> workers;   // attached workers, in creation order
-  BusyHash busy;                  // busy_hash: work -> executing worker
-  Worker* manager = nullptr;
-  Time watchdog_ts = 0;
-  Timer mayday_timer{Timer::Kind::Mayday, this};
-  Timer idle_timer{Timer::Kind::Idle, this};
-  int next_worker_index = 0;
+  List<Work, WorkEntry> worklist;  // L
+  int nr_workers = 0, nr_idle = 0;  // L
+  int nr_running = 0;             // L (a per-CPU int the kernel changes only on the pool's CPU)
+  List<Worker, IdleEntry> idle_list;  // L
+  std::vector<Worker*> workers;   // L (+ wq_pool_attach_mutex): attached workers, in creation order
+  BusyHash busy;                  // L: busy_hash: work -> executing worker
+  Worker* manager = nullptr;      // L
+  Time watchdog_ts = 0;           // L: last_progress_ts (7.0's name): an item left the worklist, or it filled
+  Timer mayday_timer{Timer::Kind::Mayday, this};  // T
+  Timer idle_timer{Timer::Kind::Idle, this};      // T
+  int next_worker_index = 0;      // L
 };
 
+/// A pwq is on its workqueue's mayday list through its MaydayEntry link (MD).
 struct Pwq : Link<MaydayEntry> {
-  Workqueue* wq = nullptr;
-  Pool* pool = nullptr;
-  int nr_active = 0;
-  int max_active = 0;
-  int nr_in_flight = 0;           // queued (active or inactive) + running, for refcnt
-  List<Work, WorkEntry> inactive;
-  Work mayday_pos{"mayday_pos_func"};  // the 2025 rescuer's cursor
-  PwqStats stats;
+  Workqueue* wq = nullptr;        // I
+  Pool* pool = nullptr;           // I
+  int nr_active = 0;              // L
+  int max_active = 0;             // L (set under WQ): per-CPU and BH wqs; unbound wqs of 6.9+ count per node
+  bool node_pending = false;      // N: 6.9+: waits on its node's pending_pwqs for an nr_active slot
+  int nr_in_flight = 0;           // L: queued (active or inactive) + running, for refcnt
+  List<Work, WorkEntry> inactive;  // L
+  Work mayday_pos{"mayday_pos_func"};  // L: the 2025 rescuer's cursor
+  PwqStats stats;                 // L
 };
 
 struct Workqueue {
-  std::uint32_t id = 0;           // stable, from 1, in creation order
-  std::string name;
-  unsigned flags = 0;
-  int saved_max_active = 0;       // as requested (clamped)
-  int max_active = 0;             // effective: 0 while frozen
-  std::vector<std::unique_ptr<Pwq>> pwqs;  // per possible CPU, or one for unbound
-  Worker* rescuer = nullptr;
-  List<Pwq, MaydayEntry> maydays;
+  std::uint32_t id = 0;           // I: stable, from 1, in creation order
+  std::string name;               // I
+  unsigned flags = 0;             // WQ (__WQ_DESTROYING, __WQ_DRAINING); the rest I
+  int saved_max_active = 0;       // WQ: as requested (clamped)
+  int max_active = 0;             // WQ: effective: 0 while frozen
+  /// PL+WQ: per possible CPU, or one for unbound (6.5+: per CPU, then the default one)
+  std::vector<std::unique_ptr<Pwq>> pwqs;
+  std::vector<Pwq*> cpu_pwq;      // PL+WQ (read under RCU in the kernel): the pwq queue_work_on(cpu) uses
+  AffinityScope affn_scope = AffinityScope::Default;  // PL: unbound, 6.5+
+  bool affn_strict = false;       // PL
+  /// 6.9+ unbound: wq_node_nr_active, per node and one more for pools without a node.
+  struct NodeNrActive {
+    int nr = 0;                   // N (atomic in the kernel): active items of the wq's pwqs on this node
+    int max = 0;                  // WQ: the node's share of max_active, at least min_active
+    std::vector<Pwq*> pending_pwqs;  // N: pwqs waiting for a slot, served round-robin
+  };
+  std::vector<NodeNrActive> node_nr_active;  // PL
+  int min_active = 0;             // WQ: 6.9+: min(max_active, WQ_DFL_MIN_ACTIVE)
+  Worker* rescuer = nullptr;      // I (PL at destroy)
+  List<Pwq, MaydayEntry> maydays;  // MD
 
-  // flush colors
-  int work_color = 0;
-  std::array<int, WORK_NR_COLORS> color_in_flight{};
+  // flush colors: WQ, and L for the counts workers drop (pwq->nr_in_flight[color] in the kernel)
+  int work_color = 0;             // WQ+L
+  std::array<int, WORK_NR_COLORS> color_in_flight{};  // L
   struct Flusher {
     Waiter* waiter;
     int color;
   };
-  std::vector<Flusher> flushers;  // FIFO, each owns one color
-  std::vector<Waiter*> flush_overflow;  // waiting for a free color
+  std::vector<Flusher> flushers;  // WQ: FIFO, each owns one color
+  std::vector<Waiter*> flush_overflow;  // WQ: waiting for a free color
 };
 
+/// On its pool's idle list (IdleEntry, L) or in its busy hash (BusyEntry, L).
 struct Worker : Link<IdleEntry>, Link<BusyEntry> {
-  int id = 0;                     // the pid dumps print
-  int index = 0;                  // the N of kworker/CPU:N
-  Pool* pool = nullptr;
-  unsigned flags = WORKER_PREP;
-  Workqueue* rescue_wq = nullptr; // set for rescuers
-  Work* current_work = nullptr;
-  Pwq* current_pwq = nullptr;
-  const char* current_func = nullptr;
-  Time current_at = 0;            // start of the current item or of its last wake-up
-  Time last_active = 0;           // entered idle
-  bool sleeping = false;
-  bool dead = false;
-  List<Work, WorkEntry> scheduled;
-  int current_color = -1;
-  bool blocked = false;           // in a blocking point, whether or not nr_running counts it
-  Pwq* rescue_pwq = nullptr;      // rescuer: the pwq it is rescuing
-  bool rescued_any = false;
-  enum class Phase { Woken, Recheck, Managing, Processing } phase = Phase::Woken;
-  void* driver = nullptr;         // the driver's thread handle
+  int id = 0;                     // I: the pid dumps print
+  int index = 0;                  // I: the N of kworker/CPU:N
+  Pool* pool = nullptr;           // L (wq_pool_attach_mutex): the pool it is attached to
+  unsigned flags = WORKER_PREP;   // L
+  Workqueue* rescue_wq = nullptr; // I: set for rescuers
+  Work* current_work = nullptr;   // L
+  Pwq* current_pwq = nullptr;     // L
+  const char* current_func = nullptr;  // L
+  Time current_at = 0;            // K: start of the current item or of its last wake-up
+  Time work_started = 0;          // L: start of the current item (the 7.0 dump's ` for Ns`)
+  Time last_active = 0;           // L: entered idle
+  bool sleeping = false;          // K (L to change nr_running)
+  bool dead = false;              // L
+  List<Work, WorkEntry> scheduled;  // L
+  int current_color = -1;         // L
+  bool blocked = false;           // K: in a blocking point, whether or not nr_running counts it
+  Pwq* rescue_pwq = nullptr;      // K: rescuer: the pwq it is rescuing
+  bool rescued_any = false;       // K
+  enum class Phase { Woken, Recheck, Managing, Processing } phase = Phase::Woken;  // K
+  void* driver = nullptr;         // I: the driver's thread handle
+  int last_cpu = -1;              // K: the CPU it last ran on, if the driver knows (the task's wake_cpu)
 
   std::string name() const;       // kworker/0:1, kworker/0:1H, kworker/u8:2, or the rescuer's wq name
 };
@@ -246,8 +306,19 @@ struct Config {
   int possible_cpus = 1;
   std::vector<int> online_cpus;   // empty: all possible CPUs are online
   Model model = Model::Modern;
+  Kernel kernel = Kernel::Seeds;
+  Topology topology;              // for affinity scopes and per-node max_active (6.5+)
+  AffinityScope default_affn_scope = AffinityScope::Cache;  // workqueue.default_affinity_scope
   RescuerPolicy rescuer_policy = RescuerPolicy::k2025;
   Time watchdog_thresh = WQ_WATCHDOG_THRESH;  // 0 disables the watchdog
+  /// workqueue.panic_on_stall: panic at the Nth watchdog check that reports a stall (0: never).
+  int panic_on_stall = 0;
+  /// 7.0 workqueue.panic_on_stall_time: panic once a reported stall has lasted this long (0: never).
+  Time panic_on_stall_time = 0;
+  /// The panic: gets the panic line after it was logged. Empty: std::abort().
+  std::function<void(std::string_view)> on_panic;
+  /// workqueue.cpu_intensive_warning_thresh: hog warnings at counts t, t+1, t+3, t+7, ...
+  int cpu_intensive_warning_thresh = WQ_CPU_INTENSIVE_WARNING_THRESH;
   Time cpu_intensive_thresh = WQ_CPU_INTENSIVE_THRESH;
   Time idle_timeout = IDLE_WORKER_TIMEOUT;
   int first_pid = 100;            // the first worker id when the driver does not assign them
@@ -268,12 +339,17 @@ class Core {
   Core& operator=(const Core&) = delete;
 
   // --- workqueues ---
-  Workqueue* alloc_workqueue(std::string_view name, unsigned flags, int max_active, Time now);
+  /// `scope` and `strict`: an unbound workqueue's affinity (6.5+; Default: Config::default_affn_scope).
+  Workqueue* alloc_workqueue(std::string_view name, unsigned flags, int max_active, Time now,
+                             AffinityScope scope = AffinityScope::Default, bool strict = false);
   Workqueue* alloc_ordered_workqueue(std::string_view name, unsigned flags, Time now);
   /// Marks the workqueue draining; the driver then flushes until !busy(), then calls destroy_finish().
   void destroy_begin(Workqueue&, Time now);
   void destroy_finish(Workqueue&, Time now);
   void set_max_active(Workqueue&, int max_active, Time now);
+  /// 6.5+: an unbound workqueue's affinity scope (Default: Config::default_affn_scope) and
+  /// strictness, as its sysfs `affinity_scope` and `affinity_strict` set them. Only while idle.
+  void set_affinity(Workqueue&, AffinityScope, bool strict, Time now);
   /// drain_workqueue(): while draining only the workqueue's own items may queue to it.
   void set_draining(Workqueue& wq, bool on) { wq.flags = on ? wq.flags | __WQ_DRAINING : wq.flags & ~__WQ_DRAINING; }
   bool busy(const Workqueue&) const;
@@ -329,6 +405,9 @@ class Core {
   const std::vector<std::unique_ptr<Pool>>& pools() const { return pools_; }
   const std::vector<std::unique_ptr<Workqueue>>& workqueues() const { return wqs_; }
   Pool& cpu_pool(int cpu, bool highpri) const;
+  /// 6.9+: the CPU's BH pools (ids 4N and 4N+1).
+  Pool& bh_pool(int cpu, bool highpri) const;
+  bool has_bh_pools() const { return cfg_.kernel >= Kernel::V6_9; }
   bool cpu_online_now(int cpu) const { return online_.at(cpu); }
   /// "Showing busy workqueues and worker pools:" and what follows, one line per entry.
   std::vector<std::string> show_all_workqueues(Time now) const;
@@ -339,6 +418,8 @@ class Core {
   /// " cpus=0 node=0 flags=0x4 nice=0" (pr_cont_pool_info).
   static std::string pool_info(const Pool&);
   std::uint64_t lockups_reported() const { return lockups_; }
+  /// 7.0: stalls the lockless pass saw that the re-check under the pool's lock dropped.
+  std::uint64_t lockups_dropped() const { return lockups_dropped_; }
 
   // --- events ---
   /// Events cost a predicted branch while nobody listens.
@@ -355,7 +436,8 @@ class Core {
   void insert_work(Pwq&, Work&, List<Work, WorkEntry>& list, Work* before);
 
 
-  void activate_first_inactive(Pwq&, Time now);
+  void activate_work(Pwq&, Work&, Time now);
+  bool activate_first_inactive(Pwq&, Time now);
   void dec_nr_in_flight(Pwq&, int color, bool was_active, Time now);
   bool grab_pending(Work&, Time now);
 
@@ -400,10 +482,24 @@ class Core {
   void arm(Timer&, Time expires);
   void disarm(Timer&);
   void watchdog_check(Time now);
+  /// Reports the pools the lockless pass found stalled; 7.0 first re-checks each one's progress.
+  void watchdog_report(Time now, bool recheck);
+  void show_cpu_pools_hogs(const std::vector<const Pool*>& stalled) const;
+  void panic(const std::string& line);
 
   // helpers
-  Pool& new_pool(int cpu, int nice, std::vector<int> cpus);
+  Pool& new_pool(int cpu, int nice, std::vector<int> cpus, unsigned flags = 0);
   Pool& unbound_pool(int nice);
+  /// 6.5+: the unbound pool of one pod (get_unbound_pool(): shared by attributes).
+  Pool& unbound_pod_pool(int nice, const std::vector<int>& pod, bool strict, Time now);
+  void alloc_unbound_pwqs(Workqueue&, Time now);
+  Pwq& new_pwq(Workqueue&, Pool&);
+  // 6.9+ per-node max_active of unbound workqueues
+  Workqueue::NodeNrActive* node_nr_active(const Pwq&);
+  void update_node_max_active(Workqueue&);
+  bool pwq_tryinc_nr_active(Pwq&);
+  void pwq_dec_nr_active(Pwq&, Time now);
+  void node_activate_pending_pwq(Workqueue::NodeNrActive&, Time now);
   int resolve_cpu(const Workqueue&, int cpu, const Caller&) const;
   void emit(EventKind kind, Time t, const Pool* pool = nullptr, const Worker* worker = nullptr,
             const Work* work = nullptr, const Workqueue* wq = nullptr, std::int64_t arg = 0) {
@@ -411,24 +507,34 @@ class Core {
   }
   void warn(std::string line);
 
-  Config cfg_;
-  Driver& drv_;
-  std::vector<bool> online_;
-  std::vector<std::unique_ptr<Pool>> pools_;
-  std::vector<std::unique_ptr<Workqueue>> wqs_;
-  std::vector<std::unique_ptr<Worker>> all_workers_;
-  std::multimap<Time, Timer*> timers_;
-  Timer watchdog_timer_{Timer::Kind::Watchdog, nullptr};
-  Time watchdog_touched_ = 0;
-  std::vector<Time> watchdog_touched_cpu_;
-  Time create_fail_from_ = 0, create_fail_until_ = 0;
-  bool freezing_ = false;
-  bool tracing_ = false;
-  bool stopping_ = false;
-  int next_pid_;
-  std::uint64_t next_work_id_ = 1;
-  std::uint64_t lockups_ = 0;
-  std::unordered_map<const char*, std::uint64_t> hog_counts_;
+  Config cfg_;                    // I (the watchdog threshold: the watchdog's own)
+  Driver& drv_;                   // I
+  std::vector<bool> online_;      // cpu_hotplug_lock + PL
+  std::vector<std::unique_ptr<Pool>> pools_;  // PL (worker_pool_idr)
+  std::vector<std::unique_ptr<Workqueue>> wqs_;  // PL (the workqueues list)
+  std::vector<std::unique_ptr<Worker>> all_workers_;  // PL (wq_pool_attach_mutex)
+  std::multimap<Time, Timer*> timers_;  // T
+  Timer watchdog_timer_{Timer::Kind::Watchdog, nullptr};  // T
+  /// 7.0: the pools the lockless pass found stalled, with the progress stamp it read; reported once
+  /// the pool's lock is ours (the report timer, an instant later).
+  struct StallCandidate {
+    Pool* pool;
+    Time seen_ts;
+  };
+  std::vector<StallCandidate> stall_candidates_;  // the watchdog's own (its timer callback)
+  Timer watchdog_report_timer_{Timer::Kind::WatchdogReport, nullptr};  // T
+  std::uint64_t lockups_dropped_ = 0;  // the watchdog's own
+  std::uint64_t stall_reports_ = 0;  // the watchdog's own: checks that reported a stall (panic_on_stall)
+  Time watchdog_touched_ = 0;     // none: READ_ONCE/WRITE_ONCE in the kernel
+  std::vector<Time> watchdog_touched_cpu_;  // none: per-CPU, READ_ONCE/WRITE_ONCE
+  Time create_fail_from_ = 0, create_fail_until_ = 0;  // PL
+  bool freezing_ = false;         // PL (workqueue_freezing)
+  bool tracing_ = false;          // the driver's (a static key in the kernel)
+  bool stopping_ = false;         // PL
+  int next_pid_;                  // PL
+  std::uint64_t next_work_id_ = 1;  // atomic in a split: any queueing caller takes one
+  std::uint64_t lockups_ = 0;     // the watchdog's own
+  std::unordered_map<const char*, std::uint64_t> hog_counts_;  // wci_lock (the hog report's hash)
 };
 
 }  // namespace cmwq

@@ -23,6 +23,8 @@ struct InFlight {
   bool rescuer = false;
   std::string func;
   std::vector<Item> scheduled;  // already assigned to this worker (barriers, collided items)
+  std::string bh;               // "bh" or "bh-hi": a BH pool's worker, printed instead of its pid
+  std::int64_t for_s = 0;       // seconds the item has run (printed by DumpForm::V7_0)
 };
 
 struct Pwq {
@@ -49,9 +51,17 @@ struct Pool {
   std::vector<int> idle;    // pids, in the idle list's order
 };
 
+/// Which kernel's busy dump the printer follows where the format changed.
+enum class DumpForm {
+  Seeds,  // `active=N/M refcnt=R`, in-flight entries joined by ", "
+  V6_9,   // `active=N refcnt=R` (max_active moved to the workqueue), entries joined by " ," ("28:a ,31:b")
+  V7_0,   // as 6.9, and ` for Ns` after each in-flight item's function
+};
+
 struct Busy {
   std::vector<Workqueue> workqueues;
   std::vector<Pool> pools;
+  DumpForm form = DumpForm::Seeds;
 };
 
 /// "Showing busy workqueues and worker pools:" and what follows; lists only what the kernel lists
@@ -77,13 +87,14 @@ namespace cmwq {
 
 /// The kernel's %*pbl: "0", "0-3,8".
 std::string cpulist(const std::vector<int>& cpus);
-/// pr_cont_pool_info(): " cpus=0 node=0 flags=0x4 nice=0" (no node for NUMA_NO_NODE).
+/// pr_cont_pool_info(): " cpus=0 node=0 flags=0x4 nice=0" (no node for NUMA_NO_NODE); a BH pool
+/// (POOL_BH) ends " bh" or " bh-hi" instead of " nice=N".
 std::string pool_identity(const std::vector<int>& cpus, int node, unsigned flags, int nice);
 /// "BUG: workqueue lockup - pool cpus=0 node=0 flags=0x4 nice=0 stuck for 59s!"
 std::string lockup_line(const std::string& identity, Time stuck);
 /// wq_cpu_intensive_report(): the `count`th CPU-intensive mark of a function is reported from the
-/// 4th on, backing off exponentially.
-bool hog_report_due(std::uint64_t count);
+/// `thresh`th on (cpu_intensive_warning_thresh, 4), backing off exponentially: 4, 5, 7, 11, 19, ...
+bool hog_report_due(std::uint64_t count, std::uint64_t thresh = WQ_CPU_INTENSIVE_WARNING_THRESH);
 /// "workqueue: FUNC hogged CPU for >10000us 4 times, consider switching to WQ_UNBOUND"
 std::string hog_line(const std::string& func, Time thresh, std::uint64_t count);
 

@@ -24,6 +24,8 @@ struct WorkqueueDef {
   unsigned flags = 0;
   int max_active = 0;
   bool ordered = false;
+  AffinityScope affinity = AffinityScope::Default;  // unbound, kernel 6.5+
+  bool strict = false;                              // affinity_strict
 };
 
 struct ItemDef {
@@ -64,6 +66,8 @@ Scenario parse_scenario(std::istream&, const std::string& filename);
 Scenario load_scenario(const std::string& path);
 /// "5ms", "1.5s", "200us", "0" -> ns; throws Error naming the bad text.
 Time parse_duration(const std::string&);
+/// "seeds", "6.5", "6.9", "7.0" -> the kernel era; throws Error naming the bad text.
+Kernel parse_kernel(const std::string&);
 
 struct WqSummary {
   std::string name;
@@ -79,6 +83,8 @@ struct Result {
   std::vector<WqSummary> workqueues;
   std::vector<std::string> wq_monitor;  // the wq_monitor table at the end
   std::uint64_t lockups = 0;
+  std::uint64_t lockups_dropped = 0;  // 7.0: stalls the watchdog's re-check dropped
+  bool panicked = false;              // panic_on_stall / panic_on_stall_time: the run stopped there
   Time end = 0;
   std::vector<std::byte> events;  // cmwq/events.h records, when asked for
 };

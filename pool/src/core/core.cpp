@@ -10,10 +10,42 @@
 
 namespace cmwq {
 
+const char* affinity_scope_name(AffinityScope s) {
+  switch (s) {
+    case AffinityScope::Default: return "default";
+    case AffinityScope::Cpu: return "cpu";
+    case AffinityScope::Smt: return "smt";
+    case AffinityScope::Cache: return "cache";
+    case AffinityScope::Numa: return "numa";
+    case AffinityScope::System: return "system";
+  }
+  return "?";
+}
+
+std::vector<int> Topology::pod_cpus(AffinityScope scope, int cpu, int nr_cpus) const {
+  std::vector<int> pod;
+  for (int c = 0; c < nr_cpus; ++c) {
+    bool same = scope == AffinityScope::System                 ? true
+                : scope == AffinityScope::Numa                 ? node_of(c) == node_of(cpu)
+                : scope == AffinityScope::Cache                ? cache_of(c) == cache_of(cpu)
+                : scope == AffinityScope::Smt                  ? core_of(c) == core_of(cpu)
+                                                               : c == cpu;
+    if (same) pod.push_back(c);
+  }
+  return pod;
+}
+
+int Topology::nr_nodes(int nr_cpus) const {
+  int n = 0;
+  for (int c = 0; c < nr_cpus; ++c) n = std::max(n, node_of(c) + 1);
+  return n;
+}
+
 
 std::string Worker::name() const {
   if (rescue_wq) return rescue_wq->name;
   if (!pool) return "kworker/dying";
+  if (pool->flags & POOL_BH) return fmt::format("{}/{}", pool->nice < 0 ? "bh-hi" : "bh", pool->cpu);
   if (pool->cpu >= 0) return fmt::format("kworker/{}:{}{}", pool->cpu, index, pool->nice < 0 ? "H" : "");
   return fmt::format("kworker/u{}:{}", pool->id, index);
 }
@@ -27,10 +59,25 @@ Core::Core(Config cfg, Driver& drv, Time now) : cfg_(std::move(cfg)), drv_(drv),
       throw Error(fmt::format("cmwq: online CPU {} is not a possible CPU (0-{})", cpu, cfg_.possible_cpus - 1));
     online_[cpu] = true;
   }
+  for (auto* ids : {&cfg_.topology.core, &cfg_.topology.cache, &cfg_.topology.node}) {
+    if (!ids->empty() && ids->size() != static_cast<std::size_t>(cfg_.possible_cpus))
+      throw Error(fmt::format("cmwq: the topology describes {} CPUs, not the {} possible ones", ids->size(),
+                              cfg_.possible_cpus));
+    for (int id : *ids)
+      if (id < 0 || id >= cfg_.possible_cpus)
+        throw Error(fmt::format("cmwq: topology id {} is out of range (0 to {})", id, cfg_.possible_cpus - 1));
+  }
   watchdog_touched_cpu_.assign(cfg_.possible_cpus, now);
   watchdog_touched_ = now;
+  if (has_bh_pools() && cfg_.model != Model::Modern)
+    throw Error("cmwq: kernel 6.9 and later have separate highpri pools; use model modern");
   if (cfg_.model != Model::Original) {
     for (int cpu = 0; cpu < cfg_.possible_cpus; ++cpu) {
+      // workqueue_init_early(): a CPU's BH pools first, then its normal and highpri pools.
+      if (has_bh_pools()) {
+        new_pool(cpu, 0, {cpu}, POOL_BH);
+        new_pool(cpu, HIGHPRI_NICE_LEVEL, {cpu}, POOL_BH);
+      }
       new_pool(cpu, 0, {cpu});
       if (cfg_.model == Model::Modern) new_pool(cpu, HIGHPRI_NICE_LEVEL, {cpu});
     }
@@ -44,13 +91,16 @@ Core::Core(Config cfg, Driver& drv, Time now) : cfg_(std::move(cfg)), drv_(drv),
 
 Core::~Core() = default;
 
-Pool& Core::new_pool(int cpu, int nice, std::vector<int> cpus) {
+Pool& Core::new_pool(int cpu, int nice, std::vector<int> cpus, unsigned flags) {
   auto pool = std::make_unique<Pool>();
   pool->id = static_cast<int>(pools_.size());
   pool->cpu = cpu;
   pool->nice = nice;
   pool->cpus = std::move(cpus);
-  pool->node = cpu >= 0 ? 0 : NUMA_NO_NODE;
+  pool->flags = flags;
+  pool->node = cpu >= 0 ? cfg_.topology.node_of(cpu) : NUMA_NO_NODE;
+  // A BH pool has one worker, the CPU's softirq-like context: it never sleeps, so never needs another.
+  if (flags & POOL_BH) pool->max_workers = 1;
   // Unbound pools and pools of offline CPUs are not bound to a CPU.
   if (cpu < 0 || !online_[cpu]) pool->flags |= POOL_DISASSOCIATED;
   if (cfg_.model == Model::Original) pool->max_workers = 1;
@@ -60,8 +110,15 @@ Pool& Core::new_pool(int cpu, int nice, std::vector<int> cpus) {
 }
 
 Pool& Core::cpu_pool(int cpu, bool highpri) const {
-  if (cfg_.model == Model::Modern) return *pools_.at(static_cast<std::size_t>(cpu) * 2 + (highpri ? 1 : 0));
-  return *pools_.at(static_cast<std::size_t>(cpu));
+  auto c = static_cast<std::size_t>(cpu);
+  if (has_bh_pools()) return *pools_.at(c * 4 + 2 + (highpri ? 1 : 0));
+  if (cfg_.model == Model::Modern) return *pools_.at(c * 2 + (highpri ? 1 : 0));
+  return *pools_.at(c);
+}
+
+Pool& Core::bh_pool(int cpu, bool highpri) const {
+  if (!has_bh_pools()) throw Error("cmwq: BH pools exist from kernel 6.9 on (Config::kernel)");
+  return *pools_.at(static_cast<std::size_t>(cpu) * 4 + (highpri ? 1 : 0));
 }
 
 Pool& Core::unbound_pool(int nice) {
@@ -74,10 +131,19 @@ Pool& Core::unbound_pool(int nice) {
   return pool;
 }
 
-Workqueue* Core::alloc_workqueue(std::string_view name, unsigned flags, int max_active, Time now) {
+Workqueue* Core::alloc_workqueue(std::string_view name, unsigned flags, int max_active, Time now,
+                                 AffinityScope scope, bool strict) {
   if (name.empty()) throw Error("alloc_workqueue: the name is empty; give the workqueue a name");
-  if (flags & WQ_BH)
-    throw Error(fmt::format("alloc_workqueue(\"{}\"): WQ_BH is not supported: user space has no softirq context", name));
+  if ((flags & WQ_BH) && !has_bh_pools())
+    throw Error(fmt::format("alloc_workqueue(\"{}\"): WQ_BH needs kernel 6.9 or later (Config::kernel, `kernel 6.9` "
+                            "in a scenario)",
+                            name));
+  if ((flags & WQ_BH) && (flags & ~kWqBhAllows))
+    throw Error(fmt::format("alloc_workqueue(\"{}\"): WQ_BH combines only with WQ_HIGHPRI and WQ_PERCPU, not 0x{:x}",
+                            name, flags & ~kWqBhAllows));
+  if ((flags & WQ_BH) && max_active)
+    throw Error(fmt::format("alloc_workqueue(\"{}\"): a BH workqueue takes max_active 0 (the default), not {}", name,
+                            max_active));
   if (unsigned bad = flags & ~kWqUserFlags)
     throw Error(fmt::format("alloc_workqueue(\"{}\"): unknown flags 0x{:x}; valid flags are 0x{:x}", name, bad,
                             kWqUserFlags));
@@ -96,16 +162,14 @@ Workqueue* Core::alloc_workqueue(std::string_view name, unsigned flags, int max_
   }
   wq->saved_max_active = max_active;
   wq->max_active = (freezing_ && (flags & WQ_FREEZABLE)) ? 0 : max_active;
+  if ((scope != AffinityScope::Default || strict) && (!(flags & WQ_UNBOUND) || cfg_.kernel < Kernel::V6_5))
+    throw Error(fmt::format("alloc_workqueue(\"{}\"): affinity scopes are for unbound workqueues of kernel 6.5 and "
+                            "later",
+                            wq->name));
+  wq->affn_scope = scope;
+  wq->affn_strict = strict;
 
-  auto add_pwq = [&](Pool& pool) {
-    auto pwq = std::make_unique<Pwq>();
-    pwq->wq = wq.get();
-    pwq->pool = &pool;
-    pwq->max_active = wq->max_active;
-    pwq->mayday_pos.marker = true;
-    pwq->mayday_pos.pwq = pwq.get();
-    wq->pwqs.push_back(std::move(pwq));
-  };
+  auto add_pwq = [&](Pool& pool) { new_pwq(*wq, pool); };
   bool highpri = flags & WQ_HIGHPRI;
   int nice = highpri ? HIGHPRI_NICE_LEVEL : 0;
   if (cfg_.model == Model::Original) {
@@ -123,10 +187,19 @@ Workqueue* Core::alloc_workqueue(std::string_view name, unsigned flags, int max_
         add_pwq(pool);
       }
     }
+  } else if ((flags & WQ_UNBOUND) && cfg_.kernel >= Kernel::V6_5) {
+    alloc_unbound_pwqs(*wq, now);
   } else if (flags & WQ_UNBOUND) {
     add_pwq(unbound_pool(nice));
+  } else if (flags & WQ_BH) {
+    for (int cpu = 0; cpu < cfg_.possible_cpus; ++cpu) add_pwq(bh_pool(cpu, highpri));
   } else {
     for (int cpu = 0; cpu < cfg_.possible_cpus; ++cpu) add_pwq(cpu_pool(cpu, highpri));
+  }
+  if (wq->cpu_pwq.empty()) {
+    // Per-CPU: CPU N's pwq is the Nth; one unbound pwq serves every CPU.
+    for (int cpu = 0; cpu < cfg_.possible_cpus; ++cpu)
+      wq->cpu_pwq.push_back(wq->pwqs.size() == 1 ? wq->pwqs.front().get() : wq->pwqs.at(cpu).get());
   }
   wq->id = static_cast<std::uint32_t>(wqs_.size() + 1);
   wqs_.push_back(std::move(wq));
@@ -145,6 +218,75 @@ Workqueue* Core::alloc_workqueue(std::string_view name, unsigned flags, int max_
     emit(EventKind::WorkerCreate, now, nullptr, w->rescuer, nullptr, w);
   }
   return w;
+}
+
+Pwq& Core::new_pwq(Workqueue& wq, Pool& pool) {
+  auto pwq = std::make_unique<Pwq>();
+  pwq->wq = &wq;
+  pwq->pool = &pool;
+  pwq->max_active = wq.max_active;
+  pwq->mayday_pos.marker = true;
+  pwq->mayday_pos.pwq = pwq.get();
+  wq.pwqs.push_back(std::move(pwq));
+  return *wq.pwqs.back();
+}
+
+Pool& Core::unbound_pod_pool(int nice, const std::vector<int>& pod, bool strict, Time now) {
+  // get_unbound_pool(): pools are shared by attributes (nice, the pod's CPUs, strictness).
+  for (auto& pool : pools_)
+    if (pool->cpu < 0 && pool->nice == nice && pool->pod_cpus == pod && pool->affn_strict == strict) return *pool;
+  std::vector<int> all(cfg_.possible_cpus);
+  for (int i = 0; i < cfg_.possible_cpus; ++i) all[i] = i;
+  Pool& pool = new_pool(-1, nice, std::move(all));
+  pool.pod_cpus = pod;
+  pool.affn_strict = strict;
+  // The pool's node is the NUMA node that holds its whole pod, if one does.
+  int node = cfg_.topology.node_of(pod.front());
+  bool one_node = std::all_of(pod.begin(), pod.end(), [&](int c) { return cfg_.topology.node_of(c) == node; });
+  pool.node = one_node ? node : NUMA_NO_NODE;
+  create_worker(pool, now);
+  return pool;
+}
+
+void Core::alloc_unbound_pwqs(Workqueue& wq, Time now) {
+  // apply_wqattrs_prepare(): a default pwq over all CPUs, and one pwq per CPU on the pool of the
+  // CPU's pod (an ordered workqueue uses the default one everywhere).
+  const int nice = (wq.flags & WQ_HIGHPRI) ? HIGHPRI_NICE_LEVEL : 0;
+  const AffinityScope scope = wq.affn_scope == AffinityScope::Default ? cfg_.default_affn_scope : wq.affn_scope;
+  std::vector<int> all(cfg_.possible_cpus);
+  for (int i = 0; i < cfg_.possible_cpus; ++i) all[i] = i;
+  std::vector<std::unique_ptr<Pwq>> old = std::move(wq.pwqs);  // idle (set_affinity checks): freed below
+  for (auto& pwq : old) {
+    if (pwq->on_list()) List<Pwq, MaydayEntry>::remove(pwq.get());
+    if (pwq->mayday_pos.on_list()) List<Work, WorkEntry>::remove(&pwq->mayday_pos);
+  }
+  wq.pwqs.clear();
+  wq.cpu_pwq.assign(cfg_.possible_cpus, nullptr);
+  Pool& dfl_pool = unbound_pod_pool(nice, all, wq.affn_strict, now);
+  if (wq.flags & __WQ_ORDERED) {
+    Pwq& dfl = new_pwq(wq, dfl_pool);
+    wq.cpu_pwq.assign(cfg_.possible_cpus, &dfl);
+  } else {
+    for (int cpu = 0; cpu < cfg_.possible_cpus; ++cpu)
+      wq.cpu_pwq[cpu] = &new_pwq(wq, unbound_pod_pool(nice, cfg_.topology.pod_cpus(scope, cpu, cfg_.possible_cpus),
+                                                      wq.affn_strict, now));
+    new_pwq(wq, dfl_pool);  // dfl_pwq, linked last; used when a pod has no CPU left
+  }
+  if (cfg_.kernel >= Kernel::V6_9) {
+    wq.node_nr_active.assign(static_cast<std::size_t>(cfg_.topology.nr_nodes(cfg_.possible_cpus)) + 1, {});
+    update_node_max_active(wq);
+  }
+}
+
+void Core::set_affinity(Workqueue& wq, AffinityScope scope, bool strict, Time now) {
+  if (!(wq.flags & WQ_UNBOUND) || cfg_.kernel < Kernel::V6_5 || cfg_.model == Model::Original)
+    throw Error(fmt::format("workqueue {}: affinity scopes are for unbound workqueues of kernel 6.5 and later",
+                            wq.name));
+  if (busy(wq))
+    throw Error(fmt::format("workqueue {}: set its affinity scope while nothing is queued on it", wq.name));
+  wq.affn_scope = scope;
+  wq.affn_strict = strict;
+  alloc_unbound_pwqs(wq, now);
 }
 
 Workqueue* Core::alloc_ordered_workqueue(std::string_view name, unsigned flags, Time now) {
@@ -190,6 +332,8 @@ void Core::destroy_finish(Workqueue& wq, Time now) {
     drv_.wake(*r);
   }
   wq.pwqs.clear();
+  wq.cpu_pwq.clear();
+  wq.node_nr_active.clear();
   wq.flags &= ~__WQ_DRAINING;
   emit(EventKind::WqDestroy, now, nullptr, nullptr, nullptr, &wq);
 }
@@ -223,6 +367,7 @@ void Core::advance(Time now) {
       case Timer::Kind::Mayday: mayday_timeout(*static_cast<Pool*>(t.owner), now); break;
       case Timer::Kind::Idle: idle_timeout(*static_cast<Pool*>(t.owner), now); break;
       case Timer::Kind::Watchdog: watchdog_check(now); break;
+      case Timer::Kind::WatchdogReport: watchdog_report(now, true); break;
       case Timer::Kind::Delayed: {
         auto& dw = *static_cast<DelayedWork*>(t.owner);
         dw.work.delayed = false;
@@ -286,6 +431,9 @@ report::Item describe(const Work& w) { return {w.func ? w.func : "", w.barrier ?
 
 std::vector<std::string> Core::show_all_workqueues(Time now) const {
   report::Busy busy;
+  busy.form = cfg_.kernel >= Kernel::V7_0   ? report::DumpForm::V7_0
+              : cfg_.kernel >= Kernel::V6_9 ? report::DumpForm::V6_9
+                                            : report::DumpForm::Seeds;
   for (auto& wq : wqs_) {
     report::Workqueue& rw = busy.workqueues.emplace_back(report::Workqueue{wq->name, wq->flags, {}});
     for (auto& pwqp : wq->pwqs) {
@@ -305,7 +453,9 @@ std::vector<std::string> Core::show_all_workqueues(Time now) const {
       std::sort(busy_workers.begin(), busy_workers.end(), [](Worker* a, Worker* b) { return a->id < b->id; });
       for (Worker* worker : busy_workers) {
         report::InFlight& f = rp.in_flight.emplace_back(report::InFlight{worker->id, worker->rescue_wq != nullptr,
-                                                                         worker->current_func, {}});
+                                                                         worker->current_func, {}, {}});
+        if (pool.flags & POOL_BH) f.bh = pool.nice < 0 ? "bh-hi" : "bh";
+        f.for_s = (now - worker->work_started) / kSec;
         for (Work* w : worker->scheduled) f.scheduled.push_back(describe(*w));
       }
       for (Work* w : pool.worklist)

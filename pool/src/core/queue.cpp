@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace cmwq {
 
 int Core::resolve_cpu(const Workqueue& wq, int cpu, const Caller& caller) const {
@@ -18,10 +20,10 @@ int Core::resolve_cpu(const Workqueue& wq, int cpu, const Caller& caller) const 
 
 Pwq& Core::select_pwq(Workqueue& wq, Work& work, int cpu, const Caller& caller) {
   Pwq* pwq;
-  if (wq.flags & WQ_UNBOUND) {
-    pwq = wq.pwqs.front().get();
+  if ((wq.flags & WQ_UNBOUND) && wq.pwqs.size() == 1) {
+    pwq = wq.pwqs.front().get();  // the seeds' unbound workqueue, or an ordered one
   } else {
-    pwq = wq.pwqs.at(static_cast<std::size_t>(resolve_cpu(wq, cpu, caller))).get();
+    pwq = wq.cpu_pwq.at(static_cast<std::size_t>(resolve_cpu(wq, cpu, caller)));
   }
   // Non-reentrancy: an item still running on another pool of this wq queues behind itself there.
   if (Pool* last = work.last_pool; last && last != pwq->pool) {
@@ -65,8 +67,7 @@ bool Core::do_queue(int cpu, Workqueue& wq, Work& work, const Caller& caller, Ti
   work.color = wq.work_color;
   ++wq.color_in_flight[work.color];
   emit(EventKind::WorkQueue, now, &pool, nullptr, &work, &wq, cpu);
-  if (pwq.inactive.empty() && pwq.nr_active < pwq.max_active) {
-    ++pwq.nr_active;
+  if (pwq.inactive.empty() && pwq_tryinc_nr_active(pwq)) {
     work.inactive = false;
     if (pool.worklist.empty()) pool.watchdog_ts = now;
     Work* before = nullptr;
@@ -99,21 +100,107 @@ Work* Core::move_linked_works(Work& first, List<Work, WorkEntry>& from, List<Wor
   return after;
 }
 
-void Core::activate_first_inactive(Pwq& pwq, Time now) {
-  Work* work = pwq.inactive.front();
+void Core::activate_work(Pwq& pwq, Work& work, Time now) {
   Pool& pool = *pwq.pool;
-  ++pwq.nr_active;
-  work->inactive = false;
+  work.inactive = false;
   if (pool.worklist.empty()) pool.watchdog_ts = now;
-  move_linked_works(*work, pwq.inactive, pool.worklist);
-  emit(EventKind::WorkActivate, now, &pool, nullptr, work, pwq.wq);
+  move_linked_works(work, pwq.inactive, pool.worklist);
+  emit(EventKind::WorkActivate, now, &pool, nullptr, &work, pwq.wq);
+}
+
+bool Core::activate_first_inactive(Pwq& pwq, Time now) {
+  Work* work = pwq.inactive.front();
+  if (!work || !pwq_tryinc_nr_active(pwq)) return false;
+  activate_work(pwq, *work, now);
+  return true;
+}
+
+Workqueue::NodeNrActive* Core::node_nr_active(const Pwq& pwq) {
+  // wq_node_nr_active(): only unbound workqueues of 6.9+ count per node; a pool without a node
+  // counts in the last slot.
+  auto& nna = pwq.wq->node_nr_active;
+  if (nna.empty()) return nullptr;
+  int node = pwq.pool->node;
+  return &nna[node == NUMA_NO_NODE ? nna.size() - 1 : static_cast<std::size_t>(node)];
+}
+
+bool Core::pwq_tryinc_nr_active(Pwq& pwq) {
+  Workqueue::NodeNrActive* nna = node_nr_active(pwq);
+  bool obtained;
+  if (!nna) {
+    obtained = pwq.nr_active < pwq.max_active;  // per-CPU and BH: the pwq's own count suffices
+  } else if (pwq.node_pending) {
+    obtained = false;  // already waiting its turn on the node: do not steal from the others
+  } else {
+    obtained = nna->nr < nna->max;
+    if (obtained) {
+      ++nna->nr;
+    } else {
+      pwq.node_pending = true;
+      nna->pending_pwqs.push_back(&pwq);
+    }
+  }
+  if (obtained) ++pwq.nr_active;
+  return obtained;
+}
+
+void Core::pwq_dec_nr_active(Pwq& pwq, Time now) {
+  --pwq.nr_active;
+  Workqueue::NodeNrActive* nna = node_nr_active(pwq);
+  if (!nna) {
+    activate_first_inactive(pwq, now);
+    return;
+  }
+  // The node's slot goes to the pwq that has waited longest, which may be on another pool.
+  if (--nna->nr < nna->max) node_activate_pending_pwq(*nna, now);
+}
+
+void Core::node_activate_pending_pwq(Workqueue::NodeNrActive& nna, Time now) {
+  auto unpend = [&](Pwq& p) {
+    p.node_pending = false;
+    nna.pending_pwqs.erase(std::find(nna.pending_pwqs.begin(), nna.pending_pwqs.end(), &p));
+  };
+  while (!nna.pending_pwqs.empty() && nna.nr < nna.max) {
+    Pwq& pwq = *nna.pending_pwqs.front();
+    Work* work = pwq.inactive.front();
+    if (!work) {  // cancelled meanwhile
+      unpend(pwq);
+      continue;
+    }
+    ++nna.nr;
+    ++pwq.nr_active;
+    activate_work(pwq, *work, now);
+    unpend(pwq);
+    if (!pwq.inactive.empty()) {  // round-robin: to the back of the line
+      pwq.node_pending = true;
+      nna.pending_pwqs.push_back(&pwq);
+    }
+    kick_pool(*pwq.pool);
+  }
+}
+
+void Core::update_node_max_active(Workqueue& wq) {
+  // wq_update_node_max_active(): each node gets max_active in proportion to its online CPUs, at
+  // least min_active; pools without a node get the whole max_active.
+  auto& nna = wq.node_nr_active;
+  if (nna.empty()) return;
+  wq.min_active = std::min(wq.max_active, WQ_DFL_MIN_ACTIVE);
+  int total = 0;
+  std::vector<int> node_cpus(nna.size() - 1, 0);
+  for (int cpu = 0; cpu < cfg_.possible_cpus; ++cpu)
+    if (online_[cpu]) {
+      ++total;
+      ++node_cpus[static_cast<std::size_t>(cfg_.topology.node_of(cpu))];
+    }
+  for (std::size_t node = 0; node + 1 < nna.size(); ++node)
+    nna[node].max = total == 0 ? wq.min_active
+                               : std::clamp((wq.max_active * node_cpus[node] + total - 1) / total, wq.min_active,
+                                            wq.max_active);
+  nna.back().max = wq.max_active;
 }
 
 void Core::dec_nr_in_flight(Pwq& pwq, int color, bool was_active, Time now) {
-  if (was_active) {
-    --pwq.nr_active;
-    if (!pwq.inactive.empty() && pwq.nr_active < pwq.max_active) activate_first_inactive(pwq, now);
-  }
+  if (was_active) pwq_dec_nr_active(pwq, now);
   --pwq.nr_in_flight;
   Workqueue& wq = *pwq.wq;
   if (color >= 0 && --wq.color_in_flight[color] == 0 && !wq.flushers.empty() && wq.flushers.front().color == color)
@@ -129,18 +216,17 @@ bool Core::grab_pending(Work& work, Time now) {
     return true;
   }
   Pwq& pwq = *work.pwq;
-  if (work.inactive) {
-    // Activate first so that barriers chained to it move to the worklist and still run.
-    ++pwq.nr_active;
-    work.inactive = false;
-    move_linked_works(work, pwq.inactive, pwq.pool->worklist);
-  }
+  const bool was_active = !work.inactive;
+  // Barriers chained to an inactive item move to the worklist and still run; the item itself
+  // never held an nr_active slot.
+  if (work.inactive) move_linked_works(work, pwq.inactive, pwq.pool->worklist);
+  work.inactive = false;
   work.unlink();
   work.pending = false;
   work.linked = false;  // a chained barrier stays on the list and still runs
   work.pwq = nullptr;
   emit(EventKind::WorkCancel, now, pwq.pool, nullptr, &work, pwq.wq);
-  dec_nr_in_flight(pwq, work.color, true, now);
+  dec_nr_in_flight(pwq, work.color, was_active, now);
   return true;
 }
 
@@ -175,11 +261,15 @@ bool Core::mod_delayed_work_on(int cpu, Workqueue& wq, DelayedWork& dw, Time del
 }
 
 void Core::apply_max_active(Workqueue& wq, Time now) {
+  update_node_max_active(wq);
   for (auto& pwq : wq.pwqs) {
     pwq->max_active = wq.max_active;
-    while (!pwq->inactive.empty() && pwq->nr_active < pwq->max_active) activate_first_inactive(*pwq, now);
+    if (node_nr_active(*pwq)) continue;
+    while (activate_first_inactive(*pwq, now)) {
+    }
     kick_pool(*pwq->pool);
   }
+  for (auto& nna : wq.node_nr_active) node_activate_pending_pwq(nna, now);
 }
 
 bool Core::start_flush_work(Work& work, Waiter& waiter, const Caller& caller, Time now) {

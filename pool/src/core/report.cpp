@@ -70,13 +70,18 @@ std::vector<std::string> show_busy(const Busy& busy) {
     lines.push_back(fmt::format("workqueue {}: flags=0x{:x}", wq.name, wq.flags));
     for (const Pwq& pwq : wq.pwqs) {
       if (!listed(pwq)) continue;
-      lines.push_back(fmt::format("  pwq {}:{} active={}/{} refcnt={}{}", pwq.pool, pwq.identity, pwq.nr_active,
-                                  pwq.max_active, pwq.refcnt, pwq.mayday ? " MAYDAY" : ""));
+      std::string active = busy.form == DumpForm::Seeds ? fmt::format("{}/{}", pwq.nr_active, pwq.max_active)
+                                                        : std::to_string(pwq.nr_active);
+      lines.push_back(fmt::format("  pwq {}:{} active={} refcnt={}{}", pwq.pool, pwq.identity, active, pwq.refcnt,
+                                  pwq.mayday ? " MAYDAY" : ""));
       if (!pwq.in_flight.empty()) {
         std::string line = "    in-flight:";
         bool comma = false;
         for (const InFlight& w : pwq.in_flight) {
-          line += fmt::format("{} {}{}:{}", comma ? "," : "", w.pid, w.rescuer ? "(RESCUER)" : "", w.func);
+          std::string id = w.bh.empty() ? std::to_string(w.pid) : w.bh;
+          const char* sep = !comma ? " " : busy.form == DumpForm::Seeds ? ", " : " ,";
+          line += fmt::format("{}{}{}:{}", sep, id, w.rescuer ? "(RESCUER)" : "", w.func);
+          if (busy.form == DumpForm::V7_0) line += fmt::format(" for {}s", w.for_s);
           ItemPrinter pr(line);
           for (const Item& s : w.scheduled) pr.add(false, s);
           comma = true;
@@ -134,6 +139,7 @@ std::string cpulist(const std::vector<int>& cpus) {
 std::string pool_identity(const std::vector<int>& cpus, int node, unsigned flags, int nice) {
   std::string s = " cpus=" + cpulist(cpus);
   if (node != NUMA_NO_NODE) s += fmt::format(" node={}", node);
+  if (flags & POOL_BH) return s + fmt::format(" flags=0x{:x} {}", flags, nice < 0 ? "bh-hi" : "bh");
   return s + fmt::format(" flags=0x{:x} nice={}", flags, nice);
 }
 
@@ -141,8 +147,8 @@ std::string lockup_line(const std::string& identity, Time stuck) {
   return fmt::format("BUG: workqueue lockup - pool{} stuck for {}s!", identity, stuck / kSec);
 }
 
-bool hog_report_due(std::uint64_t count) {
-  return count >= WQ_CPU_INTENSIVE_WARNING_THRESH && std::has_single_bit(count + 1 - WQ_CPU_INTENSIVE_WARNING_THRESH);
+bool hog_report_due(std::uint64_t count, std::uint64_t thresh) {
+  return thresh > 0 && count >= thresh && std::has_single_bit(count + 1 - thresh);
 }
 
 std::string hog_line(const std::string& func, Time thresh, std::uint64_t count) {

@@ -55,6 +55,14 @@ void Core::leave_idle(Worker& w) {
 bool Core::kick_pool(Pool& pool) {
   Worker* w = pool.idle_list.front();
   if (!need_more_worker(pool) || !w) return false;
+  // 6.5+: a worker of a non-strict pod pool may have wandered off its pod; the wake-up sends it
+  // back, counted against the pwq of the item it is woken for.
+  const auto& pod = pool.pod_cpus;
+  if (!pool.affn_strict && !pod.empty() && w->last_cpu >= 0 &&
+      std::find(pod.begin(), pod.end(), w->last_cpu) == pod.end()) {
+    w->last_cpu = pod.front();
+    if (Work* first = pool.worklist.front(); first && first->pwq) ++first->pwq->stats.repatriated;
+  }
   drv_.wake(*w);
   return true;
 }
@@ -103,6 +111,7 @@ void Core::start_work(Worker& w, Work& work, Time now) {
   w.current_func = work.func;
   w.current_color = work.color;
   w.current_at = now;
+  w.work_started = now;
   work.pending = false;
   work.linked = false;  // its barriers moved along with it; the flag must not outlive this run
   work.pwq = nullptr;
@@ -392,6 +401,10 @@ Step Core::rescuer_loop(Worker& r, Time now) {
 // --- blocking points ---
 
 void Core::worker_sleeping(Worker& w, Time now) {
+  if (w.pool && (w.pool->flags & POOL_BH))
+    throw Error(fmt::format("BUG: scheduling while atomic: BH work item {} of workqueue {} reached a blocking point; "
+                            "a BH item must not sleep (queue it to a per-CPU or unbound workqueue instead)",
+                            w.current_func ? w.current_func : "?", w.current_pwq ? w.current_pwq->wq->name : "?"));
   w.blocked = true;
   bool counted = !(w.flags & WORKER_NOT_RUNNING) && !w.sleeping;
   if (counted) {
@@ -413,7 +426,10 @@ void Core::worker_running(Worker& w, Time now) {
 }
 
 void Core::worker_tick(Worker& w, Time cpu_ns, Time now) {
-  if (!w.current_work || (w.flags & WORKER_NOT_RUNNING) || w.sleeping || cpu_ns < cfg_.cpu_intensive_thresh) return;
+  // A BH item runs in whatever task the softirq interrupted: the tick never sees it as a worker.
+  if (!w.current_work || (w.flags & WORKER_NOT_RUNNING) || w.sleeping || cpu_ns < cfg_.cpu_intensive_thresh ||
+      (w.pool->flags & POOL_BH))
+    return;
   worker_set_flags(w, WORKER_CPU_INTENSIVE);
   cpu_intensive_report(w.current_func);
   ++w.current_pwq->stats.cpu_intensive;
@@ -424,7 +440,7 @@ void Core::worker_tick(Worker& w, Time cpu_ns, Time now) {
 void Core::cpu_intensive_report(const char* func) {
   // Report from the 4th time on, backing off exponentially, as wq_cpu_intensive_report() does.
   std::uint64_t cnt = ++hog_counts_[func];
-  if (hog_report_due(cnt)) warn(hog_line(func, cfg_.cpu_intensive_thresh, cnt));
+  if (hog_report_due(cnt, static_cast<std::uint64_t>(std::max(cfg_.cpu_intensive_warning_thresh, 0)))) warn(hog_line(func, cfg_.cpu_intensive_thresh, cnt));
 }
 
 void Core::stop_all_workers(Time now) {

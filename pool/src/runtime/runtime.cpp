@@ -11,6 +11,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <array>
+#include <atomic>
+#include <cstdlib>
 #include <cstdio>
 #include <deque>
 #include <future>
@@ -52,6 +55,71 @@ thread_local Current current;
 
 }  // namespace
 
+/// The one lock around the core: the runtime's stand-in for the kernel's pool->lock, wq->mutex,
+/// wq_pool_mutex and wq_mayday_lock (core.h names, per field, the kernel lock each maps to). A
+/// std::mutex that knows its owner, for lockdep_assert_held()-style checks, and that counts its
+/// wait and hold times when asked (Options::lock_stats).
+class CoreLock {
+ public:
+  void lock() {
+    if (!counting_) {
+      m_.lock();
+      owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+      return;
+    }
+    Time t0 = mono_now();
+    m_.lock();
+    Time t1 = mono_now();
+    stats_.wait_ns += static_cast<std::uint64_t>(t1 - t0);
+    acquired_at(t1);
+  }
+  void unlock() {
+    releasing();
+    m_.unlock();
+  }
+  /// A condition variable waits on the mutex itself: say when it lets go and takes it back.
+  void releasing() {
+    if (counting_) stats_.hold_ns += static_cast<std::uint64_t>(mono_now() - held_since_);
+    owner_.store(std::thread::id(), std::memory_order_relaxed);
+  }
+  void acquired() {
+    if (counting_) acquired_at(mono_now());
+    else owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  }
+  std::mutex& native() { return m_; }
+  bool held() const { return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id(); }
+  /// lockdep_assert_held(): a driver callback or a "called with the lock held" path without it is
+  /// a bug in the runtime, not in the program using it.
+  void assert_held(const char* where) const {
+    if (held()) return;
+    std::fprintf(stderr, "cmwq: %s called without the core lock held\n", where);
+    std::abort();
+  }
+  // Guarded by the lock itself.
+  void set_counting(bool on) { counting_ = on; }
+  LockStats stats() const { return stats_; }
+  void reset() { stats_ = {}; }
+
+ private:
+  void acquired_at(Time t) {
+    owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    held_since_ = t;
+    ++stats_.acquisitions;
+  }
+  std::mutex m_;
+  std::atomic<std::thread::id> owner_{};  // the holder, for assert_held(); written by the holder
+  bool counting_ = false;                 // the rest: guarded by m_
+  Time held_since_ = 0;
+  LockStats stats_;
+};
+using Guard = std::unique_lock<CoreLock>;
+
+/// The system workqueues, in workqueue_init_early()'s order.
+enum class SystemIndex {
+  Wq, PercpuWq, HighpriWq, LongWq, UnboundWq, DflWq, FreezableWq, PowerEfficientWq, FreezablePowerEfficientWq,
+  BhWq, BhHighpriWq, Count
+};
+
 class Runtime final : public Driver {
  public:
   explicit Runtime(Options opt)
@@ -65,18 +133,47 @@ class Runtime final : public Driver {
     cfg.watchdog_thresh = opt_.watchdog_thresh.count();
     cfg.cpu_intensive_thresh = opt_.cpu_intensive_thresh.count();
     cfg.idle_timeout = opt_.idle_timeout.count();
-    std::unique_lock lk(mu_);
+    cfg.kernel = opt_.kernel;
+    cfg.panic_on_stall = opt_.panic_on_stall;
+    cfg.panic_on_stall_time = opt_.panic_on_stall_time.count();
+    cfg.on_panic = opt_.on_panic;
+    cfg.cpu_intensive_warning_thresh = opt_.cpu_intensive_warning_thresh;
+    cfg.topology = opt_.topology;
+    cfg.default_affn_scope = opt_.default_affinity_scope;
+    Guard lk(mu_);
+    mu_.set_counting(opt_.lock_stats);
     core_ = std::make_unique<Core>(cfg, *this, mono_now());
-    const std::pair<const char*, unsigned> system_wqs[] = {
-        {"events", 0},
-        {"events_highpri", WQ_HIGHPRI},
-        {"events_long", 0},
-        {"events_unbound", WQ_UNBOUND},
-        {"events_freezable", WQ_FREEZABLE},
-        {"events_power_efficient", WQ_POWER_EFFICIENT},
+    // workqueue_init_early()'s system workqueues, in its order, as the era has them.
+    const Kernel k = cfg.kernel;
+    const unsigned percpu = k >= Kernel::V7_0 ? unsigned{WQ_PERCPU} : 0u;
+    struct SystemWq {
+      SystemIndex index;
+      const char* name;
+      unsigned flags;
+      bool exists;
     };
-    for (auto& [name, flags] : system_wqs)
-      system_.push_back(core_->alloc_workqueue(name, flags, (flags & WQ_UNBOUND) ? WQ_MAX_ACTIVE : 0, mono_now()));
+    const SystemWq system_wqs[] = {
+        {SystemIndex::Wq, "events", percpu, true},
+        {SystemIndex::PercpuWq, "events", percpu, k >= Kernel::V7_0},
+        {SystemIndex::HighpriWq, "events_highpri", WQ_HIGHPRI | percpu, true},
+        {SystemIndex::LongWq, "events_long", percpu, true},
+        {SystemIndex::UnboundWq, "events_unbound", WQ_UNBOUND, true},
+        {SystemIndex::DflWq, "events_unbound", WQ_UNBOUND, k >= Kernel::V7_0},
+        {SystemIndex::FreezableWq, "events_freezable", WQ_FREEZABLE | percpu, true},
+        {SystemIndex::PowerEfficientWq, "events_power_efficient", WQ_POWER_EFFICIENT | percpu, true},
+        {SystemIndex::FreezablePowerEfficientWq, "events_freezable_pwr_efficient",
+         WQ_FREEZABLE | WQ_POWER_EFFICIENT | percpu, k > Kernel::Seeds},
+        {SystemIndex::BhWq, "events_bh", WQ_BH | percpu, k >= Kernel::V6_9},
+        {SystemIndex::BhHighpriWq, "events_bh_highpri", WQ_BH | WQ_HIGHPRI | percpu, k >= Kernel::V6_9},
+    };
+    system_.fill(nullptr);
+    for (auto& d : system_wqs)
+      if (d.exists)
+        system_[static_cast<std::size_t>(d.index)] =
+            core_->alloc_workqueue(d.name, d.flags, (d.flags & WQ_UNBOUND) ? WQ_MAX_ACTIVE : 0, mono_now());
+    // Before 7.0 the new names are the old workqueues.
+    if (!system_wq(SystemIndex::PercpuWq)) system_[std::size_t(SystemIndex::PercpuWq)] = system_wq(SystemIndex::Wq);
+    if (!system_wq(SystemIndex::DflWq)) system_[std::size_t(SystemIndex::DflWq)] = system_wq(SystemIndex::UnboundWq);
     // A tracer attached before we started (wqscope -- CMD holds the command until it is) is ready.
     tracers_ = probes::tracers();
     newest_tracer_ = mono_now() - kAttachGrace;
@@ -99,6 +196,7 @@ class Runtime final : public Driver {
   /// raises the semaphore when the uprobe is registered, a moment before the tracer's BPF program
   /// is attached to it, so that stream starts once that moment has surely passed. Called with mu_.
   void check_tracing() {
+    mu_.assert_held("check_tracing");
     Time now = mono_now();
     unsigned tracers = probes::tracers();
     if (tracers > tracers_) newest_tracer_ = now;
@@ -132,6 +230,7 @@ class Runtime final : public Driver {
   /// Moves the pending records to the hand-over queue (bounded: beyond it records are dropped
   /// and counted; readers see the gap in seq). Called with mu_ held.
   void cut_batch() {
+    mu_.assert_held("cut_batch");
     if (!recorder_.pending_bytes()) return;
     Batch b;
     b.stream = recorder_.stream_id();
@@ -144,7 +243,7 @@ class Runtime final : public Driver {
   }
 
   /// Hands batches to the probe and the in-process sink, outside the lock.
-  void deliver(std::unique_lock<std::mutex>& lk) {
+  void deliver(Guard& lk) {
     while (!ready_.empty()) {
       Batch b = std::move(ready_.front());
       ready_.pop_front();
@@ -157,7 +256,7 @@ class Runtime final : public Driver {
   std::uint64_t lost() const { return lost_; }
 
   ~Runtime() override {
-    std::unique_lock lk(mu_);
+    Guard lk(mu_);
     for (auto& wq : core_->workqueues())
       if (!(wq->flags & __WQ_DESTROYING)) destroy(lk, *wq);
     core_->stop_all_workers(mono_now());
@@ -189,12 +288,14 @@ class Runtime final : public Driver {
 
   // --- Driver: called with mu_ held ---
   void wake(Worker& w) override {
+    mu_.assert_held("Driver::wake");
     auto& t = *static_cast<Thread*>(w.driver);
     if (t.woken) return;  // woken and not yet back under mu_: kick_pool() on every queue needs no more
     t.woken = true;
     t.cv.notify_one();
   }
   bool spawn(Worker& w) override {
+    mu_.assert_held("Driver::spawn");
     threads_.emplace_back();
     Thread& t = threads_.back();
     t.worker = &w;
@@ -214,9 +315,16 @@ class Runtime final : public Driver {
     w.id = tid.get_future().get();
     return true;
   }
-  void complete(Waiter&) override { waiters_cv_.notify_all(); }
-  void message(std::string_view line) override { opt_.log(line); }
+  void complete(Waiter&) override {
+    mu_.assert_held("Driver::complete");
+    waiters_cv_.notify_all();
+  }
+  void message(std::string_view line) override {
+    mu_.assert_held("Driver::message");
+    opt_.log(line);
+  }
   void emit(const Event& e) override {
+    mu_.assert_held("Driver::emit");
     recorder_.record(e, static_cast<std::uint32_t>(gettid_()));
     if (recorder_.pending_bytes() + sizeof(cmwq_ev_name) + sizeof(cmwq_ev_state) > CMWQ_BATCH_MAX) {
       cut_batch();
@@ -226,9 +334,9 @@ class Runtime final : public Driver {
   void timers_changed() override { timer_cv_.notify_one(); }
 
   // --- API, each under mu_ ---
-  std::unique_lock<std::mutex> lock() const { return std::unique_lock(mu_); }
+  Guard lock() const { return std::unique_lock(mu_); }
   Core& core() { return *core_; }
-  Workqueue* system_wq(std::size_t i) const { return system_.at(i); }
+  Workqueue* system_wq(SystemIndex i) const { return system_.at(static_cast<std::size_t>(i)); }
 
   Caller caller() const {
     Caller c;
@@ -245,10 +353,10 @@ class Runtime final : public Driver {
   }
 
   /// Waits for `waiter` with mu_ held through `lk`; a worker counts as sleeping meanwhile.
-  void wait(std::unique_lock<std::mutex>& lk, Waiter& waiter) {
+  void wait(Guard& lk, Waiter& waiter) {
     Worker* w = current.rt == this ? current.worker : nullptr;
     if (w) worker_blocks(*w);
-    waiters_cv_.wait(lk, [&] { return waiter.done; });
+    cv_wait(waiters_cv_, lk, [&] { return waiter.done; });
     if (w) worker_woke(*w);
   }
 
@@ -264,19 +372,37 @@ class Runtime final : public Driver {
     static_cast<Thread*>(w.driver)->begin_segment(now);
   }
 
-  void destroy(std::unique_lock<std::mutex>& lk, Workqueue& wq) {
+  void destroy(Guard& lk, Workqueue& wq) {
     core_->destroy_begin(wq, mono_now());
     drain(lk, wq);
     core_->destroy_finish(wq, mono_now());
   }
 
-  void drain(std::unique_lock<std::mutex>& lk, Workqueue& wq) {
+  void drain(Guard& lk, Workqueue& wq) {
     // Chained items may queue more while we flush: repeat until the wq is empty.
     while (core_->busy(wq)) {
       Waiter waiter;
       if (core_->start_flush_workqueue(wq, waiter, mono_now())) wait(lk, waiter);
     }
   }
+
+  /// Waits on `cv` (for `pred`, or for one wake-up) with the core lock held through `lk`.
+  template <class Cv, class Pred>
+  void cv_wait(Cv& cv, Guard& lk, Pred pred,
+               std::chrono::steady_clock::time_point until = std::chrono::steady_clock::time_point::max(),
+               bool one_wake = false) {
+    mu_.releasing();
+    std::unique_lock<std::mutex> native(mu_.native(), std::adopt_lock);
+    if (one_wake) cv.wait_until(native, until);
+    else if (until == std::chrono::steady_clock::time_point::max()) cv.wait(native, pred);
+    else cv.wait_until(native, until, pred);
+    native.release();
+    mu_.acquired();
+    (void)lk;
+  }
+
+  LockStats lock_stats() const { return mu_.stats(); }
+  void reset_lock_stats() { mu_.reset(); }
 
   static Runtime* of_current_thread() { return current.rt; }
   static Worker* current_worker() { return current.worker; }
@@ -309,6 +435,12 @@ class Runtime final : public Driver {
   };
   static constexpr Time kUnknown = -1;
 
+  /// The virtual CPU this thread runs on: the real one, modulo the virtual CPUs.
+  int virtual_cpu_now() const {
+    int cpu = sched_getcpu();
+    return cpu < 0 ? -1 : cpu % core_->config().possible_cpus;
+  }
+
   int first_online(int cpu) const {
     int n = core_->config().possible_cpus;
     for (int i = 0; i < n; ++i)
@@ -320,7 +452,7 @@ class Runtime final : public Driver {
     Worker& w = *t.worker;
     current = {this, &w};
     pthread_getcpuclockid(pthread_self(), &t.clock);
-    std::unique_lock lk(mu_);
+    Guard lk(mu_);
     pthread_setname_np(pthread_self(), w.name().substr(0, 15).c_str());
     Time item_cpu = 0;
     // One clock read per item (a read costs ~70 ns in this VM): the end of an item is the
@@ -343,13 +475,14 @@ class Runtime final : public Driver {
           break;
         }
         case Step::Idle:
-          t.cv.wait(lk, [&] { return t.woken; });
+          w.last_cpu = virtual_cpu_now();
+          cv_wait(t.cv, lk, [&] { return t.woken; });
           t.woken = false;
           now = mono_now();
           break;
         case Step::Cooldown:
-          t.cv.wait_until(lk, std::chrono::steady_clock::time_point(std::chrono::nanoseconds(step.until)),
-                          [&] { return stopping_ || mono_now() >= step.until; });
+          cv_wait(t.cv, lk, [&] { return stopping_ || mono_now() >= step.until; },
+                  std::chrono::steady_clock::time_point(std::chrono::nanoseconds(step.until)));
           now = mono_now();
           break;
         case Step::Die:
@@ -363,17 +496,17 @@ class Runtime final : public Driver {
     try {
       work.fn(work);
     } catch (const std::exception& e) {
-      std::lock_guard lk(mu_);
+      Guard lk(mu_);
       opt_.log(fmt::format("workqueue: {} threw: {}", work.func, e.what()));
     } catch (...) {
-      std::lock_guard lk(mu_);
+      Guard lk(mu_);
       opt_.log(fmt::format("workqueue: {} threw a non-standard exception", work.func));
     }
   }
 
   /// Fires the core's timers and, like wq_worker_tick(), marks items that hog a CPU.
   void timer_main() {
-    std::unique_lock lk(mu_);
+    Guard lk(mu_);
     const Time tick = std::max<Time>(core_->config().cpu_intensive_thresh / 2, kMsec);
     const Time flush_period = std::max<Time>(opt_.event_flush_period.count(), kMsec);
     while (!stopping_) {
@@ -415,7 +548,7 @@ class Runtime final : public Driver {
       until = std::min(until, now + (core_->tracing() ? flush_period : kAttachGrace / 2));
       auto tp = until == kNever ? std::chrono::steady_clock::time_point::max()
                                 : std::chrono::steady_clock::time_point(std::chrono::nanoseconds(until));
-      timer_cv_.wait_until(lk, tp);
+      cv_wait(timer_cv_, lk, [] { return true; }, tp, /*one_wake=*/true);
     }
   }
 
@@ -430,11 +563,11 @@ class Runtime final : public Driver {
   Recorder recorder_;
   std::deque<Batch> ready_;
   std::uint64_t lost_ = 0;
-  mutable std::mutex mu_;
+  mutable CoreLock mu_;
   std::condition_variable waiters_cv_;
   std::condition_variable timer_cv_;
   std::list<Thread> threads_;  // stable addresses: workers point at their Thread
-  std::vector<Workqueue*> system_;
+  std::array<Workqueue*, static_cast<std::size_t>(SystemIndex::Count)> system_{};
   std::thread timer_;
   bool stopping_ = false;
   static constexpr Time kAttachGrace = 100 * kMsec;
@@ -469,12 +602,19 @@ void System::workqueue_set_max_active(Workqueue* wq, int max_active) {
   auto lk = rt_->lock();
   rt_->core().set_max_active(*wq, max_active, mono_now());
 }
-Workqueue* System::system_wq() const { return rt_->system_wq(0); }
-Workqueue* System::system_highpri_wq() const { return rt_->system_wq(1); }
-Workqueue* System::system_long_wq() const { return rt_->system_wq(2); }
-Workqueue* System::system_unbound_wq() const { return rt_->system_wq(3); }
-Workqueue* System::system_freezable_wq() const { return rt_->system_wq(4); }
-Workqueue* System::system_power_efficient_wq() const { return rt_->system_wq(5); }
+Workqueue* System::system_wq() const { return rt_->system_wq(SystemIndex::Wq); }
+Workqueue* System::system_percpu_wq() const { return rt_->system_wq(SystemIndex::PercpuWq); }
+Workqueue* System::system_highpri_wq() const { return rt_->system_wq(SystemIndex::HighpriWq); }
+Workqueue* System::system_long_wq() const { return rt_->system_wq(SystemIndex::LongWq); }
+Workqueue* System::system_unbound_wq() const { return rt_->system_wq(SystemIndex::UnboundWq); }
+Workqueue* System::system_dfl_wq() const { return rt_->system_wq(SystemIndex::DflWq); }
+Workqueue* System::system_freezable_wq() const { return rt_->system_wq(SystemIndex::FreezableWq); }
+Workqueue* System::system_power_efficient_wq() const { return rt_->system_wq(SystemIndex::PowerEfficientWq); }
+Workqueue* System::system_freezable_power_efficient_wq() const {
+  return rt_->system_wq(SystemIndex::FreezablePowerEfficientWq);
+}
+Workqueue* System::system_bh_wq() const { return rt_->system_wq(SystemIndex::BhWq); }
+Workqueue* System::system_bh_highpri_wq() const { return rt_->system_wq(SystemIndex::BhHighpriWq); }
 
 bool System::queue_work(Workqueue* wq, Work& w) { return queue_work_on(WORK_CPU_UNBOUND, wq, w); }
 bool System::queue_work_on(int cpu, Workqueue* wq, Work& w) {
@@ -584,6 +724,14 @@ std::vector<std::string> System::show_workqueues() const {
 std::vector<std::string> System::wq_monitor() const {
   auto lk = rt_->lock();
   return rt_->core().wq_monitor_table();
+}
+LockStats System::lock_stats() const {
+  auto lk = rt_->lock();
+  return rt_->lock_stats();
+}
+void System::reset_lock_stats() {
+  auto lk = rt_->lock();
+  rt_->reset_lock_stats();
 }
 std::uint64_t System::events_lost() const {
   auto lk = rt_->lock();

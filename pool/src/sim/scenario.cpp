@@ -50,7 +50,7 @@ int parse_int(const std::string& s, const char* what) {
 
 unsigned parse_flags(const std::string& s) {
   static const std::pair<const char*, unsigned> names[] = {
-      {"WQ_UNBOUND", WQ_UNBOUND},       {"WQ_FREEZABLE", WQ_FREEZABLE},
+      {"WQ_BH", WQ_BH},                 {"WQ_UNBOUND", WQ_UNBOUND},       {"WQ_FREEZABLE", WQ_FREEZABLE},
       {"WQ_MEM_RECLAIM", WQ_MEM_RECLAIM}, {"WQ_HIGHPRI", WQ_HIGHPRI},
       {"WQ_CPU_INTENSIVE", WQ_CPU_INTENSIVE}, {"WQ_SYSFS", WQ_SYSFS},
       {"WQ_POWER_EFFICIENT", WQ_POWER_EFFICIENT}, {"WQ_PERCPU", WQ_PERCPU},
@@ -64,7 +64,7 @@ unsigned parse_flags(const std::string& s) {
     }
     auto it = std::find_if(std::begin(names), std::end(names), [&](auto& n) { return part == n.first; });
     if (it == std::end(names))
-      throw Error(fmt::format("unknown workqueue flag '{}' (known: WQ_UNBOUND, WQ_FREEZABLE, WQ_MEM_RECLAIM, "
+      throw Error(fmt::format("unknown workqueue flag '{}' (known: WQ_BH, WQ_UNBOUND, WQ_FREEZABLE, WQ_MEM_RECLAIM, "
                               "WQ_HIGHPRI, WQ_CPU_INTENSIVE, WQ_SYSFS, WQ_POWER_EFFICIENT, WQ_PERCPU or a number)",
                               part));
     flags |= it->second;
@@ -85,6 +85,13 @@ std::vector<int> parse_cpulist(const std::string& s) {
     for (int c = a; c <= b; ++c) cpus.push_back(c);
   }
   return cpus;
+}
+
+AffinityScope parse_scope(const std::string& s) {
+  for (auto scope : {AffinityScope::Cpu, AffinityScope::Smt, AffinityScope::Cache, AffinityScope::Numa,
+                     AffinityScope::System})
+    if (s == affinity_scope_name(scope)) return scope;
+  throw Error(fmt::format("unknown affinity scope '{}' (cpu, smt, cache, numa, system)", s));
 }
 
 Op parse_op(const std::string& text) {
@@ -132,6 +139,26 @@ struct Parser {
     auto need = [&](std::size_t n) {
       if (w.size() != n) throw Error(fmt::format("'{}' takes {} argument(s)", kw, n - 1));
     };
+    // Settings that take one duration or one number.
+    const std::pair<const char*, Time*> durations[] = {{"watchdog", &sc.config.watchdog_thresh},
+                                                       {"panic_on_stall_time", &sc.config.panic_on_stall_time},
+                                                       {"cpu_intensive_thresh", &sc.config.cpu_intensive_thresh},
+                                                       {"until", &sc.until}};
+    const std::pair<const char*, int*> numbers[] = {
+        {"panic_on_stall", &sc.config.panic_on_stall},
+        {"cpu_intensive_warning_thresh", &sc.config.cpu_intensive_warning_thresh}};
+    for (auto& [name, field] : durations)
+      if (kw == name) {
+        need(2);
+        *field = parse_duration(w[1]);
+        return;
+      }
+    for (auto& [name, field] : numbers)
+      if (kw == name) {
+        need(2);
+        *field = parse_int(w[1], name);
+        return;
+      }
     if (kw == "title") {
       sc.title = trim(raw.substr(raw.find("title") + 5));
     } else if (kw == "cpus") {
@@ -148,26 +175,25 @@ struct Parser {
       else if (w[1] == "gcwq2010") sc.config.model = Model::Gcwq2010;
       else if (w[1] == "original") sc.config.model = Model::Original;
       else throw Error(fmt::format("unknown model '{}' (modern, gcwq2010, original)", w[1]));
+    } else if (kw == "kernel") {
+      need(2);
+      sc.config.kernel = parse_kernel(w[1]);
+    } else if (kw == "topology") {
+      topology(w);
+    } else if (kw == "affinity_scope") {
+      need(2);
+      sc.config.default_affn_scope = parse_scope(w[1]);
     } else if (kw == "rescuer") {
       need(2);
       if (w[1] == "2009") sc.config.rescuer_policy = RescuerPolicy::k2009;
       else if (w[1] == "2014") sc.config.rescuer_policy = RescuerPolicy::k2014;
       else if (w[1] == "2025") sc.config.rescuer_policy = RescuerPolicy::k2025;
       else throw Error(fmt::format("unknown rescuer policy '{}' (2009, 2014, 2025)", w[1]));
-    } else if (kw == "watchdog") {
-      need(2);
-      sc.config.watchdog_thresh = parse_duration(w[1]);
-    } else if (kw == "cpu_intensive_thresh") {
-      need(2);
-      sc.config.cpu_intensive_thresh = parse_duration(w[1]);
     } else if (kw == "output") {
       need(2);
       if (w[1] == "timeline") sc.output = Scenario::Output::Timeline;
       else if (w[1] == "log") sc.output = Scenario::Output::Log;
       else throw Error(fmt::format("unknown output '{}' (timeline, log)", w[1]));
-    } else if (kw == "until") {
-      need(2);
-      sc.until = parse_duration(w[1]);
     } else if (kw == "workqueue") {
       workqueue(w);
     } else if (kw == "work") {
@@ -175,10 +201,33 @@ struct Parser {
     } else if (kw == "at") {
       action(w, lineno);
     } else {
-      throw Error(fmt::format("unknown keyword '{}' (title, cpus, online, model, rescuer, watchdog, "
+      throw Error(fmt::format("unknown keyword '{}' (title, cpus, online, model, kernel, topology, "
+                              "affinity_scope, rescuer, watchdog, panic_on_stall, panic_on_stall_time, "
+                              "cpu_intensive_warning_thresh, "
                               "cpu_intensive_thresh, output, until, workqueue, work, at)",
                               kw));
     }
+  }
+
+  /// `topology smt|cache|numa CPULIST...`: one group of CPUs per list (SMT siblings, CPUs that share
+  /// a last-level cache, a NUMA node); the groups are numbered in order.
+  void topology(const std::vector<std::string>& w) {
+    if (w.size() < 3 || (w[1] != "smt" && w[1] != "cache" && w[1] != "numa"))
+      throw Error("'topology' is: topology smt|cache|numa CPULIST... (e.g. topology numa 0-3 4-7)");
+    auto& ids = w[1] == "smt" ? sc.config.topology.core : w[1] == "cache" ? sc.config.topology.cache
+                                                                           : sc.config.topology.node;
+    const int n = sc.config.possible_cpus;
+    ids.assign(static_cast<std::size_t>(n), -1);
+    for (std::size_t g = 2; g < w.size(); ++g)
+      for (int cpu : parse_cpulist(w[g])) {
+        if (cpu >= n) throw Error(fmt::format("topology: CPU {} is not below 'cpus {}' (put 'cpus' first)", cpu, n));
+        if (ids[static_cast<std::size_t>(cpu)] >= 0)
+          throw Error(fmt::format("topology {}: CPU {} is in two groups", w[1], cpu));
+        ids[static_cast<std::size_t>(cpu)] = static_cast<int>(g - 2);
+      }
+    for (int cpu = 0; cpu < n; ++cpu)
+      if (ids[static_cast<std::size_t>(cpu)] < 0)
+        throw Error(fmt::format("topology {}: CPU {} is in no group; list every CPU", w[1], cpu));
   }
 
   void workqueue(const std::vector<std::string>& w) {
@@ -189,7 +238,10 @@ struct Parser {
       if (w[i] == "ordered") def.ordered = true;
       else if (w[i].rfind("flags=", 0) == 0) def.flags = parse_flags(w[i].substr(6));
       else if (w[i].rfind("max_active=", 0) == 0) def.max_active = parse_int(w[i].substr(11), "max_active");
-      else throw Error(fmt::format("unknown workqueue attribute '{}' (flags=, max_active=, ordered)", w[i]));
+      else if (w[i].rfind("affinity=", 0) == 0) def.affinity = parse_scope(w[i].substr(9));
+      else if (w[i] == "strict") def.strict = true;
+      else throw Error(fmt::format("unknown workqueue attribute '{}' (flags=, max_active=, ordered, affinity=, strict)",
+                                   w[i]));
     }
     sc.workqueues.push_back(def);
   }
@@ -282,6 +334,14 @@ struct Parser {
 
 }  // namespace
 
+Kernel parse_kernel(const std::string& s) {
+  if (s == "seeds") return Kernel::Seeds;
+  if (s == "6.5") return Kernel::V6_5;
+  if (s == "6.9") return Kernel::V6_9;
+  if (s == "7.0") return Kernel::V7_0;
+  throw Error(fmt::format("unknown kernel '{}' (seeds, 6.5, 6.9, 7.0)", s));
+}
+
 Time parse_duration(const std::string& s) {
   static const std::pair<const char*, Time> units[] = {{"ns", 1}, {"us", kUsec}, {"ms", kMsec}, {"s", kSec}};
   if (s == "0") return 0;
@@ -320,6 +380,11 @@ Scenario parse_scenario(std::istream& in, const std::string& filename) {
       throw Error(fmt::format("{}:{}: {}", filename, lineno, e.what()));
     }
   }
+  const auto& topo = p.sc.config.topology;
+  for (auto* ids : {&topo.core, &topo.cache, &topo.node})
+    if (!ids->empty() && ids->size() != static_cast<std::size_t>(p.sc.config.possible_cpus))
+      throw Error(fmt::format("{}: 'topology' lists {} CPUs but 'cpus' is {}; put 'cpus' before 'topology'", filename,
+                              ids->size(), p.sc.config.possible_cpus));
   for (int cpu : p.sc.config.online_cpus)
     if (cpu >= p.sc.config.possible_cpus)
       throw Error(fmt::format("{}: online CPU {} is not below 'cpus {}'", filename, cpu, p.sc.config.possible_cpus));

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <deque>
 #include <set>
 #include <unordered_map>
@@ -31,7 +32,8 @@ struct Thread {
   bool told_pool = false;            // slept through the pool's blocking point
   bool announced = false;            // the timeline already described the current step
   Time burn_left = 0, cpu_since_wake = 0, item_cpu = 0;
-  std::uint64_t gen = 0;             // invalidates stale tick events
+  Time burst_start = 0;              // when the current burst got the CPU
+  std::uint64_t gen = 0;             // invalidates stale burst-end and tick events
   Waiter waiter;
 
   const std::vector<Op>& ops() const { return worker ? item->ops : task_ops; }
@@ -57,7 +59,9 @@ std::string dmesg(Time t, std::string_view text) {
 class Simulator final : public Driver {
  public:
   Simulator(const Scenario& sc, bool record) : sc_(sc), recorder_(1, 1, sc.config.possible_cpus, sc.config.watchdog_thresh) {
-    core_ = std::make_unique<Core>(sc.config, *this, 0);
+    Config cfg = sc.config;
+    cfg.on_panic = [this](std::string_view) { result_.panicked = true; };  // the run stops there
+    core_ = std::make_unique<Core>(cfg, *this, 0);
     if (record) {
       recorder_.restart(0);
       core_->set_tracing(true);
@@ -67,7 +71,8 @@ class Simulator final : public Driver {
     runq_.resize(static_cast<std::size_t>(sc.config.possible_cpus));
     for (auto& def : sc.workqueues) {
       Workqueue* wq = def.ordered ? core_->alloc_ordered_workqueue(def.name, def.flags, 0)
-                                  : core_->alloc_workqueue(def.name, def.flags, def.max_active, 0);
+                                  : core_->alloc_workqueue(def.name, def.flags, def.max_active, 0, def.affinity,
+                                                           def.strict);
       wqs_[def.name] = wq;
       order_.push_back(wq);
     }
@@ -94,7 +99,7 @@ class Simulator final : public Driver {
   }
 
   Result run() {
-    for (;;) {
+    while (!result_.panicked) {
       count_step();
       Time t_core = core_->next_deadline();
       // Workers pick their next item only once everything else at this instant has happened.
@@ -119,8 +124,9 @@ class Simulator final : public Driver {
       events_.erase(events_.begin());
       handle(e);
     }
-    result_.end = sc_.until ? std::max(now_, sc_.until) : now_;
+    result_.end = sc_.until && !result_.panicked ? std::max(now_, sc_.until) : now_;
     result_.lockups = core_->lockups_reported();
+    result_.lockups_dropped = core_->lockups_dropped();
     summarize();
     return std::move(result_);
   }
@@ -229,6 +235,7 @@ class Simulator final : public Driver {
           return;
         case Op::Sleep:
         case Op::Block:
+          if (is_bh(t)) core_->worker_sleeping(*t.worker, now_);  // throws: a BH item must not block
           if (!announced) say(t, op.kind == Op::Sleep ? "sleeps" : "blocks");
           if (op.kind == Op::Sleep && t.worker) {
             core_->worker_sleeping(*t.worker, now_);
@@ -270,6 +277,8 @@ class Simulator final : public Driver {
     }
   }
 
+  static bool is_bh(const Thread& t) { return t.worker && t.worker->pool && (t.worker->pool->flags & POOL_BH); }
+
   void start_burn(Thread& t, Time d) {
     t.burn_left = d;
     t.state = Thread::State::OnCpu;
@@ -277,15 +286,36 @@ class Simulator final : public Driver {
     bool bound = w.pool && w.pool->cpu >= 0 && !(w.flags & WORKER_UNBOUND);
     if (!bound) return begin_burst(t);
     auto& q = runq_[static_cast<std::size_t>(w.pool->cpu)];
+    if (is_bh(t) && !q.empty()) return run_softirq(q, t);
     q.push_back(&t);
     if (q.size() == 1) begin_burst(t);
   }
 
+  /// A BH item runs in the CPU's softirq-like context: it interrupts the thread on the CPU (which
+  /// resumes its burst afterwards) and runs before every thread waiting for the CPU.
+  void run_softirq(std::deque<Thread*>& q, Thread& t) {
+    if (is_bh(*q.front())) {
+      auto pos = std::find_if(q.begin(), q.end(), [](Thread* o) { return !is_bh(*o); });
+      q.insert(pos, &t);
+      return;
+    }
+    Thread& cur = *q.front();
+    Time ran = now_ - cur.burst_start;
+    cur.burn_left -= ran;
+    cur.cpu_since_wake += ran;
+    cur.item_cpu += ran;
+    ++cur.gen;  // its burst end and tick are void; begin_burst() schedules them again
+    q.push_front(&t);
+    begin_burst(t);
+  }
+
   void begin_burst(Thread& t) {
-    push(now_ + t.burn_left, 1, SimEvent::BurnEnd, &t);
+    t.burst_start = now_;
+    ++t.gen;
+    push(now_ + t.burn_left, 1, SimEvent::BurnEnd, &t, t.gen);
     Time thresh = sc_.config.cpu_intensive_thresh;
     if (t.cpu_since_wake < thresh && t.cpu_since_wake + t.burn_left >= thresh)
-      push(now_ + thresh - t.cpu_since_wake, 2, SimEvent::Tick, &t, ++t.gen);
+      push(now_ + thresh - t.cpu_since_wake, 2, SimEvent::Tick, &t, t.gen);
   }
 
   void wake_up(Thread& t) {
@@ -300,6 +330,7 @@ class Simulator final : public Driver {
     Thread* t = e.thread;
     switch (e.kind) {
       case SimEvent::BurnEnd: {
+        if (e.gen != t->gen) break;  // a softirq interrupted this burst
         t->cpu_since_wake += t->burn_left;
         t->item_cpu += t->burn_left;
         ++t->gen;
@@ -337,8 +368,11 @@ class Simulator final : public Driver {
   void drain_ready() {
     while (!ready_.empty()) {
       count_step();
-      Thread& t = *ready_.front();
-      ready_.pop_front();
+      // Softirqs run before the scheduler picks a thread: BH workers go first.
+      auto bh = std::find_if(ready_.begin(), ready_.end(), [](Thread* r) { return is_bh(*r); });
+      auto pick = bh != ready_.end() ? bh : ready_.begin();
+      Thread& t = **pick;
+      ready_.erase(pick);
       if (t.state != Thread::State::Ready) continue;
       if (t.resume) {
         t.resume = false;

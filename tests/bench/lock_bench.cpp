@@ -1,0 +1,149 @@
+// lock_bench [--rounds N] [--items N] [--table FILE]: the core lock under two producers that queue
+// empty items to bound workqueues on two different CPUs (producer i pinned to CPU i, queueing to
+// virtual CPU i's pool, whose worker runs them), against one producer alone. With the kernel's
+// locking — a lock per pool — the two would never serialise; with one lock around the core they
+// do, and the lock's counters (Options::lock_stats) say by how much: per item, the time callers
+// waited for it and the time they held it, and the share of the wall clock it was held.
+//
+// Every figure is taken within one round, then median (min-max) over the rounds. The ratios:
+//   2p/1p       two producers' items/s over one producer's (2.00 if nothing serialised them)
+//   stats cost  items/s without the counters over items/s with them (what counting costs)
+// and a projection: one lock can be held for at most the whole wall clock, so it caps the
+// system at 1 s / (hold per item) items/s whatever the CPU count; at 64 CPUs each queueing at
+// one producer's rate, the cap allows that fraction of the demand.
+#include "spread.h"
+
+#include <cmwq/cmwq.h>
+
+#include <fmt/format.h>
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+struct Run {
+  double items_per_s = 0;
+  double wait_ns_per_item = 0, hold_ns_per_item = 0;
+  double held_share = 0;     // lock held / wall time
+  double acq_per_item = 0;
+};
+
+void pin(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu % static_cast<int>(std::max(1u, std::thread::hardware_concurrency())), &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+/// `producers` threads, producer i pinned to CPU i, each queueing `items` empty items to virtual
+/// CPU i's pool through a ring of 1024 works (an item still pending is retried).
+Run run(int producers, int items, bool stats) {
+  cmwq::Options o;
+  o.cpus = 2;
+  o.log = [](std::string_view) {};
+  o.lock_stats = stats;
+  cmwq::System sys(o);
+  cmwq::Workqueue* wq = sys.alloc_workqueue("lock_bench", 0, 0);
+  constexpr int kRing = 1024;
+  std::vector<std::vector<std::unique_ptr<cmwq::Work>>> rings(static_cast<std::size_t>(producers));
+  for (auto& ring : rings)
+    for (int i = 0; i < kRing; ++i) ring.push_back(std::make_unique<cmwq::Work>("empty_fn", [](cmwq::Work&) {}));
+  sys.reset_lock_stats();
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false};
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int p = 0; p < producers; ++p)
+    threads.emplace_back([&, p] {
+      pin(p);
+      ++ready;
+      while (!go.load()) std::this_thread::yield();
+      auto& ring = rings[static_cast<std::size_t>(p)];
+      for (int i = 0; i < items;) {
+        if (sys.queue_work_on(p, wq, *ring[static_cast<std::size_t>(i % kRing)])) ++i;
+        else std::this_thread::yield();  // the ring caught up with the worker
+      }
+    });
+  while (ready.load() < producers) std::this_thread::yield();
+  t0 = std::chrono::steady_clock::now();
+  go = true;
+  for (auto& t : threads) t.join();
+  sys.flush_workqueue(wq);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  cmwq::LockStats s = sys.lock_stats();
+  double n = static_cast<double>(items) * producers;
+  Run r;
+  r.items_per_s = n / secs;
+  r.wait_ns_per_item = static_cast<double>(s.wait_ns) / n;
+  r.hold_ns_per_item = static_cast<double>(s.hold_ns) / n;
+  r.held_share = static_cast<double>(s.hold_ns) / (secs * 1e9);
+  r.acq_per_item = static_cast<double>(s.acquisitions) / n;
+  sys.destroy_workqueue(wq);
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int rounds = 5, items = 200'000;
+  std::string table;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strncmp(argv[i], "--rounds=", 9)) rounds = std::atoi(argv[i] + 9);
+    else if (!std::strncmp(argv[i], "--items=", 8)) items = std::atoi(argv[i] + 8);
+    else if (!std::strncmp(argv[i], "--table=", 8)) table = argv[i] + 8;
+    else {
+      fmt::print(stderr, "usage: lock_bench [--rounds=N] [--items=N per producer] [--table=FILE]\n");
+      return 2;
+    }
+  }
+  std::vector<double> one_rate, two_rate, ratio, cost, wait1, wait2, hold1, hold2, share1, share2, acq2, cap64;
+  for (int r = 0; r < rounds; ++r) {
+    Run one = run(1, items, true);
+    Run two = run(2, items, true);
+    Run two_plain = run(2, items, false);
+    one_rate.push_back(one.items_per_s);
+    two_rate.push_back(two.items_per_s);
+    ratio.push_back(two.items_per_s / one.items_per_s);
+    cost.push_back(two_plain.items_per_s / two.items_per_s);
+    wait1.push_back(one.wait_ns_per_item);
+    wait2.push_back(two.wait_ns_per_item);
+    hold1.push_back(one.hold_ns_per_item);
+    hold2.push_back(two.hold_ns_per_item);
+    share1.push_back(one.held_share);
+    share2.push_back(two.held_share);
+    acq2.push_back(two.acq_per_item);
+    // The lock caps the system at 1e9 / hold items/s; 64 CPUs would ask for 64 x one producer's rate.
+    cap64.push_back(std::min(1.0, (1e9 / two.hold_ns_per_item) / (64 * one.items_per_s)));
+  }
+  std::string out;
+  out += fmt::format("#### Core lock: two producers on two CPUs' bound workqueues ({} rounds, {} items per producer)\n\n",
+                     rounds, items);
+  out += "| | one producer (CPU 0) | two producers (CPUs 0, 1) |\n|---|---|---|\n";
+  using bench::fmt_stat;
+  using bench::stat;
+  out += fmt::format("| items/s | {} | {} |\n", fmt_stat(stat(one_rate), ".0f"), fmt_stat(stat(two_rate), ".0f"));
+  out += fmt::format("| lock wait per item (ns) | {} | {} |\n", fmt_stat(stat(wait1), ".0f"),
+                     fmt_stat(stat(wait2), ".0f"));
+  out += fmt::format("| lock hold per item (ns) | {} | {} |\n", fmt_stat(stat(hold1), ".0f"),
+                     fmt_stat(stat(hold2), ".0f"));
+  out += fmt::format("| lock held, share of wall time | {} | {} |\n", fmt_stat(stat(share1), ".2f"),
+                     fmt_stat(stat(share2), ".2f"));
+  out += fmt::format("\n2p/1p throughput {}x; acquisitions per item (2p) {}; counting cost (items/s without / "
+                     "with counters, 2p) {}x; at 64 CPUs the one lock would serve {} of the demand.\n",
+                     fmt_stat(stat(ratio), ".2f"), fmt_stat(stat(acq2), ".2f"),
+                     fmt_stat(stat(cost), ".2f"), fmt_stat(stat(cap64), ".3f"));
+  fmt::print("{}", out);
+  if (!table.empty()) std::ofstream(table) << out;
+}
