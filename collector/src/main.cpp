@@ -1,5 +1,7 @@
 // wqscope: see inside libcmwq pools, catch them when they stall.
+#include "explain_command.h"
 #include "export.h"
+#include "import/import_log.h"
 #include "metrics.h"
 #include "inspect.h"
 #include "record.h"
@@ -7,9 +9,12 @@
 #include "tracer.h"
 
 #include <CLI/CLI.hpp>
+#include <cmwq/events.h>
 #include <fmt/format.h>
 
+#include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <grp.h>
 #include <unistd.h>
@@ -71,6 +76,16 @@ gid_t parse_group(const std::string& name) {
                                 errno ? std::strerror(errno) : "no such group"));
 }
 
+/// The first bytes of `path` say whether it is an event stream (a HELLO record) or a text log.
+bool is_event_stream_file(const std::string& path) {
+  std::array<std::byte, sizeof(cmwq_event_header)> head{};
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;  // the importer says why it cannot read it
+  std::size_t n = std::fread(head.data(), 1, head.size(), f);
+  std::fclose(f);
+  return wqscope::is_event_stream(std::span(head.data(), n));
+}
+
 int export_trace(const std::string& db, const std::string& json) {
   wqscope::RecordingReader reader(db);
   auto s = wqscope::export_perfetto(reader, json);
@@ -98,6 +113,8 @@ int main(int argc, char** argv) {
                "  sudo wqscope watch --kernel --thresh 10s  # the kernel's own workqueues\n"
                "  sudo wqscope stats --kernel              # wq_monitor.py's table for the running kernel\n"
                "  wqscope replay --thresh 5s trace.db     # watch's alerts, from the recording\n"
+               "  wqscope import console.log -o report.db  # kernel lockup reports (dmesg, journalctl, serial, mail)\n"
+               "  wqscope explain report.db --at @842410023000  # who waits on whom in a stuck pool\n"
                "  sqlite3 trace.db 'SELECT func, count(*) FROM work_items GROUP BY func'\n"};
   app.require_subcommand(1);
   wqscope::Target target;
@@ -160,11 +177,23 @@ int main(int argc, char** argv) {
   replay->add_option("--speed", ropt.speed, "replay at this many times the recorded speed (default: as fast as possible)")
       ->check(CLI::Range(0.001, 1e6));
   replay->add_flag("--json", ropt.out.json, "print alerts as JSON lines");
-  auto* import = app.add_subcommand("import", "make a recording from a file of cmwq event records (cmwq-sim --events)");
-  std::string events;
-  import->add_option("events", events, "the event stream")->required();
+  auto* import = app.add_subcommand("import", "make a recording from a kernel log with workqueue lockup reports, or "
+                                            "from a file of cmwq event records (cmwq-sim --events)");
+  std::string events, format = "auto";
+  import->add_option("events", events, "the kernel log (dmesg, journalctl -k, a console or a mail) or event stream")
+      ->required();
+  import->add_option("--format", format, "auto (default: detected), kernel-log or events")
+      ->check(CLI::IsMember({"auto", "kernel-log", "events"}));
   import->add_option("-o,--output", output, "the recording to create (never overwritten)")->required();
   import->add_option("--thresh", thresh, "note stalls this long in the alerts table (default 30s)");
+  auto* explain = app.add_subcommand("explain", "why the stuck pools of a recording or an imported kernel report make "
+                                              "no progress: causes and wait-for chains");
+  add_db(explain);
+  explain->add_option("--at", at, "seconds from the start (12.5, 800ms) or @NS; default: the end");
+  auto* explain_thresh = explain->add_option("--thresh", thresh, "pools stuck this long (default 30s; 1s for kernel "
+                                                                 "reports, which name their stuck pools)");
+  bool explain_json = false;
+  explain->add_flag("--json", explain_json, "one JSON object");
   std::string export_json;
   auto* export_cmd = app.add_subcommand("export", "write a recording as a Chrome/Perfetto trace (JSON) for "
                                                   "ui.perfetto.dev or chrome://tracing");
@@ -182,7 +211,15 @@ int main(int argc, char** argv) {
       target.kernel = true;
       return wqscope::live_stats(target, interval_opt->count() ? interval : 1.0, count);
     }
-    if (import->parsed()) return wqscope::import_events(events, output, parse_threshold(thresh));
+    if (import->parsed()) {
+      if (format == "auto") format = is_event_stream_file(events) ? "events" : "kernel-log";
+      if (format == "kernel-log") return wqscope::import_kernel_log(events, output);
+      return wqscope::import_events(events, output, parse_threshold(thresh));
+    }
+    if (explain->parsed())
+      return wqscope::explain_recording(db, at.empty() ? std::nullopt : std::optional(at),
+                                        explain_thresh->count() ? std::optional(parse_threshold(thresh)) : std::nullopt,
+                                        explain_json);
     if (export_cmd->parsed()) return export_trace(db, export_json);
     if (replay->parsed()) {
       ropt.thresh_ns = parse_threshold(thresh);

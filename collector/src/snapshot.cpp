@@ -44,10 +44,11 @@ void from_json(const nlohmann::json& j, WorkInstance& w) {
 }
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(WorkqueueInfo, id, name, flags, max_active, created_ns, destroyed_ns, in_flight,
                                    last_progress_ns, counters)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PwqInfo, wq, pool, nr_active, nr_in_flight, mayday, inactive)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PwqInfo, wq, pool, nr_active, nr_in_flight, mayday, inactive, refcnt,
+                                                max_active)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MaydayEpisode, pool, started_ns, ended_ns, maydays, rescued, workqueues)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PoolInfo, id, cpu, nice, flags, nr_running, nr_idle, nr_workers, pending,
-                                   last_progress_ns, manager, worklist, idle, episode)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PoolInfo, id, cpu, nice, flags, nr_running, nr_idle, nr_workers,
+                                                pending, last_progress_ns, manager, worklist, idle, episode, identity)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(WorkerInfo, pid, pool, rescuer_of, created_ns, destroyed_ns, state,
                                    state_since_ns, current, scheduled, off_cpu_since, off_cpu_state, hidden_block)
 
@@ -56,7 +57,7 @@ std::vector<std::uint8_t> Model::snapshot() const {
                       {"last_seq", last_seq_}, {"last_ts", last_ts_}, {"possible_cpus", possible_cpus_},
                       {"names", names_},     {"wqs", wqs_},          {"pwqs", pwqs_},
                       {"pools", pools_},     {"workers", workers_},  {"queued", queued_},
-                      {"hogs", hogs_}};
+                      {"hogs", hogs_},       {"dialect", dialect_}};
   return nlohmann::json::to_cbor(j);
 }
 
@@ -75,6 +76,7 @@ void Model::restore(std::span<const std::uint8_t> bytes) {
   j.at("workers").get_to(workers_);
   j.at("queued").get_to(queued_);
   j.at("hogs").get_to(hogs_);
+  dialect_ = j.value("dialect", std::string());
   places_ = Places();
   reindex();
 }

@@ -70,6 +70,11 @@ enum cmwq_event_kind {
   /* From the kernel (bpf/cmwq.bpf.c, sched_switch), not the pool: seq 0, pid/tid of the thread, worker = tid. */
   CMWQ_EV_OFF_CPU = 35,      /* the thread left the CPU to wait: flags = its state (TASK_INTERRUPTIBLE 1, ...) */
   CMWQ_EV_ON_CPU = 36,       /* back on a CPU after waiting: arg = ns off the CPU */
+  /* From kernel reports (wqscope import of console logs): what a report printed that no transition says.
+   * wq != 0: its pwq line on `pool`: nr_active, arg = refcnt (-1: not printed), flags = max_active (0: not printed);
+   * wq 0, pool >= 0: that pool's progress stamp, arg = ts (its hung= and "stuck for" count from it);
+   * wq 0, pool -1: the report itself, at its instant: func = name id of its dialect (cmwq::report::Dialect), arg = its number. */
+  CMWQ_EV_REPORTED = 37,
   CMWQ_EV_KIND_END           /* one past the last kind this version knows */
 };
 

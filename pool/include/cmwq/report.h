@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cmwq::report {
@@ -21,6 +22,7 @@ struct InFlight {
   bool rescuer = false;
   std::string func;
   std::vector<Item> scheduled;  // already assigned to this worker (barriers, collided items)
+  std::int64_t for_s = 0;       // seconds since it started (printed by 7.0's dialect)
 };
 
 struct Pwq {
@@ -47,9 +49,25 @@ struct Pool {
   std::vector<int> idle;    // pids, in the idle list's order
 };
 
+/// How a kernel printed its dump: the format changed over the versions (shared/reference/kernel-formats.md).
+/// The default is the format libcmwq prints; a report imported from a kernel log is printed back in its own.
+struct Dialect {
+  bool max_active = true;    // "active=N/M" (before 6.9), not "active=N"
+  bool refcnt = true;        // " refcnt=N" (about 5.x on)
+  bool delayed = false;      // "delayed:" (before about 5.14), not "inactive:"
+  bool comma_first = false;  // in-flight entries joined " ,pid" (6.9 on), not ", pid"
+  bool for_s = false;        // " for Ns" after each in-flight item (7.0)
+  bool hung_idle = false;    // hung= counts also while the worklist is empty (before 6.5)
+  bool rle = true;           // runs of one function collapse to "N*func" (about 5.19 on)
+  /// Space-separated names of the fields that differ from the default, e.g. "no-max-active for".
+  std::string text() const;
+  static Dialect parse(std::string_view);
+};
+
 struct Busy {
   std::vector<Workqueue> workqueues;
   std::vector<Pool> pools;
+  Dialect dialect;
 };
 
 /// "Showing busy workqueues and worker pools:" and what follows; lists only what the kernel lists
