@@ -276,6 +276,7 @@ void Model::apply_reported(const cmwq_ev_state& e) {
     q.max_active = static_cast<int>(std::min<std::uint32_t>(e.flags, INT32_MAX));
   } else if (e.pool >= 0) {
     pools_[e.pool].last_progress_ns = e.arg;
+    pools_[e.pool].printed = static_cast<int>(std::min<std::uint32_t>(e.flags, INT32_MAX));
   } else {
     dialect_ = name(e.func);
   }

@@ -80,6 +80,7 @@ struct PoolInfo {
   std::list<int> idle;                 // idle workers, most recently idle first
   MaydayEpisode episode;               // the open one, if started_ns >= 0
   std::string identity;                // as a kernel report printed it (POOL_CREATE's func); "": derived
+  int printed = 0;                     // the report's N-th pool line (CMWQ_EV_REPORTED's flags); 0: none
 };
 
 enum class WorkerState { Starting, Idle, Busy, Sleeping };

@@ -90,6 +90,7 @@ cmwq::report::Busy Model::busy(std::int64_t now) const {
     rp.nr_workers = p.nr_workers;
     rp.nr_idle = p.nr_idle;
     rp.manager = p.manager;
+    rp.printed = p.printed;
     rp.idle.assign(p.idle.begin(), p.idle.end());
   }
   return out;

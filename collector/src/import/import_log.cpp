@@ -46,7 +46,7 @@ std::string counts(const Model& model, std::int64_t at) {
     }
     wqs += listed;
   }
-  for (const auto& p : busy.pools) pools += p.nr_workers != p.nr_idle;
+  for (const auto& p : busy.pools) pools += p.nr_workers != p.nr_idle || p.printed;
   return fmt::format("{} workqueues, {} pwqs, {} in flight, {} pending, {} inactive, {} pools", wqs, pwqs, in_flight,
                      pending, inactive, pools);
 }

@@ -35,6 +35,12 @@ struct Cursor {
     while (i < s.size() && s[i] != ' ') ++i;
     return s.substr(start, i - start);
   }
+  /// Up to the next space or comma: a function in a list.
+  std::string_view token() {
+    std::size_t start = i;
+    while (i < s.size() && s[i] != ' ' && s[i] != ',') ++i;
+    return s.substr(start, i - start);
+  }
   std::string_view rest() const { return s.substr(std::min(i, s.size())); }
 };
 
@@ -79,12 +85,12 @@ bool identity(Cursor& c, PoolIdentity& id) {
 
 /// A function as %ps prints it: "name" or "name [module]".
 bool function(Cursor& c, std::string& out) {
-  std::string_view name = c.word();
-  if (name.empty() || name.find_first_of(",()") != std::string_view::npos) return false;
+  std::string_view name = c.token();
+  if (name.empty() || name.find_first_of("()") != std::string_view::npos) return false;
   out = std::string(name);
   std::size_t save = c.i;
   if (c.lit(" [")) {
-    std::string_view mod = c.word();
+    std::string_view mod = c.token();
     if (mod.size() >= 2 && mod.back() == ']') out += " [" + std::string(mod);
     else c.i = save;
   }
@@ -123,7 +129,8 @@ bool items(Cursor& c, std::vector<cmwq::report::Item>& out, std::string& why, in
   bool first = true;
   while (!c.done()) {
     if (!first && !c.lit(",")) {
-      if (!c.lit(" ") || out.empty()) return why = "items not separated by commas", false;
+      // Only a flush barrier is chained to the item before it (insert_wq_barrier sets WORK_STRUCT_LINKED).
+      if (!c.lit(" ") || out.empty() || c.s.substr(c.i, 4) != "BAR(") return why = "items not separated by commas", false;
       out.back().linked = true;  // no comma: chained to the one before
     } else {
       first = false;

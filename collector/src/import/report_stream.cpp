@@ -370,7 +370,10 @@ void ReportStream::add(const Report& r, std::int64_t at, std::int64_t number) {
   // A pool the report does not call stuck gets no stamp: no alert of ours where the kernel gave none.
   for (auto& [pool, fields] : pool_fields_) {
     auto stamp = stamps.find(pool);
-    emit(CMWQ_EV_REPORTED, at, pool).arg = stamp == stamps.end() ? -1 : stamp->second;
+    cmwq_ev_state& rec = emit(CMWQ_EV_REPORTED, at, pool);
+    rec.arg = stamp == stamps.end() ? -1 : stamp->second;
+    auto line = std::find_if(r.pools.begin(), r.pools.end(), [&](const Pool& p) { return p.id == pool; });
+    rec.flags = line == r.pools.end() ? 0 : static_cast<std::uint32_t>(line - r.pools.begin() + 1);
   }
   // "kernel" first: the model then knows its state came from a kernel report (Dialect::parse skips it).
   std::string dialect = r.dialect.text();

@@ -47,6 +47,7 @@ struct Pool {
   int nr_workers = 0, nr_idle = 0;
   int manager = 0;          // pid of the worker holding the manager role, 0 if none
   std::vector<int> idle;    // pids, in the idle list's order
+  int printed = 0;          // an imported report's N-th pool line: listed there, whatever its workers
 };
 
 /// How a kernel printed its dump: the format changed over the versions (shared/reference/kernel-formats.md).

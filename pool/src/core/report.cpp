@@ -125,8 +125,15 @@ std::vector<std::string> show_busy(const Busy& busy) {
       if (!pwq.inactive.empty()) lines.push_back(item_line(d.delayed ? "delayed" : "inactive", pwq.inactive, d.rle));
     }
   }
-  for (const Pool& pool : busy.pools) {
-    if (pool.nr_workers == pool.nr_idle) continue;
+  // A kernel report's pool lines in its order (a real kernel's are by id, of pools with a busy worker).
+  std::vector<const Pool*> pools;
+  for (const Pool& pool : busy.pools)
+    if (pool.nr_workers != pool.nr_idle || pool.printed) pools.push_back(&pool);
+  std::stable_sort(pools.begin(), pools.end(), [](const Pool* a, const Pool* b) {
+    return (a->printed ? a->printed : INT32_MAX) < (b->printed ? b->printed : INT32_MAX);
+  });
+  for (const Pool* p : pools) {
+    const Pool& pool = *p;
     std::string line =
         fmt::format("pool {}:{} hung={}s workers={}", pool.id, pool.identity, pool.hung_s, pool.nr_workers);
     if (pool.manager) line += fmt::format(" manager: {}", pool.manager);
