@@ -28,9 +28,9 @@ struct Wait {
 class Explainer {
  public:
   Explainer(const Model& m, std::int64_t now) : m_(m), now_(now) {
+    // A kernel report says when an item started only with 7.0's " for Ns"; a recording always does.
+    starts_known_ = m.dialect().empty() || cmwq::report::Dialect::parse(m.dialect()).for_s;
     for (const WorkInstance& w : m.open_instances()) func_[w.work] = w.func;
-    for (auto& [id, p] : m.pools()) scan(p.worklist, "pending");
-    for (auto& [key, q] : m.pwqs()) scan(q.inactive, "inactive");
     for (auto& [pid, w] : m.workers()) {
       if (!alive(w)) continue;
       // Barriers at the head of a worker's list wait for its current item (insert_wq_barrier).
@@ -39,6 +39,9 @@ class Explainer {
         waits_[e.barrier_pid].push_back({item_link(w.current.func, w.pool, "running", pid, e.barrier_pid)});
       }
     }
+    // Then those on lists: a flusher's wait for a running item comes first, it is the direct one.
+    for (auto& [id, p] : m.pools()) scan(p.worklist, "pending");
+    for (auto& [key, q] : m.pwqs()) scan(q.inactive, "inactive");
   }
 
   Explanation run(std::int64_t thresh) {
@@ -170,7 +173,7 @@ class Explainer {
 
   std::vector<Cause> causes(const PoolInfo& p) const {
     std::vector<Cause> out;
-    int pending = static_cast<int>(p.worklist.size());
+    int pending = static_cast<int>(std::count_if(p.worklist.begin(), p.worklist.end(), [](const Entry& e) { return e.work; }));
     bool per_cpu = p.cpu >= 0;
     int workers = 0, idle = static_cast<int>(p.idle.size());
     for (auto& [pid, w] : m_.workers()) workers += alive(w) && w.pool == p.id;
@@ -206,7 +209,9 @@ class Explainer {
       std::string state = state_of(w), func = w.current.func;
       auto hog = m_.hogs().find(func);
       std::uint64_t hogs = hog == m_.hogs().end() ? 0 : hog->second;
-      std::int64_t for_s = w.current.started_ns >= 0 ? (now_ - w.current.started_ns) / 1'000'000'000 : 0;
+      std::string for_s = starts_known_ && w.current.started_ns >= 0
+                              ? fmt::format(" for {}s", (now_ - w.current.started_ns) / 1'000'000'000)
+                              : "";
       std::string hogged = hogs ? fmt::format("; {} hogged the CPU ({} warnings)", func, hogs) : "";
       if (auto waits = waits_.find(pid); waits != waits_.end()) {
         for (const Wait& x : waits->second)
@@ -215,13 +220,13 @@ class Explainer {
                                      x.item.func, pid, x.item.state, x.item.pool)});
       } else if (state == "R") {
         out.push_back({"running", pid, func, w.current.wq, state, hogs, pending,
-                       per_cpu ? fmt::format("worker {} runs {} for {}s and does not sleep (task state R){}: concurrency "
+                       per_cpu ? fmt::format("worker {} runs {}{} and does not sleep (task state R){}: concurrency "
                                              "management starts no other worker while it runs, and {} item(s) wait",
                                              pid, func, for_s, hogged, pending)
-                               : fmt::format("worker {} runs {} for {}s (task state R){}", pid, func, for_s, hogged)});
+                               : fmt::format("worker {} runs {}{} (task state R){}", pid, func, for_s, hogged)});
       } else {
         out.push_back({"sleeping", pid, func, w.current.wq, state, hogs, 1,
-                       fmt::format("worker {} sleeps inside {} (task state {}) for {}s", pid, func, state, for_s)});
+                       fmt::format("worker {} sleeps inside {} (task state {}){}", pid, func, state, for_s)});
       }
     }
     for (auto& [key, q] : m_.pwqs()) {
@@ -234,6 +239,18 @@ class Explainer {
                      fmt::format("{} item(s) of {} are held back by max_active{} behind its {} active one(s)", held, name,
                                  max ? fmt::format(" {}", max) : "", q.nr_active)});
     }
+    // Idle workers, nothing running here: another pool's worker that never sleeps may hold the CPU.
+    if (per_cpu && idle && blockers(p.id).empty())
+      for (auto& [pid, w] : m_.workers()) {
+        auto other = m_.pools().find(w.pool);
+        if (!alive(w) || !w.current.work || w.pool == p.id || other == m_.pools().end() || other->second.cpu != p.cpu ||
+            state_of(w) != "R")
+          continue;
+        out.push_back({"cpu_busy", pid, w.current.func, w.current.wq, "R", 0, pending,
+                       fmt::format("pool {} has {} idle worker(s), but CPU {} runs worker {} ({}, pool {}), which does "
+                                   "not sleep: no other task gets the CPU",
+                                   p.id, idle, p.cpu, pid, w.current.func, w.pool)});
+      }
     if (out.empty())
       out.push_back({"unknown", 0, "", "", "", 0, pending,
                      fmt::format("{} item(s) wait; the state shows no worker of pool {} that keeps them", pending, p.id)});
@@ -265,6 +282,7 @@ class Explainer {
   std::unordered_map<std::uint64_t, std::string> func_;
   std::map<int, std::vector<Wait>> waits_;  // by flusher pid
   std::vector<Chain> chains_;
+  bool starts_known_ = true;
 };
 
 std::string link_text(const Link& l) {
@@ -275,11 +293,15 @@ std::string link_text(const Link& l) {
                         : fmt::format("worker {} ({}, pool {}, state {})", l.pid, l.func, l.pool, l.state);
 }
 
+}  // namespace
+
 std::string chain_text(const Chain& c) {
   std::string out;
   for (const Link& l : c.links) out += (out.empty() ? "" : " -> ") + link_text(l);
   return out + (c.deadlock ? ": a cycle, DEADLOCK" : "");
 }
+
+namespace {
 
 nlohmann::json link_json(const Link& l) {
   nlohmann::json j;
@@ -299,6 +321,10 @@ nlohmann::json chain_json(const Chain& c) {
 }
 
 }  // namespace
+
+std::int64_t default_thresh_ns(const Model& model) {
+  return model.dialect().empty() ? 30'000'000'000 : 1'000'000'000;
+}
 
 Explanation explain(const Model& model, std::int64_t now, std::int64_t thresh_ns) {
   return Explainer(model, now).run(thresh_ns);

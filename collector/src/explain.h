@@ -29,7 +29,8 @@ struct Explanation {
     bool deadlock = false;     // the last link is a worker met before
   };
   struct Cause {
-    std::string kind;          // no_worker, disassociated, manager_no_idle, running, sleeping, max_active, flushing
+    std::string kind;          // no_worker, disassociated, manager_no_idle, running, sleeping, flushing, cpu_busy,
+                               // max_active, unknown
     int worker = 0;
     std::string func, wq, state;
     std::uint64_t hogs = 0;    // hog warnings (CPU-intensive marks) of func
@@ -53,7 +54,12 @@ struct Explanation {
 /// The pools stuck at `now` (items on the worklist, no progress for `thresh_ns`) and why.
 Explanation explain(const Model&, std::int64_t now, std::int64_t thresh_ns);
 
+/// The threshold `explain` uses unless told: a kernel report names its stuck pools (it printed their
+/// hung=), so any age counts; a recording's pools are stuck past the kernel's default, 30 s.
+std::int64_t default_thresh_ns(const Model&);
+
 std::vector<std::string> explain_text(const Explanation&);
+std::string chain_text(const Explanation::Chain&);  // "worker 4410 (...) -> item [BAR(4410)] ... -> worker 57 (...)"
 std::string explain_json(const Explanation&);  // one JSON object
 
 }  // namespace wqscope

@@ -19,9 +19,7 @@ int explain_recording(const std::string& db, const std::optional<std::string>& a
     throw std::invalid_argument(fmt::format("--at is before the recording began (@{})", run.started_ns));
   Model model;
   reader.state_at(model, t);
-  // A kernel report names its stuck pools (it printed their hung=): any age counts. A recording's
-  // pools are stuck past the kernel's default threshold.
-  std::int64_t thresh = thresh_ns.value_or(model.dialect().empty() ? 30'000'000'000 : 1'000'000'000);
+  std::int64_t thresh = thresh_ns.value_or(default_thresh_ns(model));
   Explanation e = explain(model, t, thresh);
   if (json) {
     fmt::print("{}\n", explain_json(e));

@@ -274,6 +274,8 @@ void Model::apply_reported(const cmwq_ev_state& e) {
     q.nr_active = std::max(0, e.nr_active);
     q.refcnt = static_cast<int>(std::clamp<std::int64_t>(e.arg, -1, INT32_MAX));
     q.max_active = static_cast<int>(std::min<std::uint32_t>(e.flags, INT32_MAX));
+    q.printed = std::max(0, e.worker);
+    q.mayday = false;  // a MAYDAY record follows if the line said so
   } else if (e.pool >= 0) {
     pools_[e.pool].last_progress_ns = e.arg;
     pools_[e.pool].printed = static_cast<int>(std::min<std::uint32_t>(e.flags, INT32_MAX));

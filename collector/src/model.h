@@ -59,6 +59,7 @@ struct PwqInfo {
   bool mayday = false;  // on its workqueue's mayday list
   EntryList inactive;   // held back by max_active
   int refcnt = -1, max_active = 0;  // as a kernel report printed them (CMWQ_EV_REPORTED); -1, 0: not printed
+  int printed = 0;                  // the report's N-th pwq line of its workqueue; 0: none
 };
 
 /// Calls for rescue of one pool: from its first mayday until its manager stops (workers are back).

@@ -64,6 +64,7 @@ cmwq::report::Busy Model::busy(std::int64_t now) const {
       rp.max_active = q.max_active ? q.max_active : static_cast<int>(wq.max_active);
       rp.refcnt = q.refcnt >= 0 ? q.refcnt : 1 + q.nr_in_flight + (q.mayday ? 1 : 0);
       rp.mayday = q.mayday;
+      rp.printed = q.printed;
       // By pid; a kernel report's in the order it printed them (its busy_hash's, kept as the order they started).
       std::vector<const WorkerInfo*> busy_workers;
       for (auto& [pid, w] : workers_)
@@ -80,6 +81,10 @@ cmwq::report::Busy Model::busy(std::int64_t now) const {
         if (x.wq == id) rp.pending.push_back(item(x));
       for (const Entry& x : q.inactive) rp.inactive.push_back(item(x));
     }
+    // A kernel report's pwq lines in its order (the wq's pwqs list: the kernel links new ones at its head).
+    std::stable_sort(rw.pwqs.begin(), rw.pwqs.end(), [](const report::Pwq& a, const report::Pwq& b) {
+      return (a.printed ? a.printed : INT32_MAX) < (b.printed ? b.printed : INT32_MAX);
+    });
   }
   for (auto& [id, p] : pools_) {
     report::Pool& rp = out.pools.emplace_back();

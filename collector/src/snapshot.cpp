@@ -45,7 +45,7 @@ void from_json(const nlohmann::json& j, WorkInstance& w) {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(WorkqueueInfo, id, name, flags, max_active, created_ns, destroyed_ns, in_flight,
                                    last_progress_ns, counters)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PwqInfo, wq, pool, nr_active, nr_in_flight, mayday, inactive, refcnt,
-                                                max_active)
+                                                max_active, printed)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MaydayEpisode, pool, started_ns, ended_ns, maydays, rescued, workqueues)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PoolInfo, id, cpu, nice, flags, nr_running, nr_idle, nr_workers,
                                                 pending, last_progress_ns, manager, worklist, idle, episode, identity, printed)

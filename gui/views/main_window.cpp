@@ -4,6 +4,7 @@
 #include "alerts_model.h"
 #include "collector.h"
 #include "depth_chart.h"
+#include "explain_model.h"
 #include "format.h"
 #include "lockup_banner.h"
 #include "pools_model.h"
@@ -164,6 +165,28 @@ QWidget* MainWindow::buildViews() {
   tabs_->addTab(worklistView_, tr("Worklist"));
   tabs_->addTab(workersView_, tr("Workers"));
   tabs_->addTab(alertsView_, tr("Alerts"));
+  // Why the stuck pools make no progress, in the explainer's order (no sorting): selecting a row selects
+  // the pool it points at, and its worker in the Workers tab.
+  explain_ = new ExplainModel(this);
+  explainView_ = new QTableView(this);
+  explainView_->setModel(explain_);
+  explainView_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  explainView_->setSelectionMode(QAbstractItemView::SingleSelection);
+  explainView_->verticalHeader()->hide();
+  explainView_->horizontalHeader()->setStretchLastSection(true);
+  explainView_->setWordWrap(false);
+  connect(explain_, &QAbstractItemModel::modelReset, explainView_, &QTableView::resizeColumnsToContents);
+  connect(explainView_, &QTableView::activated, this, [this](const QModelIndex& index) {
+    int pool = index.sibling(index.row(), ExplainModel::Pool).data(SortRole).toInt();
+    int worker = index.sibling(index.row(), ExplainModel::Worker).data(SortRole).toInt();
+    if (pool >= 0) selectPool(pool);
+    if (!worker) return;
+    QModelIndexList found = workersProxy_->match(workersProxy_->index(0, 0), KeyRole, worker, 1, Qt::MatchExactly);
+    if (found.isEmpty()) return;
+    workersView_->selectRow(found.front().row());
+    tabs_->setCurrentWidget(workersView_);
+  });
+  tabs_->addTab(explainView_, tr("Explain"));
 
   auto* left = new QSplitter(Qt::Vertical, this);
   left->addWidget(poolsView_);
@@ -259,6 +282,7 @@ void MainWindow::showState(const State& s) {
   worklist_->setState(s);
   workers_->setState(s);
   alerts_->setNow(s.now);
+  explain_->setState(s);
   banner_->setAlerts(s.stuck);
   chart_->setNow(s.now);
   timeline_->setNow(s.now);

@@ -24,6 +24,7 @@ namespace wqgui {
 class AlertsModel;
 class Collector;
 class DepthChart;
+class ExplainModel;
 class LockupBanner;
 class PoolsModel;
 class TimeScrubber;
@@ -78,6 +79,8 @@ class MainWindow : public QMainWindow {
   QTreeView* workqueuesView_;
   QTabWidget* tabs_;
   DepthChart* chart_;
+  ExplainModel* explain_ = nullptr;  // the explainer's answer (a tab beside the worklist)
+  QTableView* explainView_ = nullptr;
   WorkerTimeline* timeline_;
   TimeScrubber* scrubber_;
   QProgressBar* progress_;

@@ -161,7 +161,9 @@ void ReportStream::take_down(std::int64_t ts) {
   for (const LiveBarrier& b : barriers_) {  // left on the worklist by the cancel of the item they follow
     cmwq_ev_state& rec = emit(CMWQ_EV_BARRIER_DONE, ts, b.pool);
     rec.wq = b.wq;
-    rec.worker = b.pid;
+    // "Ran" by a worker the model knows: a flusher that is no worker would become one there.
+    bool known = std::find(workers_.begin(), workers_.end(), b.pid) != workers_.end();
+    rec.worker = known || workers_.empty() ? b.pid : workers_.front();
     rec.arg = b.pid;
   }
   for (int pid : managers_) emit(CMWQ_EV_MANAGER_END, ts, -1).worker = pid;
@@ -356,12 +358,17 @@ void ReportStream::add(const Report& r, std::int64_t at, std::int64_t number) {
   items(r, ts, at);
   sleepers(r, at);
   for (const Workqueue& w : r.workqueues)
-    for (const Pwq& p : w.pwqs) {
+    for (std::size_t i = 0; i < w.pwqs.size(); ++i) {
+      const Pwq& p = w.pwqs[i];
       cmwq_ev_state& rec = emit(CMWQ_EV_REPORTED, at, p.pool);
       rec.wq = wq_ids_.at(w.name);
       rec.nr_active = p.nr_active;
       rec.arg = p.refcnt;
       rec.flags = static_cast<std::uint32_t>(p.max_active);
+      rec.worker = static_cast<std::int32_t>(i + 1);
+      if (!p.mayday) continue;
+      cmwq_ev_state& mayday = emit(CMWQ_EV_MAYDAY, at, p.pool);  // work 0: on the mayday list, no new call
+      mayday.wq = rec.wq;
     }
   std::map<int, std::int64_t> stamps;
   for (const Lockup& l : r.lockups)

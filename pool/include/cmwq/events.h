@@ -71,7 +71,8 @@ enum cmwq_event_kind {
   CMWQ_EV_OFF_CPU = 35,      /* the thread left the CPU to wait: flags = its state (TASK_INTERRUPTIBLE 1, ...) */
   CMWQ_EV_ON_CPU = 36,       /* back on a CPU after waiting: arg = ns off the CPU */
   /* From kernel reports (wqscope import of console logs): what a report printed that no transition says.
-   * wq != 0: its pwq line on `pool`: nr_active, arg = refcnt (-1: not printed), flags = max_active (0: not printed);
+   * wq != 0: its pwq line on `pool`: nr_active, arg = refcnt (-1: not printed), flags = max_active (0: not printed),
+ *   worker = its place among its workqueue's pwq lines (from 1; 0: none), then a MAYDAY with work 0 if it said MAYDAY;
    * wq 0, pool >= 0: that pool's progress stamp, arg = ts (its hung= and "stuck for" count from it), flags = the
  *   report's N-th pool line is this pool's (0: it printed none);
    * wq 0, pool -1: the report itself, at its instant: func = name id of its dialect (cmwq::report::Dialect), arg = its number. */

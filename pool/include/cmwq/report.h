@@ -32,6 +32,7 @@ struct Pwq {
   bool mayday = false;
   std::vector<InFlight> in_flight;
   std::vector<Item> pending, inactive;
+  int printed = 0;  // an imported report's N-th pwq line of its workqueue
 };
 
 struct Workqueue {
