@@ -374,7 +374,8 @@ std::string explain_json(const Explanation& e) {
   };
   nlohmann::json j = {{"at_ns", e.at_ns}, {"pools", pools}, {"deadlocks", deadlocks},
                       {"top_pending", top(e.top_pending)}, {"top_in_flight", top(e.top_in_flight)}};
-  return j.dump();
+  // Names come from logs and targets: bytes that are not UTF-8 are replaced, not thrown at the caller.
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace wqscope

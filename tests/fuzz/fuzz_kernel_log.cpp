@@ -26,7 +26,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     cmwq::for_each_record(stream.records(), [&](const cmwq::Record& r) { model.apply(r); });
     stream.records().clear();
     (void)cmwq::report::show_busy(model.busy(at[k]));
-    (void)wqscope::explain_text(wqscope::explain(model, at[k], 1'000'000'000));
+    wqscope::Explanation e = wqscope::explain(model, at[k], 1'000'000'000);
+    (void)wqscope::explain_text(e);
+    (void)wqscope::explain_json(e);
   }
   stream.finish(at.back() + 1);
   cmwq::for_each_record(stream.records(), [&](const cmwq::Record& r) { model.apply(r); });
