@@ -89,7 +89,14 @@ MainWindow::MainWindow(Session* session, QWidget* parent)
   connect(session, &Session::failed, this, &MainWindow::showFailure);
   connect(session, &Session::busyChanged, progress_, &QWidget::setVisible);
   connect(session, &Session::alertsChanged, this,
-          [this](const auto& alerts) { alerts_->setAlerts(alerts, session_->extent().start_ns); });
+          [this](const auto& alerts) {
+            alerts_->setAlerts(alerts, session_->extent().start_ns);
+            // The instants to step between: an imported log's reports (its lockup lines), a recording's lockups.
+            std::vector<std::int64_t> lockups;
+            for (const wqscope::Alert& a : alerts)
+              if (a.kind == "lockup") lockups.push_back(a.time_ns);
+            scrubber_->setInstants(std::move(lockups));
+          });
   connect(session, &Session::seriesChanged, this, [this](const Series& s) {
     chart_->setSeries(s, session_->extent().start_ns, session_->extent().end_ns);
   });

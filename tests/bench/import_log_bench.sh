@@ -55,8 +55,10 @@ with open(path, "w") as out:
 PY
 ls -l "$log"
 rm -f "$db"
-start=$(date +%s.%N)
-"$wqscope" import "$log" -o "$db" 2> "$dir/import.err"
-end=$(date +%s.%N)
+# Wall time and CPU time (user + sys): on a shared machine the CPU time is the steadier number.
+TIMEFORMAT="%R %U %S"
+{ time "$wqscope" import "$log" -o "$db" 2> "$dir/import.err"; } 2> "$dir/time"
 tail -1 "$dir/import.err"
-python3 -c "import sys; s=float(sys.argv[2])-float(sys.argv[1]); print(f'import of {sys.argv[3]} MB, {sys.argv[4]} reports: {s:.2f} s wall ({float(sys.argv[3])/s:.0f} MB/s)')" "$start" "$end" "$mb" "$reports"
+read -r real user sys < "$dir/time"
+python3 -c "import sys; r,u,s,mb,n=map(float,sys.argv[1:]); print(f'import of {mb:.0f} MB, {n:.0f} reports: {r:.2f} s wall, {u+s:.2f} CPU-s ({mb/(u+s):.0f} MB per CPU-s)')" \
+  "$real" "$user" "$sys" "$mb" "$reports"

@@ -67,9 +67,11 @@ TEST(Parse, ItemsBarriersRepeatsModulesRescuers) {
   ASSERT_EQ(log.reports.size(), 1u);
   ASSERT_TRUE(log.problems.empty()) << log.problems[0].why;
   const Report& r = log.reports[0];
-  const Pwq& p = r.workqueues.at(0).pwqs.at(0);
-  EXPECT_EQ(p.identity.text, " cpus=1 node=0 flags=0x0 nice=0");
-  EXPECT_EQ(p.identity.cpu, 1);
+  const cmwq::report::Pwq& p = r.dump.workqueues.at(0).pwqs.at(0);
+  EXPECT_EQ(p.identity, " cpus=1 node=0 flags=0x0 nice=0");
+  PoolIdentity id;
+  ASSERT_TRUE(parse_identity(p.identity, id));
+  EXPECT_EQ(id.cpu, 1);
   EXPECT_EQ(p.max_active, 256);
   EXPECT_EQ(p.refcnt, 4);
   EXPECT_TRUE(p.mayday);
@@ -84,9 +86,9 @@ TEST(Parse, ItemsBarriersRepeatsModulesRescuers) {
   EXPECT_EQ(p.pending[3].barrier_pid, 4410);
   EXPECT_EQ(p.pending[4].func, "g [drm]");
   EXPECT_EQ(p.inactive.size(), 2u);
-  EXPECT_TRUE(r.dialect.delayed);
-  EXPECT_FALSE(r.dialect.rle);  // "a, a": a run printed in full
-  const Pool& pool = r.pools.at(0);
+  EXPECT_TRUE(r.dump.dialect.delayed);
+  EXPECT_FALSE(r.dump.dialect.rle);  // "a, a": a run printed in full
+  const cmwq::report::Pool& pool = r.dump.pools.at(0);
   EXPECT_EQ(pool.manager, 7);
   EXPECT_EQ(pool.idle, (std::vector<int>{902, 88}));
 }
@@ -98,11 +100,14 @@ TEST(Parse, DialectOf69And70) {
       "    in-flight: 6133:process_srcu for 33s ,6140:sync for 12s\n");
   ASSERT_EQ(log.reports.size(), 1u);
   const Report& r = log.reports[0];
-  EXPECT_FALSE(r.dialect.max_active);
-  EXPECT_TRUE(r.dialect.comma_first);
-  EXPECT_TRUE(r.dialect.for_s);
-  EXPECT_TRUE(r.workqueues[0].pwqs[0].identity.bh);
-  EXPECT_EQ(r.workqueues[0].pwqs[0].in_flight.size(), 2u);
+  EXPECT_FALSE(r.dump.dialect.max_active);
+  EXPECT_TRUE(r.dump.dialect.comma_first);
+  EXPECT_TRUE(r.dump.dialect.for_s);
+  PoolIdentity id;
+  ASSERT_TRUE(parse_identity(r.dump.workqueues[0].pwqs[0].identity, id));
+  EXPECT_TRUE(id.bh);
+  EXPECT_EQ(r.dump.workqueues[0].pwqs[0].in_flight.size(), 2u);
+  EXPECT_FALSE(parse_identity(" cpus=1 flags=0x0", id));
 }
 
 TEST(Parse, ReportsSplitAndBadLinesAreSaid) {

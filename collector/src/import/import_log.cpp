@@ -94,7 +94,7 @@ int import_kernel_log(const std::string& path, const std::string& output) {
     stream.add(r, at[k], static_cast<std::int64_t>(k + 1));
     apply();
     for (const Lockup& l : r.lockups)
-      rec->on_alert(Alert{"lockup", ReportStream::pool_of(r, l), "", l.pool.text, l.line, at[k], l.stuck_s * kSec, 0});
+      rec->on_alert(Alert{"lockup", ReportStream::pool_of(r, l), "", l.pool, l.line, at[k], l.stuck_s * kSec, 0});
     for (const Hog& h : r.hogs) rec->on_alert(Alert{"cpu_hog", -1, h.func, "", h.line, at[k], 0, 0});
     fmt::print(stderr, "wqscope import: report {} (lines {}-{}) at @{}: {}, {} lockups, {} hog warnings, {} tasks\n",
                k + 1, r.first_line, r.last_line, at[k], counts(model, at[k]), r.lockups.size(), r.hogs.size(),

@@ -85,11 +85,11 @@ class Assembler {
   void on(const LogLine& line, WorkqueueLine& w) {
     Report& r = section_ == Section::Dump ? *current_ : dump(line, false);
     r.last_line = line.number;
-    r.workqueues.push_back({std::move(w.name), w.flags, {}});
-    wq_ = &r.workqueues.back();
+    r.dump.workqueues.push_back({std::move(w.name), w.flags, {}});
+    wq_ = &r.dump.workqueues.back();
     pwq_ = nullptr;
   }
-  void on(const LogLine& line, Pwq& p) {
+  void on(const LogLine& line, cmwq::report::Pwq& p) {
     if (section_ != Section::Dump || !wq_) return problem(line, "a pwq line outside a workqueue of a busy dump");
     current_->last_line = line.number;
     wq_->pwqs.push_back(std::move(p));
@@ -113,14 +113,16 @@ class Assembler {
         break;
     }
   }
-  void on(const LogLine& line, Pool& p) {
+  void on(const LogLine& line, cmwq::report::Pool& p) {
     Report& r = section_ == Section::Dump ? *current_ : dump(line, false);
     r.last_line = line.number;
     wq_ = nullptr;
     pwq_ = nullptr;
-    auto same = std::find_if(r.pools.begin(), r.pools.end(), [&](const Pool& q) { return q.id == p.id; });
-    if (same != r.pools.end()) return problem(line, "a second line of the same pool in one dump");
-    r.pools.push_back(std::move(p));
+    auto& pools = r.dump.pools;
+    auto same = std::find_if(pools.begin(), pools.end(), [&](const cmwq::report::Pool& q) { return q.id == p.id; });
+    if (same != pools.end()) return problem(line, "a second line of the same pool in one dump");
+    p.printed = static_cast<int>(pools.size()) + 1;
+    pools.push_back(std::move(p));
   }
   void on(const LogLine& line, BacktraceStart) {
     if (!current_) begin(line);
@@ -156,15 +158,15 @@ class Assembler {
 
   /// What the lines did not say outright, from what they did: the version's other changes.
   void infer_dialect(Report& r) const {
-    cmwq::report::Dialect& d = r.dialect;
+    cmwq::report::Dialect& d = r.dump.dialect;
     bool any_pwq = false, max = false, refcnt = false, for_s = false;
     std::map<int, bool> pending;  // pools with items on their worklist
-    for (const Workqueue& w : r.workqueues)
-      for (const Pwq& p : w.pwqs) {
+    for (const cmwq::report::Workqueue& w : r.dump.workqueues)
+      for (const cmwq::report::Pwq& p : w.pwqs) {
         any_pwq = true;
         max |= p.max_active > 0;
         refcnt |= p.refcnt >= 0;
-        for (const InFlight& f : p.in_flight) for_s |= f.for_s >= 0;
+        for (const cmwq::report::InFlight& f : p.in_flight) for_s |= f.for_s >= 0;
         pending[p.pool] |= !p.pending.empty();
       }
     if (any_pwq) {
@@ -178,15 +180,15 @@ class Assembler {
     // "N*func" since about 5.19: a run printed in full says older, and so do the older formats.
     d.rle = rle_ >= 0 ? rle_ == 1 : !d.delayed && (d.refcnt || !d.max_active);
     // Before 6.5, hung= counted while the worklist was empty, too.
-    for (const Pool& p : r.pools)
+    for (const cmwq::report::Pool& p : r.dump.pools)
       if (p.hung_s > 0 && !pending[p.id]) d.hung_idle = true;
   }
 
   Log& log_;
   std::optional<Report> current_;
   Section section_ = Section::None;
-  Workqueue* wq_ = nullptr;
-  Pwq* pwq_ = nullptr;
+  cmwq::report::Workqueue* wq_ = nullptr;
+  cmwq::report::Pwq* pwq_ = nullptr;
   Task* task_ = nullptr;
   int bt_pool_ = -1;
   std::vector<Hog> hogs_;

@@ -1,4 +1,4 @@
-// The workqueue reports of a kernel log as plain structs: the watchdog's lockup lines, the busy dump
+// The workqueue reports of a kernel log as plain structs (the dump as cmwq/report.h describes it): the watchdog's lockup lines, the busy dump
 // (show_all_workqueues: workqueues, pwqs, in-flight/pending/inactive items, pools), the CPU-hog
 // warnings and the "Showing backtraces" section, in the format of any kernel since 4.5
 // (shared/reference/kernel-formats.md). Lines it cannot read are said with their number and skipped.
@@ -22,39 +22,11 @@ struct PoolIdentity {
   bool bh = false;
 };
 
-struct InFlight {
-  int pid = 0;  // -1: a BH pool's "bh"/"bh-hi"
-  bool rescuer = false;
-  std::string func;
-  std::vector<cmwq::report::Item> scheduled;
-  std::int64_t for_s = -1;  // 7.0's " for Ns"
-};
-
-struct Pwq {
-  int pool = -1;
-  PoolIdentity identity;
-  int nr_active = 0, max_active = 0, refcnt = -1;  // 0 / -1: not printed
-  bool mayday = false;
-  std::vector<InFlight> in_flight;
-  std::vector<cmwq::report::Item> pending, inactive;
-};
-
-struct Workqueue {
-  std::string name;
-  unsigned flags = 0;
-  std::vector<Pwq> pwqs;
-};
-
-struct Pool {
-  int id = -1;
-  PoolIdentity identity;
-  std::int64_t hung_s = 0;
-  int nr_workers = 0, manager = 0;
-  std::vector<int> idle;
-};
+/// Reads " cpus=... flags=0x... nice=N" (all of `text`); false if it is not a pool identity.
+bool parse_identity(std::string_view text, PoolIdentity& out);
 
 struct Lockup {
-  PoolIdentity pool;
+  std::string pool;  // its identity, as printed
   std::int64_t stuck_s = 0;
   std::string line;
 };
@@ -79,11 +51,11 @@ struct Report {
   std::int64_t ts_ns = -1;  // of its dump (or first lockup line); -1: the log had no times
   std::vector<Lockup> lockups;
   bool has_dump = false;
-  std::vector<Workqueue> workqueues;
-  std::vector<Pool> pools;
+  // The dump as the printer takes it: what `show` prints back. A pwq's refcnt -1 and max_active 0, and
+  // an in-flight for_s -1, were not printed; a pool's `printed` is its place among the pool lines.
+  cmwq::report::Busy dump;
   std::vector<Hog> hogs;    // the warnings since the report before
   std::vector<Task> tasks;
-  cmwq::report::Dialect dialect;
 };
 
 struct Problem {

@@ -59,6 +59,7 @@ bool cpu_list(std::string_view s) {
 
 /// pr_cont_pool_info: " cpus=%*pbl[ node=%d] flags=0x%x( nice=%d| bh| bh-hi)".
 bool identity(Cursor& c, PoolIdentity& id) {
+  id = PoolIdentity{};
   std::size_t start = c.i;
   if (!c.lit(" cpus=")) return false;
   std::string_view cpus = c.word();
@@ -155,7 +156,8 @@ bool in_flight(Cursor& c, ItemsLine& line, std::string& why) {
       return why = "no space after in-flight:", false;
     }
     first = false;
-    InFlight w;
+    cmwq::report::InFlight w;
+    w.for_s = -1;
     if (c.lit("bh-hi") || c.lit("bh")) {
       w.pid = -1;
     } else if (!c.num(w.pid) || w.pid <= 0) {
@@ -176,6 +178,14 @@ bool in_flight(Cursor& c, ItemsLine& line, std::string& why) {
     line.workers.push_back(std::move(w));
   }
   if (line.workers.empty()) return why = "no in-flight workers", false;
+  return true;
+}
+
+/// A pool identity where one is printed, kept as text.
+bool identity(Cursor& c, std::string& text) {
+  PoolIdentity id;
+  if (!identity(c, id)) return false;
+  text = std::move(id.text);
   return true;
 }
 
@@ -201,7 +211,8 @@ Line workqueue(Cursor c, std::string& why) {
 }
 
 Line pwq(Cursor c, std::string& why) {
-  Pwq p;
+  cmwq::report::Pwq p;
+  p.refcnt = -1;
   c.lit("pwq ");
   if (!c.num(p.pool) || p.pool < 0 || !c.lit(":") || !identity(c, p.identity) || !c.lit(" active=") ||
       !c.num(p.nr_active) || p.nr_active < 0)
@@ -214,7 +225,7 @@ Line pwq(Cursor c, std::string& why) {
 }
 
 Line pool(Cursor c, std::string& why) {
-  Pool p;
+  cmwq::report::Pool p;
   c.lit("pool ");
   if (!c.num(p.id) || p.id < 0 || !c.lit(":")) return why = "not pool N: ...", std::monostate{};
   if (c.done()) return BacktracePool{p.id};
@@ -229,6 +240,7 @@ Line pool(Cursor c, std::string& why) {
       p.idle.push_back(pid);
     }
   }
+  p.nr_idle = static_cast<int>(p.idle.size());
   if (!c.done()) return why = "more after the pool line's fields", std::monostate{};
   return p;
 }
@@ -262,6 +274,11 @@ Line task(Cursor c, std::string& why) {
 }
 
 }  // namespace
+
+bool parse_identity(std::string_view text, PoolIdentity& out) {
+  Cursor c{text};
+  return identity(c, out) && c.done();
+}
 
 Line read_line(std::string_view text, std::string& why) {
   why.clear();

@@ -23,7 +23,7 @@ struct ItemsLine {
   bool delayed = false;       // printed "delayed:" (before about 5.14)
   int comma_first = -1;       // in-flight: 1 " ,pid" (6.9 on), 0 ", pid", -1 a single entry
   int rle = -1;               // 1 an "N*func", 0 a run of one function printed in full, -1 neither
-  std::vector<kernel_log::InFlight> workers;
+  std::vector<cmwq::report::InFlight> workers;  // for_s -1: not printed
   std::vector<cmwq::report::Item> items;
 };
 struct BacktracePool {      // "pool 6:" alone, in the backtrace section
@@ -41,8 +41,8 @@ struct StackLine {          // " drain_pages_zone+0x44/0x70", " <TASK>", "Call T
   std::string text;
 };
 
-using Line = std::variant<std::monostate, Lockup, DumpStart, WorkqueueLine, Pwq, ItemsLine, Pool, BacktraceStart,
-                          BacktracePool, TaskLine, WorkqueueOfTask, StackLine, Hog>;
+using Line = std::variant<std::monostate, Lockup, DumpStart, WorkqueueLine, cmwq::report::Pwq, ItemsLine,
+                          cmwq::report::Pool, BacktraceStart, BacktracePool, TaskLine, WorkqueueOfTask, StackLine, Hog>;
 
 /// What `text` is; monostate for a line of something else. `why` is set when the line starts like a
 /// report's line but cannot be read (then the result is monostate too).

@@ -8,6 +8,11 @@
 
 namespace wqscope::kernel_log {
 
+using cmwq::report::InFlight;
+using cmwq::report::Pool;
+using cmwq::report::Pwq;
+using cmwq::report::Workqueue;
+
 namespace {
 
 constexpr std::int64_t kSec = 1'000'000'000;
@@ -32,8 +37,8 @@ std::uint32_t task_state(char c) {
 std::int64_t ReportStream::lookback_ns(const Report& r) {
   std::int64_t oldest = 0;
   for (const Lockup& l : r.lockups) oldest = std::max(oldest, l.stuck_s);
-  for (const Pool& p : r.pools) oldest = std::max(oldest, p.hung_s);
-  for (const Workqueue& w : r.workqueues)
+  for (const Pool& p : r.dump.pools) oldest = std::max(oldest, p.hung_s);
+  for (const Workqueue& w : r.dump.workqueues)
     for (const Pwq& p : w.pwqs)
       for (const InFlight& f : p.in_flight) oldest = std::max(oldest, f.for_s);
   // Ages come from the log: a damaged one must not push the times past what a signed ns holds.
@@ -55,10 +60,10 @@ int ReportStream::possible_cpus(const Log& log) {
     }
   };
   for (const Report& r : log.reports) {
-    for (const Workqueue& w : r.workqueues)
-      for (const Pwq& p : w.pwqs) scan(p.identity.text);
-    for (const Pool& p : r.pools) scan(p.identity.text);
-    for (const Lockup& l : r.lockups) scan(l.pool.text);
+    for (const Workqueue& w : r.dump.workqueues)
+      for (const Pwq& p : w.pwqs) scan(p.identity);
+    for (const Pool& p : r.dump.pools) scan(p.identity);
+    for (const Lockup& l : r.lockups) scan(l.pool);
   }
   return top + 1;
 }
@@ -78,11 +83,11 @@ std::vector<std::int64_t> ReportStream::instants(const Log& log) {
 }
 
 int ReportStream::pool_of(const Report& r, const Lockup& l) {
-  for (const Pool& p : r.pools)
-    if (p.identity.text == l.pool.text) return p.id;
-  for (const Workqueue& w : r.workqueues)
+  for (const Pool& p : r.dump.pools)
+    if (p.identity == l.pool) return p.id;
+  for (const Workqueue& w : r.dump.workqueues)
     for (const Pwq& p : w.pwqs)
-      if (p.identity.text == l.pool.text) return p.pool;
+      if (p.identity == l.pool) return p.pool;
   return -1;
 }
 
@@ -185,26 +190,27 @@ void ReportStream::take_down(std::int64_t ts) {
 }
 
 void ReportStream::pools(const Report& r, std::int64_t ts) {
-  std::map<int, const PoolIdentity*> identities;
+  std::map<int, PoolIdentity> identities;  // the dump's own: parsed when it was read
   std::map<int, std::int32_t> in_flight, running;
   std::set<int> sleeping;
   for (const Task& t : r.tasks)
     if (t.state != 'R') sleeping.insert(t.pid);
-  for (const Workqueue& w : r.workqueues)
+  for (const Workqueue& w : r.dump.workqueues)
     for (const Pwq& p : w.pwqs) {
-      identities.try_emplace(p.pool, &p.identity);
+      if (!identities.count(p.pool)) parse_identity(p.identity, identities[p.pool]);
       in_flight[p.pool] += static_cast<std::int32_t>(p.in_flight.size());
       for (const InFlight& f : p.in_flight) running[p.pool] += !sleeping.count(worker_pid(f, p.pool));
     }
-  for (const Pool& p : r.pools) identities[p.id] = &p.identity;
-  for (auto [id, identity] : identities) {
+  for (const Pool& p : r.dump.pools) parse_identity(p.identity, identities[p.id]);
+  for (auto& [id, ident] : identities) {
+    const PoolIdentity* identity = &ident;
     PoolFields& f = pool_fields_[id];
     f.cpu = identity->cpu;
     f.flags = identity->flags;
     f.nr_running = running[id];
     f.nr_workers = in_flight[id];  // without a pool line: the workers the pwqs show
-    auto line = std::find_if(r.pools.begin(), r.pools.end(), [&](const Pool& p) { return p.id == id; });
-    if (line != r.pools.end()) {
+    auto line = std::find_if(r.dump.pools.begin(), r.dump.pools.end(), [&](const Pool& p) { return p.id == id; });
+    if (line != r.dump.pools.end()) {
       f.nr_workers = line->nr_workers;
       f.nr_idle = static_cast<std::int32_t>(line->idle.size());
     }
@@ -227,10 +233,10 @@ void ReportStream::workers(const Report& r, std::int64_t ts) {
     workers_.push_back(pid);
     return true;
   };
-  for (const Workqueue& w : r.workqueues)
+  for (const Workqueue& w : r.dump.workqueues)
     for (const Pwq& p : w.pwqs)
       for (const InFlight& f : p.in_flight) create(worker_pid(f, p.pool), p.pool, f.rescuer ? wq_ids_.at(w.name) : 0);
-  for (const Pool& p : r.pools) {
+  for (const Pool& p : r.dump.pools) {
     if (p.manager && create(p.manager, p.id, 0)) {
       emit(CMWQ_EV_MANAGER_START, ts, p.id).worker = p.manager;
       managers_.push_back(p.manager);
@@ -298,7 +304,7 @@ void ReportStream::items(const Report& r, std::int64_t ts, std::int64_t at) {
   std::set<std::string> hogs;
   for (const Hog& h : r.hogs) hogs.insert(h.func);
   std::int64_t starts = 0;
-  for (const Workqueue& w : r.workqueues) {
+  for (const Workqueue& w : r.dump.workqueues) {
     std::uint32_t wq = wq_ids_.at(w.name);
     for (const Pwq& p : w.pwqs) {
       pwqs_.emplace_back(wq, p.pool);
@@ -353,11 +359,11 @@ void ReportStream::add(const Report& r, std::int64_t at, std::int64_t number) {
   }
   take_down(ts);
   pools(r, ts);
-  for (const Workqueue& w : r.workqueues) workqueue(w, ts);
+  for (const Workqueue& w : r.dump.workqueues) workqueue(w, ts);
   workers(r, ts);  // emitted before the items they run: records of one time keep their order
   items(r, ts, at);
   sleepers(r, at);
-  for (const Workqueue& w : r.workqueues)
+  for (const Workqueue& w : r.dump.workqueues)
     for (std::size_t i = 0; i < w.pwqs.size(); ++i) {
       const Pwq& p = w.pwqs[i];
       cmwq_ev_state& rec = emit(CMWQ_EV_REPORTED, at, p.pool);
@@ -373,17 +379,17 @@ void ReportStream::add(const Report& r, std::int64_t at, std::int64_t number) {
   std::map<int, std::int64_t> stamps;
   for (const Lockup& l : r.lockups)
     if (int pool = pool_of(r, l); pool >= 0) stamps[pool] = at - l.stuck_s * kSec;
-  for (const Pool& p : r.pools) stamps[p.id] = at - p.hung_s * kSec;
+  for (const Pool& p : r.dump.pools) stamps[p.id] = at - p.hung_s * kSec;
   // A pool the report does not call stuck gets no stamp: no alert of ours where the kernel gave none.
   for (auto& [pool, fields] : pool_fields_) {
     auto stamp = stamps.find(pool);
     cmwq_ev_state& rec = emit(CMWQ_EV_REPORTED, at, pool);
     rec.arg = stamp == stamps.end() ? -1 : stamp->second;
-    auto line = std::find_if(r.pools.begin(), r.pools.end(), [&](const Pool& p) { return p.id == pool; });
-    rec.flags = line == r.pools.end() ? 0 : static_cast<std::uint32_t>(line - r.pools.begin() + 1);
+    auto line = std::find_if(r.dump.pools.begin(), r.dump.pools.end(), [&](const Pool& p) { return p.id == pool; });
+    rec.flags = line == r.dump.pools.end() ? 0 : static_cast<std::uint32_t>(line->printed);
   }
   // "kernel" first: the model then knows its state came from a kernel report (Dialect::parse skips it).
-  std::string dialect = r.dialect.text();
+  std::string dialect = r.dump.dialect.text();
   std::uint32_t name = intern(dialect.empty() ? "kernel" : "kernel " + dialect, CMWQ_NAME_WORKER, ts);
   cmwq_ev_state& mark = emit(CMWQ_EV_REPORTED, at, -1);
   mark.func = name;

@@ -63,7 +63,7 @@ class ReportStream {
 
   cmwq_ev_state& emit(std::uint16_t kind, std::int64_t ts, int pool, bool in_sequence = true);
   std::uint32_t intern(const std::string& text, std::uint32_t kind, std::int64_t ts);
-  std::uint32_t workqueue(const Workqueue&, std::int64_t ts);
+  std::uint32_t workqueue(const cmwq::report::Workqueue&, std::int64_t ts);
   void take_down(std::int64_t ts);
   void pools(const Report&, std::int64_t ts);
   void workers(const Report&, std::int64_t ts);
