@@ -163,12 +163,14 @@ void ReportStream::take_down(std::int64_t ts) {
     rec.worker = i.worker;
     rec.nr_active = 1;  // the slot it gives back
   }
-  for (const LiveBarrier& b : barriers_) {  // left on the worklist by the cancel of the item they follow
+  // Barriers "run": those left on the worklist by the cancel of the item they follow, and those on a
+  // worker's list (the pwq counts them in flight until they do).
+  for (const LiveBarrier& b : barriers_) {
     cmwq_ev_state& rec = emit(CMWQ_EV_BARRIER_DONE, ts, b.pool);
     rec.wq = b.wq;
-    // "Ran" by a worker the model knows: a flusher that is no worker would become one there.
+    // By a worker the model knows: a flusher that is no worker would become one there.
     bool known = std::find(workers_.begin(), workers_.end(), b.pid) != workers_.end();
-    rec.worker = known || workers_.empty() ? b.pid : workers_.front();
+    rec.worker = b.worker ? b.worker : known || workers_.empty() ? b.pid : workers_.front();
     rec.arg = b.pid;
   }
   for (int pid : managers_) emit(CMWQ_EV_MANAGER_END, ts, -1).worker = pid;
@@ -279,12 +281,12 @@ void ReportStream::items(const Report& r, std::int64_t ts, std::int64_t at) {
     items_.push_back({work, f, wq, pool, 0});
     return work;
   };
-  auto barrier = [&](std::uint64_t after, int pid, std::uint32_t wq, int pool, std::int64_t when, bool on_list) {
+  auto barrier = [&](std::uint64_t after, int pid, std::uint32_t wq, int pool, std::int64_t when, int worker) {
     cmwq_ev_state& rec = emit(CMWQ_EV_BARRIER, when, pool);
     rec.work = after;
     rec.wq = wq;
     rec.arg = pid;
-    if (on_list) barriers_.push_back({pid, pool, wq});
+    barriers_.push_back({pid, pool, wq, worker});
   };
   // A list as the model builds it: each item queued (and activated), its barriers inserted after it
   // last first, since each goes right after the item.
@@ -297,7 +299,7 @@ void ReportStream::items(const Report& r, std::int64_t ts, std::int64_t at) {
       std::uint64_t work = queue(entries[i].func, wq, pool, activate);
       std::size_t end = i + 1;
       while (end < entries.size() && entries[end].barrier_pid && entries[end - 1].linked) ++end;
-      for (std::size_t b = end; b-- > i + 1;) barrier(work, entries[b].barrier_pid, wq, pool, ts, true);
+      for (std::size_t b = end; b-- > i + 1;) barrier(work, entries[b].barrier_pid, wq, pool, ts, 0);
       i = end;
     }
   };
@@ -326,7 +328,7 @@ void ReportStream::items(const Report& r, std::int64_t ts, std::int64_t at) {
         std::size_t bars = 0;
         while (bars < f.scheduled.size() && f.scheduled[bars].barrier_pid) ++bars;
         for (std::size_t b = bars; b-- > 0;)
-          barrier(work, f.scheduled[b].barrier_pid, wq, p.pool, started + 1, false);
+          barrier(work, f.scheduled[b].barrier_pid, wq, p.pool, started + 1, pid);
         for (std::size_t s = bars; s < f.scheduled.size(); ++s) {
           if (f.scheduled[s].barrier_pid) continue;
           std::uint64_t next = queue(f.scheduled[s].func, wq, p.pool, true);

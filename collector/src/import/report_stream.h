@@ -59,6 +59,7 @@ class ReportStream {
   struct LiveBarrier {
     int pid, pool;
     std::uint32_t wq;
+    int worker;  // on this worker's list; 0: on the worklist
   };
 
   cmwq_ev_state& emit(std::uint16_t kind, std::int64_t ts, int pool, bool in_sequence = true);
