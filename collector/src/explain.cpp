@@ -212,7 +212,7 @@ class Explainer {
       std::string for_s = starts_known_ && w.current.started_ns >= 0
                               ? fmt::format(" for {}s", (now_ - w.current.started_ns) / 1'000'000'000)
                               : "";
-      std::string hogged = hogs ? fmt::format("; {} hogged the CPU ({} warnings)", func, hogs) : "";
+      std::string hogged = hogs ? fmt::format("; {} was marked CPU-intensive (the kernel's hog warning)", func) : "";
       if (auto waits = waits_.find(pid); waits != waits_.end()) {
         for (const Wait& x : waits->second)
           out.push_back({"flushing", pid, func, w.current.wq, state, hogs, 1,
@@ -220,8 +220,9 @@ class Explainer {
                                      x.item.func, pid, x.item.state, x.item.pool)});
       } else if (state == "R") {
         out.push_back({"running", pid, func, w.current.wq, state, hogs, pending,
-                       per_cpu ? fmt::format("worker {} runs {}{} and does not sleep (task state R){}: concurrency "
-                                             "management starts no other worker while it runs, and {} item(s) wait",
+                       per_cpu ? fmt::format("worker {} runs {}{} and does not sleep (task state R: the pool counts "
+                                             "it as running){}: concurrency management starts no other worker while "
+                                             "it runs, and {} item(s) wait",
                                              pid, func, for_s, hogged, pending)
                                : fmt::format("worker {} runs {}{} (task state R){}", pid, func, for_s, hogged)});
       } else {

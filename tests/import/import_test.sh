@@ -47,7 +47,7 @@ if [[ -f $tmp/a-console-6.10-callerid.db ]]; then
   at=$(sed -n 's/^wqscope import: report 1 .* at @\([0-9]*\):.*/\1/p' "$tmp/a-console-6.10-callerid.err")
   "$wqscope" explain "$tmp/a-console-6.10-callerid.db" --at "@$at" > "$tmp/explain-a" 2>&1 || failed "explain a"
   expect_in "explain a" "$tmp/explain-a" "worker 4410 (wb_workfn, pool 8, state R) -> drain_local_pages_wq [BAR(4410)] running on worker 57 -> worker 57 (drain_local_pages_wq, pool 6, state R)" \
-    "worker 57 runs drain_local_pages_wq and does not sleep (task state R)" \
+    "worker 57 runs drain_local_pages_wq and does not sleep (task state R: the pool counts it as running)" \
     "pool 7 has 1 idle worker(s), but CPU 1 runs worker 57 (drain_local_pages_wq, pool 6), which does not sleep"
   "$wqscope" explain "$tmp/a-console-6.10-callerid.db" --at "@$at" --json > "$tmp/explain-a.json" 2>&1 || failed "explain a --json"
   python3 - "$tmp/explain-a.json" <<'EOF' || failed "explain a --json: $(cat "$tmp/explain-a.json")"

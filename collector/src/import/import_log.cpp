@@ -51,6 +51,15 @@ std::string counts(const Model& model, std::int64_t at) {
                      pending, inactive, pools);
 }
 
+/// A task of the backtrace section on one line: who, in which state and item, and its stack, innermost first.
+std::string backtrace(const Task& t) {
+  std::string frames;
+  for (const std::string& f : t.stack)
+    if (f != "<TASK>" && f != "</TASK>" && f != "Call Trace:") frames += (frames.empty() ? "" : " < ") + f;
+  return fmt::format("{} (pid {}, state {}){}: {}", t.comm, t.pid, t.state,
+                     t.wq.empty() ? "" : fmt::format(" in {} {}", t.wq, t.func), frames);
+}
+
 }  // namespace
 
 bool is_event_stream(std::span<const std::byte> head) {
@@ -96,6 +105,7 @@ int import_kernel_log(const std::string& path, const std::string& output) {
     for (const Lockup& l : r.lockups)
       rec->on_alert(Alert{"lockup", ReportStream::pool_of(r, l), "", l.pool, l.line, at[k], l.stuck_s * kSec, 0});
     for (const Hog& h : r.hogs) rec->on_alert(Alert{"cpu_hog", -1, h.func, "", h.line, at[k], 0, 0});
+    for (const Task& t : r.tasks) rec->on_alert(Alert{"backtrace", t.pool, t.comm, "", backtrace(t), at[k], 0, 0});
     fmt::print(stderr, "wqscope import: report {} (lines {}-{}) at @{}: {}, {} lockups, {} hog warnings, {} tasks\n",
                k + 1, r.first_line, r.last_line, at[k], counts(model, at[k]), r.lockups.size(), r.hogs.size(),
                r.tasks.size());
