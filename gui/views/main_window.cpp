@@ -14,7 +14,12 @@
 #include "worklist_model.h"
 #include "workqueues_model.h"
 
+#include <QCoreApplication>
+#include <QDragEnterEvent>
+#include <QDropEvent>
 #include <QFileInfo>
+#include <QMimeData>
+#include <QProcess>
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
@@ -68,6 +73,7 @@ MainWindow::MainWindow(Session* session, QWidget* parent)
       progress_(new QProgressBar(this)),
       runInfo_(new QLabel(this)) {
   setWindowTitle(tr("wqscope — %1").arg(QFileInfo(session->path()).fileName()));
+  setAcceptDrops(true);
   message_->setObjectName(QStringLiteral("message"));
   message_->setAlignment(Qt::AlignCenter);
   message_->setWordWrap(true);
@@ -302,6 +308,18 @@ void MainWindow::showState(const State& s) {
   }
   shown_ = true;
   Q_EMIT stateShown(s.now);
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+  if (event->mimeData()->hasUrls()) event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+  // A window per file: this one keeps its session; the new process imports a log as it would from the
+  // command line (and says why it cannot).
+  for (const QUrl& url : event->mimeData()->urls())
+    if (url.isLocalFile()) QProcess::startDetached(QCoreApplication::applicationFilePath(), {url.toLocalFile()});
+  event->acceptProposedAction();
 }
 
 void MainWindow::selectPool(int pool) {

@@ -9,6 +9,8 @@
 #include <QMainWindow>
 
 class QAbstractItemModel;
+class QDragEnterEvent;
+class QDropEvent;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
@@ -53,6 +55,11 @@ class MainWindow : public QMainWindow {
  Q_SIGNALS:
   /// A state arrived and every view shows it.
   void stateShown(qint64 at);
+
+ protected:
+  // A file dropped on the window (a kernel log, a recording) opens in a window of its own.
+  void dragEnterEvent(QDragEnterEvent*) override;
+  void dropEvent(QDropEvent*) override;
 
  private:
   QWidget* buildViews();
