@@ -57,17 +57,22 @@ void AlertPrinter::print(const std::vector<Alert>& raised, const Model& model) {
   std::int64_t now = model.last_ts();
   for (const Alert& a : raised) now = std::max(now, a.time_ns);
   if (lockup) dump = cmwq::report::show_busy(model.busy(now));
+  std::vector<std::string> why;
+  if (lockup && out_.explain) why = out_.explain(model, now);
   for (const Alert& a : raised) {
     ++count_;
     nlohmann::json j = alert_json(a, target_);
     if (a.kind == "lockup") j["dump"] = dump;
+    if (a.kind == "lockup" && out_.explain) j["explain"] = why;
     if (out_.json) fmt::print("{}\n", j.dump());
     else fmt::print("{}\n", a.message);
     if (!out_.exec.empty())
       if (pid_t h = run_hook(out_.exec, j.dump() + "\n"); h > 0) hooks_.push_back(h);
   }
-  if (!out_.json)
+  if (!out_.json) {
     for (auto& line : dump) fmt::print("{}\n", line);
+    for (auto& line : why) fmt::print("{}\n", line);
+  }
   std::fflush(stdout);
   // Reap finished hooks (only ours: a traced command is the session's to reap).
   std::erase_if(hooks_, [](pid_t h) { return waitpid(h, nullptr, WNOHANG) == h; });

@@ -7,6 +7,7 @@
 #include "watchdog.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -16,6 +17,9 @@ namespace wqscope {
 struct AlertOutput {
   bool json = false;
   std::string exec;  // run without a shell, the alert as JSON on stdin
+  /// --explain: lines printed after a lockup's dump (and its JSON's "explain"); set, it is the explainer.
+  using Explain = std::function<std::vector<std::string>(const Model&, std::int64_t now)>;
+  Explain explain;
 };
 
 class AlertPrinter {

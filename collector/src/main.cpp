@@ -1,4 +1,5 @@
 // wqscope: see inside libcmwq pools, catch them when they stall.
+#include "explain.h"
 #include "explain_command.h"
 #include "export.h"
 #include "import/import_log.h"
@@ -145,6 +146,8 @@ int main(int argc, char** argv) {
   add_target(watch);
   watch->add_option("--thresh", thresh, "report a pool stuck this long, e.g. 30s, 500ms (default 30s)");
   watch->add_flag("--json", wopt.json, "print alerts as JSON lines");
+  bool explain_alerts = false;
+  watch->add_flag("--explain", explain_alerts, "after each lockup's dump, why its pools make no progress (explain)");
   watch->add_option("--exec", wopt.exec, "run this program (no shell) for each alert, the alert as JSON on stdin");
   watch->add_option("-o,--output", wopt.output, "also record into this new SQLite file");
   auto* watch_group = add_group(watch);
@@ -177,6 +180,7 @@ int main(int argc, char** argv) {
   replay->add_option("--speed", ropt.speed, "replay at this many times the recorded speed (default: as fast as possible)")
       ->check(CLI::Range(0.001, 1e6));
   replay->add_flag("--json", ropt.out.json, "print alerts as JSON lines");
+  replay->add_flag("--explain", explain_alerts, "after each lockup's dump, why its pools make no progress (explain)");
   auto* import = app.add_subcommand("import", "make a recording from a kernel log with workqueue lockup reports, or "
                                             "from a file of cmwq event records (cmwq-sim --events)");
   std::string events, format = "auto";
@@ -202,6 +206,16 @@ int main(int argc, char** argv) {
       ->required();
   export_cmd->footer("Example:\n  wqscope export trace.db --perfetto trace.json  # ui.perfetto.dev: Open trace file");
   CLI11_PARSE(app, argc, argv);
+  // The explainer with the watchdog's threshold (set below, once checked): the pools the alert is about.
+  auto explainer = [](const std::int64_t& thresh_ns) -> wqscope::AlertOutput::Explain {
+    return [&thresh_ns](const wqscope::Model& model, std::int64_t now) {
+      return wqscope::explain_text(wqscope::explain(model, now, thresh_ns));
+    };
+  };
+  if (explain_alerts) {
+    ropt.out.explain = explainer(ropt.thresh_ns);
+    wopt.explain = explainer(wopt.thresh_ns);
+  }
   CLI::App* sub = app.get_subcommands().front();
   try {
     if (show->parsed()) return wqscope::show(db, at.empty() ? std::nullopt : std::optional(at), parse_threshold(thresh));

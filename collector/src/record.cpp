@@ -101,7 +101,7 @@ int watch(const Target& target, const WatchOptions& opt) {
     fmt::print(stderr, "wqscope: watching {} for pools stuck {} ms or longer (Ctrl-C to stop)\n",
                session.description(), opt.thresh_ns / 1'000'000);
   if (metrics) fmt::print(stderr, "wqscope: Prometheus metrics at http://{}/metrics\n", opt.metrics);
-  AlertPrinter printer({opt.json, opt.exec}, session.pid());
+  AlertPrinter printer({opt.json, opt.exec, opt.explain}, session.pid());
   std::string reason = run_into(rec.get(), session, model, [&](std::int64_t now) {
     feed.tick(now);
     // Gauges first: whoever reads an alert and then scrapes sees the state it was about.

@@ -82,6 +82,10 @@ fi
 "$wqscope" explain "$tmp/seed004.db" --at 45s > "$tmp/explain-seed004" 2>&1 || failed "explain seed004"
 expect_in "explain seed004" "$tmp/explain-seed004" "pool 0 is DISASSOCIATED (flags 0x4): CPU 0 is offline" \
   "worker 120 (wait_rcu_exp_gp, pool 22" "sync_rcu_exp_select_node_cpus [BAR(120)] pending on pool 0"
+# replay --explain: after the lockup's dump, the same explanation (watch --explain prints it live).
+"$wqscope" replay --explain --thresh 30s "$tmp/seed004.db" > "$tmp/replay-seed004" 2>&1 || failed "replay --explain"
+expect_in "replay --explain" "$tmp/replay-seed004" "Showing busy workqueues and worker pools:" \
+  "pool 0 is DISASSOCIATED (flags 0x4): CPU 0 is offline"
 
 # Bad inputs: a damaged line is said with its number and skipped; a log without a report is an error.
 "$wqscope" import "$here/logs/l-damaged-line.log" -o "$tmp/l.db" 2> "$tmp/l.err" || failed "import l: $(cat "$tmp/l.err")"
