@@ -44,6 +44,8 @@ TEST(Lines, WrapsJoinWithASpaceOrWithoutAsTheGrammarSays) {
             (std::vector<std::string>{"BUG: workqueue lockup - pool cpus=2 node=1 flags=0x0 nice=0 stuck for 31s!"}));
   EXPECT_EQ(lines("6,1,2,-;    pending: vmstat_update, psi\n_avgs_work, psi_avgs_work\n"),
             (std::vector<std::string>{"    pending: vmstat_update, psi_avgs_work, psi_avgs_work"}));
+  EXPECT_EQ(lines("6,1,2,-;    pending: a\n SUBSYSTEM=pci\n DEVICE=+pci:0000:00:01.0\n"),
+            (std::vector<std::string>{"    pending: a"}));  // /dev/kmsg's dictionary
   // A blank line ends a wrap: the mail's own text after the log is not joined.
   EXPECT_EQ(lines("> [ 1.0] pool 1: x\n>\n> Any idea?\n"), (std::vector<std::string>{"pool 1: x", "Any idea?"}));
 }

@@ -238,6 +238,8 @@ bool LineReader::next(LogLine& out) {
     Physical q;
     while (p.has_prefix && peek(q) && !q.blank && !q.has_prefix) {
       have_ahead_ = false;
+      // /dev/kmsg's dictionary lines (" SUBSYSTEM=pci") follow their record indented: not a wrap.
+      if (p.prefix.ends_with(';') && q.text.starts_with(' ')) continue;
       std::string spaced = text + " " + std::string(q.text), joined = text + std::string(q.text);
       text = readable_(joined) && !readable_(spaced) ? std::move(joined) : std::move(spaced);
     }
