@@ -57,7 +57,7 @@ class Explainer {
       s.pending = static_cast<int>(std::count_if(p.worklist.begin(), p.worklist.end(), [](const Entry& e) { return e.work; }));
       s.causes = causes(p);
       for (const Chain& c : chains_)
-        if (std::any_of(c.links.begin(), c.links.end(), [&](const Link& l) { return l.pool == id; }) &&
+        if (std::any_of(c.links.begin(), c.links.end(), [pool = id](const Link& l) { return l.pool == pool; }) &&
             s.chains.size() < kMaxChains)
           s.chains.push_back(c);
       out.pools.push_back(std::move(s));

@@ -211,7 +211,7 @@ void ReportStream::pools(const Report& r, std::int64_t ts) {
     f.flags = identity->flags;
     f.nr_running = running[id];
     f.nr_workers = in_flight[id];  // without a pool line: the workers the pwqs show
-    auto line = std::find_if(r.dump.pools.begin(), r.dump.pools.end(), [&](const Pool& p) { return p.id == id; });
+    auto line = std::find_if(r.dump.pools.begin(), r.dump.pools.end(), [pool = id](const Pool& p) { return p.id == pool; });
     if (line != r.dump.pools.end()) {
       f.nr_workers = line->nr_workers;
       f.nr_idle = static_cast<std::int32_t>(line->idle.size());
@@ -387,7 +387,7 @@ void ReportStream::add(const Report& r, std::int64_t at, std::int64_t number) {
     auto stamp = stamps.find(pool);
     cmwq_ev_state& rec = emit(CMWQ_EV_REPORTED, at, pool);
     rec.arg = stamp == stamps.end() ? -1 : stamp->second;
-    auto line = std::find_if(r.dump.pools.begin(), r.dump.pools.end(), [&](const Pool& p) { return p.id == pool; });
+    auto line = std::find_if(r.dump.pools.begin(), r.dump.pools.end(), [id = pool](const Pool& p) { return p.id == id; });
     rec.flags = line == r.dump.pools.end() ? 0 : static_cast<std::uint32_t>(line->printed);
   }
   // "kernel" first: the model then knows its state came from a kernel report (Dialect::parse skips it).

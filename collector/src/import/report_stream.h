@@ -76,7 +76,6 @@ class ReportStream {
   bool hello_ = false;
   std::uint64_t seq_ = 1, next_work_ = 1;
   std::size_t order_ = 0;
-  std::int64_t clock_ = 0;  // the next emission-ordered time
   std::vector<Timed> timed_;
   std::vector<std::byte> out_;
   std::unordered_map<std::string, std::uint32_t> names_;
