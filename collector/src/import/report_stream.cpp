@@ -91,6 +91,7 @@ int ReportStream::pool_of(const Report& r, const Lockup& l) {
   return -1;
 }
 
+// The record is in timed_: the reference is good until the next emit() (which may grow it).
 cmwq_ev_state& ReportStream::emit(std::uint16_t kind, std::int64_t ts, int pool, bool in_sequence) {
   Timed& t = timed_.emplace_back();
   t.ts = ts;
@@ -318,9 +319,10 @@ void ReportStream::items(const Report& r, std::int64_t ts, std::int64_t at) {
         // (A microsecond before the instant at the latest: its barriers and a sleep come after.)
         // Without it, one ns apart in the printed order: the model lists a report's in-flight workers by start.
         std::int64_t started = std::min(at - 1000, std::max(ts, f.for_s >= 0 ? at - f.for_s * kSec : ts + ++starts));
-        cmwq_ev_state& rec = emit(CMWQ_EV_WORK_START, started, p.pool);
+        const std::uint32_t func = items_.back().func;
+        cmwq_ev_state& rec = emit(CMWQ_EV_WORK_START, started, p.pool);  // valid until the next emit()
         rec.work = work;
-        rec.func = items_.back().func;
+        rec.func = func;
         rec.wq = wq;
         rec.worker = pid;
         // Barriers right after the function go first on the worker's list (the model puts each at
@@ -341,7 +343,7 @@ void ReportStream::items(const Report& r, std::int64_t ts, std::int64_t at) {
         if (hogs.count(f.func)) {
           cmwq_ev_state& hog = emit(CMWQ_EV_CPU_INTENSIVE, at - 1, p.pool);
           hog.work = work;
-          hog.func = rec.func;
+          hog.func = func;
           hog.wq = wq;
           hog.worker = pid;
         }
@@ -375,8 +377,7 @@ void ReportStream::add(const Report& r, std::int64_t at, std::int64_t number) {
       rec.flags = static_cast<std::uint32_t>(p.max_active);
       rec.worker = static_cast<std::int32_t>(i + 1);
       if (!p.mayday) continue;
-      cmwq_ev_state& mayday = emit(CMWQ_EV_MAYDAY, at, p.pool);  // work 0: on the mayday list, no new call
-      mayday.wq = rec.wq;
+      emit(CMWQ_EV_MAYDAY, at, p.pool).wq = wq_ids_.at(w.name);  // work 0: on the mayday list, no new call
     }
   std::map<int, std::int64_t> stamps;
   for (const Lockup& l : r.lockups)
