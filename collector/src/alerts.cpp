@@ -64,10 +64,12 @@ void AlertPrinter::print(const std::vector<Alert>& raised, const Model& model) {
     nlohmann::json j = alert_json(a, target_);
     if (a.kind == "lockup") j["dump"] = dump;
     if (a.kind == "lockup" && out_.explain) j["explain"] = why;
-    if (out_.json) fmt::print("{}\n", j.dump());
+    // Names come from the target or a log: bytes that are not UTF-8 are replaced, not thrown.
+    std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (out_.json) fmt::print("{}\n", line);
     else fmt::print("{}\n", a.message);
     if (!out_.exec.empty())
-      if (pid_t h = run_hook(out_.exec, j.dump() + "\n"); h > 0) hooks_.push_back(h);
+      if (pid_t h = run_hook(out_.exec, line + "\n"); h > 0) hooks_.push_back(h);
   }
   if (!out_.json) {
     for (auto& line : dump) fmt::print("{}\n", line);

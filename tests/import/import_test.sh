@@ -87,6 +87,12 @@ expect_in "explain seed004" "$tmp/explain-seed004" "pool 0 is DISASSOCIATED (fla
 expect_in "replay --explain" "$tmp/replay-seed004" "Showing busy workqueues and worker pools:" \
   "pool 0 is DISASSOCIATED (flags 0x4): CPU 0 is offline"
 
+# Names that are not UTF-8 (a mangled log): replaced in JSON, not a crash.
+printf '[ 1.0] BUG: workqueue lockup - pool cpus=0 node=0 flags=0x0 nice=0 stuck for 40s!\n[ 1.1] workqueue ev\xfan: flags=0x0\n[ 1.2]   pwq 0: cpus=0 node=0 flags=0x0 nice=0 active=1/256 refcnt=2\n[ 1.3]     pending: f\xfa\n' > "$tmp/u.log"
+"$wqscope" import "$tmp/u.log" -o "$tmp/u.db" 2> /dev/null || failed "import of a log with names that are not UTF-8"
+"$wqscope" replay --json "$tmp/u.db" > /dev/null 2>&1 || failed "replay --json of names that are not UTF-8"
+"$wqscope" explain --json "$tmp/u.db" > /dev/null 2>&1 || failed "explain --json of names that are not UTF-8"
+
 # Bad inputs: a damaged line is said with its number and skipped; a log without a report is an error.
 "$wqscope" import "$here/logs/l-damaged-line.log" -o "$tmp/l.db" 2> "$tmp/l.err" || failed "import l: $(cat "$tmp/l.err")"
 expect_in "damaged line" "$tmp/l.err" "l-damaged-line.log:7: skipped, not pwq N: cpus=... active=N:" \
