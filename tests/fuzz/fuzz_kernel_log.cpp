@@ -30,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)wqscope::explain_text(e);
     (void)wqscope::explain_json(e);
   }
-  stream.finish(at.back() + 1);
+  stream.finish(at.back() + 1);  // instants stop at 2^62 ns: no overflow
   cmwq::for_each_record(stream.records(), [&](const cmwq::Record& r) { model.apply(r); });
   return 0;
 }

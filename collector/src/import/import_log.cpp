@@ -103,7 +103,7 @@ int import_kernel_log(const std::string& path, const std::string& output) {
     stream.add(r, at[k], static_cast<std::int64_t>(k + 1));
     apply();
     for (const Lockup& l : r.lockups)
-      rec->on_alert(Alert{"lockup", ReportStream::pool_of(r, l), "", l.pool, l.line, at[k], l.stuck_s * kSec, 0});
+      rec->on_alert(Alert{"lockup", ReportStream::pool_of(r, l), "", l.pool, l.line, at[k], ReportStream::age_ns(l.stuck_s), 0});
     for (const Hog& h : r.hogs) rec->on_alert(Alert{"cpu_hog", -1, h.func, "", h.line, at[k], 0, 0});
     for (const Task& t : r.tasks) rec->on_alert(Alert{"backtrace", t.pool, t.comm, "", backtrace(t), at[k], 0, 0});
     fmt::print(stderr, "wqscope import: report {} (lines {}-{}) at @{}: {}, {} lockups, {} hog warnings, {} tasks\n",

@@ -17,6 +17,10 @@ namespace {
 
 constexpr std::int64_t kSec = 1'000'000'000;
 
+// Times and ages come from the log: a damaged one says anything. Ages past a century and instants
+// past 2^62 ns (146 years of uptime) are cut there, so that no sum of them overflows.
+constexpr std::int64_t kLongestAge = 100LL * 365 * 86400, kLatest = std::int64_t{1} << 62;
+
 /// A BH pool's worker has no pid ("bh"): one per pool, numbered below zero.
 int worker_pid(const InFlight& f, int pool) { return f.pid > 0 ? f.pid : -(pool + 1); }
 
@@ -34,6 +38,10 @@ std::uint32_t task_state(char c) {
 
 }  // namespace
 
+std::int64_t ReportStream::age_ns(std::int64_t seconds) {
+  return std::clamp<std::int64_t>(seconds, 0, kLongestAge) * kSec;
+}
+
 std::int64_t ReportStream::lookback_ns(const Report& r) {
   std::int64_t oldest = 0;
   for (const Lockup& l : r.lockups) oldest = std::max(oldest, l.stuck_s);
@@ -41,8 +49,7 @@ std::int64_t ReportStream::lookback_ns(const Report& r) {
   for (const Workqueue& w : r.dump.workqueues)
     for (const Pwq& p : w.pwqs)
       for (const InFlight& f : p.in_flight) oldest = std::max(oldest, f.for_s);
-  // Ages come from the log: a damaged one must not push the times past what a signed ns holds.
-  return (std::min<std::int64_t>(oldest, 100LL * 365 * 86400) + 2) * kSec;
+  return age_ns(oldest) + 2 * kSec;
 }
 
 /// The CPUs the reports' pools name: the pool identities print CPU lists ("0-3,8").
@@ -75,7 +82,7 @@ std::vector<std::int64_t> ReportStream::instants(const Log& log) {
   std::int64_t last = 0;
   for (const Report& r : log.reports) {
     std::int64_t back = lookback_ns(r);
-    std::int64_t at = std::max({r.ts_ns, last + back + kSec / 1000, back + kSec});
+    std::int64_t at = std::min(kLatest, std::max({r.ts_ns, last + back + kSec / 1000, back + kSec}));
     out.push_back(at);
     last = at;
   }
@@ -318,7 +325,7 @@ void ReportStream::items(const Report& r, std::int64_t ts, std::int64_t at) {
         // Started " for" seconds ago if the report says, else as early as the report's records go.
         // (A microsecond before the instant at the latest: its barriers and a sleep come after.)
         // Without it, one ns apart in the printed order: the model lists a report's in-flight workers by start.
-        std::int64_t started = std::min(at - 1000, std::max(ts, f.for_s >= 0 ? at - f.for_s * kSec : ts + ++starts));
+        std::int64_t started = std::min(at - 1000, std::max(ts, f.for_s >= 0 ? at - age_ns(f.for_s) : ts + ++starts));
         const std::uint32_t func = items_.back().func;
         cmwq_ev_state& rec = emit(CMWQ_EV_WORK_START, started, p.pool);  // valid until the next emit()
         rec.work = work;
@@ -381,8 +388,8 @@ void ReportStream::add(const Report& r, std::int64_t at, std::int64_t number) {
     }
   std::map<int, std::int64_t> stamps;
   for (const Lockup& l : r.lockups)
-    if (int pool = pool_of(r, l); pool >= 0) stamps[pool] = at - l.stuck_s * kSec;
-  for (const Pool& p : r.dump.pools) stamps[p.id] = at - p.hung_s * kSec;
+    if (int pool = pool_of(r, l); pool >= 0) stamps[pool] = at - age_ns(l.stuck_s);
+  for (const Pool& p : r.dump.pools) stamps[p.id] = at - age_ns(p.hung_s);
   // A pool the report does not call stuck gets no stamp: no alert of ours where the kernel gave none.
   for (auto& [pool, fields] : pool_fields_) {
     auto stamp = stamps.find(pool);

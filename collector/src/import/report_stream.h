@@ -23,6 +23,8 @@ class ReportStream {
  public:
   explicit ReportStream(int possible_cpus) : possible_cpus_(possible_cpus) {}
 
+  /// An age the log states ("hung=", "stuck for", " for"), in ns, cut at a century.
+  static std::int64_t age_ns(std::int64_t seconds);
   /// How long before its instant a report's records begin: its oldest age (hung, stuck, " for") and a margin.
   static std::int64_t lookback_ns(const Report&);
   /// Where each report goes on the recording's time line (see report_stream.cpp).
