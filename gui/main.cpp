@@ -2,18 +2,34 @@
 // instant, or a recording that `wqscope record`/`watch` is still writing — or
 // that it starts itself, for a process or a command.
 #include "collector.h"
+#include "import/import_log.h"
 #include "main_window.h"
 
 #include <duration.h>
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QFile>
 #include <QFileInfo>
+#include <QTemporaryDir>
 #include <QTimer>
 
 #include <cstdio>
 #include <optional>
 #include <stdexcept>
+
+namespace {
+
+/// A text file, neither a recording (SQLite) nor an event stream: a log to import.
+bool is_kernel_log(const QString& path) {
+  QFile f(path);
+  if (!f.open(QIODevice::ReadOnly)) return false;  // the session says why it cannot read it
+  QByteArray head = f.read(64);
+  if (head.startsWith("SQLite format 3")) return false;
+  return !wqscope::is_event_stream(std::as_bytes(std::span(head.constData(), static_cast<std::size_t>(head.size()))));
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   QCommandLineParser cli;
@@ -22,6 +38,7 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  wqscope-gui trace.db                 open a recording at its end\n"
       "  wqscope-gui --at 60s trace.db        open it 60 s after its start\n"
+      "  wqscope-gui console.log              a kernel log with lockup reports: imported, one instant per report\n"
       "  sudo wqscope record -o t.db -- ./app &  wqscope-gui --live t.db\n"
       "                                       follow a recording as it is written (no privileges needed)\n"
       "  wqscope-gui --pid 1234               record process 1234 and follow it live\n"
@@ -87,6 +104,20 @@ int main(int argc, char** argv) {
                       : cli.positionalArguments().front();
   if (record && QFileInfo::exists(db))
     return bad(QStringLiteral("%1 already exists; wqscope never overwrites a recording: choose another -o").arg(db));
+
+  // A kernel log (text, not a recording): imported into a recording of its own, gone at exit.
+  std::optional<QTemporaryDir> imported;
+  if (!record && is_kernel_log(db)) {
+    imported.emplace();
+    QString out = imported->filePath(QStringLiteral("report.db"));
+    try {
+      wqscope::import_kernel_log(db.toStdString(), out.toStdString());
+    } catch (const std::runtime_error& e) {
+      std::fprintf(stderr, "wqscope-gui: %s\n", e.what());
+      return 1;
+    }
+    db = out;
+  }
 
   wqgui::Session::Options opt;
   opt.live = record || cli.isSet(live);

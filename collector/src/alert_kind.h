@@ -14,6 +14,7 @@ enum class AlertKind {
   CpuHog,       // a function marked CPU-intensive again (the kernel's "hogged CPU")
   MaydayStorm,  // a pool keeps calling the rescuers: worker creation keeps failing
   HiddenBlock,  // a worker blocked in an item without telling the pool, which counts it as running
+  Backtrace,    // an imported kernel report's task dump: its state, Workqueue: line and stack
 };
 
 struct AlertKindInfo {
@@ -28,6 +29,7 @@ inline constexpr AlertKindInfo kAlertKinds[] = {
     {AlertKind::CpuHog, "cpu_hog", false},
     {AlertKind::MaydayStorm, "mayday_storm", false},
     {AlertKind::HiddenBlock, "hidden_block", true},
+    {AlertKind::Backtrace, "backtrace", false},
 };
 
 constexpr const AlertKindInfo& info(AlertKind k) {
@@ -45,7 +47,7 @@ constexpr std::optional<AlertKind> alert_kind(std::string_view name) {
   return std::nullopt;
 }
 
-static_assert(static_cast<int>(AlertKind::HiddenBlock) + 1 == std::size(kAlertKinds), "a row for every kind");
+static_assert(static_cast<int>(AlertKind::Backtrace) + 1 == std::size(kAlertKinds), "a row for every kind");
 static_assert([] {
   for (int k = 0; k < static_cast<int>(std::size(kAlertKinds)); ++k)
     if (static_cast<int>(kAlertKinds[k].kind) != k) return false;

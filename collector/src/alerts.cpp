@@ -38,17 +38,22 @@ void AlertPrinter::print(const std::vector<Alert>& raised, const Model& model) {
   std::int64_t now = model.last_ts();
   for (const Alert& a : raised) now = std::max(now, a.time_ns);
   if (lockup) dump = cmwq::report::show_busy(model.busy(now));
+  std::vector<std::string> why;
+  if (lockup && out_.explain) why = out_.explain(model, now);
   for (const Alert& a : raised) {
     ++count_;
     nlohmann::json j = alert_json(a, target_);
     if (a.kind == AlertKind::Lockup) j["dump"] = dump;
+    if (a.kind == AlertKind::Lockup && out_.explain) j["explain"] = why;
     std::string line = json_text(j) + "\n";
     if (out_.json) fmt::print("{}", line);
     else fmt::print("{}\n", a.message);
     if (hook_) hook_->submit(std::move(line));
   }
-  if (!out_.json)
+  if (!out_.json) {
     for (auto& line : dump) fmt::print("{}\n", line);
+    for (auto& line : why) fmt::print("{}\n", line);
+  }
   std::fflush(stdout);
 }
 

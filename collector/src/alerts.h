@@ -7,6 +7,7 @@
 #include "watchdog.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <sys/types.h>
@@ -18,6 +19,9 @@ struct AlertOutput {
   bool json = false;
   std::string exec;  // run without a shell, the alert as JSON on stdin (hook.h)
   std::int64_t exec_timeout_ns = 10'000'000'000;  // a hook still running then is killed
+  /// --explain: lines printed after a lockup's dump (and its JSON's "explain"); set, it is the explainer.
+  using Explain = std::function<std::vector<std::string>(const Model&, std::int64_t now)>;
+  Explain explain;
 };
 
 class AlertHook;

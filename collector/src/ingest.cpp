@@ -50,8 +50,14 @@ void Ingest::batch(std::uint32_t pid, std::uint64_t stream, std::span<const std:
     cmwq::for_each_record(bytes, [&](const cmwq::Record& r) {
       auto ts = static_cast<std::int64_t>(std::min<std::uint64_t>(r.h->ts, INT64_MAX));
       release_until(ts);
-      if (r.h->seq == 0 || r.h->kind == CMWQ_EV_GAP || r.h->kind == CMWQ_EV_CHECK) {  // only the collector writes these
+      if (r.h->kind == CMWQ_EV_GAP || r.h->kind == CMWQ_EV_CHECK) {  // only the collector writes these
         ++counts_.out_of_sequence;
+        return;
+      }
+      if (r.h->seq == 0) {  // an import's off/on-CPU records (task states); live, only the kernel sends them
+        bool sched = r.h->kind == CMWQ_EV_OFF_CPU || r.h->kind == CMWQ_EV_ON_CPU;
+        if (clock_ != Clock::live && sched) apply(src.id, r);
+        else ++counts_.out_of_sequence;
         return;
       }
       if (clock_ == Clock::live && ts > now_ + kFutureNs) {

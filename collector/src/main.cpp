@@ -1,5 +1,8 @@
 // wqscope: see inside libcmwq pools, catch them when they stall.
+#include "explain.h"
+#include "explain_command.h"
 #include "export.h"
+#include "import/import_log.h"
 #include "inspect.h"
 #include "record.h"
 #include "recording.h"
@@ -9,10 +12,13 @@
 #endif
 
 #include <CLI/CLI.hpp>
+#include <cmwq/events.h>
 #include <duration.h>
 #include <fmt/format.h>
 
+#include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <grp.h>
 #include <unistd.h>
@@ -66,6 +72,16 @@ gid_t parse_group(const std::string& name) {
 
 #endif
 
+/// The first bytes of `path` say whether it is an event stream (a HELLO record) or a text log.
+bool is_event_stream_file(const std::string& path) {
+  std::array<std::byte, sizeof(cmwq_event_header)> head{};
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;  // the importer says why it cannot read it
+  std::size_t n = std::fread(head.data(), 1, head.size(), f);
+  std::fclose(f);
+  return wqscope::is_event_stream(std::span(head.data(), n));
+}
+
 int export_trace(const std::string& db, const std::string& json) {
   wqscope::RecordingReader reader(db);
   auto s = wqscope::export_perfetto(reader, json);
@@ -93,6 +109,8 @@ int main(int argc, char** argv) {
                "  sudo wqscope watch --kernel --thresh 10s  # the kernel's own workqueues\n"
                "  sudo wqscope stats --kernel              # wq_monitor.py's table for the running kernel\n"
                "  wqscope replay --thresh 5s trace.db     # watch's alerts, from the recording\n"
+               "  wqscope import console.log -o report.db  # kernel lockup reports (dmesg, journalctl, serial, mail)\n"
+               "  wqscope explain report.db --at @842410023000  # who waits on whom in a stuck pool\n"
                "  sqlite3 trace.db 'SELECT func, count(*) FROM work_items GROUP BY func'\n\n"
                "Durations (--thresh, --interval, --exec-timeout): 30s, 500ms, 250us, 2m, or a bare number of\n"
                "seconds (1.5). Instants (--at): a duration from the start of the recording, or @NS on the\n"
@@ -126,6 +144,8 @@ int main(int argc, char** argv) {
   add_target(watch);
   watch->add_option("--thresh", thresh, "report a pool stuck this long, e.g. 30s, 500ms (default 30s)");
   watch->add_flag("--json", wopt.json, "print alerts as JSON lines");
+  bool explain_alerts = false;
+  watch->add_flag("--explain", explain_alerts, "after each lockup's dump, why its pools make no progress (explain)");
   watch->add_option("--exec", wopt.exec, "run this program (no shell) for each alert, the alert as JSON on stdin");
   std::string exec_timeout = "10s";
   watch->add_option("--exec-timeout", exec_timeout, "kill a hook still running after this long (default 10s)");
@@ -159,11 +179,24 @@ int main(int argc, char** argv) {
   replay->add_option("--speed", ropt.speed, "replay at this many times the recorded speed (default: as fast as possible)")
       ->check(CLI::Range(0.001, 1e6));
   replay->add_flag("--json", ropt.out.json, "print alerts as JSON lines");
-  auto* import = app.add_subcommand("import", "make a recording from a file of cmwq event records (cmwq-sim --events)");
-  std::string events;
-  import->add_option("events", events, "the event stream")->required();
+  replay->add_flag("--explain", explain_alerts, "after each lockup's dump, why its pools make no progress (explain)");
+  auto* import = app.add_subcommand("import", "make a recording from a kernel log with workqueue lockup reports, or "
+                                            "from a file of cmwq event records (cmwq-sim --events)");
+  std::string events, format = "auto";
+  import->add_option("events", events, "the kernel log (dmesg, journalctl -k, a console or a mail) or event stream")
+      ->required();
+  import->add_option("--format", format, "auto (default: detected), kernel-log or events")
+      ->check(CLI::IsMember({"auto", "kernel-log", "events"}));
   import->add_option("-o,--output", output, "the recording to create (never overwritten)")->required();
   import->add_option("--thresh", thresh, "note stalls this long in the alerts table (default 30s)");
+  auto* explain = app.add_subcommand("explain", "why the stuck pools of a recording or an imported kernel report make "
+                                              "no progress: causes and wait-for chains");
+  add_db(explain);
+  explain->add_option("--at", at, "seconds from the start (12.5, 800ms) or @NS; default: the end");
+  auto* explain_thresh = explain->add_option("--thresh", thresh, "pools stuck this long (default 30s; 1s for kernel "
+                                                                 "reports, which name their stuck pools)");
+  bool explain_json = false;
+  explain->add_flag("--json", explain_json, "one JSON object");
   std::string export_json;
   auto* export_cmd = app.add_subcommand("export", "write a recording as a Chrome/Perfetto trace (JSON) for "
                                                   "ui.perfetto.dev or chrome://tracing");
@@ -172,6 +205,16 @@ int main(int argc, char** argv) {
       ->required();
   export_cmd->footer("Example:\n  wqscope export trace.db --perfetto trace.json  # ui.perfetto.dev: Open trace file");
   CLI11_PARSE(app, argc, argv);
+  // The explainer with the watchdog's threshold (set below, once checked): the pools the alert is about.
+  auto explainer = [](const std::int64_t& thresh_ns) -> wqscope::AlertOutput::Explain {
+    return [&thresh_ns](const wqscope::Model& model, std::int64_t now) {
+      return wqscope::explain_text(wqscope::explain(model, now, thresh_ns));
+    };
+  };
+  if (explain_alerts) {
+    ropt.out.explain = explainer(ropt.thresh_ns);
+    wopt.explain = explainer(wopt.thresh_ns);
+  }
   CLI::App* sub = app.get_subcommands().front();
   try {
     if (show->parsed()) return wqscope::show(db, at.empty() ? std::nullopt : std::optional(at), parse_threshold(thresh));
@@ -186,7 +229,15 @@ int main(int argc, char** argv) {
       return wqscope::live_stats(target, every.value_or(1.0), count);
 #endif
     }
-    if (import->parsed()) return wqscope::import_events(events, output, parse_threshold(thresh));
+    if (import->parsed()) {
+      if (format == "auto") format = is_event_stream_file(events) ? "events" : "kernel-log";
+      if (format == "kernel-log") return wqscope::import_kernel_log(events, output);
+      return wqscope::import_events(events, output, parse_threshold(thresh));
+    }
+    if (explain->parsed())
+      return wqscope::explain_recording(db, at.empty() ? std::nullopt : std::optional(at),
+                                        explain_thresh->count() ? std::optional(parse_threshold(thresh)) : std::nullopt,
+                                        explain_json);
     if (export_cmd->parsed()) return export_trace(db, export_json);
     if (replay->parsed()) {
       ropt.thresh_ns = parse_threshold(thresh);

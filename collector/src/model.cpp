@@ -154,6 +154,7 @@ void Model::apply(const cmwq::Record& r) {
     case CMWQ_EV_POOL_CREATE: {
       PoolInfo& p = pools_[e.pool];
       p.nice = static_cast<int>(e.arg);
+      if (e.func) p.identity = name(e.func);
       notify([&](ModelObserver& o) { o.on_pool(p); });
       break;
     }
@@ -189,6 +190,9 @@ void Model::apply(const cmwq::Record& r) {
     case CMWQ_EV_BARRIER:
     case CMWQ_EV_BARRIER_DONE:
       apply_barrier(e);
+      break;
+    case CMWQ_EV_REPORTED:
+      apply_reported(e);
       break;
     case CMWQ_EV_CPU_INTENSIVE:
       if (auto w = workers_.find(e.worker); w != workers_.end() && w->second.current.work == e.work) {
@@ -276,6 +280,23 @@ void Model::apply_sched(const cmwq_ev_state& e) {
   notify([&](ModelObserver& o) { o.on_off_cpu(w, ts); });
   w.off_cpu_since = -1;
   w.hidden_block = false;
+}
+
+void Model::apply_reported(const cmwq_ev_state& e) {
+  // A kernel report's numbers: what it printed is the state, whatever the items on the lists add up to.
+  if (e.wq) {
+    PwqInfo& q = pwq(e);
+    q.nr_active = std::max(0, e.nr_active);
+    q.refcnt = static_cast<int>(std::clamp<std::int64_t>(e.arg, -1, INT32_MAX));
+    q.max_active = static_cast<int>(std::min<std::uint32_t>(e.flags, INT32_MAX));
+    q.printed = std::max(0, e.worker);
+    q.mayday = false;  // a MAYDAY record follows if the line said so
+  } else if (e.pool >= 0) {
+    pools_[e.pool].last_progress_ns = e.arg;
+    pools_[e.pool].printed = static_cast<int>(std::min<std::uint32_t>(e.flags, INT32_MAX));
+  } else {
+    dialect_ = name(e.func);
+  }
 }
 
 void Model::apply_rescue(const cmwq_ev_state& e) {

@@ -58,6 +58,8 @@ struct PwqInfo {
   int nr_active = 0, nr_in_flight = 0;
   bool mayday = false;  // on its workqueue's mayday list
   EntryList inactive;   // held back by max_active
+  int refcnt = -1, max_active = 0;  // as a kernel report printed them (CMWQ_EV_REPORTED); -1, 0: not printed
+  int printed = 0;                  // the report's N-th pwq line of its workqueue; 0: none
 };
 
 /// Calls for rescue of one pool: from its first mayday until its manager stops (workers are back).
@@ -78,6 +80,8 @@ struct PoolInfo {
   EntryList worklist;
   std::list<int> idle;                 // idle workers, most recently idle first
   MaydayEpisode episode;               // the open one, if started_ns >= 0
+  std::string identity;                // as a kernel report printed it (POOL_CREATE's func); "": derived
+  int printed = 0;                     // the report's N-th pool line (CMWQ_EV_REPORTED's flags); 0: none
 
   /// "Hung", the one test for the watchdog, metrics, `show` and the GUI: work waits on the worklist
   /// and none has left it since last_progress_ns (the kernel's wq_watchdog_timer_fn and the hung=
@@ -163,6 +167,10 @@ class Model {
   const std::map<int, WorkerInfo>& workers() const { return workers_; }
   /// An interned workqueue, function or worker name; "" if not (yet) known.
   std::string name(std::uint32_t id) const;
+  /// CPU-intensive marks per function (the kernel's hog warnings).
+  const std::map<std::string, std::uint64_t>& hogs() const { return hogs_; }
+  /// The dialect of the last kernel report applied (cmwq::report::Dialect::text()); "" for libcmwq's.
+  const std::string& dialect() const { return dialect_; }
 
  private:
   template <class F>
@@ -175,6 +183,7 @@ class Model {
   void apply_rescue(const cmwq_ev_state&);
   void apply_barrier(const cmwq_ev_state&);
   void apply_sched(const cmwq_ev_state&);
+  void apply_reported(const cmwq_ev_state&);
   PwqInfo& pwq(const cmwq_ev_state& e) {
     PwqInfo& q = pwqs_[{e.wq, e.pool}];
     q.wq = e.wq;
@@ -230,6 +239,7 @@ class Model {
   std::unordered_map<std::uint64_t, WorkInstance> queued_;  // queued, not started: by work id
   Places places_;
   std::map<std::string, std::uint64_t> hogs_;               // CPU-intensive marks per function
+  std::string dialect_;
 };
 
 }  // namespace wqscope

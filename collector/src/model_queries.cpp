@@ -8,6 +8,7 @@
 namespace wqscope {
 
 std::string Model::pool_identity(const PoolInfo& p) const {
+  if (!p.identity.empty()) return p.identity;
   std::vector<int> cpus;
   if (p.cpu >= 0) cpus.push_back(p.cpu);
   else
@@ -48,6 +49,7 @@ cmwq::report::Busy Model::busy(std::int64_t now) const {
                         x.linked};
   };
   report::Busy out;
+  out.dialect = report::Dialect::parse(dialect_);
   for (auto& [id, wq] : wqs_) {
     if (wq.destroyed_ns >= 0) continue;
     report::Workqueue& rw = out.workqueues.emplace_back(report::Workqueue{wq.name, wq.flags, {}});
@@ -59,27 +61,42 @@ cmwq::report::Busy Model::busy(std::int64_t now) const {
       rp.pool = q.pool;
       rp.identity = pool_identity(pool->second);
       rp.nr_active = q.nr_active;
-      rp.max_active = static_cast<int>(wq.max_active);
-      rp.refcnt = 1 + q.nr_in_flight + (q.mayday ? 1 : 0);
+      rp.max_active = q.max_active ? q.max_active : static_cast<int>(wq.max_active);
+      rp.refcnt = q.refcnt >= 0 ? q.refcnt : 1 + q.nr_in_flight + (q.mayday ? 1 : 0);
       rp.mayday = q.mayday;
-      for (auto& [pid, w] : workers_)  // by pid, as the kernel's dump sorts them
-        if (w.current.work && w.current.wq_id == id && w.current.pool == q.pool) {
-          report::InFlight& f = rp.in_flight.emplace_back(report::InFlight{pid, w.rescuer_of != 0, w.current.func, {}, {}});
-          for (const Entry& s : w.scheduled) f.scheduled.push_back(item(s));
-        }
+      rp.printed = q.printed;
+      // By pid; a kernel report's in the order it printed them (its busy_hash's, kept as the order they started).
+      std::vector<const WorkerInfo*> busy_workers;
+      for (auto& [pid, w] : workers_)
+        if (w.current.work && w.current.wq_id == id && w.current.pool == q.pool) busy_workers.push_back(&w);
+      if (!dialect_.empty())
+        std::stable_sort(busy_workers.begin(), busy_workers.end(),
+                         [](auto* a, auto* b) { return a->current.started_ns < b->current.started_ns; });
+      for (const WorkerInfo* w : busy_workers) {
+        report::InFlight& f = rp.in_flight.emplace_back(report::InFlight{w->pid, w->rescuer_of != 0, w->current.func, {}});
+        f.for_s = std::max<std::int64_t>(0, now - w->current.started_ns) / 1'000'000'000;
+        for (const Entry& s : w->scheduled) f.scheduled.push_back(item(s));
+      }
       for (const Entry& x : pool->second.worklist)
         if (x.wq == id) rp.pending.push_back(item(x));
       for (const Entry& x : q.inactive) rp.inactive.push_back(item(x));
     }
+    // A kernel report's pwq lines in its order (the wq's pwqs list: the kernel links new ones at its head).
+    std::stable_sort(rw.pwqs.begin(), rw.pwqs.end(), [](const report::Pwq& a, const report::Pwq& b) {
+      return (a.printed ? a.printed : INT32_MAX) < (b.printed ? b.printed : INT32_MAX);
+    });
   }
   for (auto& [id, p] : pools_) {
     report::Pool& rp = out.pools.emplace_back();
     rp.id = id;
     rp.identity = pool_identity(p);
-    rp.hung_s = p.hung_ns(now) / 1'000'000'000;
+    // Before 6.5 a report's hung= counted also while nothing waited.
+    bool idle_counts = out.dialect.hung_idle && p.last_progress_ns >= 0 && now > p.last_progress_ns;
+    rp.hung_s = (idle_counts ? now - p.last_progress_ns : p.hung_ns(now)) / 1'000'000'000;
     rp.nr_workers = p.nr_workers;
     rp.nr_idle = p.nr_idle;
     rp.manager = p.manager;
+    rp.printed = p.printed;
     rp.idle.assign(p.idle.begin(), p.idle.end());
   }
   return out;

@@ -70,7 +70,7 @@ int watch(const Target& target, const WatchOptions& opt) {
   std::unique_ptr<Recording> rec;
   if (!opt.output.empty())
     rec = Recording::create(opt.output, {session.description(), session.pid(), mono_ns()}, opt.group);
-  AlertPrinter printer({opt.json, opt.exec, opt.exec_timeout_ns}, session.pid());
+  AlertPrinter printer({opt.json, opt.exec, opt.exec_timeout_ns, opt.explain}, session.pid());
   Ingest ingest(rec.get(), opt.thresh_ns, Ingest::Clock::live,
                 [&](int, const std::vector<Alert>& raised, const Model& model) {
                   if (metrics)

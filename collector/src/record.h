@@ -1,6 +1,7 @@
 // `wqscope record`, `wqscope watch` and `wqscope stats` of a live target.
 #pragma once
 
+#include "alerts.h"
 #include "target.h"
 
 #include <cstdint>
@@ -20,6 +21,7 @@ struct WatchOptions {
   std::optional<gid_t> group;  // --group: the recording is mode 0640 and this group's, not 0600
   std::string metrics; // serve Prometheus metrics at this address (from metrics_address), if set
   bool quiet = false;  // record: alerts go to the recording only
+  AlertOutput::Explain explain;  // --explain: the explainer, after each lockup's dump
 };
 
 /// Headless lockup detection. Returns the process exit status.

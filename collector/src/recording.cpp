@@ -24,7 +24,8 @@ const char* kind_name(int k) {
       "WORKER_BUSY", "WORKER_SLEEP", "WORKER_WAKE", "WORK_QUEUE", "WORK_ACTIVATE", "WORK_START", "WORK_END",
       "WORK_CANCEL", "FLUSH", "BARRIER", "MANAGER_START", "MANAGER_END", "CREATE_FAIL", "MAYDAY", "RESCUER_WAKE",
       "RESCUE", "CPU_OFFLINE", "CPU_ONLINE", "FREEZE", "THAW", "WATCHDOG_TOUCH", "LOCKUP", "MAX_ACTIVE",
-      "CPU_INTENSIVE", "NAME", "HELLO", "BARRIER_DONE", "WORK_ASSIGN", "OFF_CPU", "ON_CPU", "GAP", "ANNOUNCED", "CHECK"};
+      "CPU_INTENSIVE", "NAME", "HELLO", "BARRIER_DONE", "WORK_ASSIGN", "OFF_CPU", "ON_CPU", "GAP", "ANNOUNCED", "CHECK",
+      "REPORTED"};
   static_assert(sizeof(names) / sizeof(names[0]) == CMWQ_EV_KIND_END, "a name for every kind");
   return names[k];
 }

@@ -45,10 +45,11 @@ void from_json(const nlohmann::json& j, WorkInstance& w) {
 }
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(WorkqueueInfo, id, name, flags, max_active, created_ns, destroyed_ns, in_flight,
                                    last_progress_ns, counters)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PwqInfo, wq, pool, nr_active, nr_in_flight, mayday, inactive)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PwqInfo, wq, pool, nr_active, nr_in_flight, mayday, inactive, refcnt,
+                                                max_active, printed)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MaydayEpisode, pool, started_ns, ended_ns, maydays, rescued, workqueues)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PoolInfo, id, cpu, nice, flags, nr_running, nr_idle, nr_workers, pending,
-                                   last_progress_ns, manager, worklist, idle, episode)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PoolInfo, id, cpu, nice, flags, nr_running, nr_idle, nr_workers,
+                                                pending, last_progress_ns, manager, worklist, idle, episode, identity, printed)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(WorkerInfo, pid, pool, rescuer_of, created_ns, destroyed_ns, state,
                                    state_since_ns, current, scheduled, off_cpu_since, off_cpu_state, hidden_block)
 
@@ -58,7 +59,7 @@ std::vector<std::uint8_t> Model::snapshot() const {
                       {"names", names_},     {"wqs", wqs_},          {"pwqs", pwqs_},
                       {"pools", pools_},     {"workers", workers_},  {"queued", queued_},
                       {"hogs", hogs_},       {"following", following_}, {"restating", restating_},
-                      {"restated", restated_}};
+                      {"restated", restated_}, {"dialect", dialect_}};
   return nlohmann::json::to_cbor(j);
 }
 
@@ -81,6 +82,7 @@ void Model::restore(std::span<const std::uint8_t> bytes) {
   j.at("following").get_to(following_);
   j.at("restating").get_to(restating_);
   j.at("restated").get_to(restated_);
+  dialect_ = j.value("dialect", std::string());
   places_ = Places();
   reindex();
 }

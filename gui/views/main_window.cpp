@@ -4,6 +4,7 @@
 #include "alerts_model.h"
 #include "collector.h"
 #include "depth_chart.h"
+#include "explain_model.h"
 #include "format.h"
 #include "lockup_banner.h"
 #include "pools_model.h"
@@ -15,7 +16,12 @@
 
 #include "untrusted.h"
 
+#include <QCoreApplication>
+#include <QDragEnterEvent>
+#include <QDropEvent>
 #include <QFileInfo>
+#include <QMimeData>
+#include <QProcess>
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
@@ -72,6 +78,7 @@ MainWindow::MainWindow(Session* session, QWidget* parent)
   // Labels that show what a recording or the collector says (a command line, names, errors): plain
   // text, never taken for HTML.
   for (QLabel* l : {message_, runInfo_}) l->setTextFormat(Qt::PlainText);
+  setAcceptDrops(true);
   message_->setObjectName(QStringLiteral("message"));
   message_->setAlignment(Qt::AlignCenter);
   message_->setWordWrap(true);
@@ -93,7 +100,14 @@ MainWindow::MainWindow(Session* session, QWidget* parent)
   connect(session, &Session::failed, this, &MainWindow::showFailure);
   connect(session, &Session::busyChanged, progress_, &QWidget::setVisible);
   connect(session, &Session::alertsChanged, this,
-          [this](const auto& alerts) { alerts_->setAlerts(alerts, session_->extent().start_ns); });
+          [this](const auto& alerts) {
+            alerts_->setAlerts(alerts, session_->extent().start_ns);
+            // The instants to step between: an imported log's reports (its lockup lines), a recording's lockups.
+            std::vector<std::int64_t> lockups;
+            for (const wqscope::Alert& a : alerts)
+              if (a.kind == wqscope::AlertKind::Lockup) lockups.push_back(a.time_ns);
+            scrubber_->setInstants(std::move(lockups));
+          });
   connect(session, &Session::seriesChanged, this, [this](const Series& s) {
     chart_->setSeries(s, session_->extent().start_ns, session_->extent().end_ns);
   });
@@ -169,6 +183,28 @@ QWidget* MainWindow::buildViews() {
   tabs_->addTab(worklistView_, tr("Worklist"));
   tabs_->addTab(workersView_, tr("Workers"));
   tabs_->addTab(alertsView_, tr("Alerts"));
+  // Why the stuck pools make no progress, in the explainer's order (no sorting): selecting a row selects
+  // the pool it points at, and its worker in the Workers tab.
+  explain_ = new ExplainModel(this);
+  explainView_ = new QTableView(this);
+  explainView_->setModel(explain_);
+  explainView_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  explainView_->setSelectionMode(QAbstractItemView::SingleSelection);
+  explainView_->verticalHeader()->hide();
+  explainView_->horizontalHeader()->setStretchLastSection(true);
+  explainView_->setWordWrap(false);
+  connect(explain_, &QAbstractItemModel::modelReset, explainView_, &QTableView::resizeColumnsToContents);
+  connect(explainView_, &QTableView::activated, this, [this](const QModelIndex& index) {
+    int pool = index.sibling(index.row(), ExplainModel::Pool).data(SortRole).toInt();
+    int worker = index.sibling(index.row(), ExplainModel::Worker).data(SortRole).toInt();
+    if (pool >= 0) selectPool(pool);
+    if (!worker) return;
+    QModelIndexList found = workersProxy_->match(workersProxy_->index(0, 0), KeyRole, worker, 1, Qt::MatchExactly);
+    if (found.isEmpty()) return;
+    workersView_->selectRow(found.front().row());
+    tabs_->setCurrentWidget(workersView_);
+  });
+  tabs_->addTab(explainView_, tr("Explain"));
 
   auto* left = new QSplitter(Qt::Vertical, this);
   left->addWidget(poolsView_);
@@ -265,6 +301,7 @@ void MainWindow::showState(const State& s) {
   worklist_->setState(s);
   workers_->setState(s);
   alerts_->setNow(s.now);
+  explain_->setState(s);
   banner_->setAlerts(s.stuck);
   chart_->setNow(s.now);
   timeline_->setNow(s.now);
@@ -277,6 +314,18 @@ void MainWindow::showState(const State& s) {
   }
   shown_ = true;
   Q_EMIT stateShown(s.now);
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+  if (event->mimeData()->hasUrls()) event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+  // A window per file: this one keeps its session; the new process imports a log as it would from the
+  // command line (and says why it cannot).
+  for (const QUrl& url : event->mimeData()->urls())
+    if (url.isLocalFile()) QProcess::startDetached(QCoreApplication::applicationFilePath(), {url.toLocalFile()});
+  event->acceptProposedAction();
 }
 
 void MainWindow::selectPool(int pool) {

@@ -9,6 +9,8 @@
 #include <QMainWindow>
 
 class QAbstractItemModel;
+class QDragEnterEvent;
+class QDropEvent;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
@@ -24,6 +26,7 @@ namespace wqgui {
 class AlertsModel;
 class Collector;
 class DepthChart;
+class ExplainModel;
 class LockupBanner;
 class PoolsModel;
 class TimeScrubber;
@@ -53,6 +56,11 @@ class MainWindow : public QMainWindow {
   /// A state arrived and every view shows it.
   void stateShown(qint64 at);
 
+ protected:
+  // A file dropped on the window (a kernel log, a recording) opens in a window of its own.
+  void dragEnterEvent(QDragEnterEvent*) override;
+  void dropEvent(QDropEvent*) override;
+
  private:
   QWidget* buildViews();
   QTableView* table(QAbstractItemModel* model, QSortFilterProxyModel** proxy, int filterColumn);
@@ -78,6 +86,8 @@ class MainWindow : public QMainWindow {
   QTreeView* workqueuesView_;
   QTabWidget* tabs_;
   DepthChart* chart_;
+  ExplainModel* explain_ = nullptr;  // the explainer's answer (a tab beside the worklist)
+  QTableView* explainView_ = nullptr;
   WorkerTimeline* timeline_;
   TimeScrubber* scrubber_;
   QProgressBar* progress_;

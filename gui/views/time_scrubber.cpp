@@ -11,6 +11,8 @@
 #include <QTimer>
 #include <QToolButton>
 
+#include <algorithm>
+
 namespace wqgui {
 
 namespace {
@@ -22,6 +24,8 @@ TimeScrubber::TimeScrubber(bool live, QWidget* parent)
     : QWidget(parent),
       play_(new QToolButton(this)),
       follow_(new QToolButton(this)),
+      prev_(new QToolButton(this)),
+      next_(new QToolButton(this)),
       slider_(new QSlider(Qt::Horizontal, this)),
       speed_(new QComboBox(this)),
       label_(new QLabel(this)),
@@ -45,7 +49,23 @@ TimeScrubber::TimeScrubber(bool live, QWidget* parent)
   layout->addWidget(speed_);
   layout->addWidget(slider_, 1);
   layout->addWidget(label_);
+  layout->addWidget(prev_);
+  layout->addWidget(next_);
   layout->addWidget(follow_);
+  prev_->setText(tr("◀ Report"));
+  prev_->setToolTip(tr("The report (or lockup) before this instant"));
+  next_->setText(tr("Report ▶"));
+  next_->setToolTip(tr("The report (or lockup) after this instant"));
+  prev_->setVisible(false);
+  next_->setVisible(false);
+  connect(prev_, &QToolButton::clicked, this, [this] {
+    auto it = std::lower_bound(instants_.begin(), instants_.end(), at_);
+    if (it != instants_.begin()) request(*std::prev(it));
+  });
+  connect(next_, &QToolButton::clicked, this, [this] {
+    auto it = std::upper_bound(instants_.begin(), instants_.end(), at_);
+    if (it != instants_.end()) request(*it);
+  });
   timer_->setInterval(kTickMs);
   connect(timer_, &QTimer::timeout, this, &TimeScrubber::step);
   connect(play_, &QToolButton::toggled, this, [this](bool on) {
@@ -71,6 +91,14 @@ void TimeScrubber::setTime(std::int64_t at) {
   QSignalBlocker block(slider_);
   slider_->setValue(int((at - start_) / kMs));
   updateLabel();
+}
+
+void TimeScrubber::setInstants(std::vector<std::int64_t> instants) {
+  std::sort(instants.begin(), instants.end());
+  instants.erase(std::unique(instants.begin(), instants.end()), instants.end());
+  instants_ = std::move(instants);
+  prev_->setVisible(!instants_.empty());
+  next_->setVisible(!instants_.empty());
 }
 
 void TimeScrubber::setFollowing(bool on) {

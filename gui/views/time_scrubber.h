@@ -1,10 +1,12 @@
 // The time scrubber: a slider over the recording, play/pause at a chosen
-// speed, and (live) a button to keep following the newest instant.
+// speed, steps between its reports, and (live) a button to keep following
+// the newest instant.
 #pragma once
 
 #include <QWidget>
 
 #include <cstdint>
+#include <vector>
 
 class QComboBox;
 class QLabel;
@@ -22,6 +24,9 @@ class TimeScrubber : public QWidget {
   /// Shows `at` without asking for it (the state at `at` has arrived).
   void setTime(std::int64_t at);
   void setFollowing(bool on);
+  /// Instants to step between (an imported kernel log's reports, a recording's lockups): buttons
+  /// to the one before and after the shown instant; hidden while there are none.
+  void setInstants(std::vector<std::int64_t> instants);
   std::int64_t time() const { return at_; }
 
  Q_SIGNALS:
@@ -33,7 +38,8 @@ class TimeScrubber : public QWidget {
   void step();
   void updateLabel();
 
-  QToolButton *play_, *follow_;
+  QToolButton *play_, *follow_, *prev_, *next_;
+  std::vector<std::int64_t> instants_;  // ascending
   QSlider* slider_;
   QComboBox* speed_;
   QLabel* label_;

@@ -76,6 +76,13 @@ enum cmwq_event_kind {
   CMWQ_EV_ANNOUNCED = 38,    /* the state announced after a HELLO is complete (pool) */
   CMWQ_EV_CHECK = 39,        /* the live collector's watchdog looked at the state at ts: a replay looks
                                 there too, so it raises the alerts live raised (collector, seq 0) */
+  /* From kernel reports (wqscope import of console logs): what a report printed that no transition says.
+   * wq != 0: its pwq line on `pool`: nr_active, arg = refcnt (-1: not printed), flags = max_active (0: not printed),
+ *   worker = its place among its workqueue's pwq lines (from 1; 0: none), then a MAYDAY with work 0 if it said MAYDAY;
+   * wq 0, pool >= 0: that pool's progress stamp, arg = ts (its hung= and "stuck for" count from it), flags = the
+ *   report's N-th pool line is this pool's (0: it printed none);
+   * wq 0, pool -1: the report itself, at its instant: func = name id of its dialect (cmwq::report::Dialect), arg = its number. */
+  CMWQ_EV_REPORTED = 40,
   CMWQ_EV_KIND_END           /* one past the last kind this version knows */
 };
 

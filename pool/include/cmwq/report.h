@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cmwq::report {
@@ -23,8 +24,7 @@ struct InFlight {
   bool rescuer = false;
   std::string func;
   std::vector<Item> scheduled;  // already assigned to this worker (barriers, collided items)
-  std::string bh;               // "bh" or "bh-hi": a BH pool's worker, printed instead of its pid
-  std::int64_t for_s = 0;       // seconds the item has run (printed by DumpForm::V7_0)
+  std::int64_t for_s = 0;       // seconds since it started (printed by 7.0's dialect)
 };
 
 struct Pwq {
@@ -34,6 +34,7 @@ struct Pwq {
   bool mayday = false;
   std::vector<InFlight> in_flight;
   std::vector<Item> pending, inactive;
+  int printed = 0;  // an imported report's N-th pwq line of its workqueue
 };
 
 struct Workqueue {
@@ -49,19 +50,30 @@ struct Pool {
   int nr_workers = 0, nr_idle = 0;
   int manager = 0;          // pid of the worker holding the manager role, 0 if none
   std::vector<int> idle;    // pids, in the idle list's order
+  int printed = 0;          // an imported report's N-th pool line: listed there, whatever its workers
+};
+
+/// How a kernel printed its dump: the format changed over the versions (shared/reference/kernel-formats.md).
+/// The default is the format libcmwq prints; a report imported from a kernel log is printed back in its own.
+struct Dialect {
+  bool max_active = true;    // "active=N/M" (before 6.9), not "active=N"
+  bool refcnt = true;        // " refcnt=N" (about 5.x on)
+  bool delayed = false;      // "delayed:" (before about 5.14), not "inactive:"
+  bool comma_first = false;  // in-flight entries joined " ,pid" (6.9 on), not ", pid"
+  bool for_s = false;        // " for Ns" after each in-flight item (7.0)
+  bool hung_idle = false;    // hung= counts also while the worklist is empty (before 6.5)
+  bool rle = true;           // runs of one function collapse to "N*func" (about 5.19 on)
+  /// Space-separated names of the fields that differ from the default, e.g. "no-max-active for".
+  std::string text() const;
+  static Dialect parse(std::string_view);
 };
 
 /// Which kernel's busy dump the printer follows where the format changed.
-enum class DumpForm {
-  Seeds,  // `active=N/M refcnt=R`, in-flight entries joined by ", "
-  V6_9,   // `active=N refcnt=R` (max_active moved to the workqueue), entries joined by " ," ("28:a ,31:b")
-  V7_0,   // as 6.9, and ` for Ns` after each in-flight item's function
-};
 
 struct Busy {
   std::vector<Workqueue> workqueues;
   std::vector<Pool> pools;
-  DumpForm form = DumpForm::Seeds;
+  Dialect dialect;
 };
 
 /// "Showing busy workqueues and worker pools:" and what follows; lists only what the kernel lists

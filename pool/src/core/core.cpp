@@ -431,9 +431,10 @@ report::Item describe(const Work& w) { return {w.func ? w.func : "", w.barrier ?
 
 std::vector<std::string> Core::show_all_workqueues(Time now) const {
   report::Busy busy;
-  busy.form = cfg_.kernel >= Kernel::V7_0   ? report::DumpForm::V7_0
-              : cfg_.kernel >= Kernel::V6_9 ? report::DumpForm::V6_9
-                                            : report::DumpForm::Seeds;
+  // The seeds' form; 6.9 moved max_active to the workqueue and joins in-flight entries " ,"; 7.0 adds " for Ns".
+  busy.dialect.max_active = cfg_.kernel < Kernel::V6_9;
+  busy.dialect.comma_first = cfg_.kernel >= Kernel::V6_9;
+  busy.dialect.for_s = cfg_.kernel >= Kernel::V7_0;
   for (auto& wq : wqs_) {
     report::Workqueue& rw = busy.workqueues.emplace_back(report::Workqueue{wq->name, wq->flags, {}});
     for (auto& pwqp : wq->pwqs) {
@@ -454,7 +455,7 @@ std::vector<std::string> Core::show_all_workqueues(Time now) const {
       for (Worker* worker : busy_workers) {
         report::InFlight& f = rp.in_flight.emplace_back(report::InFlight{worker->id, worker->rescue_wq != nullptr,
                                                                          worker->current_func, {}, {}});
-        if (pool.flags & POOL_BH) f.bh = pool.nice < 0 ? "bh-hi" : "bh";
+        if (pool.flags & POOL_BH) f.pid = -1;  // a BH pool's worker is its CPU's softirq: "bh" (pr_cont_worker_id)
         f.for_s = (now - worker->work_started) / kSec;
         for (Work* w : worker->scheduled) f.scheduled.push_back(describe(*w));
       }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <utility>
 
 namespace cmwq::report {
 
@@ -14,7 +15,7 @@ namespace {
 /// pr_cont_work / pr_cont_work_flush: collapses runs of one function into N*func.
 class ItemPrinter {
  public:
-  explicit ItemPrinter(std::string& out) : out_(out) {}
+  explicit ItemPrinter(std::string& out, bool rle = true) : out_(out), rle_(rle) {}
   ~ItemPrinter() { flush(); }
   void add(bool comma, const Item& w) {
     if (w.barrier_pid) {
@@ -23,7 +24,7 @@ class ItemPrinter {
       return;
     }
     if (!comma) flush();
-    if (ctr_ && w.func == func_) {  // same function
+    if (ctr_ && w.func == func_ && rle_) {  // same function
       ++ctr_;
       return;
     }
@@ -44,13 +45,14 @@ class ItemPrinter {
   std::string func_;
   long ctr_ = 0;
   bool comma_ = false;
+  bool rle_;
 };
 
 /// "    pending: a, b BAR(1), 2*c" — linked items follow without a comma.
-std::string item_line(const char* label, const std::vector<Item>& items) {
+std::string item_line(const char* label, const std::vector<Item>& items, bool rle) {
   std::string line = fmt::format("    {}:", label);
   {
-    ItemPrinter pr(line);
+    ItemPrinter pr(line, rle);
     bool comma = false;
     for (const Item& w : items) {
       pr.add(comma, w);
@@ -60,9 +62,41 @@ std::string item_line(const char* label, const std::vector<Item>& items) {
   return line;
 }
 
+/// pr_cont_worker_id: a BH pool's worker is its CPU's softirq, printed "bh" or "bh-hi" (no pid).
+std::string worker_id(int pid, const std::string& identity) {
+  if (pid >= 0) return std::to_string(pid);
+  return identity.ends_with(" bh-hi") ? "bh-hi" : "bh";
+}
+
+constexpr std::pair<bool Dialect::*, const char*> kDialectFields[] = {
+    {&Dialect::max_active, "no-max-active"}, {&Dialect::refcnt, "no-refcnt"}, {&Dialect::delayed, "delayed"},
+    {&Dialect::comma_first, "comma-first"},  {&Dialect::for_s, "for"},         {&Dialect::hung_idle, "hung-idle"},
+    {&Dialect::rle, "no-rle"}};
+
 }  // namespace
 
+std::string Dialect::text() const {
+  const Dialect dfl;
+  std::string out;
+  for (auto [field, name] : kDialectFields)
+    if (this->*field != dfl.*field) out += (out.empty() ? "" : " ") + std::string(name);
+  return out;
+}
+
+Dialect Dialect::parse(std::string_view text) {
+  Dialect d;
+  for (auto [field, name] : kDialectFields) {
+    std::string_view n(name);
+    for (std::size_t at = text.find(n); at != std::string_view::npos; at = text.find(n, at + 1)) {
+      bool starts = at == 0 || text[at - 1] == ' ', ends = at + n.size() == text.size() || text[at + n.size()] == ' ';
+      if (starts && ends) d.*field = !(Dialect{}.*field);  // the name says "not the default"
+    }
+  }
+  return d;
+}
+
 std::vector<std::string> show_busy(const Busy& busy) {
+  const Dialect& d = busy.dialect;
   std::vector<std::string> lines{"Showing busy workqueues and worker pools:"};
   auto listed = [](const Pwq& p) { return p.nr_active || !p.inactive.empty(); };
   for (const Workqueue& wq : busy.workqueues) {
@@ -70,30 +104,37 @@ std::vector<std::string> show_busy(const Busy& busy) {
     lines.push_back(fmt::format("workqueue {}: flags=0x{:x}", wq.name, wq.flags));
     for (const Pwq& pwq : wq.pwqs) {
       if (!listed(pwq)) continue;
-      std::string active = busy.form == DumpForm::Seeds ? fmt::format("{}/{}", pwq.nr_active, pwq.max_active)
-                                                        : std::to_string(pwq.nr_active);
-      lines.push_back(fmt::format("  pwq {}:{} active={} refcnt={}{}", pwq.pool, pwq.identity, active, pwq.refcnt,
-                                  pwq.mayday ? " MAYDAY" : ""));
+      std::string line = fmt::format("  pwq {}:{} active={}", pwq.pool, pwq.identity, pwq.nr_active);
+      if (d.max_active) line += fmt::format("/{}", pwq.max_active);
+      if (d.refcnt) line += fmt::format(" refcnt={}", pwq.refcnt);
+      lines.push_back(line + (pwq.mayday ? " MAYDAY" : ""));
       if (!pwq.in_flight.empty()) {
-        std::string line = "    in-flight:";
+        line = "    in-flight:";
         bool comma = false;
         for (const InFlight& w : pwq.in_flight) {
-          std::string id = w.bh.empty() ? std::to_string(w.pid) : w.bh;
-          const char* sep = !comma ? " " : busy.form == DumpForm::Seeds ? ", " : " ,";
-          line += fmt::format("{}{}{}:{}", sep, id, w.rescuer ? "(RESCUER)" : "", w.func);
-          if (busy.form == DumpForm::V7_0) line += fmt::format(" for {}s", w.for_s);
-          ItemPrinter pr(line);
+          // 6.9 prints " %s" with the comma, then the worker: "a ,31:b"; before, "%s %d": "a, 31:b".
+          line += d.comma_first ? fmt::format(" {}", comma ? "," : "") : fmt::format("{} ", comma ? "," : "");
+          line += fmt::format("{}{}:{}", worker_id(w.pid, pwq.identity), w.rescuer ? "(RESCUER)" : "", w.func);
+          if (d.for_s) line += fmt::format(" for {}s", w.for_s);
+          ItemPrinter pr(line, d.rle);
           for (const Item& s : w.scheduled) pr.add(false, s);
           comma = true;
         }
         lines.push_back(line);
       }
-      if (!pwq.pending.empty()) lines.push_back(item_line("pending", pwq.pending));
-      if (!pwq.inactive.empty()) lines.push_back(item_line("inactive", pwq.inactive));
+      if (!pwq.pending.empty()) lines.push_back(item_line("pending", pwq.pending, d.rle));
+      if (!pwq.inactive.empty()) lines.push_back(item_line(d.delayed ? "delayed" : "inactive", pwq.inactive, d.rle));
     }
   }
-  for (const Pool& pool : busy.pools) {
-    if (pool.nr_workers == pool.nr_idle) continue;
+  // A kernel report's pool lines in its order (a real kernel's are by id, of pools with a busy worker).
+  std::vector<const Pool*> pools;
+  for (const Pool& pool : busy.pools)
+    if (pool.nr_workers != pool.nr_idle || pool.printed) pools.push_back(&pool);
+  std::stable_sort(pools.begin(), pools.end(), [](const Pool* a, const Pool* b) {
+    return (a->printed ? a->printed : INT32_MAX) < (b->printed ? b->printed : INT32_MAX);
+  });
+  for (const Pool* p : pools) {
+    const Pool& pool = *p;
     std::string line =
         fmt::format("pool {}:{} hung={}s workers={}", pool.id, pool.identity, pool.hung_s, pool.nr_workers);
     if (pool.manager) line += fmt::format(" manager: {}", pool.manager);
