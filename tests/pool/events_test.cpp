@@ -85,7 +85,7 @@ TEST(Events, StreamsRoundTripAndBadStreamsAreRefused) {
   EXPECT_EQ(error_of(truncated).substr(0, 45), "event stream: record at byte 352 claims 88 by");
   auto bad_kind = bytes;
   reinterpret_cast<cmwq_event_header*>(bad_kind.data())->kind = 999;
-  EXPECT_EQ(error_of(bad_kind), "event stream: record at byte 0 has unknown kind 999 (this reader knows 1-39)");
+  EXPECT_EQ(error_of(bad_kind), "event stream: record at byte 0 has unknown kind 999 (this reader knows 1-40)");
   auto newer = bytes;
   reinterpret_cast<cmwq_ev_hello*>(newer.data())->version = CMWQ_EVENTS_VERSION + 1;
   EXPECT_EQ(error_of(newer), "event stream: schema version 3 is newer than this reader's 2; update wqscope");
