@@ -146,7 +146,10 @@ void Ingest::tick(std::int64_t now) {
 void Ingest::finish(std::int64_t end) {
   release_until(INT64_MAX);
   if (clock_ == Clock::deadlines)  // a pool stuck when the log ended was stuck until then
-    for (auto& [id, m] : trace_.models()) dogs_.at(id)->catch_up(m, end, [&](auto& a) { raise(id, a); });
+    for (auto& [stream, m] : trace_.models()) {
+      int id = stream;  // a copy: lambdas cannot capture structured bindings before C++20's clang 16
+      dogs_.at(id)->catch_up(m, end, [&](auto& a) { raise(id, a); });
+    }
   for (auto& [id, m] : trace_.models()) m.finish();
 }
 
