@@ -23,7 +23,7 @@ demo_pid() {
 wait_for_events() {  # OUT DB
   wait_attached "$1"
   for _ in $(seq 300); do
-    [[ $(q "$2" "SELECT count(*) > 0 FROM events") == 1 ]] && return
+    [[ $(q "$2" "SELECT count(*) > 0 FROM events WHERE seq > 0") == 1 ]] && return
     sleep 0.1
   done
   cat "$1"

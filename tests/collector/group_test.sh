@@ -20,7 +20,7 @@ db=$tmp/g.db
 "$wqscope" record --group "$group" -o "$db" -- "$demo" server --seconds 30 > "$tmp/out" 2>&1 &
 rec=$!
 wait_attached "$tmp/out"
-for _ in $(seq 300); do [[ $(q "$db" "SELECT count(*) > 0 FROM events") == 1 ]] && break; sleep 0.1; done
+for _ in $(seq 300); do [[ $(q "$db" "SELECT count(*) > 0 FROM events WHERE seq > 0") == 1 ]] && break; sleep 0.1; done
 for f in "$db" "$db-wal" "$db-shm"; do mode_of "$f"; done
 as_member "$wqscope" show "$db" > "$tmp/live" 2>&1 || { cat "$tmp/live"; fail "a member cannot read it while it is written"; }
 kill -INT $rec
@@ -31,7 +31,7 @@ mode_of "$db"
 [[ ! -e $db-wal ]] || fail "the -wal outlived the recording"
 as_member "$wqscope" show "$db" > "$tmp/show" 2>&1 || { cat "$tmp/show"; fail "a member cannot read it"; }
 grep -q "Showing busy workqueues" "$tmp/show" || { cat "$tmp/show"; fail "show, as a member"; }
-[[ $(as_member sqlite3 -readonly "file:$db?immutable=1" "SELECT count(*) > 0 FROM events") == 1 ]] \
+[[ $(as_member sqlite3 -readonly "file:$db?immutable=1" "SELECT count(*) > 0 FROM events WHERE seq > 0") == 1 ]] \
   || fail "a member cannot query it with sqlite3"
 as_other "$wqscope" show "$db" > "$tmp/other" 2>&1 && fail "someone outside the group read it"
 grep -qF "cannot read the recording: Permission denied" "$tmp/other" || { cat "$tmp/other"; fail "outsider's message"; }
