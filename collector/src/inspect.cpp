@@ -22,9 +22,10 @@ namespace {
 std::string seconds(std::int64_t ns) { return fmt::format("{:.3f}s", static_cast<double>(ns) / 1e9); }
 
 /// "# stream 2 (System 2 of pid 1234)" before each stream's part, when there is more than one.
-void stream_heading(const RecordingReader& reader, const Trace& trace, int stream) {
+using Streams = std::map<int, std::pair<std::uint32_t, std::uint32_t>>;  // RecordingReader::streams()
+
+void stream_heading(const Streams& streams, const Trace& trace, int stream) {
   if (trace.models().size() < 2) return;
-  auto streams = reader.streams();
   auto it = streams.find(stream);
   if (it == streams.end()) fmt::print("# stream {}\n", stream);
   else if (it->second.first == 0) fmt::print("# stream {} (the kernel's workqueues)\n", stream);
@@ -44,8 +45,9 @@ int show(const std::string& db, const std::optional<std::string>& at, std::int64
   reader.state_at(trace, t);
   fmt::print("# {}: {} at {} (@{}){}\n", db, printable(run.command), seconds(t - run.started_ns), t,
              t > last ? fmt::format(", {} after the last event", seconds(t - last)) : "");
+  Streams streams = reader.streams();
   for (auto& [id, model] : trace.models()) {
-    stream_heading(reader, trace, id);
+    stream_heading(streams, trace, id);
     // The stalls a watch with this threshold would be reporting at that instant.
     Watchdog dog(thresh_ns);
     for (const Alert& a : dog.check(model, t)) fmt::print("{}\n", a.message);
@@ -58,10 +60,11 @@ int stats(const std::string& db, std::optional<double> interval_s) {
   RecordingReader reader(db);
   const RunInfo& run = reader.run();
   Trace trace;
+  Streams streams = reader.streams();  // once: a table per interval names them
   auto table = [&](std::int64_t t) {
     fmt::print("wq_monitor at {}:\n", seconds(t - run.started_ns));
     for (auto& [id, model] : trace.models()) {
-      stream_heading(reader, trace, id);
+      stream_heading(streams, trace, id);
       for (const std::string& row : cmwq::report::wq_monitor_table(model.monitor())) fmt::print("{}\n", row);
     }
   };
