@@ -209,10 +209,14 @@ void Exporter::replay() {
   };
   reader_.replay([&](int stream, const cmwq::Record& r) {
     if (r.h->kind == CMWQ_EV_CHECK) return true;
+    ++sum_.records;
+    if (r.h->kind == CMWQ_EV_NAME) {  // met before its first use; its time is not a step of the counters
+      trace_.apply(stream, r);
+      return true;
+    }
     auto ts = static_cast<std::int64_t>(r.h->ts);
     if (ts != at && at != INT64_MIN) sample();
     at = ts;
-    ++sum_.records;
     trace_.route(stream, [&](int, Model& m) {
       m.apply(r);
       record(m, r);

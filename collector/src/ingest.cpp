@@ -25,8 +25,7 @@ Ingest::Ingest(Recording* rec, std::int64_t thresh_ns, Clock clock, AlertSink al
     : rec_(rec), thresh_(thresh_ns), clock_(clock), alerts_(std::move(alerts)), trace_([this](int stream, Model& m) {
         auto& dog = dogs_[stream];
         dog = std::make_unique<Watchdog>(thresh_);
-        m.add_observer(dog.get());
-        if (rec_) m.add_observer(rec_->observer(stream));
+        m.add_observer(dog.get());  // the recording's tables come from its log (Recording::derive)
       }) {
   now_ = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
              .count();

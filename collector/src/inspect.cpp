@@ -71,7 +71,7 @@ int stats(const std::string& db, std::optional<double> interval_s) {
   std::int64_t step = interval_s ? static_cast<std::int64_t>(*interval_s * 1e9) : 0;
   std::int64_t next = run.started_ns + step;
   reader.replay([&](int stream, const cmwq::Record& r) {
-    for (; step && static_cast<std::int64_t>(r.h->ts) > next; next += step) {
+    for (; step && r.h->kind != CMWQ_EV_NAME && static_cast<std::int64_t>(r.h->ts) > next; next += step) {
       table(next);
       fmt::print("\n");
     }

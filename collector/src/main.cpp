@@ -111,6 +111,7 @@ int main(int argc, char** argv) {
                "  wqscope replay --thresh 5s trace.db     # watch's alerts, from the recording\n"
                "  wqscope import console.log -o report.db  # kernel lockup reports (dmesg, journalctl, serial, mail)\n"
                "  wqscope explain report.db --at @842410023000  # who waits on whom in a stuck pool\n"
+               "  wqscope repair trace.db                  # the tables of a recording whose collector was killed\n"
                "  sqlite3 trace.db 'SELECT func, count(*) FROM work_items GROUP BY func'\n\n"
                "Durations (--thresh, --interval, --exec-timeout): 30s, 500ms, 250us, 2m, or a bare number of\n"
                "seconds (1.5). Instants (--at): a duration from the start of the recording, or @NS on the\n"
@@ -204,6 +205,10 @@ int main(int argc, char** argv) {
   export_cmd->add_option("--perfetto", export_json, "the trace to create (never overwritten), e.g. out.json")
       ->required();
   export_cmd->footer("Example:\n  wqscope export trace.db --perfetto trace.json  # ui.perfetto.dev: Open trace file");
+  std::string repair_db;
+  auto* repair = app.add_subcommand("repair", "complete the tables of a recording whose collector was killed (any "
+                                              "reader that may write it does this too)");
+  repair->add_option("db", repair_db, "the recording")->required();
   CLI11_PARSE(app, argc, argv);
   // The explainer with the watchdog's threshold (set below, once checked): the pools the alert is about.
   auto explainer = [](const std::int64_t& thresh_ns) -> wqscope::AlertOutput::Explain {
@@ -239,6 +244,12 @@ int main(int argc, char** argv) {
                                         explain_thresh->count() ? std::optional(parse_threshold(thresh)) : std::nullopt,
                                         explain_json);
     if (export_cmd->parsed()) return export_trace(db, export_json);
+    if (repair->parsed()) {
+      bool done = wqscope::Recording::complete(repair_db);
+      fmt::print(stderr, "wqscope repair: {}: {}\n", repair_db,
+                 done ? "its tables are complete now" : "nothing to do: it ended and its tables are complete");
+      return 0;
+    }
     if (replay->parsed()) {
       ropt.thresh_ns = parse_threshold(thresh);
       return wqscope::replay(db, ropt);

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <exception>
+#include <span>
 #include <stdexcept>
 #include <unistd.h>
 #include <utility>
@@ -35,21 +36,29 @@ RecordingReader::RecordingReader(const std::string& path) : path_(path) {
   {
     Cursor v(db_, path_, "PRAGMA user_version");
     if (v.next()) version = static_cast<int>(v.i(0, 0));
-    Cursor t(db_, path_, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('run', 'events')");
-    has_run = t.next() && t.i(0) == 2;
+    Cursor t(db_, path_, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'run'");
+    has_run = t.next() && t.i(0) == 1;
   }
   if (version > kRecordingSchemaVersion)
     fail(fmt::format("was written by a newer wqscope (recording format {}; this wqscope reads format {}): read it "
                      "with that version or newer",
                      version, kRecordingSchemaVersion));
-  if (version < 1 || !has_run) fail("is a SQLite database but not a wqscope recording (no run and events tables)");
+  if (version < 1 || !has_run) fail("is a SQLite database but not a wqscope recording (no run table)");
   if (version >= 1 && version < kRecordingSchemaVersion)
     fail(fmt::format("is a recording of an older format ({}; this wqscope reads format {}): read it with the wqscope "
                      "that made it, or record it again",
                      version, kRecordingSchemaVersion));
+  // Cut off (its collector killed): the next reader that may write it completes its tables.
+  if (incomplete() && ::access(path.c_str(), W_OK) == 0) {
+    try {
+      if (Recording::complete(path)) open_db(path, SQLITE_OPEN_READONLY);
+    } catch (const RecordingError&) {
+      // Being recorded, or not ours to change: the log is read as it is.
+    }
+  }
   Cursor r(db_, path_,
            "SELECT command, host, kernel, end_reason, pid, possible_cpus, started_ns, ended_ns, started_unix, "
-           "events, dropped_events, lost_events, clock FROM run WHERE id = 1");
+           "events, dropped_events, lost_events, clock, derived, (SELECT max(last) FROM log) FROM run WHERE id = 1");
   if (!r.next()) fail("has no run row: it is not a complete wqscope recording");
   run_.command = r.s(0);
   run_.host = r.s(1);
@@ -64,6 +73,13 @@ RecordingReader::RecordingReader(const std::string& path) : path_(path) {
   run_.dropped_events = r.i(10, 0);
   run_.lost_events = r.i(11, 0);
   run_.clock = r.s(12);
+  run_.derived = r.i(13, 0);
+  run_.logged = r.i(14, 0);
+}
+
+bool RecordingReader::incomplete() const {
+  Cursor c(db_, path_, "SELECT end_reason IS NULL OR derived < (SELECT ifnull(max(last), 0) FROM log) FROM run");
+  return c.next() && c.i(0, 0) == 1;
 }
 
 void RecordingReader::open_db(const std::string& name, int flags) {
@@ -88,73 +104,50 @@ void RecordingReader::fail(const std::string& what) const {
 }
 
 std::int64_t RecordingReader::last_ns() const {
-  Cursor c(db_, path_, "SELECT max(ts) FROM events");
+  Cursor c(db_, path_, "SELECT max_ts FROM log ORDER BY id DESC LIMIT 1");  // the log's newest time so far
   return c.next() ? c.i(0, run_.started_ns) : run_.started_ns;
 }
 
 bool RecordingReader::replay(const Sink& sink, std::int64_t until, From from) const {
-  bool go = true;
-  cmwq_event_header base{};
-  base.pid = static_cast<std::uint32_t>(run_.pid);
-  base.cpu = -1;
-  base.ts = static_cast<std::uint64_t>(run_.started_ns);
-  if (from.names) {
-    Cursor names(db_, path_, "SELECT stream, id, kind, text FROM names ORDER BY stream, id");
-    while (go && names.next()) {
-      cmwq_ev_name n{};
-      n.h = base;
-      n.h.kind = CMWQ_EV_NAME;
-      n.h.size = sizeof n;
-      n.id = static_cast<std::uint32_t>(names.i(1));
-      std::string kind = names.s(2);
-      n.name_kind = kind == "workqueue" ? CMWQ_NAME_WQ : kind == "function" ? CMWQ_NAME_FUNC : CMWQ_NAME_WORKER;
-      std::string text = names.s(3);
-      std::memcpy(n.text, text.data(), std::min(text.size(), sizeof n.text - 1));
-      go = sink(static_cast<int>(names.i(0)), cmwq::Record{&n.h});
-    }
-  }
-  Cursor ev(db_, path_,
-            "SELECT stream, seq, ts, kind, tid, cpu, work, func, wq, pool, worker, flags, pool_flags, nr_running, "
-            "nr_idle, nr_workers, nr_active, arg, id FROM events WHERE id > ? ORDER BY id",
-            {static_cast<std::int64_t>(from.event)});
-  while (go && ev.next()) {
-    if (ev.i(2, 0) > until) break;
-    cmwq_ev_state e{};
-    e.h = base;
-    e.h.size = sizeof e;
-    e.h.seq = static_cast<std::uint64_t>(ev.i(1, 0));
-    e.h.ts = static_cast<std::uint64_t>(ev.i(2, 0));
-    e.h.kind = static_cast<std::uint16_t>(ev.i(3, 0));
-    e.h.tid = static_cast<std::uint32_t>(ev.i(4, 0));
-    e.h.cpu = static_cast<int>(ev.i(5, 0));
-    e.work = static_cast<std::uint64_t>(ev.i(6, 0));
-    e.func = static_cast<std::uint32_t>(ev.i(7, 0));
-    e.wq = static_cast<std::uint32_t>(ev.i(8, 0));
-    e.pool = static_cast<int>(ev.i(9, 0));
-    e.worker = static_cast<int>(ev.i(10, 0));
-    e.flags = static_cast<std::uint32_t>(ev.i(11, 0));
-    e.pool_flags = static_cast<std::uint32_t>(ev.i(12, 0));
-    e.nr_running = static_cast<int>(ev.i(13, 0));
-    e.nr_idle = static_cast<int>(ev.i(14, 0));
-    e.nr_workers = static_cast<int>(ev.i(15, 0));
-    e.nr_active = static_cast<int>(ev.i(16, 0));
-    e.arg = ev.i(17, 0);
-    if (e.h.kind == 0 || e.h.kind >= CMWQ_EV_KIND_END || e.h.kind == CMWQ_EV_NAME)
-      fail(fmt::format("event {} has kind {}, which no record of this format has: the file is damaged", ev.i(18),
-                       e.h.kind));
-    int stream = static_cast<int>(ev.i(0, 0));
-    if (e.h.kind == CMWQ_EV_HELLO) {  // stored in the state columns (schema.sql)
-      cmwq_ev_hello h{};
-      h.h = e.h;
-      h.h.size = sizeof h;
-      h.session = static_cast<std::uint32_t>(e.work);
-      h.version = e.func;
-      h.system = e.wq;
-      h.possible_cpus = e.flags;
-      h.watchdog_thresh_ns = static_cast<std::uint64_t>(std::max<std::int64_t>(e.arg, 0));
-      go = sink(stream, cmwq::Record{&h.h});
-    } else {
-      go = sink(stream, cmwq::Record{&e.h});
+  std::map<int, std::pair<std::uint32_t, std::uint32_t>> pids = streams();
+  bool go = true, past = false;
+  std::vector<std::uint64_t> aligned;  // for_each_record reads the records in place: 8-byte aligned
+  // Chunks from the one holding the record after `from` (and the NAMEs just before it).
+  Cursor chunk(db_, path_, "SELECT id, last, records FROM log WHERE last >= ? ORDER BY id",
+               {static_cast<std::int64_t>(from.event)});
+  while (go && !past && chunk.next()) {
+    std::span<const std::uint8_t> blob = chunk.blob(2);
+    aligned.assign((blob.size() + 7) / 8, 0);
+    if (!blob.empty()) std::memcpy(aligned.data(), blob.data(), blob.size());
+    std::span<const std::byte> bytes{reinterpret_cast<const std::byte*>(aligned.data()), blob.size()};
+    try {
+      std::int64_t pos = chunk.i(1);  // the position before the chunk's first record
+      cmwq::for_each_record(bytes, [&](const cmwq::Record& r) { pos -= r.h->kind != CMWQ_EV_NAME; });
+      cmwq::for_each_record(bytes, [&](const cmwq::Record& logged) {
+        if (!go || past) return;
+        bool named = logged.h->kind == CMWQ_EV_NAME;
+        pos += !named;
+        // Applied before: up to `from`; the NAMEs after it were applied too, but again does no harm.
+        if (pos < static_cast<std::int64_t>(from.event) || (!named && pos == static_cast<std::int64_t>(from.event)))
+          return;
+        if (!named && static_cast<std::int64_t>(std::min<std::uint64_t>(logged.h->ts, INT64_MAX)) > until) {
+          past = true;
+          return;
+        }
+        int stream = static_cast<int>(std::min<std::uint32_t>(logged.h->pid, INT32_MAX));
+        union {
+          cmwq_event_header h;
+          cmwq_ev_state state;
+          cmwq_ev_name name;
+          cmwq_ev_hello hello;
+        } copy;
+        std::memcpy(&copy, logged.h, logged.h->size);
+        auto p = pids.find(stream);
+        copy.h.pid = p == pids.end() ? static_cast<std::uint32_t>(run_.pid) : p->second.first;
+        go = sink(stream, cmwq::Record{&copy.h});
+      });
+    } catch (const cmwq::RecordError& e) {
+      fail(fmt::format("has a damaged log (chunk {}): {}", chunk.i(0), e.what()));
     }
   }
   return go;
@@ -192,7 +185,7 @@ RecordingReader::Position RecordingReader::advance(Trace& trace, Position from, 
     trace = Trace();
     return state_at(trace, at);
   }
-  return apply(trace, at, {from.event, true});
+  return apply(trace, at, {from.event});
 }
 
 RecordingReader::Position RecordingReader::apply(Trace& trace, std::int64_t at, From from) const {

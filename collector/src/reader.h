@@ -25,6 +25,8 @@ struct RunInfo {
   double started_unix = 0;
   std::int64_t events = 0, dropped_events = 0, lost_events = 0;
   std::string clock = "live";  // when its watchdog looked: 'live' (CHECK records) or 'deadlines'
+  std::int64_t derived = 0, logged = 0;  // log positions: `events` and the tables after it are complete up to
+                                         // `derived` of the `logged` (less while recording, or if cut off)
 };
 
 class RecordingReader {
@@ -43,10 +45,9 @@ class RecordingReader {
   /// The time of the last record (the recording's end while it is being written).
   std::int64_t last_ns() const;
 
-  /// Feeds the log to `sink` in the order the collector applied it — every name first, then each
-  /// record with its stream (kSchedStream: for every stream) — up to the first record after time
-  /// `until`: the state at an instant is what the collector had applied by then. Returns false if
-  /// `sink` asked to stop.
+  /// Feeds the log to `sink` in the order the collector applied it, each record with its stream
+  /// (kSchedStream: for every stream), up to the first record after time `until`: the state at an
+  /// instant is what the collector had applied by then. Returns false if `sink` asked to stop.
   using Sink = std::function<bool(int stream, const cmwq::Record&)>;
   bool replay(const Sink& sink, std::int64_t until = INT64_MAX) const { return replay(sink, until, {}); }
   /// Where a trace stands: the log applied up to event `event` (its position), for time `at`.
@@ -67,12 +68,13 @@ class RecordingReader {
   /// Where a replay starts: the beginning, or after a snapshot's event.
   struct From {
     std::uint64_t event = 0;
-    bool names = true;  // every name first (a snapshot has those it had met)
   };
   bool replay(const Sink& sink, std::int64_t until, From from) const;
   /// replay() into `trace`: where it then stands.
   Position apply(Trace& trace, std::int64_t until, From from) const;
   [[noreturn]] void fail(const std::string& what) const;
+  /// Not finished, or its tables not complete.
+  bool incomplete() const;
   void open_db(const std::string& name, int flags);  // (re)opens db_, or throws RecordingError
   std::string path_;
   struct Close {

@@ -5,9 +5,11 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <fcntl.h>
 #include <cstdlib>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <filesystem>
 #include <pwd.h>
@@ -98,7 +100,8 @@ std::unique_ptr<Recording> Recording::create(const std::string& path, const Meta
                                      "as a member of that group)",
                                      path, *group, std::strerror(err)));
   }
-  ::close(fd);
+  // Held while the collector writes it: complete() leaves a recording being written alone.
+  ::flock(fd, LOCK_EX);
   sqlite3* db = nullptr;
   std::unique_ptr<Recording> rec;
   try {
@@ -110,15 +113,83 @@ std::unique_ptr<Recording> Recording::create(const std::string& path, const Meta
     }
     sqlite3_busy_timeout(db, 2000);  // someone peeking at the new file with sqlite3 must not make this fail
     rec.reset(new Recording(path, db));
+    rec->lock_ = std::exchange(fd, -1);
+    rec->pid_ = static_cast<std::uint32_t>(meta.pid);
     rec->init(meta);
     rec->reserve_ = reserve_space(path);
   } catch (const RecordingError&) {
     // A file without its schema or run row is no recording (e.g. the disk was already full).
     rec.reset();
+    if (fd >= 0) ::close(fd);
     for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((path + suffix).c_str());
     throw;
   }
   return rec;
+}
+
+bool Recording::complete(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    int err = fd < 0 ? errno : EINVAL;
+    if (fd >= 0) ::close(fd);
+    throw RecordingError(fmt::format("{}: cannot complete the recording: {}", path, std::strerror(err)));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    throw RecordingError(fmt::format("{}: is being recorded: its collector completes it when it ends", path));
+  }
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
+                      nullptr) != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    ::close(fd);
+    throw RecordingError(fmt::format("{}: cannot open the recording: {}", path, msg));
+  }
+  std::unique_ptr<Recording> rec(new Recording(path, db));
+  rec->lock_ = fd;
+  sqlite3_busy_timeout(db, 2000);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+  auto scalar = [&](const char* sql) {
+    using Stmt = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
+    Stmt s(rec->prepare(sql), sqlite3_finalize);
+    int rc = sqlite3_step(s.get());
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) rec->fail("cannot read the recording");
+    return rc == SQLITE_ROW && sqlite3_column_type(s.get(), 0) != SQLITE_NULL ? sqlite3_column_int64(s.get(), 0) : -1;
+  };
+  if (scalar("PRAGMA user_version") != kRecordingSchemaVersion)
+    throw RecordingError(fmt::format("{}: is not a recording of format {}", path, kRecordingSchemaVersion));
+  std::int64_t last = std::max<std::int64_t>(scalar("SELECT max(last) FROM log"), 0);
+  bool ended = scalar("SELECT end_reason IS NOT NULL FROM run WHERE id = 1") == 1;
+  if (ended && scalar("SELECT derived FROM run WHERE id = 1") >= last) return false;
+  // The derived models' state at run.derived is not in the file: derive again from the start.
+  rec->begin();
+  for (const char* table : {"events", "names", "workqueues", "pools", "workers", "work_items", "off_cpu",
+                            "mayday_episodes"})
+    rec->exec(fmt::format("DELETE FROM {}", table).c_str());
+  rec->pid_ = static_cast<std::uint32_t>(std::max<std::int64_t>(scalar("SELECT pid FROM run WHERE id = 1"), 0));
+  {
+    using Stmt = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
+    Stmt s(rec->prepare("SELECT id, pid FROM streams"), sqlite3_finalize);
+    while (sqlite3_step(s.get()) == SQLITE_ROW)
+      rec->pids_[sqlite3_column_int(s.get(), 0)] = static_cast<std::uint32_t>(sqlite3_column_int64(s.get(), 1));
+  }
+  rec->events_ = rec->committed_ = static_cast<std::uint64_t>(last);
+  rec->derive();
+  for (auto& [id, m] : rec->derived_.models()) m.finish();
+  rec->flush_events();
+  rec->flush_items();
+  if (!ended) {
+    std::int64_t end = scalar("SELECT max(max_ts) FROM log");
+    rec->exec(fmt::format("UPDATE run SET ended_ns = {}, events = {}, lost_events = {}, end_reason = 'cut off: the "
+                          "collector ended without finishing the recording (killed, or the machine stopped); "
+                          "tables completed by a later wqscope' WHERE id = 1",
+                          std::max<std::int64_t>(end, 0), last, rec->derived_.lost())
+                  .c_str());
+  }
+  rec->commit();
+  return true;
 }
 
 void Recording::init(const Meta& meta) {
@@ -155,15 +226,20 @@ void Recording::init(const Meta& meta) {
   commit();
 }
 
-Recording::Recording(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
+Recording::Recording(std::string path, sqlite3* db)
+    : path_(std::move(path)), db_(db), derived_([this](int stream, Model& m) { m.add_observer(observer(stream)); }) {
+  chunk_.reserve(kChunkBytes + sizeof(cmwq_ev_name));
+}
 
 Recording::~Recording() {
   for (auto* s : {ins_events_, ins_event_, ins_stream_, ins_name_, ins_wq_, ins_pool_, ins_worker_, ins_item_,
-                  ins_items_, ins_alert_, ins_episode_, ins_off_cpu_, ins_hello_, ins_snapshot_, ins_count_})
+                  ins_items_, ins_alert_, ins_episode_, ins_off_cpu_, ins_hello_, ins_snapshot_, ins_count_,
+                  ins_chunk_, sel_chunk_, upd_derived_})
     sqlite3_finalize(s);
   if (in_tx_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(db_);
   if (reserve_ >= 0) ::close(reserve_);
+  if (lock_ >= 0) ::close(lock_);
 }
 
 void Recording::fail(const char* what) {
@@ -208,6 +284,8 @@ void Recording::begin() {
 }
 
 void Recording::commit() {
+  flush_chunk();
+  if (std::exchange(added_, 0) < kQuietRecords) derive(kDeriveBudget);
   flush_events();
   flush_items();
   if (!in_tx_) return;
@@ -217,6 +295,7 @@ void Recording::commit() {
 }
 
 void Recording::add_stream(int id, std::uint32_t pid, std::uint32_t system) {
+  pids_[id] = pid;
   insert(ins_stream_, "INSERT OR IGNORE INTO streams VALUES (?, ?, ?)", std::int64_t{id}, std::int64_t{pid},
          std::int64_t{system});
 }
@@ -228,14 +307,86 @@ ModelObserver* Recording::observer(int stream) {
 }
 
 void Recording::add(int stream, const cmwq::Record& r) {
-  if (r.h->kind == CMWQ_EV_NAME) return;  // the names table, through the observer
+  if (r.h->kind == CMWQ_EV_HELLO && !std::exchange(have_hello_, true)) {
+    // What a replay needs to describe the pools as the target did.
+    const cmwq_ev_hello& h = *r.hello();
+    insert(ins_hello_, "UPDATE run SET possible_cpus = ?, pool_watchdog_ns = ? WHERE id = 1",
+           std::int64_t{h.possible_cpus},
+           static_cast<std::int64_t>(std::min<std::uint64_t>(h.watchdog_thresh_ns, INT64_MAX)));
+  }
+  std::size_t at = chunk_.size();
+  chunk_.resize(at + r.h->size);
+  std::memcpy(chunk_.data() + at, r.h, r.h->size);
+  auto id = static_cast<std::uint32_t>(stream);  // the log keeps the stream where the pid was (schema.sql)
+  std::memcpy(chunk_.data() + at + offsetof(cmwq_event_header, pid), &id, sizeof id);
+  ++added_;
+  if (r.h->kind != CMWQ_EV_NAME) {
+    ++events_;
+    max_ts_ = std::max(max_ts_, static_cast<std::int64_t>(std::min<std::uint64_t>(r.h->ts, INT64_MAX)));
+  }
+  if (chunk_.size() >= kChunkBytes) flush_chunk();
+}
+
+void Recording::flush_chunk() {
+  if (chunk_.empty()) return;
+  begin();
+  if (!ins_chunk_) ins_chunk_ = prepare("INSERT INTO log VALUES (?, ?, ?, ?)");
+  sqlite3_bind_int64(ins_chunk_, 1, ++chunks_);
+  sqlite3_bind_int64(ins_chunk_, 2, static_cast<std::int64_t>(events_));
+  sqlite3_bind_int64(ins_chunk_, 3, max_ts_);
+  sqlite3_bind_blob(ins_chunk_, 4, chunk_.data(), static_cast<int>(chunk_.size()), SQLITE_STATIC);
+  step(ins_chunk_);
+  chunk_.clear();
+}
+
+std::uint64_t Recording::derive(std::uint64_t budget) {
+  std::uint64_t before = derived_events_;
+  if (!sel_chunk_) sel_chunk_ = prepare("SELECT id, records FROM log WHERE id > ? ORDER BY id LIMIT 1");
+  std::vector<std::uint64_t> aligned;  // for_each_record reads the records in place: 8-byte aligned
+  while (derived_events_ - before < budget) {
+    sqlite3_bind_int64(sel_chunk_, 1, derived_chunk_);
+    if (sqlite3_step(sel_chunk_) != SQLITE_ROW) {
+      sqlite3_reset(sel_chunk_);
+      break;
+    }
+    std::int64_t id = sqlite3_column_int64(sel_chunk_, 0);
+    auto bytes = static_cast<std::size_t>(sqlite3_column_bytes(sel_chunk_, 1));
+    aligned.assign((bytes + 7) / 8, 0);
+    if (bytes) std::memcpy(aligned.data(), sqlite3_column_blob(sel_chunk_, 1), bytes);
+    sqlite3_reset(sel_chunk_);
+    try {
+      cmwq::for_each_record({reinterpret_cast<const std::byte*>(aligned.data()), bytes},
+                            [&](const cmwq::Record& r) { derive_record(r); });
+    } catch (const cmwq::RecordError& e) {
+      throw RecordingError(fmt::format("{}: log chunk {} is damaged: {}", path_, id, e.what()));
+    }
+    derived_chunk_ = id;
+  }
+  if (derived_events_ == before) return 0;
+  begin();
+  if (!upd_derived_) upd_derived_ = prepare("UPDATE run SET derived = ? WHERE id = 1");
+  sqlite3_bind_int64(upd_derived_, 1, static_cast<std::int64_t>(derived_events_));
+  step(upd_derived_);
+  return derived_events_ - before;
+}
+
+void Recording::derive_record(const cmwq::Record& logged) {
+  std::uint32_t stream = logged.h->pid;
+  auto pid = pids_.find(static_cast<int>(stream));
+  union {
+    cmwq_event_header h;
+    cmwq_ev_state state;
+    cmwq_ev_name name;
+    cmwq_ev_hello hello;
+  } copy;
+  std::memcpy(&copy, logged.h, logged.h->size);
+  copy.h.pid = pid == pids_.end() ? pid_ : pid->second;
+  cmwq::Record r{&copy.h};
+  if (r.h->kind == CMWQ_EV_NAME) return derived_.apply(static_cast<int>(stream), r);
   std::array<std::int64_t, kEventColumns> row;
   if (r.h->kind == CMWQ_EV_HELLO) {
     const cmwq_ev_hello& h = *r.hello();
     auto thresh = static_cast<std::int64_t>(std::min<std::uint64_t>(h.watchdog_thresh_ns, INT64_MAX));
-    if (!std::exchange(have_hello_, true))  // what a replay needs to describe the pools as the target did
-      insert(ins_hello_, "UPDATE run SET possible_cpus = ?, pool_watchdog_ns = ? WHERE id = 1",
-             std::int64_t{h.possible_cpus}, thresh);
     row = {0, stream, static_cast<std::int64_t>(h.h.seq), static_cast<std::int64_t>(h.h.ts), h.h.kind, h.h.tid,
            h.h.cpu, h.session, h.version, h.system, -1, 0, h.possible_cpus, 0, 0, 0, 0, -1, thresh};
   } else {
@@ -244,10 +395,10 @@ void Recording::add(int stream, const cmwq::Record& r) {
            e.h.cpu, static_cast<std::int64_t>(e.work), e.func, e.wq, e.pool, e.worker, e.flags, e.pool_flags,
            e.nr_running, e.nr_idle, e.nr_workers, e.nr_active, e.arg};
   }
-  row[0] = static_cast<std::int64_t>(++events_);
-  max_ts_ = std::max(max_ts_, row[3]);
+  row[0] = static_cast<std::int64_t>(++derived_events_);
   held_[nr_held_++] = row;
   if (nr_held_ == kEventRows) flush_events();
+  if (r.h->kind != CMWQ_EV_CHECK) derived_.apply(static_cast<int>(stream), r);
 }
 
 sqlite3_stmt* Recording::rows_statement(sqlite3_stmt*& stmt, const char* head, const char* row, int rows) {
@@ -311,7 +462,7 @@ void Recording::flush_items() {
 
 void Recording::snapshot(const Trace& trace) {
   snapshot_events_ = events_;
-  flush_events();  // the snapshot is the state after rows that must be there
+  flush_chunk();  // the snapshot is the state after records that must be there
   begin();
   if (!ins_snapshot_) ins_snapshot_ = prepare("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?)");
   for (auto& [stream, model] : trace.models()) {
@@ -384,6 +535,9 @@ void Recording::count(const std::string& name, std::uint64_t value, const std::s
 
 void Recording::finish(const std::string& reason, std::int64_t ended_ns, std::uint64_t dropped, std::uint64_t lost) {
   try {
+    flush_chunk();
+    derive();
+    for (auto& [id, m] : derived_.models()) m.finish();  // what is open goes to the tables as open
     flush_events();
     flush_items();
     begin();
@@ -402,6 +556,7 @@ void Recording::abandon(const std::exception& cause, std::int64_t ended_ns, std:
   in_tx_ = false;
   events_ = committed_;
   nr_held_ = nr_held_items_ = 0;  // rows not yet written went with the transaction
+  chunk_.clear();
   // The room set aside at the start takes the run row's WAL frame when the disk is full.
   if (reserve_ >= 0) ::close(std::exchange(reserve_, -1));
   std::string why = failure_.empty() ? cause.what() : failure_;

@@ -1,6 +1,8 @@
-// A recording: the SQLite sink of the collector. Raw records go to `events`
-// in batched transactions with prepared statements; what the model derives
-// goes to the other tables of schema.sql.
+// A recording: the SQLite sink of the collector. The records go to the log as
+// they arrive (64 KiB chunks, appended: the capture's hot path); `events` and
+// the tables a model derives are produced from the log while the target is
+// quiet, and completed when the recording ends (or by the next writer of a
+// recording cut off: complete()).
 #pragma once
 
 #include "model.h"
@@ -15,6 +17,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 #include <sys/types.h>
 
 namespace wqscope {
@@ -23,7 +26,7 @@ struct RecordingError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-constexpr int kRecordingSchemaVersion = 2;  // 2: streams, the log in applied order. PRAGMA user_version of schema.sql
+constexpr int kRecordingSchemaVersion = 3;  // 3: the log in chunks, tables derived. PRAGMA user_version of schema.sql
 
 /// A value stored as NULL when negative (a time or id that is not known).
 struct Opt {
@@ -44,22 +47,31 @@ class Recording {
   /// it cannot write.
   static std::unique_ptr<Recording> create(const std::string& path, const Meta&,
                                            std::optional<gid_t> group = std::nullopt);
+
+  /// Completes the derived tables of the recording at `path` if it was cut off (its collector
+  /// killed, the machine stopped): from the start of its log, and notes in its run row that it was
+  /// cut off. Returns false if it needed nothing. Throws RecordingError if it is being recorded (its
+  /// collector holds the file's lock), cannot be written, or is not a recording of this format.
+  static bool complete(const std::string& path);
   ~Recording();
 
   /// A stream's row: `id` is what its records are stored under.
   void add_stream(int id, std::uint32_t pid, std::uint32_t system);
-  /// Appends `r` to the log under `stream` (NAME records go to names, through the observer).
+  /// Appends `r` to the log under `stream`.
   void add(int stream, const cmwq::Record& r);
-  /// What stream `stream`'s model establishes goes to the derived tables through this.
-  ModelObserver* observer(int stream);
-  /// Makes everything added so far durable: it survives a SIGKILL of the collector.
+  /// Makes everything added so far durable: it survives a SIGKILL of the collector. When few
+  /// records came since the last commit (the target is quiet), derives some of the log first.
   void commit();
+  /// Produces `events` and the derived tables from the log chunks written so far, up to about
+  /// `budget` records; returns how many it derived.
+  std::uint64_t derive(std::uint64_t budget = UINT64_MAX);
   /// Stores every model of `trace` as a snapshot once kSnapshotEvery events were added since the last one.
   void snapshot_if_due(const Trace& trace) {
     if (events_ - snapshot_events_ >= kSnapshotEvery) snapshot(trace);
   }
   static constexpr std::uint64_t kSnapshotEvery = 100'000;
-  /// Ends the run: why, when, and what the BPF side dropped (after Model::finish() reported what is open).
+  /// Ends the run: derives the rest of the log, reports what is open, and says why, when, and what
+  /// the BPF side dropped.
   void finish(const std::string& reason, std::int64_t ended_ns, std::uint64_t dropped, std::uint64_t lost);
   /// An anomaly counted instead of stored (the anomalies table), written with the next commit.
   void count(const std::string& name, std::uint64_t value, const std::string& description);
@@ -87,6 +99,12 @@ class Recording {
   friend struct StreamObserver;
 
   Recording(std::string path, sqlite3* db);
+  /// What stream `stream`'s derived model establishes goes to the derived tables through this.
+  ModelObserver* observer(int stream);
+  /// Appends the chunk being filled to the log.
+  void flush_chunk();
+  /// One record of the log, at the next position if it has one: its events row, and the derived model.
+  void derive_record(const cmwq::Record&);
   void init(const Meta&);  // schema, kinds and the run row
   void exec(const char* sql);
   sqlite3_stmt* prepare(const char* sql);
@@ -104,6 +122,9 @@ class Recording {
   void flush_events();
   void flush_items();
 
+  static constexpr std::size_t kChunkBytes = 64 << 10;
+  static constexpr std::uint64_t kQuietRecords = 1000;    // per commit: the target is quiet
+  static constexpr std::uint64_t kDeriveBudget = 10'000;  // per quiet commit: ~15 ms
   static constexpr int kEventColumns = 19;
   static constexpr int kEventRows = 64;  // per INSERT: one statement's overhead shared by 64 rows
 
@@ -112,6 +133,15 @@ class Recording {
   bool in_tx_ = false;
   void snapshot(const Trace&);
   std::uint64_t events_ = 0, committed_ = 0, snapshot_events_ = 0;  // events_: the log's last position
+  std::vector<std::byte> chunk_;  // the log's records not written yet
+  std::int64_t chunks_ = 0;       // the last chunk's id
+  std::uint64_t added_ = 0;       // records added since the last commit
+  Trace derived_;                 // the models the derived tables come from
+  std::uint64_t derived_events_ = 0;  // the log position derived so far
+  std::int64_t derived_chunk_ = 0;    // the last chunk derived
+  std::map<int, std::uint32_t> pids_;  // stream -> its pid (the log stores the stream in a record's pid)
+  std::uint32_t pid_ = 0;              // the target's (stream 0's)
+  int lock_ = -1;  // the file, locked (flock) while a collector writes it: complete() leaves it alone
   std::string failure_;
   int reserve_ = -1;  // room for the run row on a full disk
   std::int64_t max_ts_ = INT64_MIN;  // the newest time in the log so far
@@ -125,7 +155,8 @@ class Recording {
   sqlite3_stmt *ins_events_ = nullptr, *ins_event_ = nullptr, *ins_stream_ = nullptr, *ins_name_ = nullptr,
                *ins_wq_ = nullptr, *ins_pool_ = nullptr, *ins_worker_ = nullptr, *ins_item_ = nullptr,
                *ins_items_ = nullptr, *ins_alert_ = nullptr, *ins_episode_ = nullptr, *ins_off_cpu_ = nullptr,
-               *ins_hello_ = nullptr, *ins_snapshot_ = nullptr, *ins_count_ = nullptr;
+               *ins_hello_ = nullptr, *ins_snapshot_ = nullptr, *ins_count_ = nullptr,
+               *ins_chunk_ = nullptr, *sel_chunk_ = nullptr, *upd_derived_ = nullptr;
 };
 
 }  // namespace wqscope

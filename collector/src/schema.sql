@@ -19,7 +19,8 @@ CREATE TABLE run (
   schema_version INTEGER NOT NULL,            -- CMWQ_EVENTS_VERSION of the records
   possible_cpus INTEGER,     -- of the target's pool (its HELLO), for pool identities
   pool_watchdog_ns INTEGER,  -- the target pool's own watchdog threshold
-  clock TEXT NOT NULL DEFAULT 'live'  -- when the watchdog looked: 'live' (CHECK records), 'deadlines' (an import)
+  clock TEXT NOT NULL DEFAULT 'live', -- when the watchdog looked: 'live' (CHECK records), 'deadlines' (an import)
+  derived INTEGER NOT NULL DEFAULT 0  -- the log position up to which `events` and the tables after it are complete
 );
 
 -- The streams of the recording: one per System of the traced process (its pools, workqueues and
@@ -35,11 +36,23 @@ CREATE TABLE streams (
 -- What the collector counted instead of storing (Perfetto's stats table): never silent.
 CREATE TABLE anomalies (name TEXT PRIMARY KEY, value INTEGER NOT NULL, description TEXT NOT NULL);
 
--- The log: every record in the order the collector applied it (cmwq/events.h, struct cmwq_ev_state;
--- the source of truth, every other table is derived from it). NAME records are in `names`. Records
--- the collector writes itself have seq 0: GAP (work = first missing seq, arg = how many, flags = cause)
--- and CHECK (its watchdog looked). HELLO: work = session, func = version, wq = system,
--- flags = possible CPUs, arg = the pool's watchdog threshold (ns).
+-- The log, the source of truth: every record in the order the collector applied it, as it arrived
+-- (cmwq/events.h), in chunks of up to 64 KiB appended as they fill. Each record is preceded by its
+-- stream (4 bytes, little-endian). A record's position is its number in the log, NAME records not
+-- counted. Records the collector writes itself have seq 0: GAP (work = first missing seq, arg = how
+-- many, flags = cause) and CHECK (its watchdog looked).
+CREATE TABLE log (
+  id INTEGER PRIMARY KEY,
+  last INTEGER NOT NULL,     -- the position of its last record (that of the chunk before if it has only NAMEs)
+  max_ts INTEGER NOT NULL,   -- the newest time in the log up to its end
+  records BLOB NOT NULL
+);
+CREATE INDEX log_last ON log(last);
+
+-- Derived from the log, off the capture's hot path, up to run.derived: complete when the recording
+-- ended (a recording cut off is completed by the next reader that may write it, or `wqscope repair`).
+-- The log's records one row each (NAMEs are in `names`); HELLO: work = session, func = version,
+-- wq = system, flags = possible CPUs, arg = the pool's watchdog threshold (ns).
 CREATE TABLE events (
   id INTEGER PRIMARY KEY,    -- position in the log
   stream INTEGER NOT NULL,   -- streams.id; 0: the kernel's off/on-CPU records, CHECK

@@ -61,7 +61,7 @@ Series atSnapshots(const wqscope::RecordingReader& reader, std::int64_t start_ns
 
 Series sampleSeries(const wqscope::RecordingReader& reader, std::int64_t start_ns, std::int64_t end_ns, int buckets,
                     std::int64_t replay_limit) {
-  wqscope::Cursor events(reader.connection(), reader.path(), "SELECT max(id) FROM events");  // the rowid: no scan
+  wqscope::Cursor events(reader.connection(), reader.path(), "SELECT max(last) FROM log");  // log_last: no scan
   if (events.next() && events.i(0, 0) > replay_limit) return atSnapshots(reader, start_ns, end_ns);
   Sampler s{start_ns, std::max<std::int64_t>(1, (end_ns - start_ns) / buckets + 1), 0, {}, {}};
   s.out.bucket_ns = s.width;
@@ -69,7 +69,7 @@ Series sampleSeries(const wqscope::RecordingReader& reader, std::int64_t start_n
   reader.replay(
       [&](int stream, const cmwq::Record& r) {
         if (r.h->kind == CMWQ_EV_CHECK) return true;
-        s.advance(trace.primary(), static_cast<std::int64_t>(r.h->ts));
+        if (r.h->kind != CMWQ_EV_NAME) s.advance(trace.primary(), static_cast<std::int64_t>(r.h->ts));
         trace.apply(stream, r);
         const wqscope::Model& model = trace.primary();  // what the views show
         if (stream == trace.models().begin()->first && r.h->kind != CMWQ_EV_NAME && r.h->kind != CMWQ_EV_HELLO)

@@ -18,13 +18,18 @@ for i in $(seq "$kills"); do
   wait $rec 2>/dev/null
   targets+=" $target"
   [[ $(q "$db" "PRAGMA integrity_check") == ok ]] || fail "kill $i: integrity_check"
+  [[ $(q "$db" "SELECT end_reason IS NULL FROM run") == 1 ]] \
+    || fail "kill $i: a killed recording has an end reason: $(q "$db" "SELECT quote(end_reason) FROM run" 2>&1)"
+  # The next reader completes the tables from the log, and says in the run row that it was cut off.
+  "$wqscope" show "$db" > /dev/null 2>&1 || fail "kill $i: show cannot read it"
+  [[ $(q "$db" "SELECT end_reason LIKE 'cut off:%' AND derived = (SELECT ifnull(max(last), 0) FROM log)
+                AND events = derived FROM run") == 1 ]] \
+    || fail "kill $i: not completed: $(q "$db" 'SELECT end_reason, derived, events, (SELECT max(last) FROM log) FROM run')"
   # No hole in what was committed: the log's positions run 1..n, and from the HELLO (seq 1) every
   # sequence number of the pool is an event row or one of the NAME records (kept in the names table).
   [[ $(q "$db" "SELECT count(*) = 0 OR (max(id) = count(*) AND (SELECT count(*) = 0 OR (min(seq) = 1 AND
                   max(seq) - count(*) <= (SELECT count(*) FROM names)) FROM events WHERE seq > 0)) FROM events") == 1 ]] \
     || fail "kill $i: events have holes: $(q "$db" 'SELECT count(*), max(id), min(seq), max(seq), (SELECT count(*) FROM names) FROM events')"
-  [[ $(q "$db" "SELECT end_reason IS NULL FROM run") == 1 ]] || fail "kill $i: a killed recording has an end reason"
-  "$wqscope" show "$db" > /dev/null 2>&1 || fail "kill $i: show cannot read it"
   total=$((total + $(q "$db" "SELECT count(*) FROM events")))
 done
 # Each command got SIGTERM when its collector died, and drains its queues before it exits.

@@ -48,10 +48,10 @@ bad "$tmp/none.db" "$tmp/none.db: cannot read the recording: No such file or dir
 echo "not a database at all, just text that is long enough to fill a header of one hundred bytes......" > "$tmp/text.db"
 bad "$tmp/text.db" "$tmp/text.db: is not a SQLite database (not a wqscope recording)"
 sqlite3 "$tmp/foreign.db" "CREATE TABLE t (x); INSERT INTO t VALUES (1)"
-bad "$tmp/foreign.db" "is a SQLite database but not a wqscope recording (no run and events tables)"
+bad "$tmp/foreign.db" "is a SQLite database but not a wqscope recording (no run table)"
 cp seed004.db "$tmp/newer.db"
 sqlite3 "$tmp/newer.db" "PRAGMA user_version = 99"
-bad "$tmp/newer.db" "was written by a newer wqscope (recording format 99; this wqscope reads format 2)"
+bad "$tmp/newer.db" "was written by a newer wqscope (recording format 99; this wqscope reads format 3)"
 head -c 8192 xfslogd.db > "$tmp/truncated.db"
 bad "$tmp/truncated.db" "$tmp/truncated.db: "
 out=$("$wqscope" show seed004.db --at soon 2>&1)

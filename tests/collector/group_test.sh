@@ -20,7 +20,7 @@ db=$tmp/g.db
 "$wqscope" record --group "$group" -o "$db" -- "$demo" server --seconds 30 > "$tmp/out" 2>&1 &
 rec=$!
 wait_attached "$tmp/out"
-for _ in $(seq 300); do [[ $(q "$db" "SELECT count(*) > 0 FROM events WHERE seq > 0") == 1 ]] && break; sleep 0.1; done
+for _ in $(seq 300); do [[ $(q "$db" "SELECT count(*) > 0 FROM streams") == 1 ]] && break; sleep 0.1; done
 for f in "$db" "$db-wal" "$db-shm"; do mode_of "$f"; done
 as_member "$wqscope" show "$db" > "$tmp/live" 2>&1 || { cat "$tmp/live"; fail "a member cannot read it while it is written"; }
 kill -INT $rec

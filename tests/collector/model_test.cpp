@@ -91,6 +91,41 @@ TEST(Model, SimulatedXfslogdLandsInTheRecording) {
             "1|10000000|1000000000|1|1000|xfslogd");
 }
 
+TEST(Recording, TablesAreDerivedOffTheHotPathAndACutOffRecordingIsCompleted) {
+  // The xfslogd story in busy commits: the log grows, the derived tables wait for a quiet commit or
+  // the end. Cut off (no finish, as a SIGKILL leaves it), the next reader completes the tables, and
+  // they equal those of the same recording finished.
+  auto sc = cmwq::sim::load_scenario(std::string(CMWQ_SCENARIOS) + "/seed000-xfslogd.scn");
+  sc.config.rescuer_policy = cmwq::RescuerPolicy::k2014;
+  auto result = cmwq::sim::run(sc, true);
+  TempDir dir;
+  auto record = [&](const std::string& path, bool finish) {
+    auto rec = Recording::create(path, {"cmwq-sim seed000-xfslogd.scn", 1, 0, "deadlines"});
+    Ingest ingest(rec.get(), 30'000'000'000, Ingest::Clock::deadlines);
+    ingest.batch(1, CMWQ_STREAM_ID(1, 1), result.events);
+    rec->commit();  // thousands of records since the last commit: busy, nothing derived
+    EXPECT_EQ(query(path, "SELECT (SELECT count(*) FROM events), derived, (SELECT max(last) FROM log) > 4000 FROM run"),
+              "0|0|1");
+    if (!finish) return;
+    ingest.finish(result.end);
+    rec->finish("simulation ended", result.end, 0, 0);
+  };
+  std::string finished = (dir.path / "finished.db").string(), cut = (dir.path / "cut.db").string();
+  record(finished, true);
+  record(cut, false);
+  const char* tables = "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM names), "
+                       "(SELECT group_concat(work || func || ifnull(ended_ns, '-'), ',') FROM work_items), "
+                       "(SELECT count(*) FROM workers), (SELECT count(*) FROM mayday_episodes), "
+                       "derived = (SELECT max(last) FROM log) FROM run";
+  std::string want = query(finished, tables);
+  EXPECT_EQ(query(finished, "SELECT derived = events AND events = (SELECT count(*) FROM events) FROM run"), "1");
+  EXPECT_EQ(query(cut, "SELECT end_reason IS NULL, derived FROM run"), "1|0");
+  RecordingReader reader(cut);  // may write it: completes it
+  EXPECT_EQ(reader.run().end_reason.rfind("cut off:", 0), 0u) << reader.run().end_reason;
+  EXPECT_EQ(query(cut, tables), want);
+  EXPECT_FALSE(Recording::complete(cut));  // once is enough
+}
+
 /// The dumps a simulation printed, by time: each "Showing busy ..." block without its "[ time] " prefixes.
 std::map<std::int64_t, std::vector<std::string>> dumps_in(const cmwq::sim::Result& result) {
   std::map<std::int64_t, std::vector<std::string>> out;

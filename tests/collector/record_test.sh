@@ -10,7 +10,7 @@ need_root "recording (CAP_BPF, CAP_PERFMON)"
 db=$tmp/stall.db
 [[ $(stat -c %a "$db") == 600 ]] || fail "recording is not mode 0600"
 [[ $(q "$db" "PRAGMA integrity_check") == ok ]] || fail "integrity"
-[[ $(q "$db" "PRAGMA user_version") == 2 ]] || fail "user_version"
+[[ $(q "$db" "PRAGMA user_version") == 3 ]] || fail "user_version"
 [[ $(q "$db" "SELECT end_reason FROM run") == "target exited with status 0" ]] || fail "end reason: $(q "$db" 'SELECT end_reason FROM run')"
 [[ $(q "$db" "SELECT events = (SELECT count(*) FROM events) AND lost_events = 0 AND dropped_events = 0 FROM run") == 1 ]] \
   || fail "events counted, none lost"
@@ -48,8 +48,8 @@ db=$tmp/attach.db
 # Attaching takes seconds on a busy machine: the target exits (SIGTERM: it drains and destroys its
 # workqueues) once events are being committed.
 wait_attached "$tmp/out"
-# (seq > 0: the pool's records; the collector's own CHECK records come from the start)
-for i in $(seq 300); do [[ $(q "$db" "SELECT count(*) > 0 FROM events WHERE seq > 0") == 1 ]] && break; sleep 0.1; done
+# (a stream: the pool's first batch is in; the collector's own CHECK records come from the start)
+for i in $(seq 300); do [[ $(q "$db" "SELECT count(*) > 0 FROM streams") == 1 ]] && break; sleep 0.1; done
 kill -TERM $target
 wait $rec || { cat "$tmp/out"; fail "record -p"; }
 [[ $(q "$db" "SELECT end_reason FROM run") == "target exited" ]] || fail "attach: end reason"

@@ -29,15 +29,17 @@ grep -q "target exited with status 0" "$tmp/two.err" || fail "the target did not
   || fail "lost: $(q "$tmp/two.db" 'SELECT lost_events, dropped_events FROM run')"
 [[ $(q "$tmp/two.db" "SELECT count(*) FROM work_items WHERE started_ns IS NULL OR ended_ns IS NULL") == 0 ]] \
   || fail "items without start or end: $(q "$tmp/two.db" 'SELECT * FROM work_items WHERE ended_ns IS NULL LIMIT 5')"
-[[ $(q "$tmp/two.db" "SELECT group_concat(s || ':' || func || ':' || wq) FROM (SELECT DISTINCT stream s, func, wq FROM work_items
-       WHERE wq LIKE 'streams_%' ORDER BY s)") == "1:streams_a_fn:streams_a,2:streams_b_fn:streams_b" ]] \
-  || fail "names: $(q "$tmp/two.db" 'SELECT DISTINCT stream, func, wq FROM work_items')"
+# (Streams are numbered in the order their first batches came: either System may be stream 1.)
+[[ $(q "$tmp/two.db" "SELECT group_concat(sys || ':' || func || ':' || wq) FROM (SELECT DISTINCT s.system sys, func, wq
+       FROM work_items JOIN streams s ON s.id = stream WHERE wq LIKE 'streams_%' ORDER BY sys)") \
+   == "1:streams_a_fn:streams_a,2:streams_b_fn:streams_b" ]] \
+  || fail "names: $(q "$tmp/two.db" 'SELECT DISTINCT stream, func, wq FROM work_items') $(q "$tmp/two.db" 'SELECT * FROM streams')"
 "$wqscope" stats "$tmp/two.db" > "$tmp/stats.out" || fail "stats"
 for n in 1 2; do
   wq=streams_$([[ $n == 1 ]] && echo a || echo b)
   # The total and in-flight columns of the System's own table, and of wqscope's for its stream.
   own=$(grep "^system $n: $wq " "$tmp/two.out" | awk '{print $4, $5}')
-  ours=$(awk -v s="# stream $n " 'index($0, s) == 1 {on = 1; next} /^# stream/ {on = 0} on' "$tmp/stats.out" \
+  ours=$(awk -v s="(System $n of " '/^# stream/ {on = index($0, s) > 0; next} on' "$tmp/stats.out" \
          | grep "^$wq " | awk '{print $2, $3}')
   [[ -n $own && $own == "$ours" ]] || fail "stream $n: the System says '$own', stats says '$ours': $(cat "$tmp/two.out" "$tmp/stats.out")"
 done

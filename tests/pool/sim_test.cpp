@@ -1,5 +1,7 @@
 // The simulator reproduces the seeds: the documentation's tables line by line,
 // the xfslogd rescuer policies (seeds 000, 001, 002) and the hotplug lockup (seed 004).
+#include "scenario_files.h"
+
 #include <cmwq/sim.h>
 
 #include <gtest/gtest.h>
@@ -18,7 +20,7 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-Scenario scenario(const std::string& name) { return load_scenario(std::string(CMWQ_SCENARIOS) + "/" + name + ".scn"); }
+using test::scenario;
 
 TEST(Simulator, ItemsThatQueueEachOtherAtNoCostAreStoppedWithAMessage) {
   std::istringstream in("workqueue q0\nwork a q0: queue b\nwork b q0: queue a\nat 1ms queue a\n");

@@ -1,6 +1,8 @@
 // Today's cmwq (kernel 6.5 to 7.0) in the simulator: BH workqueues, affinity scopes and pods,
 // per-node max_active and the 7.0 watchdog, each behind Config::kernel so that the seeds' era
 // (and every golden test) stays as it was.
+#include "scenario_files.h"
+
 #include <cmwq/sim.h>
 
 #include <gtest/gtest.h>
@@ -13,7 +15,7 @@
 namespace cmwq::sim {
 namespace {
 
-Scenario scenario(const std::string& name) { return load_scenario(std::string(CMWQ_SCENARIOS) + "/" + name + ".scn"); }
+using test::scenario;
 
 Scenario parse(const std::string& text) {
   std::istringstream in(text);

@@ -22,7 +22,6 @@ namespace {
 
 using namespace kernel_log;
 
-constexpr std::int64_t kSec = 1'000'000'000;
 constexpr std::int64_t kNever = INT64_MAX / 4;  // a watchdog threshold no report reaches
 constexpr std::size_t kProblemsShown = 20;
 
@@ -115,7 +114,7 @@ int import_kernel_log(const std::string& path, const std::string& output) {
                k + 1, r.first_line, r.last_line, at[k], counts(ingest->trace().primary(), at[k]), r.lockups.size(), r.hogs.size(),
                r.tasks.size());
   }
-  std::int64_t end = at.back() + kSec / 1000;
+  std::int64_t end = at.back() + 1'000'000;  // 1 ms after the last report
   stream.finish(end);
   apply();
   ingest->finish(end);
