@@ -1,5 +1,6 @@
 #include "reader.h"
 
+#include "log_chunk.h"
 #include "sqlite_rows.h"
 
 #include <duration.h>
@@ -109,42 +110,30 @@ std::int64_t RecordingReader::last_ns() const {
 }
 
 bool RecordingReader::replay(const Sink& sink, std::int64_t until, From from) const {
-  std::map<int, std::pair<std::uint32_t, std::uint32_t>> pids = streams();
+  std::map<int, std::pair<std::uint32_t, std::uint32_t>> streams = this->streams();
+  auto pid_of = [&](int stream) {
+    auto it = streams.find(stream);
+    return it == streams.end() ? static_cast<std::uint32_t>(run_.pid) : it->second.first;
+  };
   bool go = true, past = false;
-  std::vector<std::uint64_t> aligned;  // for_each_record reads the records in place: 8-byte aligned
+  const auto after = static_cast<std::int64_t>(from.event);
   // Chunks from the one holding the record after `from` (and the NAMEs just before it).
-  Cursor chunk(db_, path_, "SELECT id, last, records FROM log WHERE last >= ? ORDER BY id",
-               {static_cast<std::int64_t>(from.event)});
+  Cursor chunk(db_, path_, "SELECT id, last, records FROM log WHERE last >= ? ORDER BY id", {after});
   while (go && !past && chunk.next()) {
-    std::span<const std::uint8_t> blob = chunk.blob(2);
-    aligned.assign((blob.size() + 7) / 8, 0);
-    if (!blob.empty()) std::memcpy(aligned.data(), blob.data(), blob.size());
-    std::span<const std::byte> bytes{reinterpret_cast<const std::byte*>(aligned.data()), blob.size()};
     try {
-      std::int64_t pos = chunk.i(1);  // the position before the chunk's first record
-      cmwq::for_each_record(bytes, [&](const cmwq::Record& r) { pos -= r.h->kind != CMWQ_EV_NAME; });
-      cmwq::for_each_record(bytes, [&](const cmwq::Record& logged) {
+      std::int64_t pos = chunk.i(1);  // back to the position before the chunk's first record
+      for_each_logged(chunk.blob(2), pid_of, [&](int, const cmwq::Record& r) { pos -= r.h->kind != CMWQ_EV_NAME; });
+      for_each_logged(chunk.blob(2), pid_of, [&](int stream, const cmwq::Record& r) {
         if (!go || past) return;
-        bool named = logged.h->kind == CMWQ_EV_NAME;
+        bool named = r.h->kind == CMWQ_EV_NAME;
         pos += !named;
         // Applied before: up to `from`; the NAMEs after it were applied too, but again does no harm.
-        if (pos < static_cast<std::int64_t>(from.event) || (!named && pos == static_cast<std::int64_t>(from.event)))
-          return;
-        if (!named && static_cast<std::int64_t>(std::min<std::uint64_t>(logged.h->ts, INT64_MAX)) > until) {
+        if (pos < after || (!named && pos == after)) return;
+        if (!named && static_cast<std::int64_t>(std::min<std::uint64_t>(r.h->ts, INT64_MAX)) > until) {
           past = true;
           return;
         }
-        int stream = static_cast<int>(std::min<std::uint32_t>(logged.h->pid, INT32_MAX));
-        union {
-          cmwq_event_header h;
-          cmwq_ev_state state;
-          cmwq_ev_name name;
-          cmwq_ev_hello hello;
-        } copy;
-        std::memcpy(&copy, logged.h, logged.h->size);
-        auto p = pids.find(stream);
-        copy.h.pid = p == pids.end() ? static_cast<std::uint32_t>(run_.pid) : p->second.first;
-        go = sink(stream, cmwq::Record{&copy.h});
+        go = sink(stream, r);
       });
     } catch (const cmwq::RecordError& e) {
       fail(fmt::format("has a damaged log (chunk {}): {}", chunk.i(0), e.what()));
@@ -188,21 +177,29 @@ RecordingReader::Position RecordingReader::advance(Trace& trace, Position from, 
   return apply(trace, at, {from.event});
 }
 
-RecordingReader::Position RecordingReader::apply(Trace& trace, std::int64_t at, From from) const {
-  Position pos{from.event, at};
+RecordingReader::Position RecordingReader::follow(const Sink& sink, Position from, std::int64_t until) const {
+  Position pos{from.event, until};
   replay(
+      [&](int stream, const cmwq::Record& r) {
+        pos.event += r.h->kind != CMWQ_EV_NAME;
+        return sink(stream, r);
+      },
+      until, From{from.event});
+  return pos;
+}
+
+RecordingReader::Position RecordingReader::apply(Trace& trace, std::int64_t at, From from) const {
+  return follow(
       [&](int stream, const cmwq::Record& r) {
         if (r.h->kind == CMWQ_EV_NAME) {
           Model& m = trace.model(stream);
           if (m.name(r.name()->id).empty()) m.apply(r);  // else the snapshot's, or applied before
-          return true;
+        } else if (r.h->kind != CMWQ_EV_CHECK) {
+          trace.apply(stream, r);
         }
-        ++pos.event;
-        if (r.h->kind != CMWQ_EV_CHECK) trace.apply(stream, r);
         return true;
       },
-      at, from);
-  return pos;
+      {from.event, at}, at);
 }
 
 std::int64_t parse_instant(const std::string& text, const RunInfo& run) {

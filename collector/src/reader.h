@@ -61,6 +61,9 @@ class RecordingReader {
   /// Brings `trace`, standing at `from` (from state_at or advance), to time `at`: only the records
   /// after it, or from a snapshot past it if there is one. How a live view follows a growing recording.
   Position advance(Trace& trace, Position from, std::int64_t at) const;
+  /// replay() on from `from` (where a replay, state_at or advance stopped): the records after it, up
+  /// to the first after `until`. Returns where it then stands.
+  Position follow(const Sink& sink, Position from, std::int64_t until) const;
   /// The streams' (pid, system), by id.
   std::map<int, std::pair<std::uint32_t, std::uint32_t>> streams() const;
 

@@ -99,7 +99,10 @@ int watch(const Target& target, const WatchOptions& opt) {
       // Gauges first: whoever reads an alert and then scrapes sees the state it was about.
       if (metrics) metrics->update(ingest.trace().primary(), st, now);
       ingest.tick(now);
-      if (rec) rec->commit();
+      if (rec) {
+        rec->lost_so_far(st.dropped_events, ingest.trace().lost());
+        rec->commit();
+      }
       // Wake in time for the earliest stall that could be reported: thresh + a few ms, not a poll period.
       std::int64_t next = ingest.next_deadline();
       std::int64_t ms = next == INT64_MAX ? 50 : (next - now) / 1'000'000 + 1;

@@ -1,5 +1,6 @@
 #include "recording.h"
 
+#include "log_chunk.h"
 #include "schema_sql.h"
 
 #include <fmt/format.h>
@@ -188,6 +189,7 @@ bool Recording::complete(const std::string& path) {
                           std::max<std::int64_t>(end, 0), last, rec->derived_.lost())
                   .c_str());
   }
+  rec->counted_ = rec->events_;  // the run row keeps what its collector counted
   rec->commit();
   return true;
 }
@@ -234,7 +236,7 @@ Recording::Recording(std::string path, sqlite3* db)
 Recording::~Recording() {
   for (auto* s : {ins_events_, ins_event_, ins_stream_, ins_name_, ins_wq_, ins_pool_, ins_worker_, ins_item_,
                   ins_items_, ins_alert_, ins_episode_, ins_off_cpu_, ins_hello_, ins_snapshot_, ins_count_,
-                  ins_chunk_, sel_chunk_, upd_derived_})
+                  ins_chunk_, sel_chunk_, upd_derived_, upd_counts_})
     sqlite3_finalize(s);
   if (in_tx_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(db_);
@@ -288,6 +290,11 @@ void Recording::commit() {
   if (std::exchange(added_, 0) < kQuietRecords) derive(kDeriveBudget);
   flush_events();
   flush_items();
+  if (events_ != counted_) {  // the run row's counts so far; finish() writes the last
+    counted_ = events_;
+    insert(upd_counts_, "UPDATE run SET events = ?, dropped_events = ?, lost_events = ? WHERE id = 1",
+           static_cast<std::int64_t>(events_), static_cast<std::int64_t>(dropped_), static_cast<std::int64_t>(lost_));
+  }
   if (!in_tx_) return;
   exec("COMMIT");
   in_tx_ = false;
@@ -314,11 +321,7 @@ void Recording::add(int stream, const cmwq::Record& r) {
            std::int64_t{h.possible_cpus},
            static_cast<std::int64_t>(std::min<std::uint64_t>(h.watchdog_thresh_ns, INT64_MAX)));
   }
-  std::size_t at = chunk_.size();
-  chunk_.resize(at + r.h->size);
-  std::memcpy(chunk_.data() + at, r.h, r.h->size);
-  auto id = static_cast<std::uint32_t>(stream);  // the log keeps the stream where the pid was (schema.sql)
-  std::memcpy(chunk_.data() + at + offsetof(cmwq_event_header, pid), &id, sizeof id);
+  append_logged(chunk_, stream, r);
   ++added_;
   if (r.h->kind != CMWQ_EV_NAME) {
     ++events_;
@@ -342,7 +345,10 @@ void Recording::flush_chunk() {
 std::uint64_t Recording::derive(std::uint64_t budget) {
   std::uint64_t before = derived_events_;
   if (!sel_chunk_) sel_chunk_ = prepare("SELECT id, records FROM log WHERE id > ? ORDER BY id LIMIT 1");
-  std::vector<std::uint64_t> aligned;  // for_each_record reads the records in place: 8-byte aligned
+  auto pid_of = [this](int stream) {
+    auto it = pids_.find(stream);
+    return it == pids_.end() ? pid_ : it->second;
+  };
   while (derived_events_ - before < budget) {
     sqlite3_bind_int64(sel_chunk_, 1, derived_chunk_);
     if (sqlite3_step(sel_chunk_) != SQLITE_ROW) {
@@ -350,16 +356,15 @@ std::uint64_t Recording::derive(std::uint64_t budget) {
       break;
     }
     std::int64_t id = sqlite3_column_int64(sel_chunk_, 0);
-    auto bytes = static_cast<std::size_t>(sqlite3_column_bytes(sel_chunk_, 1));
-    aligned.assign((bytes + 7) / 8, 0);
-    if (bytes) std::memcpy(aligned.data(), sqlite3_column_blob(sel_chunk_, 1), bytes);
-    sqlite3_reset(sel_chunk_);
+    std::span<const std::uint8_t> chunk{static_cast<const std::uint8_t*>(sqlite3_column_blob(sel_chunk_, 1)),
+                                        static_cast<std::size_t>(sqlite3_column_bytes(sel_chunk_, 1))};
     try {
-      cmwq::for_each_record({reinterpret_cast<const std::byte*>(aligned.data()), bytes},
-                            [&](const cmwq::Record& r) { derive_record(r); });
+      for_each_logged(chunk, pid_of, [&](int stream, const cmwq::Record& r) { derive_record(stream, r); });
     } catch (const cmwq::RecordError& e) {
+      sqlite3_reset(sel_chunk_);
       throw RecordingError(fmt::format("{}: log chunk {} is damaged: {}", path_, id, e.what()));
     }
+    sqlite3_reset(sel_chunk_);
     derived_chunk_ = id;
   }
   if (derived_events_ == before) return 0;
@@ -370,19 +375,8 @@ std::uint64_t Recording::derive(std::uint64_t budget) {
   return derived_events_ - before;
 }
 
-void Recording::derive_record(const cmwq::Record& logged) {
-  std::uint32_t stream = logged.h->pid;
-  auto pid = pids_.find(static_cast<int>(stream));
-  union {
-    cmwq_event_header h;
-    cmwq_ev_state state;
-    cmwq_ev_name name;
-    cmwq_ev_hello hello;
-  } copy;
-  std::memcpy(&copy, logged.h, logged.h->size);
-  copy.h.pid = pid == pids_.end() ? pid_ : pid->second;
-  cmwq::Record r{&copy.h};
-  if (r.h->kind == CMWQ_EV_NAME) return derived_.apply(static_cast<int>(stream), r);
+void Recording::derive_record(int stream, const cmwq::Record& r) {
+  if (r.h->kind == CMWQ_EV_NAME) return derived_.apply(stream, r);
   std::array<std::int64_t, kEventColumns> row;
   if (r.h->kind == CMWQ_EV_HELLO) {
     const cmwq_ev_hello& h = *r.hello();
@@ -398,7 +392,7 @@ void Recording::derive_record(const cmwq::Record& logged) {
   row[0] = static_cast<std::int64_t>(++derived_events_);
   held_[nr_held_++] = row;
   if (nr_held_ == kEventRows) flush_events();
-  if (r.h->kind != CMWQ_EV_CHECK) derived_.apply(static_cast<int>(stream), r);
+  if (r.h->kind != CMWQ_EV_CHECK) derived_.apply(stream, r);
 }
 
 sqlite3_stmt* Recording::rows_statement(sqlite3_stmt*& stmt, const char* head, const char* row, int rows) {
@@ -535,6 +529,7 @@ void Recording::count(const std::string& name, std::uint64_t value, const std::s
 
 void Recording::finish(const std::string& reason, std::int64_t ended_ns, std::uint64_t dropped, std::uint64_t lost) {
   try {
+    lost_so_far(dropped, lost);
     flush_chunk();
     derive();
     for (auto& [id, m] : derived_.models()) m.finish();  // what is open goes to the tables as open

@@ -62,6 +62,12 @@ class Recording {
   /// Makes everything added so far durable: it survives a SIGKILL of the collector. When few
   /// records came since the last commit (the target is quiet), derives some of the log first.
   void commit();
+  /// What was lost so far (the BPF side's drops, the gaps): the run row says it from the next commit
+  /// on, so that a reader of a recording being written (the GUI's status bar) sees it.
+  void lost_so_far(std::uint64_t dropped, std::uint64_t lost) {
+    dropped_ = dropped;
+    lost_ = lost;
+  }
   /// Produces `events` and the derived tables from the log chunks written so far, up to about
   /// `budget` records; returns how many it derived.
   std::uint64_t derive(std::uint64_t budget = UINT64_MAX);
@@ -104,7 +110,7 @@ class Recording {
   /// Appends the chunk being filled to the log.
   void flush_chunk();
   /// One record of the log, at the next position if it has one: its events row, and the derived model.
-  void derive_record(const cmwq::Record&);
+  void derive_record(int stream, const cmwq::Record&);
   void init(const Meta&);  // schema, kinds and the run row
   void exec(const char* sql);
   sqlite3_stmt* prepare(const char* sql);
@@ -141,6 +147,8 @@ class Recording {
   std::int64_t derived_chunk_ = 0;    // the last chunk derived
   std::map<int, std::uint32_t> pids_;  // stream -> its pid (the log stores the stream in a record's pid)
   std::uint32_t pid_ = 0;              // the target's (stream 0's)
+  std::uint64_t dropped_ = 0, lost_ = 0;  // lost_so_far()
+  std::uint64_t counted_ = UINT64_MAX;    // the events the run row says (UINT64_MAX: never written)
   int lock_ = -1;  // the file, locked (flock) while a collector writes it: complete() leaves it alone
   std::string failure_;
   int reserve_ = -1;  // room for the run row on a full disk
@@ -156,7 +164,7 @@ class Recording {
                *ins_wq_ = nullptr, *ins_pool_ = nullptr, *ins_worker_ = nullptr, *ins_item_ = nullptr,
                *ins_items_ = nullptr, *ins_alert_ = nullptr, *ins_episode_ = nullptr, *ins_off_cpu_ = nullptr,
                *ins_hello_ = nullptr, *ins_snapshot_ = nullptr, *ins_count_ = nullptr,
-               *ins_chunk_ = nullptr, *sel_chunk_ = nullptr, *upd_derived_ = nullptr;
+               *ins_chunk_ = nullptr, *sel_chunk_ = nullptr, *upd_derived_ = nullptr, *upd_counts_ = nullptr;
 };
 
 }  // namespace wqscope

@@ -12,6 +12,7 @@ void Loader::guarded(F&& f) {
     tables_.reset();
     reader_.reset();
     tail_.reset();
+    live_series_.reset();
     Q_EMIT failed(QString::fromStdString(e.what()));
   }
   Q_EMIT done();
@@ -60,7 +61,10 @@ void Loader::seek(qint64 at) {
 void Loader::sample() {
   guarded([&] {
     if (!reader_) return;
-    Q_EMIT seriesReady(sampleSeries(*reader_, extent_.start_ns, extent_.end_ns));
+    // Being written: followed, the records since the last sample only; finished and opened so: at once.
+    if (extent_.run.end_reason.empty() && !live_series_) live_series_.emplace(extent_.start_ns);
+    Q_EMIT seriesReady(live_series_ ? live_series_->extend(*reader_, extent_.end_ns)
+                                    : sampleSeries(*reader_, extent_.start_ns, extent_.end_ns));
     Q_EMIT barsReady(tables_->bars(extent_.start_ns, extent_.end_ns));
   });
 }

@@ -3,6 +3,7 @@
 // signals (values, never pointers into its own state) and then done().
 #pragma once
 
+#include "series.h"
 #include "state.h"
 #include "tables.h"
 
@@ -50,6 +51,7 @@ class Loader : public QObject {
     wqscope::RecordingReader::Position pos;
   };
   std::optional<Tail> tail_;
+  std::optional<LiveSeries> live_series_;  // the chart of a recording being written
 };
 
 }  // namespace wqgui

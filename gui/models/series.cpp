@@ -37,6 +37,49 @@ struct Sampler {
     h.pending = std::max(h.pending, it->second.pending);
     h.running = std::max(h.running, it->second.nr_running);
   }
+
+  /// One record of the log, applied to `trace` (whose first stream the views show).
+  void record(wqscope::Trace& trace, int stream, const cmwq::Record& r) {
+    if (r.h->kind == CMWQ_EV_CHECK) return;
+    if (r.h->kind != CMWQ_EV_NAME) advance(trace.primary(), static_cast<std::int64_t>(r.h->ts));
+    trace.apply(stream, r);
+    if (stream == trace.models().begin()->first && r.h->kind != CMWQ_EV_NAME && r.h->kind != CMWQ_EV_HELLO)
+      after(trace.primary(), r.state()->pool);
+  }
+
+  /// Buckets twice as wide: neighbours merged, the higher values kept.
+  void halve() {
+    width *= 2;
+    bucket /= 2;
+    out.bucket_ns = width;
+    for (auto& [id, points] : out.pools) {
+      std::vector<Series::Point> merged;
+      for (const Series::Point& p : points) {
+        std::int64_t t = start + (p.t - start) / width * width;
+        if (!merged.empty() && merged.back().t == t) {
+          merged.back().pending = std::max(merged.back().pending, p.pending);
+          merged.back().running = std::max(merged.back().running, p.running);
+        } else {
+          merged.push_back({t, p.pending, p.running});
+        }
+      }
+      // The last one may now be in the open bucket.
+      if (!merged.empty() && merged.back().t == start + bucket * width) {
+        High& h = high[id];
+        h = {std::max(h.pending, merged.back().pending), std::max(h.running, merged.back().running)};
+        merged.pop_back();
+      }
+      points = std::move(merged);
+    }
+  }
+
+  /// The closed buckets, and the open one as it stands.
+  Series now() const {
+    Series s = out;
+    for (auto& [id, h] : high)
+      if (h.pending || h.running || s.pools.contains(id)) s.pools[id].push_back({start + bucket * width, h.pending, h.running});
+    return s;
+  }
 };
 
 /// The state at each snapshot between `start_ns` and `end_ns`, and at `end_ns`: a seek each.
@@ -68,17 +111,39 @@ Series sampleSeries(const wqscope::RecordingReader& reader, std::int64_t start_n
   wqscope::Trace trace;
   reader.replay(
       [&](int stream, const cmwq::Record& r) {
-        if (r.h->kind == CMWQ_EV_CHECK) return true;
-        if (r.h->kind != CMWQ_EV_NAME) s.advance(trace.primary(), static_cast<std::int64_t>(r.h->ts));
-        trace.apply(stream, r);
-        const wqscope::Model& model = trace.primary();  // what the views show
-        if (stream == trace.models().begin()->first && r.h->kind != CMWQ_EV_NAME && r.h->kind != CMWQ_EV_HELLO)
-          s.after(model, r.state()->pool);
+        s.record(trace, stream, r);
         return true;
       },
       end_ns);
   s.advance(trace.primary(), end_ns + s.width);
   return std::move(s.out);
+}
+
+struct LiveSeries::Follower {
+  Follower(std::int64_t start_ns, std::int64_t bucket_ns) : sampler{start_ns, bucket_ns, 0, {}, {}} {
+    sampler.out.bucket_ns = bucket_ns;
+  }
+  Sampler sampler;
+  wqscope::Trace trace;
+  wqscope::RecordingReader::Position pos;
+};
+
+LiveSeries::LiveSeries(std::int64_t start_ns, std::int64_t bucket_ns, int buckets)
+    : follower_(std::make_unique<Follower>(start_ns, std::max<std::int64_t>(bucket_ns, 1))), buckets_(buckets) {}
+
+LiveSeries::~LiveSeries() = default;
+
+Series LiveSeries::extend(const wqscope::RecordingReader& reader, std::int64_t end_ns) {
+  Follower& f = *follower_;
+  f.pos = reader.follow(
+      [&](int stream, const cmwq::Record& r) {
+        f.sampler.record(f.trace, stream, r);
+        return true;
+      },
+      f.pos, end_ns);
+  f.sampler.advance(f.trace.primary(), end_ns);
+  while (f.sampler.bucket >= buckets_) f.sampler.halve();
+  return f.sampler.now();
 }
 
 }  // namespace wqgui

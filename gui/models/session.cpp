@@ -3,9 +3,10 @@
 namespace wqgui {
 
 namespace {
-// Live, the chart is sampled again after this long, or after 10 times what the last sampling took, so that
-// it takes at most a tenth of the loader's time from following the newest state.
-constexpr qint64 kLiveSampleMs = 2000;
+// Live, the chart is sampled again after this long (it follows the recording: the records since the last
+// sample only), or after 10 times what the last sampling took (the worker timeline's bars are queried
+// whole), so that it takes at most a tenth of the loader's time from following the newest state.
+constexpr qint64 kLiveSampleMs = 250;
 constexpr qint64 kLiveSampleShare = 10;
 }
 

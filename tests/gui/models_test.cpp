@@ -235,6 +235,30 @@ class ModelsTest : public QObject {
     QCOMPARE(states.last().front().value<State>().stuck.size(), std::size_t(1));
   }
 
+  void aLiveChartFollowsTheRecordingAndKeepsItsPeaks() {
+    // Extended at 20 instants, as the live loader does: the same peaks per pool as one replay of the
+    // whole, in time order, never more than its buckets, and the last point at the end.
+    QString db = longRecording();
+    wqscope::RecordingReader reader(db.toStdString());
+    std::int64_t end = reader.last_ns();
+    Series whole = sampleSeries(reader, 0, end);
+    LiveSeries live(0, 1'000'000, 100);
+    Series followed;
+    for (int i = 1; i <= 20; ++i) followed = live.extend(reader, end / 20 * i + (i == 20 ? end % 20 : 0));
+    auto peaks = [](const Series& s) {
+      std::map<int, std::pair<int, int>> out;
+      for (auto& [id, points] : s.pools)
+        for (auto& p : points) out[id] = {std::max(out[id].first, p.pending), std::max(out[id].second, p.running)};
+      return out;
+    };
+    QVERIFY(!whole.pools.empty());
+    QCOMPARE(peaks(followed), peaks(whole));
+    for (auto& [id, points] : followed.pools) {
+      QVERIFY(points.size() <= 100);
+      QVERIFY(std::is_sorted(points.begin(), points.end(), [](auto& a, auto& b) { return a.t < b.t; }));
+    }
+  }
+
   void longRecordingsAreChartedAtTheirSnapshots() {
     QString db = longRecording();
     std::int64_t end = wqscope::RecordingReader(db.toStdString()).last_ns();
