@@ -1,4 +1,4 @@
-// lock_bench [--rounds N] [--items N] [--table FILE]: the core lock under two producers that queue
+// lock_bench [--rounds=N] [--items=N] [--table=FILE] [--tsv]: the core's locks under two producers that queue
 // empty items to bound workqueues on two different CPUs (producer i pinned to CPU i, queueing to
 // virtual CPU i's pool, whose worker runs them), against one producer alone. With the kernel's
 // locking — a lock per pool — the two would never serialise; with one lock around the core they
@@ -11,7 +11,14 @@
 // and a projection: one lock can be held for at most the whole wall clock, so it caps the
 // system at 1 s / (hold per item) items/s whatever the CPU count; at 64 CPUs each queueing at
 // one producer's rate, the cap allows that fraction of the demand.
+//
+// Then the pool benchmark's five workloads (workloads.h) on libcmwq, bound and unbound: items/s
+// and the locks' wait and hold per item. `--tsv` prints every figure's median as "name<TAB>value",
+// for lock_compare.sh, which runs two builds of this program alternately (before and after a
+// change to the locks) and tabulates them side by side.
+#include "pools.h"
 #include "spread.h"
+#include "workloads.h"
 
 #include <cmwq/cmwq.h>
 
@@ -94,20 +101,56 @@ Run run(int producers, int items, bool stats) {
   return r;
 }
 
+/// One pass of a pool benchmark workload on libcmwq with the lock counters on.
+Run run_workload(const bench::Workload& w, unsigned flags) {
+  bench::Item item = [&w](int i) { w.body(i, true); };
+  bench::Cmwq pool(flags, w.items, item, /*lock_stats=*/true);
+  pool.system().reset_lock_stats();
+  auto t0 = std::chrono::steady_clock::now();
+  for (int r = 0; r < w.rounds; ++r) {
+    for (int i = 0; i < w.items; ++i) pool.submit(i);
+    pool.wait();
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  cmwq::LockStats s = pool.system().lock_stats();
+  double n = static_cast<double>(w.items) * w.rounds;
+  Run r;
+  r.items_per_s = n / secs;
+  r.wait_ns_per_item = static_cast<double>(s.wait_ns) / n;
+  r.hold_ns_per_item = static_cast<double>(s.hold_ns) / n;
+  r.held_share = static_cast<double>(s.hold_ns) / (secs * 1e9);
+  r.acq_per_item = static_cast<double>(s.acquisitions) / n;
+  return r;
+}
+
+/// Named series of per-round figures, in the order they are printed.
+struct Series {
+  std::vector<std::pair<std::string, std::vector<double>>> all;
+  std::vector<double>& operator[](const std::string& name) {
+    for (auto& [n, v] : all)
+      if (n == name) return v;
+    return all.emplace_back(name, std::vector<double>{}).second;
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int rounds = 5, items = 200'000;
   std::string table;
+  bool tsv = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strncmp(argv[i], "--rounds=", 9)) rounds = std::atoi(argv[i] + 9);
     else if (!std::strncmp(argv[i], "--items=", 8)) items = std::atoi(argv[i] + 8);
     else if (!std::strncmp(argv[i], "--table=", 8)) table = argv[i] + 8;
+    else if (!std::strcmp(argv[i], "--tsv")) tsv = true;
     else {
-      fmt::print(stderr, "usage: lock_bench [--rounds=N] [--items=N per producer] [--table=FILE]\n");
+      fmt::print(stderr, "usage: lock_bench [--rounds=N] [--items=N per producer] [--table=FILE] [--tsv]\n");
       return 2;
     }
   }
+  bench::calibrate();
+  Series wl;
   std::vector<double> one_rate, two_rate, ratio, cost, wait1, wait2, hold1, hold2, share1, share2, acq2, cap64;
   for (int r = 0; r < rounds; ++r) {
     Run one = run(1, items, true);
@@ -126,6 +169,29 @@ int main(int argc, char** argv) {
     acq2.push_back(two.acq_per_item);
     // The lock caps the system at 1e9 / hold items/s; 64 CPUs would ask for 64 x one producer's rate.
     cap64.push_back(std::min(1.0, (1e9 / two.hold_ns_per_item) / (64 * one.items_per_s)));
+    for (const bench::Workload& w : bench::kWorkloads)
+      for (unsigned flags : {0u, unsigned{cmwq::WQ_UNBOUND}}) {
+        Run x = run_workload(w, flags);
+        std::string key = fmt::format("{}/{}", w.name, flags ? "unbound" : "bound");
+        wl[key + "/items_per_s"].push_back(x.items_per_s);
+        wl[key + "/wait_ns"].push_back(x.wait_ns_per_item);
+        wl[key + "/hold_ns"].push_back(x.hold_ns_per_item);
+      }
+  }
+  if (tsv) {
+    auto row = [](const std::string& name, const std::vector<double>& v) {
+      fmt::print("{}\t{:.3f}\n", name, bench::stat(v).median);
+    };
+    row("1p/items_per_s", one_rate);
+    row("2p/items_per_s", two_rate);
+    row("1p/wait_ns", wait1);
+    row("2p/wait_ns", wait2);
+    row("1p/hold_ns", hold1);
+    row("2p/hold_ns", hold2);
+    row("2p/acquisitions", acq2);
+    row("2p/held_share", share2);
+    for (auto& [name, v] : wl.all) row(name, v);
+    return 0;
   }
   std::string out;
   out += fmt::format("#### Core lock: two producers on two CPUs' bound workqueues ({} rounds, {} items per producer)\n\n",
@@ -144,6 +210,15 @@ int main(int argc, char** argv) {
                      "with counters, 2p) {}x; at 64 CPUs the one lock would serve {} of the demand.\n",
                      fmt_stat(stat(ratio), ".2f"), fmt_stat(stat(acq2), ".2f"),
                      fmt_stat(stat(cost), ".2f"), fmt_stat(stat(cap64), ".3f"));
+  out += "\n#### The pool benchmark's workloads on libcmwq, with the lock counters\n\n"
+         "| workload | workqueue | items/s | lock wait per item (ns) | lock hold per item (ns) |\n"
+         "|---|---|---|---|---|\n";
+  for (const bench::Workload& w : bench::kWorkloads)
+    for (const char* kind : {"bound", "unbound"}) {
+      std::string key = fmt::format("{}/{}", w.name, kind);
+      out += fmt::format("| {} | {} | {} | {} | {} |\n", w.name, kind, fmt_stat(stat(wl[key + "/items_per_s"]), ".0f"),
+                         fmt_stat(stat(wl[key + "/wait_ns"]), ".0f"), fmt_stat(stat(wl[key + "/hold_ns"]), ".0f"));
+    }
   fmt::print("{}", out);
   if (!table.empty()) std::ofstream(table) << out;
 }
