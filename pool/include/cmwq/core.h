@@ -402,9 +402,14 @@ class Core {
   /// The next step of a worker or rescuer; finishes its current item first.
   Step worker_next(Worker&, Time now, Time cpu_ns = 0);
   /// worker_next() for a normal worker under its pool's lock alone; nullopt where the step needs
-  /// more (a flush or per-node nr_active on finishing, a barrier, the manager, leaving): then
-  /// worker_next() goes on from where this stopped (the worker's phase).
-  std::optional<Step> worker_next_local(Worker&, Time now, Time cpu_ns = 0);
+  /// more (per-node nr_active on finishing, a barrier, the manager, leaving): then worker_next()
+  /// goes on from where this stopped (the worker's phase). `*flush_due`: set to the workqueue
+  /// when finishing the item emptied the color its first flusher waits for; the caller then calls
+  /// flush_done() under the exclusive lock (the kernel completes the flusher under pool->lock,
+  /// through the atomic nr_pwqs_to_flush; here the flusher list needs wq->mutex).
+  std::optional<Step> worker_next_local(Worker&, Time now, Time cpu_ns, Workqueue** flush_due);
+  /// Completes the flushes whose colors are done (flush_color_done()), after worker_next_local().
+  void flush_done(Workqueue& wq, Time now) { flush_color_done(wq, now); }
   /// Cooperative blocking point: the worker is about to block / has woken.
   void worker_sleeping(Worker&, Time now);
   void worker_running(Worker&, Time now);
@@ -469,7 +474,8 @@ class Core {
 
   void activate_work(Pwq&, Work&, Time now);
   bool activate_first_inactive(Pwq&, Time now);
-  void dec_nr_in_flight(Pwq&, int color, bool was_active, Time now);
+  /// `flush_due` non-null: only the pool's lock is held; set instead of finishing a flush.
+  void dec_nr_in_flight(Pwq&, int color, bool was_active, Time now, bool* flush_due = nullptr);
   bool grab_pending(Work&, Time now);
 
   // the worker loop
@@ -485,7 +491,7 @@ class Core {
   Work* move_linked_works(Work&, List<Work, WorkEntry>& from, List<Work, WorkEntry>& to);
   std::optional<Step> run_scheduled(Worker&, Time now);
   void start_work(Worker&, Work&, Time now);
-  void finish_work(Worker&, Time now, Time cpu_ns);
+  void finish_work(Worker&, Time now, Time cpu_ns, bool* flush_due = nullptr);
   void run_barrier(Worker&, Work&, Time now);
   void worker_set_flags(Worker&, unsigned);
   void worker_clr_flags(Worker&, unsigned);

@@ -210,12 +210,16 @@ void Core::update_node_max_active(Workqueue& wq) {
   nna.back().max = wq.max_active;
 }
 
-void Core::dec_nr_in_flight(Pwq& pwq, int color, bool was_active, Time now) {
+void Core::dec_nr_in_flight(Pwq& pwq, int color, bool was_active, Time now, bool* flush_due) {
   if (was_active) pwq_dec_nr_active(pwq, now);
   --pwq.nr_in_flight;
   Workqueue& wq = *pwq.wq;
-  if (color >= 0 && --wq.color_in_flight[color] == 0 && !wq.flushers.empty() && wq.flushers.front().color == color)
-    flush_color_done(wq, now);
+  // A color only drops once its flush began (work_color moved on), so whoever empties it owes the
+  // flusher its completion; flush_color_done() re-checks, so a late call completes nothing twice.
+  if (color >= 0 && --wq.color_in_flight[color] == 0 && !wq.flushers.empty() && wq.flushers.front().color == color) {
+    if (flush_due) *flush_due = true;
+    else flush_color_done(wq, now);
+  }
 }
 
 bool Core::grab_pending(Work& work, Time now) {

@@ -130,7 +130,7 @@ void Core::start_work(Worker& w, Work& work, Time now) {
   kick_pool(pool);
 }
 
-void Core::finish_work(Worker& w, Time now, Time cpu_ns) {
+void Core::finish_work(Worker& w, Time now, Time cpu_ns, bool* flush_due) {
   Pool& pool = *w.pool;
   Pwq& pwq = *w.current_pwq;
   lockdep_assert_held(&pool);
@@ -142,7 +142,7 @@ void Core::finish_work(Worker& w, Time now, Time cpu_ns) {
   w.current_func = nullptr;
   ++pwq.stats.completed;
   pwq.stats.cpu_time_ns += static_cast<std::uint64_t>(cpu_ns);
-  dec_nr_in_flight(pwq, w.current_color, true, now);
+  dec_nr_in_flight(pwq, w.current_color, true, now, flush_due);
 }
 
 void Core::run_barrier(Worker& w, Work& bar, Time now) {
@@ -174,14 +174,16 @@ Step Core::worker_next(Worker& w, Time now, Time cpu_ns) {
   return w.rescue_wq ? rescuer_loop(w, now) : *worker_loop(w, now, false);
 }
 
-std::optional<Step> Core::worker_next_local(Worker& w, Time now, Time cpu_ns) {
+std::optional<Step> Core::worker_next_local(Worker& w, Time now, Time cpu_ns, Workqueue** flush_due) {
+  *flush_due = nullptr;
   if (w.rescue_wq) return std::nullopt;  // a rescuer moves between pools
   if (w.current_work) {
-    // Dropping the item's flush color may finish a flush (wq->mutex); its nr_active slot may go to
-    // another pool's pwq (the node's lock).
-    const Workqueue& wq = *w.current_pwq->wq;
-    if (!wq.flushers.empty() || !wq.flush_overflow.empty() || !wq.node_nr_active.empty()) return std::nullopt;
-    finish_work(w, now, cpu_ns);
+    // The item's nr_active slot may go to another pool's pwq (the node's lock).
+    Workqueue& wq = *w.current_pwq->wq;
+    if (!wq.node_nr_active.empty()) return std::nullopt;
+    bool due = false;
+    finish_work(w, now, cpu_ns, &due);
+    if (due) *flush_due = &wq;
   }
   return worker_loop(w, now, true);
 }

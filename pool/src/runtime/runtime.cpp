@@ -646,16 +646,26 @@ class Runtime final : public Driver {
   Step next_step(Thread& t, bool ran) {
     Worker& w = *t.worker;
     Time item_cpu = 0;
+    Workqueue* flush_due = nullptr;
     if (!w.rescue_wq) {  // a normal worker's pool is its own for life; a rescuer moves
-      FastGuard g(mu_);
-      g.lock(*w.pool);
-      Time now = mono_now();
-      if (ran) {
-        t.end_segment(now);
-        item_cpu = t.item_cpu;
-        ran = false;
+      std::optional<Step> step;
+      {
+        FastGuard g(mu_);
+        g.lock(*w.pool);
+        Time now = mono_now();
+        if (ran) {
+          t.end_segment(now);
+          item_cpu = t.item_cpu;
+          ran = false;
+        }
+        step = core_->worker_next_local(w, now, item_cpu, &flush_due);
+        if (step) begin_step(t, *step, now);
       }
-      if (auto step = core_->worker_next_local(w, now, item_cpu)) return begin_step(t, *step, now);
+      if (flush_due) {
+        Guard lk(mu_);
+        core_->flush_done(*flush_due, mono_now());
+      }
+      if (step) return *step;
     }
     Guard lk(mu_);
     Time now = mono_now();
