@@ -37,7 +37,7 @@ done | awk -v reps="$reps" '
       for (i = 0; i < reps; i++)
         if (("before|" name, i) in v && ("after|" name, i) in v && v["before|" name, i] > 0)
           v["ratio|" name, i] = v["after|" name, i] / v["before|" name, i]
-      f = name ~ /share|acquisitions/ ? ".2f" : ".0f"
+      f = name ~ /share|acquisitions|cap64/ ? ".3f" : ".0f"
       printf "| %s | %s | %s | %s |\n", name, spread("before|" name, f), spread("after|" name, f), spread("ratio|" name, ".2f")
     }
   }'
