@@ -424,6 +424,7 @@ TEST(CoreLock, QueueingAndRunningTakeOnlyTheirPoolsLock) {
   // run under pool->lock; the exclusive lock is left to creating workers, the timer and the flush.
   Options o = opts(2);
   o.lock_stats = true;
+  o.cpu_intensive_thresh = std::chrono::seconds(2);  // the timer thread ticks once a second, not every 5 ms
   System sys(o);
   Workqueue* wq = sys.alloc_workqueue("split", 0, 0);
   constexpr int kItems = 500;
