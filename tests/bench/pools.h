@@ -49,7 +49,9 @@ class Completions {
 class Cmwq {
  public:
   static constexpr bool kCooperative = true;  // items block through cmwq::sleep_for
-  Cmwq(unsigned flags, int n, const Item& item) : sys_(quiet()), bound_(!(flags & cmwq::WQ_UNBOUND)) {
+  /// `lock_stats`: count the core's lock waits and holds (lock_bench), three clock reads per acquisition.
+  Cmwq(unsigned flags, int n, const Item& item, bool lock_stats = false)
+      : sys_(quiet(lock_stats)), bound_(!(flags & cmwq::WQ_UNBOUND)) {
     wq_ = sys_.alloc_workqueue("bench", flags, 0);
     cpus_ = sys_.possible_cpus();
     for (int i = 0; i < n; ++i)
@@ -69,10 +71,13 @@ class Cmwq {
     return n;
   }
 
+  cmwq::System& system() { return sys_; }
+
  private:
-  static cmwq::Options quiet() {
+  static cmwq::Options quiet(bool lock_stats) {
     cmwq::Options o;
     o.log = [](std::string_view) {};
+    o.lock_stats = lock_stats;
     return o;
   }
   cmwq::System sys_;

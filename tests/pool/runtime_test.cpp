@@ -340,6 +340,16 @@ TEST(Stress, TodaysKernelToo) {
              WQ_UNBOUND | WQ_HIGHPRI});
 }
 
+TEST(Stress, TracedToo) {
+  // The recorder under every pool's lock at once: records keep one seq per System.
+  Options o = opts(4);
+  std::atomic<std::uint64_t> records{0};
+  o.on_events = [&](std::span<const std::byte>, std::uint64_t count) { records += count; };
+  o.event_flush_period = std::chrono::milliseconds(1);
+  stress(o, {0, WQ_UNBOUND, WQ_HIGHPRI, WQ_MEM_RECLAIM});
+  EXPECT_GT(records.load(), 1000u);
+}
+
 TEST(Today, SystemWorkqueuesOfTheKernelEra) {
   {
     System seeds(opts(2));
@@ -403,10 +413,36 @@ TEST(CoreLock, CountsItsAcquisitionsWaitsAndHolds) {
   for (int i = 0; i < 100; ++i) sys.queue_work_on(1, wq, works.emplace_back("w", [](Work&) {}));
   sys.flush_workqueue(wq);
   LockStats s = sys.lock_stats();
-  EXPECT_GE(s.acquisitions, 100u);  // a queue_work_on() takes it once, a worker per item at least once
+  EXPECT_GE(s.acquisitions, 100u);  // a queue_work_on() takes two, a worker per item at least two
   EXPECT_GT(s.hold_ns, 0u);
   System quiet(opts(1));  // not asked: nothing counted
   EXPECT_EQ(quiet.lock_stats().acquisitions, 0u);
+}
+
+TEST(CoreLock, QueueingAndRunningTakeOnlyTheirPoolsLock) {
+  // Two producers on two CPUs' bound workqueues, as lock_bench runs them: the items are queued and
+  // run under pool->lock; the exclusive lock is left to creating workers, the timer and the flush.
+  Options o = opts(2);
+  o.lock_stats = true;
+  o.cpu_intensive_thresh = std::chrono::seconds(2);  // the timer thread ticks once a second, not every 5 ms
+  System sys(o);
+  Workqueue* wq = sys.alloc_workqueue("split", 0, 0);
+  constexpr int kItems = 500;
+  std::deque<Work> works[2];
+  for (auto& ring : works)
+    for (int i = 0; i < kItems; ++i) ring.emplace_back("w", [](Work&) {});
+  sys.reset_lock_stats();
+  std::vector<std::thread> producers;
+  for (int cpu = 0; cpu < 2; ++cpu)
+    producers.emplace_back([&, cpu] {
+      for (Work& w : works[cpu]) sys.queue_work_on(cpu, wq, w);
+    });
+  for (auto& t : producers) t.join();
+  sys.flush_workqueue(wq);
+  LockStats s = sys.lock_stats();
+  EXPECT_GE(s.pool_acquisitions, 2u * 2 * kItems);  // each item: its producer's, then its worker's
+  EXPECT_LT(s.exclusive_acquisitions, kItems / 5u) << "the fast paths fell back to the exclusive lock";
+  EXPECT_GT(s.pool_hold_ns, 0u);
 }
 
 }  // namespace

@@ -23,11 +23,15 @@
 
 namespace cmwq {
 
-/// The core lock's counters (Options::lock_stats): how often it was taken, and how long its takers
-/// waited for it and held it, in total.
+/// The core's locks' counters (Options::lock_stats), in total: the outer lock (wq_pool_mutex,
+/// wq->mutex, wq_mayday_lock: taken exclusively by everything but the fast paths, shared by them)
+/// and each pool's lock (pool->lock: queueing, and workers between items).
 struct LockStats {
-  std::uint64_t acquisitions = 0;
-  std::uint64_t wait_ns = 0, hold_ns = 0;
+  std::uint64_t acquisitions = 0;  // all of them
+  std::uint64_t wait_ns = 0;       // waiting for any of them
+  std::uint64_t hold_ns = 0;       // held where it serialises: the outer lock exclusively, and pool locks
+  std::uint64_t exclusive_acquisitions = 0;  // of which the outer lock exclusively (the slow paths)
+  std::uint64_t pool_acquisitions = 0, pool_wait_ns = 0, pool_hold_ns = 0;  // of which the pools' locks
 };
 
 struct Options {
@@ -58,7 +62,7 @@ struct Options {
   /// Receives the pool's event records (cmwq/events.h) in batches, in-process, as the
   /// cmwq:batch probe does; called from the pool's timer thread without its lock held.
   std::function<void(std::span<const std::byte> records, std::uint64_t count)> on_events;
-  /// Count the core lock's wait and hold times (System::lock_stats()); costs three clock reads
+  /// Count the core's locks' wait and hold times (System::lock_stats()); costs three clock reads
   /// per acquisition.
   bool lock_stats = false;
   /// How often pending events are handed over while tracing (a stuck pool stays visible).
@@ -125,7 +129,7 @@ class System {
 
   std::vector<std::string> show_workqueues() const;  // the kernel's busy dump
   std::vector<std::string> wq_monitor() const;       // the wq_monitor table
-  /// The core lock's counters since the start or the last reset (zeros unless Options::lock_stats).
+  /// The core's locks' counters since the start or the last reset (zeros unless Options::lock_stats).
   LockStats lock_stats() const;
   void reset_lock_stats();
   /// Event records that could not be handed over in time and were dropped (a gap in seq).

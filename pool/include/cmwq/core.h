@@ -2,13 +2,10 @@
 // worker, with no threads and no clock. Inputs carry a timestamp; outputs are
 // the Step a worker takes next and calls on the Driver (wake a worker, finish
 // a wait, print a kernel message, emit an event). The real-thread runtime and
-// the virtual-time simulator are the two drivers. Callers hold one lock around
-// every call (the runtime's core lock); the core never blocks.
+// the virtual-time simulator are the two drivers; the core never blocks.
 //
 // Locking. Every field below is tagged, as kernel/workqueue.c tags its own, with the
-// kernel lock that guards the field there. In libcmwq all of them are today the one core
-// lock (the runtime's CoreLock, whose assert_held() checks each Driver callback); the tags
-// are the map for splitting it per pool.
+// kernel lock that guards the field there:
 //   I:  set at creation, read-only afterwards (no lock)
 //   L:  pool->lock of the pool the field belongs to (a pwq's or worker's pool)
 //   K:  the worker's own: written by the worker's thread, read by others under L
@@ -16,8 +13,18 @@
 //   PL: wq_pool_mutex (pools, workqueues, attributes), with L for what workers read
 //   MD: wq_mayday_lock (mayday lists)
 //   N:  the node's nna->lock (6.9+ per-node nr_active)
-//   T:  the timer base's lock (the core's timer list)
-//   PENDING: owned through WORK_STRUCT_PENDING (set by whoever queues or grabs the item)
+//   T:  the timer base's lock: timer_lock_ (the core's timer list)
+//   A:  atomic
+//   PENDING: owned through WORK_STRUCT_PENDING (an atomic bit: whoever sets it owns the item)
+// How a driver maps them (the runtime does; the simulator is one thread and takes none): an
+// outer lock stands for WQ, PL, MD and N, and each pool has its own lock for L. Every entry
+// point runs under the outer lock held exclusively, which excludes everything else, except the
+// two the kernel runs under pool->lock alone: queue_work_pending() and worker_next_local(), run
+// with the outer lock held shared (so that no exclusive holder runs meanwhile) and the pool's
+// lock. They return, having changed nothing that must not be, where the kernel would take more
+// than the pool's lock; the driver then repeats the call under the exclusive lock. So L fields
+// are written under (shared outer + L) or under exclusive, and WQ/PL/MD/N fields only under
+// exclusive: a fast path may read them. Driver::assert_held(pool) is lockdep_assert_held().
 #pragma once
 
 #include <cmwq/constants.h>
@@ -26,10 +33,12 @@
 #include <cmwq/report.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -68,10 +77,12 @@ struct Work : Link<WorkEntry> {
 
   // --- core state (see "Locking" above) ---
   Pwq* pwq = nullptr;             // PENDING+L: set while pending (queued, not yet started)
-  Pool* last_pool = nullptr;      // L: pool it last ran on: non-reentrancy (work->data off queue)
+  /// L (the pool it names): the pool it last ran on, for non-reentrancy (work->data off queue).
+  /// Set before PENDING is cleared, so whoever sets PENDING next reads it stable.
+  Pool* last_pool = nullptr;
   std::uint64_t id = 0;           // PENDING: stable id for events, assigned on first queue
   int color = -1;                 // PENDING+L: flush color, -1 for barriers
-  bool pending = false;           // WORK_STRUCT_PENDING (an atomic bit in the kernel)
+  std::atomic<bool> pending{false};  // A: WORK_STRUCT_PENDING: test_and_set_bit() claims the item
   bool inactive = false;          // L: WORK_STRUCT_INACTIVE: held back by max_active
   bool linked = false;            // L: WORK_STRUCT_LINKED: the next entry is a barrier chained to it
   bool delayed = false;           // PENDING: pending on a delayed-work timer
@@ -92,11 +103,11 @@ struct Waiter {
 struct Timer {
   enum class Kind { Mayday, Idle, Watchdog, Delayed, WatchdogReport };
   Timer(Kind k, void* o) : kind(k), owner(o) {}
-  Kind kind;
-  void* owner = nullptr;
-  Time expires = kNever;
-  std::multimap<Time, Timer*>::iterator pos;
-  bool armed = false;
+  Kind kind;                      // I
+  void* owner = nullptr;          // I
+  Time expires = kNever;          // T
+  std::multimap<Time, Timer*>::iterator pos;  // T
+  bool armed = false;             // T
 };
 
 struct DelayedWork {
@@ -202,6 +213,7 @@ struct Pool {
   Timer mayday_timer{Timer::Kind::Mayday, this};  // T
   Timer idle_timer{Timer::Kind::Idle, this};      // T
   int next_worker_index = 0;      // L
+  void* driver = nullptr;         // I: the driver's handle (the runtime's pool->lock), Driver::pool_created()
 };
 
 /// A pwq is on its workqueue's mayday list through its MaydayEntry link (MD).
@@ -239,9 +251,12 @@ struct Workqueue {
   Worker* rescuer = nullptr;      // I (PL at destroy)
   List<Pwq, MaydayEntry> maydays;  // MD
 
-  // flush colors: WQ, and L for the counts workers drop (pwq->nr_in_flight[color] in the kernel)
-  int work_color = 0;             // WQ+L
-  std::array<int, WORK_NR_COLORS> color_in_flight{};  // L
+  // flush colors: WQ (pwq->nr_in_flight[color] and nr_pwqs_to_flush in the kernel)
+  int work_color = 0;             // WQ: queueing reads it
+  /// A: items queued with each color and not yet done, over all pools (queueing adds, workers
+  /// drop); flush_color_done() needs WQ, so a worker finishing an item of a workqueue with a
+  /// flush in progress takes the exclusive lock.
+  std::array<std::atomic<int>, WORK_NR_COLORS> color_in_flight{};
   struct Flusher {
     Waiter* waiter;
     int color;
@@ -298,8 +313,12 @@ class Driver {
   virtual bool spawn(Worker&) = 0;
   virtual void complete(Waiter&) = 0;      // a waiter's condition is met (waiter.done is set)
   virtual void message(std::string_view line) = 0;  // a kernel log line, without newline
-  virtual void timers_changed() {}         // the earliest deadline may have moved earlier
+  virtual void timers_changed() {}         // the earliest deadline may have moved earlier (under T)
   virtual void emit(const Event&) {}       // one state transition
+  virtual void pool_created(Pool&) {}      // a new pool (PL): the driver may set Pool::driver
+  /// lockdep_assert_held(&pool->lock), or the exclusive lock for pool == nullptr. Called by the
+  /// core in debug builds only (NDEBUG off), as lockdep is a debug option of the kernel.
+  virtual void assert_held(const Pool*) const {}
 };
 
 struct Config {
@@ -358,6 +377,14 @@ class Core {
   /// queue_work_on(); cpu WORK_CPU_UNBOUND means "the caller's CPU" for per-CPU workqueues.
   /// Returns false if the work was already pending. Throws Error on a destroyed workqueue.
   bool queue_work_on(int cpu, Workqueue&, Work&, const Caller&, Time now);
+  /// The pool queue_work_on(cpu) takes the item to when it needs no more than that pool's lock
+  /// (no per-node nr_active, not draining, not destroyed); nullptr otherwise. Throws Error on an
+  /// impossible CPU. Reads only what changes under the exclusive lock.
+  Pool* queue_pool(const Workqueue&, int cpu, const Caller&) const;
+  /// queue_work_on() after the caller set work.pending itself (it was clear), with the lock of
+  /// queue_pool() held and, if the item last ran on another pool (work.last_pool, stable once
+  /// PENDING is ours), that pool's lock too (the kernel's last_pool check). Clears PENDING on Error.
+  bool queue_work_pending(int cpu, Workqueue&, Work&, const Caller&, Time now);
   bool queue_delayed_work_on(int cpu, Workqueue&, DelayedWork&, Time delay, const Caller&, Time now);
   bool mod_delayed_work_on(int cpu, Workqueue&, DelayedWork&, Time delay, const Caller&, Time now);
   /// Removes a pending work; returns true if it was pending.
@@ -374,6 +401,15 @@ class Core {
   // --- the worker loop ---
   /// The next step of a worker or rescuer; finishes its current item first.
   Step worker_next(Worker&, Time now, Time cpu_ns = 0);
+  /// worker_next() for a normal worker under its pool's lock alone; nullopt where the step needs
+  /// more (per-node nr_active on finishing, a barrier, the manager, leaving): then worker_next()
+  /// goes on from where this stopped (the worker's phase). `*flush_due`: set to the workqueue
+  /// when finishing the item emptied the color its first flusher waits for; the caller then calls
+  /// flush_done() under the exclusive lock (the kernel completes the flusher under pool->lock,
+  /// through the atomic nr_pwqs_to_flush; here the flusher list needs wq->mutex).
+  std::optional<Step> worker_next_local(Worker&, Time now, Time cpu_ns, Workqueue** flush_due);
+  /// Completes the flushes whose colors are done (flush_color_done()), after worker_next_local().
+  void flush_done(Workqueue& wq, Time now) { flush_color_done(wq, now); }
   /// Cooperative blocking point: the worker is about to block / has woken.
   void worker_sleeping(Worker&, Time now);
   void worker_running(Worker&, Time now);
@@ -383,7 +419,7 @@ class Core {
   void reap(Worker&);
 
   // --- time ---
-  Time next_deadline() const { return timers_.empty() ? kNever : timers_.begin()->first; }
+  Time next_deadline() const;
   void advance(Time now);
 
   // --- system events ---
@@ -438,11 +474,14 @@ class Core {
 
   void activate_work(Pwq&, Work&, Time now);
   bool activate_first_inactive(Pwq&, Time now);
-  void dec_nr_in_flight(Pwq&, int color, bool was_active, Time now);
+  /// `flush_due` non-null: only the pool's lock is held; set instead of finishing a flush.
+  void dec_nr_in_flight(Pwq&, int color, bool was_active, Time now, bool* flush_due = nullptr);
   bool grab_pending(Work&, Time now);
 
   // the worker loop
-  Step worker_loop(Worker&, Time now);
+  /// `local`: only the pool's lock is held; nullopt where more is needed.
+  std::optional<Step> worker_loop(Worker&, Time now, bool local);
+  Pwq& default_pwq(const Workqueue&, int cpu, const Caller&) const;
   Step rescuer_loop(Worker&, Time now);
   /// Takes `work` (and its chain) off the pool's worklist for `worker`, or for the worker
   /// already running it. Sets *next to what followed the chain.
@@ -452,7 +491,7 @@ class Core {
   Work* move_linked_works(Work&, List<Work, WorkEntry>& from, List<Work, WorkEntry>& to);
   std::optional<Step> run_scheduled(Worker&, Time now);
   void start_work(Worker&, Work&, Time now);
-  void finish_work(Worker&, Time now, Time cpu_ns);
+  void finish_work(Worker&, Time now, Time cpu_ns, bool* flush_due = nullptr);
   void run_barrier(Worker&, Work&, Time now);
   void worker_set_flags(Worker&, unsigned);
   void worker_clr_flags(Worker&, unsigned);
@@ -478,9 +517,18 @@ class Core {
   /// Gives every pwq the workqueue's max_active and activates what now fits.
   void apply_max_active(Workqueue&, Time now);
 
-  // timers
+  // timers (each takes timer_lock_)
   void arm(Timer&, Time expires);
+  /// add_timer() of a timer that may be armed: leaves an armed one as it is.
+  void arm_if_idle(Timer&, Time expires);
   void disarm(Timer&);
+  void arm_locked(Timer&, Time expires);
+  void disarm_locked(Timer&);
+  void lockdep_assert_held([[maybe_unused]] const Pool* pool) const {
+#ifndef NDEBUG
+    drv_.assert_held(pool);
+#endif
+  }
   void watchdog_check(Time now);
   /// Reports the pools the lockless pass found stalled; 7.0 first re-checks each one's progress.
   void watchdog_report(Time now, bool recheck);
@@ -513,6 +561,7 @@ class Core {
   std::vector<std::unique_ptr<Pool>> pools_;  // PL (worker_pool_idr)
   std::vector<std::unique_ptr<Workqueue>> wqs_;  // PL (the workqueues list)
   std::vector<std::unique_ptr<Worker>> all_workers_;  // PL (wq_pool_attach_mutex)
+  mutable std::mutex timer_lock_;  // T: the workers' idle timers are armed under pool->lock alone
   std::multimap<Time, Timer*> timers_;  // T
   Timer watchdog_timer_{Timer::Kind::Watchdog, nullptr};  // T
   /// 7.0: the pools the lockless pass found stalled, with the progress stamp it read; reported once
@@ -532,7 +581,7 @@ class Core {
   bool tracing_ = false;          // the driver's (a static key in the kernel)
   bool stopping_ = false;         // PL
   int next_pid_;                  // PL
-  std::uint64_t next_work_id_ = 1;  // atomic in a split: any queueing caller takes one
+  std::atomic<std::uint64_t> next_work_id_{1};  // A: any queueing caller takes one
   std::uint64_t lockups_ = 0;     // the watchdog's own
   std::unordered_map<const char*, std::uint64_t> hog_counts_;  // wci_lock (the hog report's hash)
 };

@@ -1,5 +1,5 @@
 // The kernel's concurrency-management predicates (kernel/workqueue.c), free of
-// side effects. Each reads only its pool; all callers hold the core lock.
+// side effects. Each reads only its pool; all callers hold its lock (or the exclusive one).
 #pragma once
 
 #include <cmwq/core.h>

@@ -105,6 +105,7 @@ Pool& Core::new_pool(int cpu, int nice, std::vector<int> cpus, unsigned flags) {
   if (cpu < 0 || !online_[cpu]) pool->flags |= POOL_DISASSOCIATED;
   if (cfg_.model == Model::Original) pool->max_workers = 1;
   pools_.push_back(std::move(pool));
+  drv_.pool_created(*pools_.back());
   emit(EventKind::PoolCreate, 0, pools_.back().get(), nullptr, nullptr, nullptr, nice);
   return *pools_.back();
 }
@@ -346,23 +347,50 @@ void Core::reap(Worker& w) {
 // --- timers ---
 
 void Core::arm(Timer& t, Time expires) {
-  disarm(t);
+  std::lock_guard lk(timer_lock_);
+  arm_locked(t, expires);
+}
+
+void Core::arm_if_idle(Timer& t, Time expires) {
+  std::lock_guard lk(timer_lock_);
+  if (!t.armed) arm_locked(t, expires);
+}
+
+void Core::disarm(Timer& t) {
+  std::lock_guard lk(timer_lock_);
+  disarm_locked(t);
+}
+
+void Core::arm_locked(Timer& t, Time expires) {
+  disarm_locked(t);
   t.expires = expires;
   t.pos = timers_.emplace(expires, &t);
   t.armed = true;
   if (t.pos == timers_.begin()) drv_.timers_changed();
 }
 
-void Core::disarm(Timer& t) {
+void Core::disarm_locked(Timer& t) {
   if (!t.armed) return;
   timers_.erase(t.pos);
   t.armed = false;
 }
 
+Time Core::next_deadline() const {
+  std::lock_guard lk(timer_lock_);
+  return timers_.empty() ? kNever : timers_.begin()->first;
+}
+
 void Core::advance(Time now) {
-  while (!timers_.empty() && timers_.begin()->first <= now) {
-    Timer& t = *timers_.begin()->second;
-    disarm(t);
+  for (;;) {
+    Timer* due;
+    {
+      // A callback arms timers itself: it runs without timer_lock_.
+      std::lock_guard lk(timer_lock_);
+      if (timers_.empty() || timers_.begin()->first > now) return;
+      due = timers_.begin()->second;
+      disarm_locked(*due);
+    }
+    Timer& t = *due;
     switch (t.kind) {
       case Timer::Kind::Mayday: mayday_timeout(*static_cast<Pool*>(t.owner), now); break;
       case Timer::Kind::Idle: idle_timeout(*static_cast<Pool*>(t.owner), now); break;

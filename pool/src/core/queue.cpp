@@ -18,15 +18,21 @@ int Core::resolve_cpu(const Workqueue& wq, int cpu, const Caller& caller) const 
   return cpu == WORK_CPU_UNBOUND ? caller.cpu : cpu;
 }
 
+Pwq& Core::default_pwq(const Workqueue& wq, int cpu, const Caller& caller) const {
+  if ((wq.flags & WQ_UNBOUND) && wq.pwqs.size() == 1) return *wq.pwqs.front();  // the seeds' unbound, or ordered
+  return *wq.cpu_pwq.at(static_cast<std::size_t>(resolve_cpu(wq, cpu, caller)));
+}
+
+Pool* Core::queue_pool(const Workqueue& wq, int cpu, const Caller& caller) const {
+  if (wq.pwqs.empty() || (wq.flags & __WQ_DRAINING) || !wq.node_nr_active.empty()) return nullptr;
+  return default_pwq(wq, cpu, caller).pool;
+}
+
 Pwq& Core::select_pwq(Workqueue& wq, Work& work, int cpu, const Caller& caller) {
-  Pwq* pwq;
-  if ((wq.flags & WQ_UNBOUND) && wq.pwqs.size() == 1) {
-    pwq = wq.pwqs.front().get();  // the seeds' unbound workqueue, or an ordered one
-  } else {
-    pwq = wq.cpu_pwq.at(static_cast<std::size_t>(resolve_cpu(wq, cpu, caller)));
-  }
+  Pwq* pwq = &default_pwq(wq, cpu, caller);
   // Non-reentrancy: an item still running on another pool of this wq queues behind itself there.
   if (Pool* last = work.last_pool; last && last != pwq->pool) {
+    lockdep_assert_held(last);
     Worker* running = last->busy.find(work);
     if (running && running->current_pwq && running->current_pwq->wq == &wq) pwq = running->current_pwq;
   }
@@ -34,14 +40,18 @@ Pwq& Core::select_pwq(Workqueue& wq, Work& work, int cpu, const Caller& caller) 
 }
 
 void Core::insert_work(Pwq& pwq, Work& work, List<Work, WorkEntry>& list, Work* before) {
+  lockdep_assert_held(pwq.pool);
   work.pwq = &pwq;
   list.insert_before(before, &work);
   ++pwq.nr_in_flight;
 }
 
 bool Core::queue_work_on(int cpu, Workqueue& wq, Work& work, const Caller& caller, Time now) {
-  if (work.pending) return false;
-  work.pending = true;
+  if (work.pending.exchange(true)) return false;
+  return queue_work_pending(cpu, wq, work, caller, now);
+}
+
+bool Core::queue_work_pending(int cpu, Workqueue& wq, Work& work, const Caller& caller, Time now) {
   try {
     return do_queue(cpu, wq, work, caller, now);
   } catch (...) {
@@ -59,7 +69,7 @@ bool Core::do_queue(int cpu, Workqueue& wq, Work& work, const Caller& caller, Ti
       throw Error(fmt::format("queue_work: workqueue \"{}\" is being destroyed; only its own items may queue to it",
                               wq.name));
   }
-  if (!work.id) work.id = next_work_id_++;
+  if (!work.id) work.id = next_work_id_.fetch_add(1, std::memory_order_relaxed);
   work.queue_cpu = caller.cpu;
   work.linked = false;
   Pwq& pwq = select_pwq(wq, work, cpu, caller);
@@ -102,6 +112,7 @@ Work* Core::move_linked_works(Work& first, List<Work, WorkEntry>& from, List<Wor
 
 void Core::activate_work(Pwq& pwq, Work& work, Time now) {
   Pool& pool = *pwq.pool;
+  lockdep_assert_held(&pool);
   work.inactive = false;
   if (pool.worklist.empty()) pool.watchdog_ts = now;
   move_linked_works(work, pwq.inactive, pool.worklist);
@@ -199,15 +210,20 @@ void Core::update_node_max_active(Workqueue& wq) {
   nna.back().max = wq.max_active;
 }
 
-void Core::dec_nr_in_flight(Pwq& pwq, int color, bool was_active, Time now) {
+void Core::dec_nr_in_flight(Pwq& pwq, int color, bool was_active, Time now, bool* flush_due) {
   if (was_active) pwq_dec_nr_active(pwq, now);
   --pwq.nr_in_flight;
   Workqueue& wq = *pwq.wq;
-  if (color >= 0 && --wq.color_in_flight[color] == 0 && !wq.flushers.empty() && wq.flushers.front().color == color)
-    flush_color_done(wq, now);
+  // A color only drops once its flush began (work_color moved on), so whoever empties it owes the
+  // flusher its completion; flush_color_done() re-checks, so a late call completes nothing twice.
+  if (color >= 0 && --wq.color_in_flight[color] == 0 && !wq.flushers.empty() && wq.flushers.front().color == color) {
+    if (flush_due) *flush_due = true;
+    else flush_color_done(wq, now);
+  }
 }
 
 bool Core::grab_pending(Work& work, Time now) {
+  lockdep_assert_held(nullptr);  // PENDING is taken from its owner under the exclusive lock only
   if (!work.pending) return false;
   if (work.delayed) {
     disarm(work.dwork->timer);
@@ -279,7 +295,7 @@ bool Core::start_flush_work(Work& work, Waiter& waiter, const Caller& caller, Ti
   bar.barrier = &waiter;
   bar.inactive = true;  // barriers do not take part in nr_active
   bar.pending = true;
-  if (!bar.id) bar.id = next_work_id_++;
+  if (!bar.id) bar.id = next_work_id_.fetch_add(1, std::memory_order_relaxed);
   if (work.pending && !work.delayed) {
     Pwq& pwq = *work.pwq;
     bar.color = work.color;
@@ -321,6 +337,7 @@ bool Core::start_flush_workqueue(Workqueue& wq, Waiter& waiter, Time now) {
 }
 
 void Core::flush_color_done(Workqueue& wq, Time now) {
+  lockdep_assert_held(nullptr);  // wq->mutex
   for (;;) {
     while (!wq.flushers.empty() && wq.color_in_flight[wq.flushers.front().color] == 0) {
       Waiter* w = wq.flushers.front().waiter;

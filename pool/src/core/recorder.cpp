@@ -76,7 +76,12 @@ void Recorder::record(const Event& e, std::uint32_t tid) {
     r.nr_idle = pool->nr_idle;
     r.nr_workers = pool->nr_workers;
   }
-  const Pwq* pwq = e.work && e.work->pwq ? e.work->pwq : e.worker ? e.worker->current_pwq : nullptr;
+  // The item a worker runs may be queued again meanwhile, even on another workqueue's pool: its
+  // own pwq is then that pool's, whose lock the emitter need not hold; the worker's is this pool's.
+  const Pwq* pwq = e.worker && e.work && e.work == e.worker->current_work ? e.worker->current_pwq
+                   : e.work && e.work->pwq                               ? e.work->pwq
+                   : e.worker                                            ? e.worker->current_pwq
+                                                                         : nullptr;
   r.nr_active = pwq ? pwq->nr_active : -1;
   r.arg = e.arg;
 }

@@ -79,7 +79,11 @@ std::string Dialect::text() const {
   const Dialect dfl;
   std::string out;
   for (auto [field, name] : kDialectFields)
-    if (this->*field != dfl.*field) out += (out.empty() ? "" : " ") + std::string(name);
+    if (this->*field != dfl.*field) {
+      // Appended in two steps: GCC 12's -O3 takes `"" + std::string` for an overlapping memcpy (-Wrestrict).
+      if (!out.empty()) out += ' ';
+      out += name;
+    }
   return out;
 }
 

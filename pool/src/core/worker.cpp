@@ -37,11 +37,12 @@ void Core::worker_clr_flags(Worker& w, unsigned flags) {
 
 void Core::enter_idle(Worker& w, Time now) {
   Pool& pool = *w.pool;
+  lockdep_assert_held(&pool);
   w.flags |= WORKER_IDLE;
   ++pool.nr_idle;
   w.last_active = now;
   pool.idle_list.push_front(&w);  // LIFO: the most recently active worker is woken first
-  if (too_many_workers(pool) && !pool.idle_timer.armed) arm(pool.idle_timer, now + cfg_.idle_timeout);
+  if (too_many_workers(pool)) arm_if_idle(pool.idle_timer, now + cfg_.idle_timeout);
   emit(EventKind::WorkerIdle, now, &pool, &w);
 }
 
@@ -53,6 +54,7 @@ void Core::leave_idle(Worker& w) {
 }
 
 bool Core::kick_pool(Pool& pool) {
+  lockdep_assert_held(&pool);
   Worker* w = pool.idle_list.front();
   if (!need_more_worker(pool) || !w) return false;
   // 6.5+: a worker of a non-strict pod pool may have wandered off its pod; the wake-up sends it
@@ -84,6 +86,7 @@ void Core::detach(Worker& w) {
 
 bool Core::assign_work(Work& work, Worker& w, Work** next, Time now) {
   Pool& pool = *w.pool;
+  lockdep_assert_held(&pool);
   if (work.marker) {  // the 2025 rescuer's cursor is never run
     Work* after = pool.worklist.next(&work);
     work.unlink();
@@ -112,10 +115,10 @@ void Core::start_work(Worker& w, Work& work, Time now) {
   w.current_color = work.color;
   w.current_at = now;
   w.work_started = now;
-  work.pending = false;
   work.linked = false;  // its barriers moved along with it; the flag must not outlive this run
   work.pwq = nullptr;
-  work.last_pool = &pool;
+  work.last_pool = &pool;  // before PENDING is released: the next owner reads it
+  work.pending = false;
   ++pwq.stats.started;
   if (w.rescue_wq) {
     ++pwq.stats.rescued;
@@ -127,9 +130,10 @@ void Core::start_work(Worker& w, Work& work, Time now) {
   kick_pool(pool);
 }
 
-void Core::finish_work(Worker& w, Time now, Time cpu_ns) {
+void Core::finish_work(Worker& w, Time now, Time cpu_ns, bool* flush_due) {
   Pool& pool = *w.pool;
   Pwq& pwq = *w.current_pwq;
+  lockdep_assert_held(&pool);
   worker_clr_flags(w, WORKER_CPU_INTENSIVE);
   pool.busy.remove(w);
   emit(EventKind::WorkEnd, now, &pool, &w, w.current_work, pwq.wq, cpu_ns);
@@ -138,7 +142,7 @@ void Core::finish_work(Worker& w, Time now, Time cpu_ns) {
   w.current_func = nullptr;
   ++pwq.stats.completed;
   pwq.stats.cpu_time_ns += static_cast<std::uint64_t>(cpu_ns);
-  dec_nr_in_flight(pwq, w.current_color, true, now);
+  dec_nr_in_flight(pwq, w.current_color, true, now, flush_due);
 }
 
 void Core::run_barrier(Worker& w, Work& bar, Time now) {
@@ -167,16 +171,31 @@ std::optional<Step> Core::run_scheduled(Worker& w, Time now) {
 
 Step Core::worker_next(Worker& w, Time now, Time cpu_ns) {
   if (w.current_work) finish_work(w, now, cpu_ns);
-  return w.rescue_wq ? rescuer_loop(w, now) : worker_loop(w, now);
+  return w.rescue_wq ? rescuer_loop(w, now) : *worker_loop(w, now, false);
 }
 
-Step Core::worker_loop(Worker& w, Time now) {
+std::optional<Step> Core::worker_next_local(Worker& w, Time now, Time cpu_ns, Workqueue** flush_due) {
+  *flush_due = nullptr;
+  if (w.rescue_wq) return std::nullopt;  // a rescuer moves between pools
+  if (w.current_work) {
+    // The item's nr_active slot may go to another pool's pwq (the node's lock).
+    Workqueue& wq = *w.current_pwq->wq;
+    if (!wq.node_nr_active.empty()) return std::nullopt;
+    bool due = false;
+    finish_work(w, now, cpu_ns, &due);
+    if (due) *flush_due = &wq;
+  }
+  return worker_loop(w, now, true);
+}
+
+std::optional<Step> Core::worker_loop(Worker& w, Time now, bool local) {
   using Phase = Worker::Phase;
   for (;;) {
     Pool& pool = *w.pool;
     switch (w.phase) {
       case Phase::Woken:
         if (w.flags & WORKER_DIE) {
+          if (local) return std::nullopt;
           detach(w);
           w.dead = true;
           emit(EventKind::WorkerDestroy, now, nullptr, &w);
@@ -187,7 +206,7 @@ Step Core::worker_loop(Worker& w, Time now) {
         break;
       case Phase::Recheck:
         if (!need_more_worker(pool)) {
-          if (stopping_) return retire(w, now);
+          if (stopping_) return local ? std::nullopt : std::optional(retire(w, now));
           enter_idle(w, now);
           w.phase = Phase::Woken;
           return Step{Step::Idle};
@@ -196,6 +215,7 @@ Step Core::worker_loop(Worker& w, Time now) {
       case Phase::Managing:
         // need_more_worker() holds here, so this is !may_start_working() within the pool's worker limit.
         if (w.phase == Phase::Managing || need_to_create_worker(pool)) {
+          if (local) return std::nullopt;  // creating workers takes wq_pool_mutex
           Step cooldown{Step::Cooldown};
           Managed m = manage(w, now, cooldown);
           if (m == Managed::Cooldown) return cooldown;
@@ -209,8 +229,10 @@ Step Core::worker_loop(Worker& w, Time now) {
         w.phase = Phase::Processing;
         [[fallthrough]];
       case Phase::Processing:
+        if (Work* first = w.scheduled.front(); local && first && first->barrier) return std::nullopt;  // wakes a flusher
         if (auto step = run_scheduled(w, now)) return *step;
         if (!keep_working(pool)) {
+          if (local && stopping_) return std::nullopt;
           worker_set_flags(w, WORKER_PREP);
           if (stopping_) return retire(w, now);
           enter_idle(w, now);
@@ -401,6 +423,7 @@ Step Core::rescuer_loop(Worker& r, Time now) {
 // --- blocking points ---
 
 void Core::worker_sleeping(Worker& w, Time now) {
+  lockdep_assert_held(w.pool);
   if (w.pool && (w.pool->flags & POOL_BH))
     throw Error(fmt::format("BUG: scheduling while atomic: BH work item {} of workqueue {} reached a blocking point; "
                             "a BH item must not sleep (queue it to a per-CPU or unbound workqueue instead)",
@@ -416,6 +439,7 @@ void Core::worker_sleeping(Worker& w, Time now) {
 }
 
 void Core::worker_running(Worker& w, Time now) {
+  lockdep_assert_held(w.pool);
   w.blocked = false;
   if (w.sleeping) {
     if (!(w.flags & WORKER_NOT_RUNNING)) ++w.pool->nr_running;

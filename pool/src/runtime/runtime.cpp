@@ -55,64 +55,152 @@ thread_local Current current;
 
 }  // namespace
 
-/// The one lock around the core: the runtime's stand-in for the kernel's pool->lock, wq->mutex,
-/// wq_pool_mutex and wq_mayday_lock (core.h names, per field, the kernel lock each maps to). A
-/// std::mutex that knows its owner, for lockdep_assert_held()-style checks, and that counts its
-/// wait and hold times when asked (Options::lock_stats).
+/// One lock's counters, summed over the threads that take it.
+struct LockCounters {
+  std::atomic<std::uint64_t> acquisitions{0}, wait_ns{0}, hold_ns{0};
+  void acquired(Time waited) {
+    acquisitions.fetch_add(1, std::memory_order_relaxed);
+    wait_ns.fetch_add(static_cast<std::uint64_t>(waited), std::memory_order_relaxed);
+  }
+  void released(Time held) { hold_ns.fetch_add(static_cast<std::uint64_t>(held), std::memory_order_relaxed); }
+  void reset() {
+    acquisitions.store(0, std::memory_order_relaxed);
+    wait_ns.store(0, std::memory_order_relaxed);
+    hold_ns.store(0, std::memory_order_relaxed);
+  }
+};
+
+class CoreLock;
+/// The outer lock this thread holds shared, if any: a fast path never takes a second one.
+static thread_local const CoreLock* t_shared_outer = nullptr;
+
+/// The outer lock: the runtime's wq_pool_mutex, wq->mutex, wq_mayday_lock and nna->lock in one
+/// (core.h: PL, WQ, MD, N). Every entry point takes it exclusively but the two fast paths, which
+/// take it shared with a pool's lock (core.h's "Locking" says why that is sound). A pthread rwlock
+/// that prefers writers, so that producers queueing without pause do not starve the timer thread
+/// or a flush; it knows its exclusive owner and its shared holders, for lockdep_assert_held()-style
+/// checks, and counts its waits and holds when asked (Options::lock_stats). Shared holds are not
+/// counted as held: they do not serialise one another.
 class CoreLock {
  public:
+  explicit CoreLock(bool counting) : counting_(counting) {
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&rw_, &attr);
+    pthread_rwlockattr_destroy(&attr);
+  }
+  ~CoreLock() { pthread_rwlock_destroy(&rw_); }
+  CoreLock(const CoreLock&) = delete;
+  CoreLock& operator=(const CoreLock&) = delete;
+
   void lock() {
-    if (!counting_) {
-      m_.lock();
-      owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
-      return;
+    Time t0 = counting_ ? mono_now() : 0;
+    pthread_rwlock_wrlock(&rw_);
+    owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    if (counting_) {
+      held_since_ = mono_now();
+      exclusive_.acquired(held_since_ - t0);
     }
-    Time t0 = mono_now();
-    m_.lock();
-    Time t1 = mono_now();
-    stats_.wait_ns += static_cast<std::uint64_t>(t1 - t0);
-    acquired_at(t1);
   }
   void unlock() {
-    releasing();
-    m_.unlock();
-  }
-  /// A condition variable waits on the mutex itself: say when it lets go and takes it back.
-  void releasing() {
-    if (counting_) stats_.hold_ns += static_cast<std::uint64_t>(mono_now() - held_since_);
+    if (counting_) exclusive_.released(mono_now() - held_since_);
     owner_.store(std::thread::id(), std::memory_order_relaxed);
+    pthread_rwlock_unlock(&rw_);
   }
-  void acquired() {
-    if (counting_) acquired_at(mono_now());
-    else owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  void lock_shared() {
+    Time t0 = counting_ ? mono_now() : 0;
+    pthread_rwlock_rdlock(&rw_);
+    t_shared_outer = this;
+    if (counting_) shared_.acquired(mono_now() - t0);
   }
-  std::mutex& native() { return m_; }
+  void unlock_shared() {
+    t_shared_outer = nullptr;
+    pthread_rwlock_unlock(&rw_);
+  }
   bool held() const { return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id(); }
+  bool held_shared() const { return t_shared_outer == this; }
   /// lockdep_assert_held(): a driver callback or a "called with the lock held" path without it is
   /// a bug in the runtime, not in the program using it.
   void assert_held(const char* where) const {
     if (held()) return;
-    std::fprintf(stderr, "cmwq: %s called without the core lock held\n", where);
+    std::fprintf(stderr, "cmwq: %s called without the core's outer lock held exclusively\n", where);
     std::abort();
   }
-  // Guarded by the lock itself.
-  void set_counting(bool on) { counting_ = on; }
-  LockStats stats() const { return stats_; }
-  void reset() { stats_ = {}; }
+  bool counting() const { return counting_; }
+  LockCounters& exclusive() { return exclusive_; }
+  LockCounters& shared() { return shared_; }
 
  private:
-  void acquired_at(Time t) {
-    owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
-    held_since_ = t;
-    ++stats_.acquisitions;
-  }
-  std::mutex m_;
-  std::atomic<std::thread::id> owner_{};  // the holder, for assert_held(); written by the holder
-  bool counting_ = false;                 // the rest: guarded by m_
-  Time held_since_ = 0;
-  LockStats stats_;
+  pthread_rwlock_t rw_;
+  const bool counting_;
+  std::atomic<std::thread::id> owner_{};  // the exclusive holder, for held(); written by it
+  Time held_since_ = 0;                   // guarded by the exclusive hold
+  LockCounters exclusive_, shared_;
 };
 using Guard = std::unique_lock<CoreLock>;
+
+/// A mutex that knows its holder (lockdep_assert_held()) and, given counters, counts its waits and
+/// holds: a pool's lock (pool->lock, core.h: L), or the recorder's.
+class OwnedMutex {
+ public:
+  explicit OwnedMutex(LockCounters* counters = nullptr) : counters_(counters) {}
+  void lock() {
+    Time t0 = counters_ ? mono_now() : 0;
+    m_.lock();
+    owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    if (counters_) {
+      held_since_ = mono_now();
+      counters_->acquired(held_since_ - t0);
+    }
+  }
+  void unlock() {
+    if (counters_) counters_->released(mono_now() - held_since_);
+    owner_.store(std::thread::id(), std::memory_order_relaxed);
+    m_.unlock();
+  }
+  bool held() const { return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id(); }
+
+ private:
+  std::mutex m_;
+  LockCounters* counters_;
+  std::atomic<std::thread::id> owner_{};
+  Time held_since_ = 0;  // guarded by m_
+};
+
+static OwnedMutex& lock_of(const Pool& pool) { return *static_cast<OwnedMutex*>(pool.driver); }
+
+/// The fast paths' locks, as the kernel takes pool->lock: the outer lock shared (no exclusive
+/// holder runs meanwhile), then a pool's lock, or two in pool-id order when queueing must look
+/// at the pool the item last ran on; released in reverse.
+class FastGuard {
+ public:
+  explicit FastGuard(CoreLock& outer) : outer_(outer) { outer_.lock_shared(); }
+  ~FastGuard() {
+    if (second_) second_->unlock();
+    if (first_) first_->unlock();
+    outer_.unlock_shared();
+  }
+  FastGuard(const FastGuard&) = delete;
+  FastGuard& operator=(const FastGuard&) = delete;
+  void lock(const Pool& pool, const Pool* also = nullptr) {
+    const Pool* a = &pool;
+    const Pool* b = also != &pool ? also : nullptr;
+    if (b && b->id < a->id) std::swap(a, b);
+    first_ = &lock_of(*a);
+    first_->lock();
+    if (b) {
+      second_ = &lock_of(*b);
+      second_->lock();
+    }
+  }
+
+ private:
+  CoreLock& outer_;
+  OwnedMutex* first_ = nullptr;
+  OwnedMutex* second_ = nullptr;
+};
+
 
 /// The system workqueues, in workqueue_init_early()'s order.
 enum class SystemIndex {
@@ -124,6 +212,7 @@ class Runtime final : public Driver {
  public:
   explicit Runtime(Options opt)
       : opt_(std::move(opt)),
+        mu_(opt_.lock_stats),
         recorder_(static_cast<std::uint32_t>(::getpid()), next_system(), possible_cpus(opt_), opt_.watchdog_thresh.count()) {
     if (!opt_.log) opt_.log = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
     Config cfg;
@@ -141,7 +230,6 @@ class Runtime final : public Driver {
     cfg.topology = opt_.topology;
     cfg.default_affn_scope = opt_.default_affinity_scope;
     Guard lk(mu_);
-    mu_.set_counting(opt_.lock_stats);
     core_ = std::make_unique<Core>(cfg, *this, mono_now());
     // workqueue_init_early()'s system workqueues, in its order, as the era has them.
     const Kernel k = cfg.kernel;
@@ -210,16 +298,20 @@ class Runtime final : public Driver {
     if (!sink && !settled) return;  // a tracer is attaching: wait for it
     bool stale = settled && stream_started_ < newest_tracer_;
     if (core_->tracing() && !stale) return;
-    cut_batch();  // what the old stream still holds goes to its readers
+    {
+      std::lock_guard rec(rec_mu_);
+      cut_batch();  // what the old stream still holds goes to its readers
+      recorder_.restart(now);
+    }
     core_->set_tracing(true);
     stream_started_ = now;
-    recorder_.restart(now);
     core_->announce_state(now);
+    std::lock_guard rec(rec_mu_);
     recorder_.announced(now);
   }
 
   /// The time of a queue_work(). Untraced, it only stamps an empty worklist's watchdog, which
-  /// measures seconds: the coarse clock costs a tenth of the precise one. Called with mu_.
+  /// measures seconds: the coarse clock costs a tenth of the precise one. Called with mu_ (either way).
   Time queue_now() const { return core_->tracing() ? mono_now() : coarse_now(); }
 
   /// The hot path's look at the probe: one load and a predicted branch; the timer thread does the rest.
@@ -228,9 +320,12 @@ class Runtime final : public Driver {
   }
 
   /// Moves the pending records to the hand-over queue (bounded: beyond it records are dropped
-  /// and counted; readers see the gap in seq). Called with mu_ held.
+  /// and counted; readers see the gap in seq). Called with rec_mu_ held.
   void cut_batch() {
-    mu_.assert_held("cut_batch");
+    if (!rec_mu_.held()) {
+      std::fprintf(stderr, "cmwq: cut_batch called without the recorder's lock held\n");
+      std::abort();
+    }
     if (!recorder_.pending_bytes()) return;
     Batch b;
     b.stream = recorder_.stream_id();
@@ -242,18 +337,26 @@ class Runtime final : public Driver {
     ready_.push_back(std::move(b));
   }
 
-  /// Hands batches to the probe and the in-process sink, outside the lock.
+  /// Hands batches to the probe and the in-process sink, outside the locks.
   void deliver(Guard& lk) {
-    while (!ready_.empty()) {
-      Batch b = std::move(ready_.front());
-      ready_.pop_front();
+    for (;;) {
+      Batch b;
+      {
+        std::lock_guard rec(rec_mu_);
+        if (ready_.empty()) return;
+        b = std::move(ready_.front());
+        ready_.pop_front();
+      }
       lk.unlock();
       probes::batch(b.bytes.data(), b.bytes.size(), b.count, b.stream);
       if (opt_.on_events) opt_.on_events(b.bytes, b.count);
       lk.lock();
     }
   }
-  std::uint64_t lost() const { return lost_; }
+  std::uint64_t lost() {
+    std::lock_guard rec(rec_mu_);
+    return lost_;
+  }
 
   ~Runtime() override {
     Guard lk(mu_);
@@ -265,13 +368,17 @@ class Runtime final : public Driver {
     lk.unlock();
     timer_.join();
     lk.lock();
-    cut_batch();
+    {
+      std::lock_guard rec(rec_mu_);
+      cut_batch();
+    }
     deliver(lk);
     lk.unlock();
     // Every worker sees DIE or stopping on its next step; join them all.
     for (;;) {
       lk.lock();
       for (auto& t : threads_) {
+        std::lock_guard wl(t.wake_mu);
         t.woken = true;
         t.cv.notify_all();
       }
@@ -286,11 +393,12 @@ class Runtime final : public Driver {
     }
   }
 
-  // --- Driver: called with mu_ held ---
+  // --- Driver: called with mu_ held exclusively, or shared with the lock of the pool concerned ---
   void wake(Worker& w) override {
-    mu_.assert_held("Driver::wake");
+    assert_held(w.pool);
     auto& t = *static_cast<Thread*>(w.driver);
-    if (t.woken) return;  // woken and not yet back under mu_: kick_pool() on every queue needs no more
+    std::lock_guard wl(t.wake_mu);
+    if (t.woken) return;  // woken and not yet back: kick_pool() on every queue needs no more
     t.woken = true;
     t.cv.notify_one();
   }
@@ -316,15 +424,20 @@ class Runtime final : public Driver {
     return true;
   }
   void complete(Waiter&) override {
-    mu_.assert_held("Driver::complete");
+    mu_.assert_held("Driver::complete");  // flushes finish under the exclusive lock only
     waiters_cv_.notify_all();
   }
   void message(std::string_view line) override {
     mu_.assert_held("Driver::message");
     opt_.log(line);
   }
+  /// Records get their seq under the recorder's lock, taken inside the pool's lock (or the
+  /// exclusive one): one pool's records are in the order of its changes, and the stream is one
+  /// sequence per System, as readers expect. Per-thread buffers merged later would need a
+  /// global order anyway (a seq counter or timestamps): a short leaf lock costs less here.
   void emit(const Event& e) override {
-    mu_.assert_held("Driver::emit");
+    assert_held(e.pool ? e.pool : e.worker ? e.worker->pool : nullptr);
+    std::lock_guard rec(rec_mu_);
     recorder_.record(e, static_cast<std::uint32_t>(gettid_()));
     if (recorder_.pending_bytes() + sizeof(cmwq_ev_name) + sizeof(cmwq_ev_state) > CMWQ_BATCH_MAX) {
       cut_batch();
@@ -332,6 +445,16 @@ class Runtime final : public Driver {
     }
   }
   void timers_changed() override { timer_cv_.notify_one(); }
+  void pool_created(Pool& pool) override {
+    mu_.assert_held("Driver::pool_created");
+    pool.driver = &pool_locks_.emplace_back(mu_.counting() ? &pool_counters_ : nullptr);
+  }
+  /// lockdep_assert_held(&pool->lock): the exclusive outer lock, or the shared one with the pool's.
+  void assert_held(const Pool* pool) const override {
+    if (mu_.held() || (pool && mu_.held_shared() && lock_of(*pool).held())) return;
+    std::fprintf(stderr, "cmwq: the lock of pool %d is not held\n", pool ? pool->id : -1);
+    std::abort();
+  }
 
   // --- API, each under mu_ ---
   Guard lock() const { return std::unique_lock(mu_); }
@@ -356,8 +479,38 @@ class Runtime final : public Driver {
   void wait(Guard& lk, Waiter& waiter) {
     Worker* w = current.rt == this ? current.worker : nullptr;
     if (w) worker_blocks(*w);
-    cv_wait(waiters_cv_, lk, [&] { return waiter.done; });
+    waiters_cv_.wait(lk, [&] { return waiter.done; });
     if (w) worker_woke(*w);
+  }
+
+  /// queue_work_on() on the fast path: the outer lock shared, the target pool's lock (and the
+  /// pool the item last ran on, for non-reentrancy), as __queue_work() takes pool->lock; nullopt
+  /// when it needs the exclusive lock (a tracer to notice, per-node max_active, draining).
+  std::optional<bool> queue_fast(int cpu, Workqueue& wq, Work& work) {
+    FastGuard g(mu_);
+    if (probes::tracers() != tracers_) return std::nullopt;  // check_tracing() needs the exclusive lock
+    Caller c = caller();
+    const Pool* pool = core_->queue_pool(wq, cpu, c);
+    if (!pool) return std::nullopt;
+    if (work.pending.exchange(true)) return false;  // test_and_set_bit(WORK_STRUCT_PENDING)
+    g.lock(*pool, work.last_pool);                   // last_pool is stable now that PENDING is ours
+    return core_->queue_work_pending(cpu, wq, work, c, queue_now());
+  }
+
+  /// A cooperative blocking point of the worker on this thread (`sleeping`: entering it), under
+  /// its pool's lock, as wq_worker_sleeping() and wq_worker_running() take pool->lock.
+  void blocking_point(Worker& w, bool sleeping) {
+    FastGuard g(mu_);
+    g.lock(*w.pool);  // the pool of a worker in an item changes only by its own thread (a rescuer)
+    Time now = mono_now();
+    Thread& t = *static_cast<Thread*>(w.driver);
+    if (sleeping) {
+      core_->worker_sleeping(w, now);
+      t.end_segment(now);
+    } else {
+      core_->worker_running(w, now);
+      t.begin_segment(now);
+    }
   }
 
   void worker_blocks(Worker& w) {
@@ -386,23 +539,23 @@ class Runtime final : public Driver {
     }
   }
 
-  /// Waits on `cv` (for `pred`, or for one wake-up) with the core lock held through `lk`.
-  template <class Cv, class Pred>
-  void cv_wait(Cv& cv, Guard& lk, Pred pred,
-               std::chrono::steady_clock::time_point until = std::chrono::steady_clock::time_point::max(),
-               bool one_wake = false) {
-    mu_.releasing();
-    std::unique_lock<std::mutex> native(mu_.native(), std::adopt_lock);
-    if (one_wake) cv.wait_until(native, until);
-    else if (until == std::chrono::steady_clock::time_point::max()) cv.wait(native, pred);
-    else cv.wait_until(native, until, pred);
-    native.release();
-    mu_.acquired();
-    (void)lk;
+  LockStats lock_stats() {
+    LockCounters &ex = mu_.exclusive(), &sh = mu_.shared(), &pl = pool_counters_;
+    LockStats s;
+    s.exclusive_acquisitions = ex.acquisitions;
+    s.pool_acquisitions = pl.acquisitions;
+    s.pool_wait_ns = pl.wait_ns;
+    s.pool_hold_ns = pl.hold_ns;
+    s.acquisitions = ex.acquisitions + sh.acquisitions + pl.acquisitions;
+    s.wait_ns = ex.wait_ns + sh.wait_ns + pl.wait_ns;
+    s.hold_ns = ex.hold_ns + pl.hold_ns;
+    return s;
   }
-
-  LockStats lock_stats() const { return mu_.stats(); }
-  void reset_lock_stats() { mu_.reset(); }
+  void reset_lock_stats() {
+    mu_.exclusive().reset();
+    mu_.shared().reset();
+    pool_counters_.reset();
+  }
 
   static Runtime* of_current_thread() { return current.rt; }
   static Worker* current_worker() { return current.worker; }
@@ -410,9 +563,10 @@ class Runtime final : public Driver {
  private:
   struct Thread {
     std::thread th;
-    std::condition_variable cv;
+    std::mutex wake_mu;           // a leaf lock: guards `woken`
+    std::condition_variable cv;   // with wake_mu: an idle worker waits here, holding no core lock
     Worker* worker = nullptr;
-    bool woken = false;
+    bool woken = false;           // wake_mu
     clockid_t clock{};
     // An item's CPU time, without a syscall on the hot path: it runs in segments between
     // blocking points. A segment the timer thread never saw (shorter than its tick) counts its
@@ -420,6 +574,7 @@ class Runtime final : public Driver {
     // counts real CPU time after that sample (plus at most one tick of wall time before it),
     // which preemption does not inflate. Hog detection counts only CPU after the sample, so a
     // short item that a busy machine preempted is never taken for a hog.
+    // The worker writes these with mu_ held (either way), the timer thread with mu_ exclusively.
     Time ran_since = 0;           // start of the current segment (wall)
     Time cpu_mark = kUnknown;     // thread CPU time when the timer first saw this segment
     Time mark_wall = 0;           // wall time of that sample
@@ -452,44 +607,84 @@ class Runtime final : public Driver {
     Worker& w = *t.worker;
     current = {this, &w};
     pthread_getcpuclockid(pthread_self(), &t.clock);
-    Guard lk(mu_);
-    pthread_setname_np(pthread_self(), w.name().substr(0, 15).c_str());
-    Time item_cpu = 0;
-    // One clock read per item (a read costs ~70 ns in this VM): the end of an item is the
-    // moment the core hands out the next one, and that one's segment starts then too.
-    Time now = mono_now();
+    {
+      Guard lk(mu_);
+      pthread_setname_np(pthread_self(), w.name().substr(0, 15).c_str());
+    }
+    bool ran = false;  // back from running an item
     for (;;) {
-      Step step = core_->worker_next(w, now, item_cpu);
-      item_cpu = 0;
+      Step step = next_step(t, ran);
+      ran = false;
       switch (step.kind) {
-        case Step::Run: {
-          Work& work = *step.work;
-          t.item_cpu = 0;
-          t.begin_segment(now);
-          lk.unlock();
-          run(work);
-          lk.lock();
-          now = mono_now();
-          t.end_segment(now);
-          item_cpu = t.item_cpu;
+        case Step::Run:
+          run(*step.work);
+          ran = true;
+          break;
+        case Step::Idle: {
+          std::unique_lock wl(t.wake_mu);
+          t.cv.wait(wl, [&] { return t.woken; });
+          t.woken = false;
           break;
         }
-        case Step::Idle:
-          w.last_cpu = virtual_cpu_now();
-          cv_wait(t.cv, lk, [&] { return t.woken; });
-          t.woken = false;
-          now = mono_now();
+        case Step::Cooldown: {
+          std::unique_lock wl(t.wake_mu);
+          t.cv.wait_until(wl, std::chrono::steady_clock::time_point(std::chrono::nanoseconds(step.until)),
+                          [&] { return stopping_.load() || mono_now() >= step.until; });
           break;
-        case Step::Cooldown:
-          cv_wait(t.cv, lk, [&] { return stopping_ || mono_now() >= step.until; },
-                  std::chrono::steady_clock::time_point(std::chrono::nanoseconds(step.until)));
-          now = mono_now();
-          break;
+        }
         case Step::Die:
           current = {};
           return;
       }
     }
+  }
+
+  /// The worker's next step, taken under its pool's lock (the outer lock shared) where the core
+  /// can take it there, else under the outer lock exclusively; returns with no lock held. `ran`:
+  /// back from an item, whose CPU time ends now. One clock read per item (a read costs ~70 ns in
+  /// this VM): the end of an item is the moment the core hands out the next one.
+  Step next_step(Thread& t, bool ran) {
+    Worker& w = *t.worker;
+    Time item_cpu = 0;
+    Workqueue* flush_due = nullptr;
+    if (!w.rescue_wq) {  // a normal worker's pool is its own for life; a rescuer moves
+      std::optional<Step> step;
+      {
+        FastGuard g(mu_);
+        g.lock(*w.pool);
+        Time now = mono_now();
+        if (ran) {
+          t.end_segment(now);
+          item_cpu = t.item_cpu;
+          ran = false;
+        }
+        step = core_->worker_next_local(w, now, item_cpu, &flush_due);
+        if (step) begin_step(t, *step, now);
+      }
+      if (flush_due) {
+        Guard lk(mu_);
+        core_->flush_done(*flush_due, mono_now());
+      }
+      if (step) return *step;
+    }
+    Guard lk(mu_);
+    Time now = mono_now();
+    if (ran) {
+      t.end_segment(now);
+      item_cpu = t.item_cpu;
+    }
+    return begin_step(t, core_->worker_next(w, now, item_cpu), now);
+  }
+
+  /// What the driver notes as a step begins, with the step's lock still held.
+  Step begin_step(Thread& t, Step step, Time now) {
+    if (step.kind == Step::Run) {
+      t.item_cpu = 0;
+      t.begin_segment(now);
+    } else if (step.kind == Step::Idle) {
+      t.worker->last_cpu = virtual_cpu_now();  // read by kick_pool() under the pool's lock
+    }
+    return step;
   }
 
   void run(Work& work) {
@@ -511,7 +706,10 @@ class Runtime final : public Driver {
     const Time flush_period = std::max<Time>(opt_.event_flush_period.count(), kMsec);
     while (!stopping_) {
       check_tracing();
-      if (core_->tracing()) cut_batch();
+      if (core_->tracing()) {
+        std::lock_guard rec(rec_mu_);
+        cut_batch();
+      }
       deliver(lk);
       if (stopping_) break;
       Time now = mono_now();
@@ -546,9 +744,9 @@ class Runtime final : public Driver {
       Time until = std::min(core_->next_deadline(), busy ? now + tick : kNever);
       // Poll the probe's semaphore, and hand events over while tracing.
       until = std::min(until, now + (core_->tracing() ? flush_period : kAttachGrace / 2));
-      auto tp = until == kNever ? std::chrono::steady_clock::time_point::max()
-                                : std::chrono::steady_clock::time_point(std::chrono::nanoseconds(until));
-      cv_wait(timer_cv_, lk, [] { return true; }, tp, /*one_wake=*/true);
+      auto tp = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(until));
+      if (until == kNever) timer_cv_.wait(lk);
+      else timer_cv_.wait_until(lk, tp);
     }
   }
 
@@ -559,22 +757,26 @@ class Runtime final : public Driver {
   };
   static constexpr std::size_t kMaxReadyBatches = 256;
 
-  Options opt_;
-  Recorder recorder_;
-  std::deque<Batch> ready_;
-  std::uint64_t lost_ = 0;
-  mutable CoreLock mu_;
-  std::condition_variable waiters_cv_;
-  std::condition_variable timer_cv_;
-  std::list<Thread> threads_;  // stable addresses: workers point at their Thread
-  std::array<Workqueue*, static_cast<std::size_t>(SystemIndex::Count)> system_{};
+  Options opt_;                // I
+  mutable CoreLock mu_;        // the outer lock; "mu_" below: held exclusively
+  LockCounters pool_counters_;  // A: the pools' locks' counters, summed
+  std::deque<OwnedMutex> pool_locks_;  // mu_: pool->lock of each pool (Pool::driver), stable addresses
+  /// The recorder's lock, a leaf taken inside a pool's lock or the exclusive one: seq order.
+  OwnedMutex rec_mu_;
+  Recorder recorder_;          // rec_mu_
+  std::deque<Batch> ready_;    // rec_mu_
+  std::uint64_t lost_ = 0;     // rec_mu_
+  std::condition_variable_any waiters_cv_;  // with mu_: flushers wait for Driver::complete()
+  std::condition_variable_any timer_cv_;    // with mu_: the timer thread waits for a deadline
+  std::list<Thread> threads_;  // mu_; stable addresses: workers point at their Thread
+  std::array<Workqueue*, static_cast<std::size_t>(SystemIndex::Count)> system_{};  // I
   std::thread timer_;
-  bool stopping_ = false;
+  std::atomic<bool> stopping_{false};  // A: a cooling-down worker reads it under its wake_mu
   static constexpr Time kAttachGrace = 100 * kMsec;
-  unsigned tracers_ = 0;       // the semaphore's count (attached tracers) when last looked at
-  Time newest_tracer_ = 0;     // when that count last rose
-  Time stream_started_ = 0;
-  std::unique_ptr<Core> core_;
+  unsigned tracers_ = 0;       // mu_: the semaphore's count (attached tracers) when last looked at
+  Time newest_tracer_ = 0;     // mu_: when that count last rose
+  Time stream_started_ = 0;    // mu_
+  std::unique_ptr<Core> core_;  // I; the core's fields name their locks (core.h)
 };
 
 // --- System: each call takes the lock and forwards to the core ---
@@ -618,6 +820,7 @@ Workqueue* System::system_bh_highpri_wq() const { return rt_->system_wq(SystemIn
 
 bool System::queue_work(Workqueue* wq, Work& w) { return queue_work_on(WORK_CPU_UNBOUND, wq, w); }
 bool System::queue_work_on(int cpu, Workqueue* wq, Work& w) {
+  if (auto queued = rt_->queue_fast(cpu, *wq, w)) return *queued;
   auto lk = rt_->lock();
   rt_->notice_tracers();
   return rt_->core().queue_work_on(cpu, *wq, w, rt_->caller(), rt_->queue_now());
@@ -748,17 +951,11 @@ void blocking(const std::function<void()>& call) {
   Runtime* rt = Runtime::of_current_thread();
   Worker* w = Runtime::current_worker();
   if (!rt || !w) return call();
-  {
-    auto lk = rt->lock();
-    rt->worker_blocks(*w);
-  }
+  rt->blocking_point(*w, true);
   struct Woke {
     Runtime* rt;
     Worker* w;
-    ~Woke() {
-      auto lk = rt->lock();
-      rt->worker_woke(*w);
-    }
+    ~Woke() { rt->blocking_point(*w, false); }
   } woke{rt, w};
   call();
 }
