@@ -31,8 +31,8 @@ mkdir "$tmp/theirs" && chown 65534:65534 "$tmp/theirs"
 SUDO_UID=65534 SUDO_GID=65534 "$wqscope" record -o "$tmp/theirs/1.db" -- "$demo" stall --seconds 0.2 > "$tmp/out" 2>&1 \
   || { cat "$tmp/out"; fail "record for a sudo user"; }
 [[ $(stat -c '%u:%g %a' "$tmp/theirs/1.db") == "65534:65534 600" ]] || fail "not the sudo user's: $(stat -c '%u:%g %a' "$tmp/theirs/1.db")"
-[[ $(q "$tmp/theirs/1.db" "SELECT count(*) FROM workqueues WHERE name = 'stall_wq'") == 1 ]] || fail "the sudo user's recording"
 [[ ! -e $tmp/theirs/1.db-wal && ! -e $tmp/theirs/1.db-shm ]] || fail "the -wal or -shm outlived the recording (unlinked as the user)"
+[[ $(q "$tmp/theirs/1.db" "SELECT count(*) FROM workqueues WHERE name = 'stall_wq'") == 1 ]] || fail "the sudo user's recording"
 SUDO_UID=65534 "$wqscope" record -o "$tmp/root-only.db" -- "$demo" stall --seconds 0.2 > "$tmp/out" 2>&1 \
   && fail "created where the sudo user cannot write"
 grep -q "created as uid 65534" "$tmp/out" || fail "message: $(cat "$tmp/out")"
