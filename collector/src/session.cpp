@@ -114,6 +114,7 @@ Session::Session(const Target& t)
       fmt::print(stderr, "wqscope: cannot run {} as uid {}: {}\n", binary_, as->uid, std::strerror(errno));
       _exit(127);
     }
+    if (as) prctl(PR_SET_PDEATHSIG, SIGTERM);  // a change of credentials cleared it
     if (stop_at_eof_) {  // stdin is ours to watch: the command reads none of it
       int null = ::open("/dev/null", O_RDONLY);
       if (null < 0 || ::dup2(null, 0) < 0) _exit(127);
