@@ -62,17 +62,17 @@ timed() {  # timed NAME CMD...: runs CMD, notes how long it took
   if want ingest; then
     section "Collector ingest (ingest_bench, ingest_e2e.sh): ratios to a bare SQLite insert"
     timed "$bin/ingest_bench" --events 3000000 --reps "$reps" --dir "$tmp" > "$tmp/ingest.log" 2>&1
-    timed tests/bench/ingest_e2e.sh $b/collector/wqscope "$bin/probe_bench" 3 100000 >> "$tmp/ingest.log" 2>&1 || true
+    timed tests/bench/ingest_e2e.sh $b/bin/wqscope "$bin/probe_bench" 3 100000 >> "$tmp/ingest.log" 2>&1 || true
     fence < "$tmp/ingest.log"
   fi
   if want alert; then
     section "Lockup alert latency (alert_latency.sh): beyond the threshold"
-    timed tests/bench/alert_latency.sh $b/collector/wqscope $b/pool/cmwq-demo "$reps" 1 30 > "$tmp/alert.log" 2>&1 || true
+    timed tests/bench/alert_latency.sh $b/bin/wqscope $b/bin/cmwq-demo "$reps" 1 30 > "$tmp/alert.log" 2>&1 || true
     cat "$tmp/alert.log"
   fi
   if want seek; then
     section "Seeking in a 10 M-event recording (seek_bench.sh): ratio to a full replay"
-    timed tests/bench/seek_bench.sh $b/collector/wqscope $b/pool/cmwq-sim 10 > "$tmp/seek.log" 2>&1
+    timed tests/bench/seek_bench.sh $b/bin/wqscope $b/bin/cmwq-sim 10 > "$tmp/seek.log" 2>&1
     cat "$tmp/seek.log"
   fi
   echo

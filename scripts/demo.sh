@@ -14,17 +14,17 @@ mkdir -p "$out"
 db=$out/seed004-$(date +%Y%m%d-%H%M%S).db
 if [[ $EUID -eq 0 ]]; then
   echo "--- wqscope watch: seed 004 on real threads, 3 s threshold ---"
-  "$bin/collector/wqscope" watch --thresh 3s -o "$db" -- "$bin/pool/cmwq-demo" hotplug --seconds 5
+  "$bin/bin/wqscope" watch --thresh 3s -o "$db" -- "$bin/bin/cmwq-demo" hotplug --seconds 5
 else
   echo "--- not root, so no BPF: seed 004 in the simulator, imported as a recording ---"
-  "$bin/pool/cmwq-sim" --events "$out/seed004.bin" pool/scenarios/seed004-hotplug-lockup.scn || true
-  "$bin/collector/wqscope" import --thresh 30s "$out/seed004.bin" -o "$db"
+  "$bin/bin/cmwq-sim" --events "$out/seed004.bin" pool/scenarios/seed004-hotplug-lockup.scn || true
+  "$bin/bin/wqscope" import --thresh 30s "$out/seed004.bin" -o "$db"
 fi
 echo
 echo "--- the recording: its alerts, and the state 4 s in ---"
 sqlite3 "$db" "SELECT message FROM alerts"
-"$bin/collector/wqscope" show --thresh 3s "$db" --at 4s
-gui=$bin/gui/wqscope-gui
+"$bin/bin/wqscope" show --thresh 3s "$db" --at 4s
+gui=$bin/bin/wqscope-gui
 if [[ -x $gui ]]; then
   if [[ -n ${DISPLAY:-}${WAYLAND_DISPLAY:-} ]]; then
     echo "--- the GUI on the recording ---"

@@ -27,9 +27,9 @@ KernelSymbols KernelSymbols::load(const std::string& path) {
   return syms;
 }
 
-std::string KernelSymbols::name(std::uint64_t addr) const {
+const std::string* KernelSymbols::find(std::uint64_t addr) const {
   auto it = names_.find(addr);
-  return it != names_.end() ? it->second : fmt::format("{:#x}", addr);
+  return it != names_.end() ? &it->second : nullptr;
 }
 
 }  // namespace wqscope

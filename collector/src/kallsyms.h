@@ -14,8 +14,8 @@ class KernelSymbols {
   /// TracerError saying so). Module symbols loaded later are not in it.
   static KernelSymbols load(const std::string& path = "/proc/kallsyms");
   void add(std::uint64_t addr, std::string name) { names_.emplace(addr, std::move(name)); }
-  /// The function at `addr`, or its address in hex ("0xffffffff81234560") when unknown.
-  std::string name(std::uint64_t addr) const;
+  /// The function at `addr`, or null when unknown (a module loaded later, a BPF program).
+  const std::string* find(std::uint64_t addr) const;
   std::size_t size() const { return names_.size(); }
 
  private:

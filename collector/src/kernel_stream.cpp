@@ -1,6 +1,7 @@
 #include "kernel_stream.h"
 
 #include <cmwq/constants.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cstring>
@@ -19,6 +20,11 @@ T& KernelStream::append(std::uint16_t kind, const cmwq_kernel_event& e, std::int
   rec->h = cmwq_event_header{kind, sizeof(T), 0, e.tid, cpu, last_ts_, in_sequence ? seq_++ : 0};
   ++count_;
   return *rec;
+}
+
+std::string KernelStream::function(std::uint64_t addr) const {
+  if (const std::string* name = symbols_.find(addr)) return *name;
+  return fmt::format("{:#x}", pointers_.hide(addr));
 }
 
 std::uint32_t KernelStream::intern(const std::string& text, std::uint32_t kind, const cmwq_kernel_event& e) {
@@ -85,7 +91,7 @@ cmwq_ev_state& KernelStream::state(std::uint16_t kind, const cmwq_kernel_event& 
   std::uint32_t wq = workqueue(e.wq, e);
   announce_pool(e);
   auto& rec = append<cmwq_ev_state>(kind, e, e.pool.id >= 0 ? e.pool.cpu : -1);
-  rec.work = e.work;
+  rec.work = pointers_.hide(e.work);
   rec.func = func;
   rec.wq = wq;
   rec.pool = e.pool.id;
@@ -114,7 +120,7 @@ KernelStream::Worker& KernelStream::worker(const cmwq_kernel_event& e) {
 }
 
 void KernelStream::work_event(const cmwq_kernel_event& e) {
-  std::uint32_t func = e.func ? intern(symbols_.name(e.func), CMWQ_NAME_FUNC, e) : 0;
+  std::uint32_t func = e.func ? intern(function(e.func), CMWQ_NAME_FUNC, e) : 0;
   switch (e.kind) {
     case CMWQ_EV_WORK_QUEUE: {
       cancel(e.work, e, e.nr_active);  // still queued as far as we know: it was taken back unseen
@@ -174,7 +180,7 @@ void KernelStream::cancel(std::uint64_t work, const cmwq_kernel_event& at, std::
   const Queued& q = it->second;
   auto p = pools_.find(q.pool);
   auto& rec = append<cmwq_ev_state>(CMWQ_EV_WORK_CANCEL, at, p == pools_.end() ? -1 : p->second.cpu);
-  rec.work = work;
+  rec.work = pointers_.hide(work);
   rec.func = q.func;
   rec.wq = q.wq;
   rec.pool = q.pool;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "kallsyms.h"
+#include "kernel_pointers.h"
 #include "kernel_bpf.h"
 
 #include <cstddef>
@@ -28,8 +29,11 @@ class KernelStream {
   /// back: a worker that took it off the list under the lock starts it right after unlocking.
   static constexpr std::int64_t kStartGraceNs = 1'000'000'000;
 
-  KernelStream(KernelSymbols symbols, int possible_cpus, std::int64_t watchdog_thresh_ns)
-      : symbols_(std::move(symbols)), possible_cpus_(possible_cpus), thresh_ns_(watchdog_thresh_ns) {}
+  /// Items (work_struct addresses) and functions without a symbol go into the records through
+  /// `pointers`: hashed, unless it keeps them raw.
+  KernelStream(KernelSymbols symbols, KernelPointers pointers, int possible_cpus, std::int64_t watchdog_thresh_ns)
+      : symbols_(std::move(symbols)), pointers_(pointers), possible_cpus_(possible_cpus),
+        thresh_ns_(watchdog_thresh_ns) {}
 
   /// Appends to `out` the records that say what `e` did (the stream's HELLO before the first);
   /// returns how many.
@@ -74,7 +78,11 @@ class KernelStream {
   void check_missing(const cmwq_kernel_event& e);
   void forget(std::unordered_map<std::uint64_t, Queued>::iterator);
 
+  /// The function's name: its symbol, or its address through pointers_ ("0x" and 12 hex digits hashed).
+  std::string function(std::uint64_t addr) const;
+
   KernelSymbols symbols_;
+  KernelPointers pointers_;  // every address a record holds goes through it
   int possible_cpus_;
   std::int64_t thresh_ns_;
   std::vector<std::byte>* out_ = nullptr;

@@ -32,9 +32,11 @@ std::int64_t kernel_watchdog_thresh_ns() {
   return (in && s > 0 ? s : 30) * 1'000'000'000LL;
 }
 
-KernelTracer::KernelTracer(Tracer::BatchFn fn, std::uint32_t ring_buffer_bytes)
+KernelTracer::KernelTracer(Tracer::BatchFn fn, std::uint32_t ring_buffer_bytes, bool raw_pointers)
     // Read while still privileged: the session drops its capabilities once attached.
-    : fn_(std::move(fn)), stream_(KernelSymbols::load(), libbpf_num_possible_cpus(), kernel_watchdog_thresh_ns()) {
+    : fn_(std::move(fn)),
+      stream_(KernelSymbols::load(), KernelPointers(raw_pointers), libbpf_num_possible_cpus(),
+              kernel_watchdog_thresh_ns()) {
   set_libbpf_log();
   // try_to_grab_pending is a function, not a tracepoint: a kernel that inlined it (or has no BPF
   // trampolines) is still traced, without seeing cancellations.

@@ -16,7 +16,8 @@ std::int64_t kernel_watchdog_thresh_ns();
 
 class KernelTracer : public EventSource {
  public:
-  KernelTracer(Tracer::BatchFn fn, std::uint32_t ring_buffer_bytes);
+  /// `raw_pointers`: work_struct and function addresses unhashed (KernelPointers).
+  KernelTracer(Tracer::BatchFn fn, std::uint32_t ring_buffer_bytes, bool raw_pointers);
   ~KernelTracer() override;
   KernelTracer(const KernelTracer&) = delete;
   KernelTracer& operator=(const KernelTracer&) = delete;

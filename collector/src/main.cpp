@@ -4,6 +4,7 @@
 #include "export.h"
 #include "import/import_log.h"
 #include "inspect.h"
+#include "invoking_user.h"
 #include "record.h"
 #include "recording.h"
 #if WQSCOPE_CAPTURE
@@ -125,6 +126,12 @@ int main(int argc, char** argv) {
                                              "and what is inferred)");
     sub->add_option("command", target.command, "after --: the command to start and trace from its first event (with "
                                                "--kernel: to run while tracing; the session ends with it)");
+    sub->add_flag("--stop-at-eof", target.stop_at_eof,
+                  "stop as Ctrl-C does when stdin ends (how wqscope-gui stops the collector it starts through "
+                  "pkexec or sudo); a command started gets /dev/null as its stdin");
+    sub->add_flag("--raw-kernel-pointers", target.raw_kernel_pointers,
+                  "with --kernel: keep work_struct and function addresses as they are, not hashed with the "
+                  "recording's own key; only for a recording root alone reads (root itself, no sudo, no --group)");
     sub->add_option("--ring-buffer", ring_buffer,
                     "the BPF ring buffer, a power of two from 256K to 1G (default 32M): how far the target may run "
                     "ahead of wqscope before events are dropped");
@@ -266,6 +273,10 @@ int main(int argc, char** argv) {
                  target.pid ? "both" : "neither");
       return 2;
     }
+    if (target.raw_kernel_pointers && !target.kernel) throw OptionError("--raw-kernel-pointers goes with --kernel");
+    if (target.raw_kernel_pointers && (::geteuid() != 0 || wqscope::invoking_user() || !group.empty()))
+      throw OptionError("--raw-kernel-pointers: raw kernel addresses go only into a recording root alone reads: run "
+                        "as root itself (not through sudo or pkexec, whose user gets the file), without --group");
     target.ring_buffer_bytes = parse_ring_buffer(ring_buffer);
     std::optional<gid_t> gid;
     if (!group.empty()) gid = parse_group(group);

@@ -1,5 +1,6 @@
 #include "recording.h"
 
+#include "invoking_user.h"
 #include "log_chunk.h"
 #include "schema_sql.h"
 
@@ -13,7 +14,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <filesystem>
-#include <pwd.h>
 #include <unistd.h>
 #include <utility>
 
@@ -62,44 +62,47 @@ int reserve_space(const std::string& path) {
   return fd;
 }
 
-/// Run as root through sudo or pkexec, the recording belongs to the user who asked for it (SQLite then
-/// gives its -wal and -shm files the same owner), so that they, and wqscope-gui --live, can read it.
-void give_to_invoking_user(int fd) {
-  if (::geteuid() != 0) return;
-  const char* uid = std::getenv("SUDO_UID");
-  if (!uid) uid = std::getenv("PKEXEC_UID");
-  char* end = nullptr;
-  long u = uid ? std::strtol(uid, &end, 10) : 0;
-  if (u <= 0 || *end) return;
-  const passwd* pw = ::getpwuid(static_cast<uid_t>(u));
-  const char* gid = std::getenv("SUDO_GID");
-  long g = gid ? std::strtol(gid, nullptr, 10) : pw ? static_cast<long>(pw->pw_gid) : -1;
-  if (::fchown(fd, static_cast<uid_t>(u), static_cast<gid_t>(g)) != 0)
-    fmt::print(stderr, "wqscope: warning: cannot give the recording to uid {}: {}\n", u, std::strerror(errno));
-}
-
 }  // namespace
 
 std::unique_ptr<Recording> Recording::create(const std::string& path, const Meta& meta,
                                              std::optional<gid_t> group) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  // Run as root for a user (sudo, pkexec), the recording is created with that user's rights, so that it
+  // is theirs and, above all, so that nothing they plant in a directory they own (often the one asked
+  // for: $XDG_RUNTIME_DIR, /tmp) leads elsewhere: a symlink at the name, or the directory swapped for a
+  // symlink between two of the opens, for the file, its -wal and its -shm alike. setfsuid rather than
+  // opening through a directory fd with O_NOFOLLOW: SQLite opens and unlinks its files by name, and
+  // resolves the symlinks of a /proc/self/fd/N name back into a path. A group asked for is the fs
+  // group meanwhile, so that the -wal and -shm are created in it too.
+  auto user = invoking_user();
+  std::optional<FsIdentity> as_owner;
+  auto act_as_owner = [&] {
+    if (::geteuid() == 0 && (user || group))
+      as_owner.emplace(user ? user->uid : 0, group ? *group : user ? user->gid : ::getegid());
+  };
+  act_as_owner();
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (errno == EEXIST)
       throw RecordingError(fmt::format("{}: already exists; wqscope never overwrites a recording, choose another "
                                        "-o or remove it",
                                        path));
-    throw RecordingError(fmt::format("{}: cannot create the recording: {}", path, std::strerror(errno)));
+    throw RecordingError(fmt::format("{}: cannot create the recording: {}{}", path, std::strerror(errno),
+                                     user ? fmt::format(" (created as uid {}, who asked for it)", user->uid)
+                                          : std::string()));
   }
-  give_to_invoking_user(fd);
-  // Then a group asked for: its read bit (fchmod: whatever the umask), the group set first so that no one
-  // else can read it meanwhile.
-  if (group && (::fchown(fd, static_cast<uid_t>(-1), *group) != 0 || ::fchmod(fd, 0640) != 0)) {
-    int err = errno;
-    ::close(fd);
-    ::unlink(path.c_str());
-    throw RecordingError(fmt::format("{}: cannot give the recording to group {}: {} (wqscope must run as root or "
-                                     "as a member of that group)",
-                                     path, *group, std::strerror(err)));
+  // Then a group asked for: its read bit (fchmod: whatever the umask), the group set first (through the
+  // fd, as root: a directory's setgid bit may have given it another) so that no one else can read it meanwhile.
+  if (group) {
+    as_owner.reset();
+    int err = ::fchown(fd, static_cast<uid_t>(-1), *group) != 0 || ::fchmod(fd, 0640) != 0 ? errno : 0;
+    act_as_owner();
+    if (err) {
+      ::close(fd);
+      ::unlink(path.c_str());
+      throw RecordingError(fmt::format("{}: cannot give the recording to group {}: {} (wqscope must run as root or "
+                                       "as a member of that group)",
+                                       path, *group, std::strerror(err)));
+    }
   }
   // Held while the collector writes it: complete() leaves a recording being written alone.
   ::flock(fd, LOCK_EX);
@@ -107,7 +110,9 @@ std::unique_ptr<Recording> Recording::create(const std::string& path, const Meta
   std::unique_ptr<Recording> rec;
   try {
     // NOMUTEX: a Recording is used from one thread; serialising every bind and step costs ~20 %.
-    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    // NOFOLLOW: not a symlink put in its place since the open above.
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
+                        nullptr) != SQLITE_OK) {
       std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
       sqlite3_close(db);
       throw RecordingError(fmt::format("{}: cannot open the recording: {}", path, msg));
@@ -135,6 +140,13 @@ bool Recording::complete(const std::string& path) {
     int err = fd < 0 ? errno : EINVAL;
     if (fd >= 0) ::close(fd);
     throw RecordingError(fmt::format("{}: cannot complete the recording: {}", path, std::strerror(err)));
+  }
+  // Only its owner writes it: root completing a user's file would create its -wal and -shm by name in
+  // the user's directory, where SQLite follows what the user planted there.
+  if (st.st_uid != ::geteuid()) {
+    ::close(fd);
+    throw RecordingError(fmt::format("{}: belongs to uid {}: only its owner completes it (wqscope repair as that user)",
+                                     path, st.st_uid));
   }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);

@@ -1,5 +1,6 @@
 #include "session.h"
 
+#include "invoking_user.h"
 #include "kernel_tracer.h"
 
 #include <fmt/format.h>
@@ -11,7 +12,10 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <grp.h>
+#include <optional>
 #include <poll.h>
+#include <pwd.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
@@ -58,7 +62,12 @@ std::int64_t mono_ns() {
 }
 
 Session::Session(const Target& t)
-    : launch_(!t.command.empty()), kernel_(t.kernel), pid_(t.pid), ring_buffer_bytes_(t.ring_buffer_bytes) {
+    : launch_(!t.command.empty()),
+      kernel_(t.kernel),
+      raw_kernel_pointers_(t.raw_kernel_pointers),
+      stop_at_eof_(t.stop_at_eof),
+      pid_(t.pid),
+      ring_buffer_bytes_(t.ring_buffer_bytes) {
   // From the start: a Ctrl-C while the BPF program loads must still end the session cleanly
   // (and a shell may have started us with SIGINT ignored).
   struct sigaction sa {};
@@ -70,8 +79,8 @@ Session::Session(const Target& t)
   if (kernel_) description_ = "the kernel's workqueues";
   if (kernel_ && !launch_) return;
   if (!launch_) {
-    binary_ = probe_binary_of(pid_);
-    description_ = fmt::format("pid {} ({})", pid_, binary_);
+    mapped_ = probe_binary_of(pid_);
+    description_ = fmt::format("pid {} ({})", pid_, mapped_.shown());
     // kill(pid, 0) keeps succeeding on a zombie whose parent does not reap it: a pidfd does not.
     pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
     return;
@@ -80,6 +89,15 @@ Session::Session(const Target& t)
   std::string command;
   for (auto& a : t.command) command += (command.empty() ? "" : " ") + a;
   description_ = kernel_ ? fmt::format("{} during '{}'", description_, command) : command;
+  // Started for a user through sudo or pkexec (a polkit rule or a sudoers line that allows `wqscope
+  // record`), the command runs as that user: the rule grants tracing, not a root shell.
+  std::optional<InvokingUser> as = invoking_user();
+  std::string as_name;
+  if (as) {
+    const passwd* pw = ::getpwuid(as->uid);
+    if (!pw) throw TracerError(fmt::format("uid {} (who asked for this run) has no passwd entry", as->uid));
+    as_name = pw->pw_name;
+  }
   int go[2];
   if (pipe2(go, O_CLOEXEC) != 0) throw TracerError(fmt::format("pipe: {}", std::strerror(errno)));
   pid_t parent = getpid();
@@ -92,6 +110,15 @@ Session::Session(const Target& t)
     char c;
     ::close(go[1]);
     if (::read(go[0], &c, 1) != 1) _exit(127);
+    if (as && (::initgroups(as_name.c_str(), as->gid) != 0 || ::setgid(as->gid) != 0 || ::setuid(as->uid) != 0)) {
+      fmt::print(stderr, "wqscope: cannot run {} as uid {}: {}\n", binary_, as->uid, std::strerror(errno));
+      _exit(127);
+    }
+    if (as) prctl(PR_SET_PDEATHSIG, SIGTERM);  // a change of credentials cleared it
+    if (stop_at_eof_) {  // stdin is ours to watch: the command reads none of it
+      int null = ::open("/dev/null", O_RDONLY);
+      if (null < 0 || ::dup2(null, 0) < 0) _exit(127);
+    }
     std::vector<char*> argv;
     for (auto& a : t.command) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -135,6 +162,17 @@ void Session::let_command_finish() {
   if (r == pid_) fmt::print(stderr, "wqscope: the command it started (pid {}) {}\n", pid_, how_it_ended(status));
 }
 
+bool Session::stdin_ended() {
+  pollfd p{0, POLLIN, 0};
+  char buf[256];
+  while (::poll(&p, 1, 0) > 0) {
+    ssize_t n = ::read(0, buf, sizeof buf);
+    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) return true;
+    if (n < 0) return false;
+  }
+  return p.revents & (POLLHUP | POLLERR | POLLNVAL);
+}
+
 bool Session::target_gone() {
   if (pidfd_ >= 0) {
     pollfd p{pidfd_, POLLIN, 0};
@@ -144,8 +182,10 @@ bool Session::target_gone() {
 }
 
 void Session::attach(Tracer::BatchFn fn, Tracer::SchedFn sched) {
-  if (kernel_) tracer_ = std::make_unique<KernelTracer>(std::move(fn), ring_buffer_bytes_);
-  else tracer_ = std::make_unique<Tracer>(pid_, binary_, std::move(fn), std::move(sched), ring_buffer_bytes_);
+  if (kernel_) tracer_ = std::make_unique<KernelTracer>(std::move(fn), ring_buffer_bytes_, raw_kernel_pointers_);
+  else
+    tracer_ = std::make_unique<Tracer>(pid_, launch_ ? binary_ : mapped_.attach_path(), std::move(fn), std::move(sched),
+                                       ring_buffer_bytes_);
   drop_capabilities();
 }
 
@@ -162,7 +202,10 @@ void Session::drop_capabilities() {
   // Attached: the programs, maps and ring buffer are open file descriptors now, and the recording's
   // files exist. Reading and writing them needs no capability; whatever the collector parses from
   // here on runs with none (and a held command, forked earlier, keeps its own). The metrics' web
-  // server threads, started earlier, dropped theirs when they started.
+  // server threads, started earlier, dropped theirs when they started. Files this thread still touches
+  // by name (SQLite unlinks the recording's -wal and -shm when it closes it) it touches as the user who
+  // asked for the run, if there is one: switching needs the capabilities dropped next.
+  become_invoking_user_for_files();
   if (!drop_thread_capabilities())
     fmt::print(stderr, "wqscope: warning: cannot drop capabilities: {}\n", std::strerror(errno));
 }
@@ -191,6 +234,7 @@ std::string Session::run(const std::function<int(std::int64_t now)>& tick) {
       tick(mono_ns());
       return "target exited";
     }
+    if (stop_at_eof_ && stdin_ended()) stop_signal.store(SIGINT);  // as Ctrl-C: the GUI's stop
     int sig = stop_signal.load();
     if (sig || stopped_) {
       if (launch_) {  // the command is ours: it ends with the session

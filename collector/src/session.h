@@ -4,6 +4,7 @@
 // what they do with the records.
 #pragma once
 
+#include "probe_binary.h"
 #include "target.h"
 #include "tracer.h"
 
@@ -44,18 +45,23 @@ class Session {
 
  private:
   bool target_gone();
+  /// Whether stdin has reached its end (what came before it is read and ignored).
+  bool stdin_ended();
   void let_command_finish();
   void drop_capabilities();
 
   bool launch_;
   bool kernel_;
+  bool raw_kernel_pointers_;
+  bool stop_at_eof_;  // stdin is watched: its end stops the session
   pid_t pid_;
   std::uint32_t ring_buffer_bytes_;
   int go_ = -1;        // write end of the pipe that holds the child
   bool live_ = false;
   bool stopped_ = false;  // the command runs and is not reaped yet
   int pidfd_ = -1;     // -p: readable once the process has exited, reaped or not
-  std::string binary_, description_;
+  std::string binary_, description_;  // binary_: the command's, resolved (a command started here)
+  ProbeBinary mapped_;                 // -p: the file the process maps that has the probe
   std::unique_ptr<EventSource> tracer_;
 };
 

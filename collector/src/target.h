@@ -16,6 +16,8 @@ struct Target {
   std::vector<std::string> command;  // -- CMD ARGS: traced, or in kernel mode run while tracing
   std::uint32_t ring_buffer_bytes = kRingBufferDefault;  // how much the target may run ahead of us
   bool kernel = false;               // --kernel: the kernel's own workqueues
+  bool stop_at_eof = false;          // --stop-at-eof: stdin's end stops the session (wqscope-gui's stop)
+  bool raw_kernel_pointers = false;  // --raw-kernel-pointers: addresses unhashed (a root-only recording)
 };
 
 }  // namespace wqscope

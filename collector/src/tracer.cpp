@@ -11,7 +11,6 @@
 #include <chrono>
 #include <climits>
 #include <cstring>
-#include <fstream>
 #include <linux/capability.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -27,13 +26,6 @@ bool has_cap(int cap) {
   __user_cap_data_struct data[2] = {};
   if (syscall(SYS_capget, &hdr, data) != 0) return false;
   return data[cap / 32].effective & (1u << (cap % 32));
-}
-
-bool file_has_probe(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  // The .note.stapsdt note names provider and probe as consecutive strings.
-  return bytes.find(std::string("cmwq\0batch\0", 11)) != std::string::npos;
 }
 
 }  // namespace
@@ -57,26 +49,6 @@ void set_libbpf_log() {
   static const bool wanted = std::getenv("WQSCOPE_BPF_LOG") != nullptr;
   libbpf_set_print(wanted ? [](libbpf_print_level, const char* f, va_list ap) { return std::vfprintf(stderr, f, ap); }
                           : [](libbpf_print_level, const char*, va_list) { return 0; });
-}
-
-std::string probe_binary_of(pid_t pid) {
-  std::string proc = fmt::format("/proc/{}", pid);
-  if (::access(proc.c_str(), F_OK) != 0)
-    throw TracerError(fmt::format("no process {}: check the pid (it may have exited)", pid));
-  char exe[PATH_MAX] = {};
-  ssize_t n = ::readlink((proc + "/exe").c_str(), exe, sizeof exe - 1);
-  if (n <= 0) throw TracerError(fmt::format("process {}: cannot read its executable: {}", pid, std::strerror(errno)));
-  std::string path(exe, static_cast<std::size_t>(n));
-  if (file_has_probe(proc + "/exe")) return path;
-  // libcmwq may also be a shared library the process mapped.
-  std::ifstream maps(proc + "/maps");
-  for (std::string line; std::getline(maps, line);) {
-    auto slash = line.find('/');
-    if (slash == std::string::npos) continue;
-    std::string lib = line.substr(slash);
-    if (lib.find("cmwq") != std::string::npos && file_has_probe(lib)) return lib;
-  }
-  throw TracerError(fmt::format("process {} ({}) does not use libcmwq: it has no cmwq:batch probe", pid, path));
 }
 
 Tracer::Tracer(pid_t pid, const std::string& binary, BatchFn fn, SchedFn sched, std::uint32_t ring_buffer_bytes)
@@ -103,14 +75,10 @@ Tracer::Tracer(pid_t pid, const std::string& binary, BatchFn fn, SchedFn sched, 
                                   std::strerror(-err),
                                   ring_buffer_bytes > kRingBufferDefault ? " is --ring-buffer too large?" : ""));
   }
-  // Attached to this process only: the probe's semaphore rises in it alone, so other processes of
-  // the same program (and other tracers' targets) are not made to trace.
+  // Attached to this process only, never to every process of the program (pid -1): the probe's
+  // semaphore rises in it alone, so other processes mapping the same libcmwq (and other tracers'
+  // targets) are not made to trace.
   link_ = bpf_program__attach_usdt(skel_->progs.on_batch, pid, binary.c_str(), "cmwq", "batch", nullptr);
-  if (!link_ && errno == ESRCH) {
-    // libbpf could not match the program's segments in this process's maps (seen with sanitizer
-    // builds): attach to every process of the program; the tgid filter keeps the others out.
-    link_ = bpf_program__attach_usdt(skel_->progs.on_batch, -1, binary.c_str(), "cmwq", "batch", nullptr);
-  }
   if (!link_) {
     int attach_err = errno;
     cmwq_bpf__destroy(skel_);

@@ -54,9 +54,6 @@ std::vector<T> per_cpu_values(const bpf_map* map) {
 /// libbpf's log goes to stderr when WQSCOPE_BPF_LOG is set, nowhere otherwise.
 void set_libbpf_log();
 
-/// The executable of a running process, checked to carry the cmwq:batch probe.
-std::string probe_binary_of(pid_t pid);
-
 /// What a session polls: a process's cmwq:batch probe (Tracer) or the kernel's workqueues (KernelTracer).
 class EventSource {
  public:

@@ -13,16 +13,6 @@ namespace wqgui {
 
 namespace {
 
-// Runs "$@" (the collector) with its stdin on /dev/null and SIGINTs it when the GUI's end of our stdin
-// closes: on stop(), or when the GUI dies. Exits with the collector's status.
-constexpr char kWrapper[] =
-    "exec 3<&0 </dev/null\n"
-    "\"$@\" 3<&- & c=$!\n"
-    "{ read -r _ <&3; kill -INT $c 2>/dev/null; } & r=$!\n"
-    "wait $c; s=$?\n"
-    "kill $r 2>/dev/null\n"
-    "exit $s\n";
-
 struct Privilege {
   QStringList prefix;
   QString how;
@@ -48,7 +38,7 @@ Collector::Collector(QString wqscope, Target target, QString db, QObject* parent
   connect(&process_, &QProcess::finished, this, &Collector::onFinished);
   connect(&process_, &QProcess::errorOccurred, this, [this](QProcess::ProcessError e) {
     if (e == QProcess::FailedToStart)
-      Q_EMIT failed(tr("Cannot start the collector (/bin/sh %1): %2").arg(how_, process_.errorString()));
+      Q_EMIT failed(tr("Cannot start the collector (%1 %2): %3").arg(wqscope_, how_, process_.errorString()));
   });
 }
 
@@ -93,9 +83,10 @@ void Collector::start() {
     return;
   }
   how_ = p->how;
+  // wqscope record itself is the privileged program (what a polkit action or a sudoers line can allow,
+  // unlike a shell): the end of its stdin stops it as Ctrl-C would, on stop() or when the GUI dies.
   QStringList args = p->prefix;
-  args << QStringLiteral("/bin/sh") << QStringLiteral("-c") << QString::fromLatin1(kWrapper)
-       << QStringLiteral("wqscope-gui-collector") /* $0 */ << wqscope_ << QStringLiteral("record") << QStringLiteral("-o") << db_;
+  args << wqscope_ << QStringLiteral("record") << QStringLiteral("--stop-at-eof") << QStringLiteral("-o") << db_;
   if (target_.command.isEmpty()) args << QStringLiteral("-p") << QString::number(target_.pid);
   else args << QStringLiteral("--") << target_.command;
   QString program = args.takeFirst();

@@ -80,6 +80,7 @@ MainWindow::MainWindow(Session* session, QWidget* parent)
   for (QLabel* l : {message_, runInfo_}) l->setTextFormat(Qt::PlainText);
   setAcceptDrops(true);
   message_->setObjectName(QStringLiteral("message"));
+  runInfo_->setObjectName(QStringLiteral("runInfo"));
   message_->setAlignment(Qt::AlignCenter);
   message_->setWordWrap(true);
   message_->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -284,11 +285,14 @@ void MainWindow::showExtent(const Extent& e) {
   stack_->setCurrentIndex(1);
   scrubber_->setExtent(e.start_ns, e.end_ns);
   const wqscope::RunInfo& r = e.run;
-  QString status = e.run.end_reason.empty() ? tr("recording") : QString::fromStdString(r.end_reason);
+  // Every string of the file, escaped as the terminal commands print them (a crafted file's bidi
+  // overrides and controls), in a plain-text label (its markup).
+  auto text = [](const std::string& s) { return QString::fromStdString(wqscope::printable(s)); };
+  QString status = e.run.end_reason.empty() ? tr("recording") : text(r.end_reason);
   runInfo_->setText(tr("%1 · pid %2 · %3 · %4 events, %5 dropped, %6 lost · %7")
-                        .arg(QString::fromStdString(wqscope::printable(r.command)))
+                        .arg(text(r.command))
                         .arg(r.pid)
-                        .arg(QString::fromStdString(r.host.empty() ? r.kernel : r.host + " " + r.kernel))
+                        .arg(text(r.host.empty() ? r.kernel : r.host + " " + r.kernel))
                         .arg(r.events)
                         .arg(r.dropped_events)
                         .arg(r.lost_events)

@@ -36,6 +36,30 @@ db=$tmp/k.db
 [[ $(q "$db" "SELECT pid, dropped_events, lost_events FROM run") == "0|0|0" ]] || fail "run: $(q "$db" 'SELECT * FROM run')"
 grep -q "Lost" "$tmp/bpftrace.err" && fail "bpftrace lost events: $(cat "$tmp/bpftrace.err")"
 
+# The recording is given to the sudo user or a group: no value in it is a kernel address of
+# /proc/kallsyms (read here as root) or looks like one (0xffff...): items and unnamed functions are hashed.
+python3 - "$db" <<'PY' || fail "a kernel address in the recording"
+import re, sqlite3, sys
+addrs = set()
+for line in open('/proc/kallsyms'):
+    a = int(line.split()[0], 16)
+    if a: addrs.add(a)
+assert addrs, "kallsyms shows no addresses to root"
+db = sqlite3.connect(sys.argv[1])
+looks = re.compile(r'ffff[0-9a-f]{12}', re.I)
+bad = []
+for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+    for row in db.execute(f'SELECT * FROM "{table}"'):
+        for v in row:
+            if isinstance(v, int) and ((v & (2**64 - 1)) in addrs or -2**47 <= v < -2**32):
+                bad.append((table, hex(v & (2**64 - 1))))
+            elif isinstance(v, str) and (looks.search(v) or any(int(h, 16) in addrs for h in re.findall(r'[0-9a-f]{8,16}', v))):
+                bad.append((table, v))
+            elif isinstance(v, bytes) and b'\x1b\xff\xff' in v:  # CBOR: a uint64 0xffff...
+                bad.append((table, 'a snapshot'))
+if bad:
+    sys.exit(f"{len(bad)} values, e.g. {bad[:5]}")
+PY
 # The interval: from the middle of the widest gap among our first 50 starts to that among our last 50
 # (two tracers stamp one hit some ns apart: a boundary inside a gap cannot split them).
 read -r lo hi < <(q "$db" "

@@ -25,13 +25,35 @@ db=$tmp/stall.db
 [[ $(q "$db" "SELECT kind, wq, waiting, stuck_ns >= 500000000 FROM lockups") == "stall|stall_wq|1|1" ]] \
   || fail "lockups: $(q "$db" 'SELECT * FROM lockups')"
 
-# Through sudo or pkexec (as wqscope-gui starts it when not root), the recording is the invoking user's.
-SUDO_UID=65534 SUDO_GID=65534 "$wqscope" record -o "$tmp/theirs.db" -- "$demo" stall --seconds 0.2 > "$tmp/out" 2>&1 \
+# Through sudo or pkexec (as wqscope-gui starts it when not root), the recording is the invoking user's,
+# created with their rights (so in a directory they can write), and the command runs as them.
+mkdir "$tmp/theirs" && chown 65534:65534 "$tmp/theirs"
+SUDO_UID=65534 SUDO_GID=65534 "$wqscope" record -o "$tmp/theirs/1.db" -- "$demo" stall --seconds 0.2 > "$tmp/out" 2>&1 \
   || { cat "$tmp/out"; fail "record for a sudo user"; }
-[[ $(stat -c '%u:%g %a' "$tmp/theirs.db") == "65534:65534 600" ]] || fail "not the sudo user's: $(stat -c '%u:%g %a' "$tmp/theirs.db")"
-PKEXEC_UID=65534 "$wqscope" record -o "$tmp/theirs2.db" -- "$demo" stall --seconds 0.2 > "$tmp/out" 2>&1 \
-  || { cat "$tmp/out"; fail "record for a pkexec user"; }
-[[ $(stat -c '%u' "$tmp/theirs2.db") == 65534 ]] || fail "not the pkexec user's: $(stat -c '%u:%g' "$tmp/theirs2.db")"
+[[ $(stat -c '%u:%g %a' "$tmp/theirs/1.db") == "65534:65534 600" ]] || fail "not the sudo user's: $(stat -c '%u:%g %a' "$tmp/theirs/1.db")"
+[[ ! -e $tmp/theirs/1.db-wal && ! -e $tmp/theirs/1.db-shm ]] || fail "the -wal or -shm outlived the recording (unlinked as the user)"
+[[ $(q "$tmp/theirs/1.db" "SELECT count(*) FROM workqueues WHERE name = 'stall_wq'") == 1 ]] || fail "the sudo user's recording"
+SUDO_UID=65534 "$wqscope" record -o "$tmp/root-only.db" -- "$demo" stall --seconds 0.2 > "$tmp/out" 2>&1 \
+  && fail "created where the sudo user cannot write"
+grep -q "created as uid 65534" "$tmp/out" || fail "message: $(cat "$tmp/out")"
+# Through pkexec with --stop-at-eof, as wqscope-gui runs it: the command runs as the pkexec user, reads
+# none of wqscope's stdin, and the end of stdin stops the recording as Ctrl-C does.
+mkfifo "$tmp/stdin"
+PKEXEC_UID=65534 "$wqscope" record --stop-at-eof -o "$tmp/theirs/eof.db" -- "$demo" server --seconds 60 \
+  < "$tmp/stdin" > "$tmp/eof.out" 2>&1 &
+rec=$!
+exec 7> "$tmp/stdin"
+wait_attached "$tmp/eof.out"
+[[ $(stat -c %u "/proc/$(pgrep -P $rec)") == 65534 ]] || fail "the command does not run as the pkexec user"
+echo ignored >&7
+sleep 0.3
+kill -0 $rec || fail "stopped by a line on stdin"
+exec 7>&-
+for _ in $(seq 100); do kill -0 $rec 2>/dev/null || break; sleep 0.1; done
+wait $rec || { cat "$tmp/eof.out"; fail "--stop-at-eof: exit status"; }
+[[ $(stat -c '%u' "$tmp/theirs/eof.db") == 65534 ]] || fail "not the pkexec user's: $(stat -c '%u:%g' "$tmp/theirs/eof.db")"
+[[ $(q "$tmp/theirs/eof.db" "SELECT end_reason FROM run") == interrupted ]] \
+  || fail "end: $(q "$tmp/theirs/eof.db" 'SELECT end_reason FROM run')"
 
 # Attaching to a running process: it describes its state first, then everything after.
 # (Not with sanitizer builds: there libbpf cannot attach to a process that is already running —
@@ -80,7 +102,7 @@ expect 1 "already exists; wqscope never overwrites a recording" -- "$wqscope" re
 expect 1 "cannot create the recording: No such file or directory" -- "$wqscope" record -o /nonexistent/x.db -- "$demo" hog
 expect 1 "no process 99999999: check the pid" -- "$wqscope" record -p 99999999 -o "$tmp/n.db"
 sleep 30 &
-expect 1 "does not use libcmwq: it has no cmwq:batch probe" -- "$wqscope" record -p $! -o "$tmp/n.db"
+expect 1 "does not use libcmwq: none of the files it maps has a cmwq:batch probe" -- "$wqscope" record -p $! -o "$tmp/n.db"
 kill $!
 expect 1 "nosuchprogram: no such executable" -- "$wqscope" record -o "$tmp/n.db" -- nosuchprogram
 expect 2 "give either -p PID or -- COMMAND (or --kernel), not neither" -- "$wqscope" record -o "$tmp/n.db"

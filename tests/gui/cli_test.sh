@@ -17,12 +17,16 @@ expect 2 "--thresh '0' is not a duration like 30s or 500ms" -- "$gui" --thresh 0
 expect 2 "--at 'soon' is not an instant" -- "$gui" --at soon "$tmp/t.db"
 touch "$tmp/old.db"
 expect 2 "already exists; wqscope never overwrites a recording" -- "$gui" -o "$tmp/old.db" --pid 1
-expect 1 "Cannot find the collector: no wqscope next to" -- env PATH=/nonexistent "$gui" --screenshot "$tmp/n.png" --pid 1
+# The build puts the programs in one bin/, as installed: the GUI finds the collector next to it (used
+# below with no PATH to it); a copy alone elsewhere does not.
+[[ $(dirname "$gui") == $(dirname "$wqscope") ]] || fail "wqscope-gui ($gui) and wqscope ($wqscope) in different directories"
+cp "$gui" "$tmp/alone-gui"
+expect 1 "Cannot find the collector: no wqscope next to" -- env PATH=/nonexistent "$tmp/alone-gui" --screenshot "$tmp/n.png" --pid 1
 if [[ $EUID -ne 0 ]]; then
   echo "SKIP part: recording needs root (CAP_BPF, CAP_PERFMON); checked usage errors only"
   exit 0
 fi
-export PATH=$(dirname "$wqscope"):$PATH
+export PATH=/usr/bin:/bin  # not the build's: the GUI finds wqscope next to itself
 expect 1 "collector exited with status 1 (as root): wqscope record: no process 99999999" -- \
   "$gui" --screenshot "$tmp/n.png" --pid 99999999
 [[ ! -e $tmp/n.png ]] || fail "a screenshot of nothing"

@@ -103,6 +103,37 @@ class WindowTest : public QObject {
     QCOMPARE(worklist->model()->index(0, 3).data().toString(), QString("inactive"));
   }
 
+  // A crafted recording's strings (run.command, host, kernel, end reason) in the status bar: as plain
+  // text (no markup taken), with controls and bidi overrides escaped, in the text the label renders.
+  void craftedRunStringsArePlainEscapedText() {
+    QString db = dir_.filePath("crafted.db");
+    QVERIFY(QFile::copy(seed004_, db));
+    sqlite3* h = nullptr;
+    QCOMPARE(sqlite3_open(db.toUtf8().constData(), &h), SQLITE_OK);
+    QCOMPARE(sqlite3_exec(h,
+                          "UPDATE run SET command = '<b>cmd</b> ' || char(27) || '[31m' || char(8238) || 'x', "
+                          "host = '<img src=x>' || char(27) || ']0;title' || char(7), kernel = '<i>6.1</i>', "
+                          "end_reason = '<a href=\"x\">done</a>' || char(13)",
+                          nullptr, nullptr, nullptr),
+             SQLITE_OK);
+    sqlite3_close(h);
+    Session session(db, {});
+    MainWindow window(&session);
+    window.show();
+    QSignalSpy shown(&window, &MainWindow::stateShown);
+    session.start(60 * kSec);
+    QVERIFY(shown.wait(10'000));
+    auto* info = window.findChild<QLabel*>("runInfo");
+    QVERIFY(info);
+    QTRY_VERIFY(info->text().contains("cmd"));
+    QCOMPARE(info->textFormat(), Qt::PlainText);
+    QString text = info->text();
+    for (const char* shown_as : {"<b>cmd</b> \\x1b[31m\\xe2\\x80\\xaex", "<img src=x>\\x1b]0;title\\x07 <i>6.1</i>",
+                                 "<a href=\"x\">done</a>\\x0d"})
+      QVERIFY2(text.contains(QString::fromUtf8(shown_as)), qPrintable(text));
+    for (QChar c : text) QVERIFY2(c.isPrint() || c == ' ', qPrintable(QString("U+%1 in %2").arg(c.unicode(), 4, 16, QChar('0')).arg(text)));
+  }
+
   void missingRecordingIsAMessage() {
     QString path = dir_.filePath("missing.db");
     QCOMPARE(failureFor(path), "Cannot show this recording:\n\n" + path +

@@ -378,6 +378,18 @@ TEST(Highpri, Gcwq2010PutsHighpriItemsAtTheHead) {
 
 // --- workers ---
 
+TEST(Workqueue, ARescuerThatCannotStartLeavesNoWorkqueueBehind) {
+  Harness h;
+  h.fail_spawn = true;
+  EXPECT_THROW(h.core().alloc_workqueue("reclaim", WQ_MEM_RECLAIM, 0, 0), Error);
+  for (auto& wq : h.core().workqueues()) EXPECT_NE(wq->name, "reclaim");
+  for (auto& line : h.core().show_all_workqueues(0)) EXPECT_EQ(line.find("reclaim"), std::string::npos) << line;
+  h.fail_spawn = false;
+  Workqueue* wq = h.core().alloc_workqueue("reclaim", WQ_MEM_RECLAIM, 0, 0);
+  EXPECT_EQ(wq->id, h.core().workqueues().size());
+  EXPECT_TRUE(wq->rescuer);
+}
+
 TEST(Manager, FailedCreationCoolsDownAndCallsTheRescuer) {
   Harness h;
   Workqueue* wq = h.core().alloc_workqueue("reclaim", WQ_MEM_RECLAIM, 0, 0);

@@ -12,6 +12,11 @@
 #include <random>
 #include <thread>
 
+#include <grp.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 using namespace std::chrono_literals;
 
 namespace cmwq {
@@ -202,6 +207,48 @@ TEST(Rescuer, RunsWorkWhenWorkersCannotBeCreated) {
   std::uint64_t rescued = 0;
   sys.inspect([&](const Core&) { rescued = wq->pwqs[0]->stats.rescued; });
   EXPECT_EQ(rescued, 1u);
+}
+
+// A rescuer whose thread cannot start (the thread limit reached): alloc_workqueue throws, the workqueue is
+// nowhere, and the System goes on and shuts down without touching what the failed start left (under ASan,
+// a Thread freed by the failed spawn and written by ~Runtime aborted the child). In a child process: it
+// lowers its own thread limit, as a user other than root (root is exempt).
+TEST(Rescuer, AThreadThatCannotStartLeavesNoWorkqueueBehind) {
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (geteuid() == 0 && (setgroups(0, nullptr) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+                           setresuid(65534, 65534, 65534) != 0))
+      _exit(3);
+    int status = 0;
+    {
+      System sys(opts(1));
+      rlimit old{};
+      getrlimit(RLIMIT_NPROC, &old);
+      rlimit none = old;
+      none.rlim_cur = 0;
+      setrlimit(RLIMIT_NPROC, &none);
+      try {
+        sys.alloc_workqueue("reclaimer", WQ_MEM_RECLAIM, 0);
+        status = 4;  // it should have thrown
+      } catch (const Error&) {
+      }
+      setrlimit(RLIMIT_NPROC, &old);
+      for (auto& line : sys.wq_monitor())
+        if (line.find("reclaimer") != std::string::npos) status = 5;
+      Workqueue* wq = sys.alloc_workqueue("after", WQ_MEM_RECLAIM, 0);
+      std::atomic<bool> ran{false};
+      Work w{"after_fn", [&](Work&) { ran = true; }};
+      sys.queue_work(wq, w);
+      sys.flush_work(w);
+      if (!ran) status = 6;
+    }
+    _exit(status);  // not exit(): the sanitizers' checks at exit belong to the parent
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child died of signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "3: no switch to nobody, 4: no throw, 5: listed, 6: the System is broken";
 }
 
 TEST(Watchdog, ReportsAStuckPoolInTheKernelsWords) {

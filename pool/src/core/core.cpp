@@ -202,22 +202,23 @@ Workqueue* Core::alloc_workqueue(std::string_view name, unsigned flags, int max_
     for (int cpu = 0; cpu < cfg_.possible_cpus; ++cpu)
       wq->cpu_pwq.push_back(wq->pwqs.size() == 1 ? wq->pwqs.front().get() : wq->pwqs.at(cpu).get());
   }
-  wq->id = static_cast<std::uint32_t>(wqs_.size() + 1);
-  wqs_.push_back(std::move(wq));
-  Workqueue* w = wqs_.back().get();
-  emit(EventKind::WqCreate, now, nullptr, nullptr, nullptr, w, w->saved_max_active);
-
+  Workqueue* w = wq.get();
   if (flags & WQ_MEM_RECLAIM) {
+    // init_rescuer() before the workqueue is listed, as the kernel's: one whose rescuer cannot start is
+    // never seen (no WQ_CREATE, not on the list), and nothing points at the rescuer it drops.
     auto rescuer = std::make_unique<Worker>();
     rescuer->id = next_pid_++;
     rescuer->rescue_wq = w;
     rescuer->flags = WORKER_PREP;  // never cleared: a rescuer is outside concurrency management
+    if (!drv_.spawn(*rescuer))
+      throw Error(fmt::format("alloc_workqueue(\"{}\"): could not start the rescuer thread", w->name));
     w->rescuer = rescuer.get();
     all_workers_.push_back(std::move(rescuer));
-    if (!drv_.spawn(*w->rescuer))
-      throw Error(fmt::format("alloc_workqueue(\"{}\"): could not start the rescuer thread", w->name));
-    emit(EventKind::WorkerCreate, now, nullptr, w->rescuer, nullptr, w);
   }
+  w->id = static_cast<std::uint32_t>(wqs_.size() + 1);
+  wqs_.push_back(std::move(wq));
+  emit(EventKind::WqCreate, now, nullptr, nullptr, nullptr, w, w->saved_max_active);
+  if (w->rescuer) emit(EventKind::WorkerCreate, now, nullptr, w->rescuer, nullptr, w);
   return w;
 }
 

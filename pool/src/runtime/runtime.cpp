@@ -415,6 +415,7 @@ class Runtime final : public Driver {
         worker_main(t);
       });
     } catch (const std::system_error&) {
+      w.driver = nullptr;  // not left pointing at the Thread popped here
       threads_.pop_back();
       return false;
     }

@@ -1,0 +1,161 @@
+#include "probe_binary.h"
+
+#include "tracer.h"
+
+#include <fmt/format.h>
+
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <utility>
+#include <vector>
+
+namespace wqscope {
+
+ProbeBinary::ProbeBinary(ProbeBinary&& o) noexcept : fd_(std::exchange(o.fd_, -1)), shown_(std::move(o.shown_)) {}
+
+ProbeBinary& ProbeBinary::operator=(ProbeBinary&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(o.fd_, -1);
+    shown_ = std::move(o.shown_);
+  }
+  return *this;
+}
+
+ProbeBinary::~ProbeBinary() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string ProbeBinary::attach_path() const { return fmt::format("/proc/self/fd/{}", fd_); }
+
+namespace {
+
+constexpr std::uint64_t kMaxSections = 4096;       // real binaries have tens
+constexpr std::uint64_t kMaxNoteBytes = 1u << 20;  // a note section; .note.stapsdt is a few KiB
+
+bool read_at(int fd, void* buf, std::uint64_t len, std::uint64_t off, std::uint64_t file_size) {
+  if (off > file_size || len > file_size - off) return false;
+  return ::pread(fd, buf, len, static_cast<off_t>(off)) == static_cast<ssize_t>(len);
+}
+
+// One note section: stapsdt notes (type 3) hold three addresses, then provider, name and args as strings.
+bool notes_have_usdt(const std::vector<char>& sec, std::string_view provider, std::string_view name) {
+  auto pad = [](std::uint64_t n) { return (n + 3) & ~std::uint64_t{3}; };
+  for (std::uint64_t at = 0; sec.size() - at >= sizeof(Elf64_Nhdr);) {
+    Elf64_Nhdr nh;
+    std::memcpy(&nh, sec.data() + at, sizeof nh);
+    at += sizeof nh;
+    std::uint64_t namesz = pad(nh.n_namesz), descsz = pad(nh.n_descsz);
+    if (namesz > sec.size() - at || descsz > sec.size() - at - namesz) return false;
+    std::string_view owner(sec.data() + at, nh.n_namesz);
+    std::string_view desc(sec.data() + at + namesz, nh.n_descsz);
+    at += namesz + descsz;
+    if (nh.n_type != 3 || owner != std::string_view("stapsdt", 8) || desc.size() < 3 * 8) continue;
+    desc.remove_prefix(3 * 8);
+    auto next = [&desc] {
+      auto end = desc.find('\0');
+      std::string_view s = desc.substr(0, end);
+      desc.remove_prefix(end == std::string_view::npos ? desc.size() : end + 1);
+      return s;
+    };
+    if (next() == provider && next() == name) return true;
+  }
+  return false;
+}
+
+struct Mapping {
+  unsigned long start, end;
+  unsigned dev_major, dev_minor;
+  unsigned long inode;
+  std::string path;
+};
+
+// The executable file mappings of /proc/PID/maps, one per file, in address order (the executable first).
+std::vector<Mapping> file_mappings(pid_t pid) {
+  std::ifstream maps(fmt::format("/proc/{}/maps", pid));
+  if (!maps) throw TracerError(fmt::format("process {}: cannot read its memory map: {}", pid, std::strerror(errno)));
+  std::vector<Mapping> out;
+  std::set<std::pair<std::uint64_t, unsigned long>> seen;
+  for (std::string line; std::getline(maps, line);) {
+    Mapping m{};
+    char perms[5] = {};
+    unsigned long offset;
+    int path_at = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx %4s %lx %x:%x %lu %n", &m.start, &m.end, perms, &offset, &m.dev_major,
+                    &m.dev_minor, &m.inode, &path_at) < 7 ||
+        m.inode == 0 || perms[2] != 'x' || path_at == 0)
+      continue;
+    if (!seen.emplace(makedev(m.dev_major, m.dev_minor), m.inode).second) continue;
+    m.path = line.substr(static_cast<std::size_t>(path_at));
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+// The mapped file itself, read-only, or -1 if it is not a regular file or no longer the mapping's.
+// O_PATH first: nothing is opened (no device's open, no FIFO's wait) before it is known to be that file.
+int open_mapping(pid_t pid, const Mapping& m) {
+  int path_fd = ::open(fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, m.start, m.end).c_str(), O_PATH | O_CLOEXEC);
+  if (path_fd < 0 && (errno == EPERM || errno == EACCES)) {
+    // map_files needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE: by name then, the inode check decides.
+    path_fd = ::open(m.path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  }
+  if (path_fd < 0) return -1;
+  struct stat st;
+  int fd = -1;
+  if (::fstat(path_fd, &st) == 0 && S_ISREG(st.st_mode) && major(st.st_dev) == m.dev_major &&
+      minor(st.st_dev) == m.dev_minor && st.st_ino == m.inode)
+    fd = ::open(fmt::format("/proc/self/fd/{}", path_fd).c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC);
+  ::close(path_fd);
+  return fd;
+}
+
+}  // namespace
+
+bool elf_has_usdt(int fd, const char* provider, const char* name) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  auto size = static_cast<std::uint64_t>(st.st_size);
+  Elf64_Ehdr eh;
+  if (!read_at(fd, &eh, sizeof eh, 0, size) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+      eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shnum == 0 ||
+      eh.e_shnum > kMaxSections)
+    return false;
+  std::vector<Elf64_Shdr> sections(eh.e_shnum);
+  if (!read_at(fd, sections.data(), sections.size() * sizeof(Elf64_Shdr), eh.e_shoff, size)) return false;
+  std::vector<char> notes;
+  for (auto& sh : sections) {
+    if (sh.sh_type != SHT_NOTE || sh.sh_size > kMaxNoteBytes) continue;
+    notes.resize(sh.sh_size);
+    if (read_at(fd, notes.data(), sh.sh_size, sh.sh_offset, size) && notes_have_usdt(notes, provider, name))
+      return true;
+  }
+  return false;
+}
+
+ProbeBinary probe_binary_of(pid_t pid) {
+  if (::access(fmt::format("/proc/{}", pid).c_str(), F_OK) != 0)
+    throw TracerError(fmt::format("no process {}: check the pid (it may have exited)", pid));
+  auto mappings = file_mappings(pid);
+  for (auto& m : mappings) {
+    int fd = open_mapping(pid, m);
+    if (fd < 0) continue;
+    ProbeBinary file(fd, m.path);
+    if (elf_has_usdt(fd, "cmwq", "batch")) return file;
+  }
+  throw TracerError(fmt::format("process {} ({}) does not use libcmwq: none of the files it maps has a cmwq:batch "
+                                "probe",
+                                pid, mappings.empty() ? std::string("no file mapped") : mappings.front().path));
+}
+
+}  // namespace wqscope
