@@ -27,9 +27,4 @@ KernelSymbols KernelSymbols::load(const std::string& path) {
   return syms;
 }
 
-std::string KernelSymbols::name(std::uint64_t addr) const {
-  auto it = names_.find(addr);
-  return it != names_.end() ? it->second : fmt::format("{:#x}", addr);
-}
-
 }  // namespace wqscope

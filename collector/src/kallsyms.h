@@ -1,6 +1,8 @@
 // The kernel's symbols (/proc/kallsyms): work functions by address, as %ps prints them.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -15,7 +17,10 @@ class KernelSymbols {
   static KernelSymbols load(const std::string& path = "/proc/kallsyms");
   void add(std::uint64_t addr, std::string name) { names_.emplace(addr, std::move(name)); }
   /// The function at `addr`, or its address in hex ("0xffffffff81234560") when unknown.
-  std::string name(std::uint64_t addr) const;
+  std::string name(std::uint64_t addr) const {
+    auto it = names_.find(addr);
+    return it != names_.end() ? it->second : fmt::format("{:#x}", addr);
+  }
   std::size_t size() const { return names_.size(); }
 
  private:

@@ -3,6 +3,7 @@
 #include "explain_command.h"
 #include "export.h"
 #include "import/import_log.h"
+#include "import/import_trace.h"
 #include "inspect.h"
 #include "record.h"
 #include "recording.h"
@@ -72,14 +73,17 @@ gid_t parse_group(const std::string& name) {
 
 #endif
 
-/// The first bytes of `path` say whether it is an event stream (a HELLO record) or a text log.
-bool is_event_stream_file(const std::string& path) {
-  std::array<std::byte, sizeof(cmwq_event_header)> head{};
+/// What the first bytes of `path` say it is: an event stream (a HELLO record), a kernel trace
+/// (trace.dat, or text of the workqueue tracepoints) or a kernel log.
+std::string detect_format(const std::string& path) {
+  std::array<char, 16 * 1024> head{};
   FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return false;  // the importer says why it cannot read it
+  if (!f) return "kernel-log";  // the importer says why it cannot read it
   std::size_t n = std::fread(head.data(), 1, head.size(), f);
   std::fclose(f);
-  return wqscope::is_event_stream(std::span(head.data(), n));
+  if (wqscope::is_event_stream(std::as_bytes(std::span(head.data(), n)))) return "events";
+  if (wqscope::is_kernel_trace(std::string_view(head.data(), n))) return "trace";
+  return "kernel-log";
 }
 
 int export_trace(const std::string& db, const std::string& json) {
@@ -110,6 +114,7 @@ int main(int argc, char** argv) {
                "  sudo wqscope stats --kernel              # wq_monitor.py's table for the running kernel\n"
                "  wqscope replay --thresh 5s trace.db     # watch's alerts, from the recording\n"
                "  wqscope import console.log -o report.db  # kernel lockup reports (dmesg, journalctl, serial, mail)\n"
+               "  wqscope import trace.dat -o trace.db     # a trace of the workqueue tracepoints (also ftrace, perf text)\n"
                "  wqscope explain report.db --at @842410023000  # who waits on whom in a stuck pool\n"
                "  sqlite3 trace.db 'SELECT func, count(*) FROM work_items GROUP BY func'\n\n"
                "Durations (--thresh, --interval, --exec-timeout): 30s, 500ms, 250us, 2m, or a bare number of\n"
@@ -180,13 +185,16 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.001, 1e6));
   replay->add_flag("--json", ropt.out.json, "print alerts as JSON lines");
   replay->add_flag("--explain", explain_alerts, "after each lockup's dump, why its pools make no progress (explain)");
-  auto* import = app.add_subcommand("import", "make a recording from a kernel log with workqueue lockup reports, or "
-                                            "from a file of cmwq event records (cmwq-sim --events)");
+  auto* import = app.add_subcommand("import", "make a recording from a kernel trace of the workqueue tracepoints "
+                                            "(trace.dat, ftrace, trace-cmd report, perf script), a kernel log with "
+                                            "workqueue lockup reports, or a file of cmwq event records (cmwq-sim "
+                                            "--events)");
   std::string events, format = "auto";
-  import->add_option("events", events, "the kernel log (dmesg, journalctl -k, a console or a mail) or event stream")
+  import->add_option("events", events, "the trace, kernel log (dmesg, journalctl -k, a console or a mail) or event "
+                                      "stream")
       ->required();
-  import->add_option("--format", format, "auto (default: detected), kernel-log or events")
-      ->check(CLI::IsMember({"auto", "kernel-log", "events"}));
+  import->add_option("--format", format, "auto (default: detected), trace, kernel-log or events")
+      ->check(CLI::IsMember({"auto", "trace", "kernel-log", "events"}));
   import->add_option("-o,--output", output, "the recording to create (never overwritten)")->required();
   import->add_option("--thresh", thresh, "note stalls this long in the alerts table (default 30s)");
   auto* explain = app.add_subcommand("explain", "why the stuck pools of a recording or an imported kernel report make "
@@ -230,7 +238,8 @@ int main(int argc, char** argv) {
 #endif
     }
     if (import->parsed()) {
-      if (format == "auto") format = is_event_stream_file(events) ? "events" : "kernel-log";
+      if (format == "auto") format = detect_format(events);
+      if (format == "trace") return wqscope::import_kernel_trace(events, output, parse_threshold(thresh));
       if (format == "kernel-log") return wqscope::import_kernel_log(events, output);
       return wqscope::import_events(events, output, parse_threshold(thresh));
     }
