@@ -27,6 +27,7 @@ Ingest::Ingest(Recording* rec, std::int64_t thresh_ns, Clock clock, AlertSink al
         dog = std::make_unique<Watchdog>(thresh_);
         m.add_observer(dog.get());
         if (rec_) m.add_observer(rec_->observer(stream));
+        if (on_new_) on_new_(stream, m);
       }) {
   now_ = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
              .count();

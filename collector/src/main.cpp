@@ -110,6 +110,7 @@ int main(int argc, char** argv) {
                "  sudo wqscope watch --metrics 9464 -p 1234    # Prometheus metrics at http://127.0.0.1:9464/metrics\n"
                "  wqscope show trace.db --at 12.5s        # the busy dump at 12.5 s into the recording\n"
                "  wqscope stats trace.db --interval 1     # wq_monitor's table every second\n"
+               "  wqscope stats --top trace.db            # the functions queued, run and burning CPU the most\n"
                "  sudo wqscope watch --kernel --thresh 10s  # the kernel's own workqueues\n"
                "  sudo wqscope stats --kernel              # wq_monitor.py's table for the running kernel\n"
                "  wqscope replay --thresh 5s trace.db     # watch's alerts, from the recording\n"
@@ -174,6 +175,10 @@ int main(int argc, char** argv) {
   std::string interval;
   auto* interval_opt = stats->add_option("--interval", interval, "print the table every this long, e.g. 1, 500ms "
                                                                  "(--kernel: default 1s)");
+  int top = 0;
+  stats->add_flag("--top{10}", top, "the functions that dominate instead: by queue rate, run count and CPU time, with "
+                                    "who queued them and the kworkers that ran them (--top=N: N of each, default 10)")
+      ->check(CLI::PositiveNumber);
   int count = 0;
   stats->add_option("--count", count, "--kernel: stop after this many tables (default: at Ctrl-C)")
       ->check(CLI::PositiveNumber);
@@ -231,10 +236,10 @@ int main(int argc, char** argv) {
       std::optional<double> every;
       if (interval_opt->count())
         every = static_cast<double>(cmwq::cli::parse_duration(interval, "--interval", {.max_ns = kMaxInterval})) / 1e9;
-      if (!stats_kernel) return wqscope::stats(db, every);
+      if (!stats_kernel) return wqscope::stats(db, every, top);
 #if WQSCOPE_CAPTURE
       target.kernel = true;
-      return wqscope::live_stats(target, every.value_or(1.0), count);
+      return wqscope::live_stats(target, every.value_or(1.0), count, top);
 #endif
     }
     if (import->parsed()) {

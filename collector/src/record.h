@@ -32,7 +32,8 @@ int watch(const Target&, const WatchOptions&);
 int record(const Target&, const std::string& output, std::int64_t thresh_ns, std::optional<gid_t> group);
 
 /// wq_monitor's table of the target's workqueues (the kernel's with Target::kernel), live: every
-/// `interval_s` seconds, `count` times (0: until the session ends).
-int live_stats(const Target&, double interval_s, int count);
+/// `interval_s` seconds, `count` times (0: until the session ends); with `top` > 0 the functions by
+/// queue rate, run count and CPU time over each interval instead (TopFunctions).
+int live_stats(const Target&, double interval_s, int count, int top = 0);
 
 }  // namespace wqscope

@@ -4,10 +4,12 @@
 #include "import/trace_stream.h"
 #include "import/trace_text.h"
 #include "model.h"
+#include "top.h"
 
 #include <cmwq/records.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -19,10 +21,12 @@ namespace wqscope::trace {
 namespace {
 
 struct Counts {
+  Counts() { model.add_observer(&top); }
   std::map<std::string, int> queued, started, ended;  // by function
   std::set<std::string> workqueues;
   Skipped skipped;
   Input in;
+  TopFunctions top;
   Model model;
 };
 
@@ -162,6 +166,28 @@ TEST(TraceText, MalformedLinesCountedAndSkipped) {
   import(read(kOurs + "/malformed.txt"), c);
   EXPECT_EQ(c.in.malformed, 8u);
   EXPECT_EQ(c.ended, (M{{"vmstat_update", 1}}));
+}
+
+TEST(Top, FunctionsByQueueRateRunsAndCpuWithTheirKworkers) {
+  Counts c, d;
+  import(read(kOurs + "/trace-tgid-6.x.txt"), c);
+  import(read(kOurs + "/pipe-6.18-sched.txt"), d);
+  auto rows = c.top.tables(2'000'000'000, 10);
+  auto row = [&rows](const std::string& title, int n) {
+    auto it = std::find(rows.begin(), rows.end(), title);
+    return it == rows.end() || rows.end() - it < n + 2 ? std::string() : *(it + 1 + n);
+  };
+  // Two seconds: 2 queued are 1.0/s; the queuer is dd (6349); kworker/u8:2 (13318) ran both.
+  EXPECT_EQ(row("Functions by queue rate (workqueue_queue_work), over 2.000s:", 1),
+            "       1.0         2  ext4_end_io_rsv_work             ext4-rsv-conversion  6349 x2");
+  EXPECT_EQ(row("Functions by run count (workqueue_execute_start to _end):", 1),
+            "       1.0         2  ext4_end_io_rsv_work             ext4-rsv-conversion  13318 x2");
+  // blk_mq_requeue_work ran 1.06 ms of wall time, 1.0 ms of it asleep in D: 0.05 ms on the CPU.
+  EXPECT_EQ(row("Functions by CPU time:", 1),
+            "     1.627     813.5    1030.0  ext4_end_io_rsv_work             ext4-rsv-conversion  13318 x2");
+  rows = d.top.tables(2'000'000'000, 10);
+  EXPECT_EQ(row("Functions by CPU time:", 1),
+            "     0.050      50.0      50.0  blk_mq_requeue_work              kblockd              58 x1");
 }
 
 TEST(TraceText, Detection) {
