@@ -95,6 +95,7 @@ int replay(const std::string& db, const ReplayOptions& opt) {
   // The watchdog looks where the recording's did: at the live collector's checks, or at deadlines.
   Ingest ingest(nullptr, opt.thresh_ns, run.clock == "live" ? Ingest::Clock::checks : Ingest::Clock::deadlines,
                 [&](int, const std::vector<Alert>& alerts, const Model& model) { printer.print(alerts, model); });
+  ingest.watch_queue_storms(opt.storm);
   auto wall0 = std::chrono::steady_clock::now();
   reader.replay([&](int stream, const cmwq::Record& r) {
     auto ts = static_cast<std::int64_t>(r.h->ts);

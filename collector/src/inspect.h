@@ -3,6 +3,7 @@
 #pragma once
 
 #include "alerts.h"
+#include "watchdog.h"
 
 #include <cstdint>
 #include <optional>
@@ -20,6 +21,7 @@ int stats(const std::string& db, std::optional<double> interval_s, int top = 0);
 struct ReplayOptions {
   double speed = 0;  // 0: as fast as possible; 1: as recorded
   std::int64_t thresh_ns = 30'000'000'000;
+  std::uint64_t storm = kQueueStorm;  // kernel recordings: a function queued more than this many times a second
   AlertOutput out;
 };
 

@@ -150,6 +150,12 @@ int main(int argc, char** argv) {
   add_target(watch);
   watch->add_option("--thresh", thresh, "report a pool stuck this long, e.g. 30s, 500ms (default 30s)");
   watch->add_flag("--json", wopt.json, "print alerts as JSON lines");
+  auto add_storm = [](CLI::App* sub, std::uint64_t& storm) {
+    sub->add_option("--storm", storm, fmt::format("kernel workqueues: report a function queued more than N times in a "
+                                                  "second, a queue storm (default {}; 0: never)",
+                                                  wqscope::kQueueStorm));
+  };
+  add_storm(watch, wopt.storm);
   bool explain_alerts = false;
   watch->add_flag("--explain", explain_alerts, "after each lockup's dump, why its pools make no progress (explain)");
   watch->add_option("--exec", wopt.exec, "run this program (no shell) for each alert, the alert as JSON on stdin");
@@ -189,6 +195,7 @@ int main(int argc, char** argv) {
   replay->add_option("--speed", ropt.speed, "replay at this many times the recorded speed (default: as fast as possible)")
       ->check(CLI::Range(0.001, 1e6));
   replay->add_flag("--json", ropt.out.json, "print alerts as JSON lines");
+  add_storm(replay, ropt.storm);
   replay->add_flag("--explain", explain_alerts, "after each lockup's dump, why its pools make no progress (explain)");
   auto* import = app.add_subcommand("import", "make a recording from a kernel trace of the workqueue tracepoints "
                                             "(trace.dat, ftrace, trace-cmd report, perf script), a kernel log with "
@@ -202,6 +209,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "trace", "kernel-log", "events"}));
   import->add_option("-o,--output", output, "the recording to create (never overwritten)")->required();
   import->add_option("--thresh", thresh, "note stalls this long in the alerts table (default 30s)");
+  std::uint64_t import_storm = wqscope::kQueueStorm;
+  add_storm(import, import_storm);
   auto* explain = app.add_subcommand("explain", "why the stuck pools of a recording or an imported kernel report make "
                                               "no progress: causes and wait-for chains");
   add_db(explain);
@@ -244,7 +253,7 @@ int main(int argc, char** argv) {
     }
     if (import->parsed()) {
       if (format == "auto") format = detect_format(events);
-      if (format == "trace") return wqscope::import_kernel_trace(events, output, parse_threshold(thresh));
+      if (format == "trace") return wqscope::import_kernel_trace(events, output, parse_threshold(thresh), import_storm);
       if (format == "kernel-log") return wqscope::import_kernel_log(events, output);
       return wqscope::import_events(events, output, parse_threshold(thresh));
     }

@@ -79,6 +79,7 @@ int watch(const Target& target, const WatchOptions& opt) {
                     for (const Alert& a : raised) metrics->on_alert(a);
                   if (!opt.quiet) printer.print(raised, model);
                 });
+  ingest.watch_queue_storms(opt.storm);
   const auto pid = static_cast<std::uint32_t>(session.pid());
   session.attach(
       [&](std::uint64_t stream, std::span<const std::byte> bytes, std::uint64_t) {

@@ -1,6 +1,8 @@
 // `wqscope record`, `wqscope watch` and `wqscope stats` of a live target.
 #pragma once
 
+#include "watchdog.h"
+
 #include "alerts.h"
 #include "target.h"
 
@@ -14,6 +16,7 @@ namespace wqscope {
 
 struct WatchOptions {
   std::int64_t thresh_ns = 30'000'000'000;
+  std::uint64_t storm = kQueueStorm;  // --kernel: report a function queued more than this many times a second
   bool json = false;
   std::string exec;    // run without a shell, the alert as JSON on stdin
   std::int64_t exec_timeout_ns = 10'000'000'000;  // a hook still running then is killed

@@ -36,7 +36,8 @@ trace::Input read(const std::string& path) {
 
 bool is_kernel_trace(std::string_view head) { return trace::is_trace_dat(head) || trace::is_text_trace(head); }
 
-int import_kernel_trace(const std::string& path, const std::string& output, std::int64_t thresh_ns) {
+int import_kernel_trace(const std::string& path, const std::string& output, std::int64_t thresh_ns,
+                        std::uint64_t storm) {
   trace::Input in = read(path);
   for (const trace::Problem& p : in.problems)
     fmt::print(stderr, "wqscope import: {}{}: skipped, {}: {}\n", path, p.line ? fmt::format(":{}", p.line) : "", p.why,
@@ -65,6 +66,7 @@ int import_kernel_trace(const std::string& path, const std::string& output, std:
           std::memcpy(&first, records.data(), sizeof first);
           rec = Recording::create(output, {"import " + path, 0, static_cast<std::int64_t>(first.ts), "deadlines"});
           ingest = std::make_unique<Ingest>(rec.get(), thresh_ns, Ingest::Clock::deadlines);
+          ingest->watch_queue_storms(storm);
         }
         ingest->batch(0, kKernelStream, records);
       },
