@@ -83,6 +83,7 @@ struct Reader {
   }
 
   void add(const Format& f, tep_record* r) {
+    if (r->ts >= 1ull << 62) return malformed(r, "a timestamp past 146 years");  // damage: sums of times overflow
     Event e;
     e.kind = f.kind;
     e.cpu = r->cpu;

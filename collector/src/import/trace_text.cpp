@@ -7,6 +7,7 @@ namespace wqscope::trace {
 namespace {
 
 constexpr std::size_t kDetectLines = 64;
+constexpr std::int64_t kMaxTs = std::int64_t{1} << 62;  // 146 years: later is damage, and sums of times overflow
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -41,11 +42,11 @@ bool pointer(std::string_view s, std::uint64_t& out) {
   return s.size() <= 16 && number(s, out, 16) && out;
 }
 
-/// "1804.220110" (µs), "1804.220110123" (ns) or a bare count of ns.
+/// "1804.220110" (µs), "1804.220110123" (ns) or a bare count of ns; below kMaxTs.
 bool timestamp(std::string_view s, std::int64_t& out) {
   std::size_t dot = s.find('.');
   std::int64_t sec = 0, frac = 0;
-  if (dot == std::string_view::npos) return number(s, out) && out >= 0;
+  if (dot == std::string_view::npos) return number(s, out) && out >= 0 && out < kMaxTs;
   std::string_view f = s.substr(dot + 1);
   if (!number(s.substr(0, dot), sec) || sec < 0 || sec > 4'000'000'000 || f.empty() || f.size() > 9 || !number(f, frac))
     return false;
