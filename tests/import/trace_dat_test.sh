@@ -24,10 +24,18 @@ failed() { echo "FAIL: $*"; fail=1; }
 
 mkdir "$tracefs/instances/$instance" || { echo "SKIP: cannot create a tracefs instance"; exit 77; }
 dir=$tracefs/instances/$instance
+echo mono > "$dir/trace_clock"
 echo 1 > "$dir/events/workqueue/enable"
 echo 1 > "$dir/events/sched/sched_switch/enable"
 echo 1 > "$dir/tracing_on"
-for i in $(seq 20); do dd if=/dev/zero of="$tmp/file" bs=64k count=4 conv=fsync status=none; done
+writes="for i in \$(seq 20); do dd if=/dev/zero of=$tmp/file bs=64k count=4 conv=fsync status=none; done"
+if "$wqscope" record --kernel -o "$tmp/kernel.db" -- sh -c "$writes" > "$tmp/record.err" 2>&1; then
+  recorded=1
+else
+  grep -q "built without the capture side" "$tmp/record.err" || { cat "$tmp/record.err"; failed "record --kernel"; }
+  recorded=0
+  sh -c "$writes"
+fi
 echo 0 > "$dir/tracing_on"
 trace-cmd extract -B "$instance" -o "$tmp/trace.dat" > "$tmp/extract.log" 2>&1 ||
   { cat "$tmp/extract.log"; failed "trace-cmd extract"; exit 1; }
@@ -49,6 +57,17 @@ diff "$tmp/expected" "$tmp/dat.counts" > /dev/null || { diff "$tmp/expected" "$t
 diff "$tmp/dat.counts" "$tmp/text.counts" > /dev/null || { diff "$tmp/dat.counts" "$tmp/text.counts"; failed "trace.dat import != report text import"; }
 grep -q "(trace.dat, " "$tmp/dat.err" || failed "trace.dat not read as trace.dat: $(cat "$tmp/dat.err")"
 grep -q "(trace-cmd report, " "$tmp/text.err" || failed "report not read as trace-cmd report: $(cat "$tmp/text.err")"
+if ((recorded)); then
+  lo=$(sqlite3 "$tmp/kernel.db" "SELECT min(started_ns) + 1000000 FROM work_items")
+  hi=$(sqlite3 "$tmp/kernel.db" "SELECT max(started_ns) - 1000000 FROM work_items")
+  span() { sqlite3 "$1" "SELECT func, count(*) FROM work_items WHERE started_ns BETWEEN $lo AND $hi GROUP BY func" | sort; }
+  span "$tmp/kernel.db" > "$tmp/kernel.span"
+  span "$tmp/dat.db" > "$tmp/dat.span"
+  [[ -s $tmp/kernel.span ]] || failed "record --kernel recorded no items"
+  diff "$tmp/kernel.span" "$tmp/dat.span" > /dev/null ||
+    { diff "$tmp/kernel.span" "$tmp/dat.span"; failed "record --kernel != the trace.dat's import over the same span"; }
+  echo "record --kernel and the trace.dat over the same span: $(wc -l < "$tmp/kernel.span") functions, equal"
+fi
 # Every reader works on the import.
 for cmd in show stats replay explain; do "$wqscope" $cmd "$tmp/dat.db" > /dev/null 2>&1 || failed "$cmd of the import"; done
 "$wqscope" export "$tmp/dat.db" --perfetto "$tmp/x.json" 2> /dev/null || failed "export of the import"
