@@ -18,6 +18,8 @@ namespace {
 
 constexpr std::size_t kBatchBytes = 64 * 1024;
 constexpr int kMaxCpus = 8192;  // NR_CPUS at most: a larger number is damage
+constexpr int kMaxPoolName = 1 << 20;  // a kworker's CPU or pool id beyond this is damage (ids are ints)
+constexpr std::int64_t kMaxTs = std::int64_t{1} << 62;  // the readers' times are below this
 
 /// What a kworker's comm says: "kworker/2:1H-kblockd" (per-CPU, highpri), "kworker/u8:3" (unbound
 /// pool 8), "kworker/R-name" (a rescuer, 6.x); perf cuts comms at 15 characters.
@@ -36,7 +38,7 @@ KworkerName kworker_name(std::string_view comm) {
     comm.remove_prefix(1);
   }
   auto [end, ec] = std::from_chars(comm.data(), comm.data() + comm.size(), k.number);
-  if (ec != std::errc() || k.number < 0 || end == comm.data() + comm.size() || *end != ':') {
+  if (ec != std::errc() || k.number < 0 || k.number > kMaxPoolName || end == comm.data() + comm.size() || *end != ':') {
     k.number = -1;
     return k;
   }
@@ -322,7 +324,8 @@ class Translator {
     }
     if (auto it = workers_.find(e.next_pid); it != workers_.end()) {
       Worker& wk = it->second;
-      if (wk.off_since >= 0 && e.ts >= wk.off_since) wk.off_total += e.ts - wk.off_since;
+      // Both below kMaxTs: the sum stays in range, and is kept there (a damaged trace's times jump about).
+      if (wk.off_since >= 0 && e.ts >= wk.off_since) wk.off_total = std::min(kMaxTs, wk.off_total + (e.ts - wk.off_since));
       wk.off_since = -1;
       if (wk.sleeping) {
         wk.sleeping = false;
