@@ -3,6 +3,8 @@
 // that it starts itself, for a process or a command.
 #include "collector.h"
 #include "import/import_log.h"
+#include "import/import_trace.h"
+#include "watchdog.h"
 #include "main_window.h"
 
 #include <duration.h>
@@ -20,13 +22,19 @@
 
 namespace {
 
-/// A text file, neither a recording (SQLite) nor an event stream: a log to import.
-bool is_kernel_log(const QString& path) {
+/// What to import before showing `path`: a kernel trace (trace.dat, or tracer text), a kernel log
+/// (any other file that is neither a recording, SQLite, nor an event stream), or nothing.
+enum class Import { None, Trace, Log };
+Import to_import(const QString& path) {
   QFile f(path);
-  if (!f.open(QIODevice::ReadOnly)) return false;  // the session says why it cannot read it
-  QByteArray head = f.read(64);
-  if (head.startsWith("SQLite format 3")) return false;
-  return !wqscope::is_event_stream(std::as_bytes(std::span(head.constData(), static_cast<std::size_t>(head.size()))));
+  if (!f.open(QIODevice::ReadOnly)) return Import::None;  // the session says why it cannot read it
+  QByteArray head = f.read(16 * 1024);
+  if (head.startsWith("SQLite format 3")) return Import::None;
+  if (wqscope::is_kernel_trace(std::string_view(head.constData(), static_cast<std::size_t>(head.size()))))
+    return Import::Trace;
+  if (wqscope::is_event_stream(std::as_bytes(std::span(head.constData(), static_cast<std::size_t>(head.size())))))
+    return Import::None;
+  return Import::Log;
 }
 
 }  // namespace
@@ -39,6 +47,7 @@ int main(int argc, char** argv) {
       "  wqscope-gui trace.db                 open a recording at its end\n"
       "  wqscope-gui --at 60s trace.db        open it 60 s after its start\n"
       "  wqscope-gui console.log              a kernel log with lockup reports: imported, one instant per report\n"
+      "  wqscope-gui trace.dat                a kernel trace (trace.dat, ftrace, trace-cmd or perf text): imported\n"
       "  sudo wqscope record -o t.db -- ./app &  wqscope-gui --live t.db\n"
       "                                       follow a recording as it is written (no privileges needed)\n"
       "  wqscope-gui --pid 1234               record process 1234 and follow it live\n"
@@ -105,13 +114,16 @@ int main(int argc, char** argv) {
   if (record && QFileInfo::exists(db))
     return bad(QStringLiteral("%1 already exists; wqscope never overwrites a recording: choose another -o").arg(db));
 
-  // A kernel log (text, not a recording): imported into a recording of its own, gone at exit.
+  // A kernel log or trace (not a recording): imported into a recording of its own, gone at exit.
   std::optional<QTemporaryDir> imported;
-  if (!record && is_kernel_log(db)) {
+  if (Import kind = record ? Import::None : to_import(db); kind != Import::None) {
     imported.emplace();
     QString out = imported->filePath(QStringLiteral("report.db"));
     try {
-      wqscope::import_kernel_log(db.toStdString(), out.toStdString());
+      if (kind == Import::Trace)
+        wqscope::import_kernel_trace(db.toStdString(), out.toStdString(), 30'000'000'000, wqscope::kQueueStorm);
+      else
+        wqscope::import_kernel_log(db.toStdString(), out.toStdString());
     } catch (const std::runtime_error& e) {
       std::fprintf(stderr, "wqscope-gui: %s\n", e.what());
       return 1;

@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libthread-pool-dev libtbb-dev libboost-dev valgrind
   # BPF side and collector
   clang llvm libbpf-dev bpftool bpftrace libsqlite3-dev sqlite3 prometheus-cpp-dev
+  # kernel traces as input: trace.dat through trace-cmd's libraries (libtracecmd needs libtracefs's headers)
+  libtracecmd-dev libtraceevent-dev libtracefs-dev trace-cmd
   # sanitizer and fuzzer runtimes for clang
   libclang-rt-14-dev
   # GUI

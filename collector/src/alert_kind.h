@@ -15,6 +15,7 @@ enum class AlertKind {
   MaydayStorm,  // a pool keeps calling the rescuers: worker creation keeps failing
   HiddenBlock,  // a worker blocked in an item without telling the pool, which counts it as running
   Backtrace,    // an imported kernel report's task dump: its state, Workqueue: line and stack
+  QueueStorm,   // a function queued more than N times in a second (the kernel's workqueues)
 };
 
 struct AlertKindInfo {
@@ -30,6 +31,7 @@ inline constexpr AlertKindInfo kAlertKinds[] = {
     {AlertKind::MaydayStorm, "mayday_storm", false},
     {AlertKind::HiddenBlock, "hidden_block", true},
     {AlertKind::Backtrace, "backtrace", false},
+    {AlertKind::QueueStorm, "queue_storm", false},
 };
 
 constexpr const AlertKindInfo& info(AlertKind k) {
@@ -47,7 +49,7 @@ constexpr std::optional<AlertKind> alert_kind(std::string_view name) {
   return std::nullopt;
 }
 
-static_assert(static_cast<int>(AlertKind::Backtrace) + 1 == std::size(kAlertKinds), "a row for every kind");
+static_assert(static_cast<int>(AlertKind::QueueStorm) + 1 == std::size(kAlertKinds), "a row for every kind");
 static_assert([] {
   for (int k = 0; k < static_cast<int>(std::size(kAlertKinds)); ++k)
     if (static_cast<int>(kAlertKinds[k].kind) != k) return false;

@@ -26,6 +26,7 @@ Ingest::Ingest(Recording* rec, std::int64_t thresh_ns, Clock clock, AlertSink al
         auto& dog = dogs_[stream];
         dog = std::make_unique<Watchdog>(thresh_);
         m.add_observer(dog.get());  // the recording's tables come from its log (Recording::derive)
+        if (on_new_) on_new_(stream, m);
       }) {
   now_ = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
              .count();
@@ -118,6 +119,10 @@ void Ingest::apply(int stream, const cmwq::Record& r) {
     return;
   }
   trace_.apply(stream, r);
+  // The kernel's workqueues, traced (session 1 on): an imported kernel log's reports (session 0) list
+  // the items of a dump at its instant, which is no queueing rate.
+  if (r.h->kind == CMWQ_EV_HELLO && stream != kSchedStream && r.hello()->system == 0 && r.hello()->session)
+    dogs_.at(stream)->watch_queue_storms(storm_);
   if (rec_) rec_->snapshot_if_due(trace_);
 }
 

@@ -46,6 +46,11 @@ class Ingest {
   /// `rec`: the log to write (null: none); `thresh_ns`: the watchdog's threshold.
   Ingest(Recording* rec, std::int64_t thresh_ns, Clock clock, AlertSink alerts = {});
 
+  /// The kernel's streams report functions queued more than `per_second` times in a second (0: never).
+  void watch_queue_storms(std::uint64_t per_second) { storm_ = per_second; }
+  /// Calls `f` with each stream's model when it is made, before its first record: to add observers.
+  void on_new_model(std::function<void(int stream, Model&)> f) { on_new_ = std::move(f); }
+
   /// One probe hit of process `pid`: the records of System CMWQ_STREAM_SYSTEM(`stream`).
   /// `ring_dropped`: the BPF side's count of dropped events so far (names the cause of a gap).
   void batch(std::uint32_t pid, std::uint64_t stream, std::span<const std::byte> bytes,
@@ -87,11 +92,13 @@ class Ingest {
   std::int64_t thresh_;
   Clock clock_;
   AlertSink alerts_;
+  std::function<void(int stream, Model&)> on_new_;
   Trace trace_;
   std::map<int, std::unique_ptr<Watchdog>> dogs_;  // by stream
   std::map<std::pair<std::uint32_t, std::uint32_t>, Source> sources_;  // by (pid, system)
   std::multimap<std::int64_t, cmwq_ev_state> held_;  // sched records by time: the CPUs' interleave
   std::uint64_t ring_dropped_ = 0;
+  std::uint64_t storm_ = kQueueStorm;
   std::int64_t now_ = 0;  // live: the clock at the last tick (CLOCK_MONOTONIC, as the records)
   IngestCounts counts_;
 };

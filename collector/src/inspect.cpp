@@ -2,6 +2,7 @@
 
 #include "ingest.h"
 #include "reader.h"
+#include "top.h"
 #include "recording.h"
 #include "untrusted.h"
 #include "watchdog.h"
@@ -56,17 +57,22 @@ int show(const std::string& db, const std::optional<std::string>& at, std::int64
   return 0;
 }
 
-int stats(const std::string& db, std::optional<double> interval_s) {
+int stats(const std::string& db, std::optional<double> interval_s, int top) {
   RecordingReader reader(db);
   const RunInfo& run = reader.run();
-  Trace trace;
+  std::map<int, TopFunctions> tops;  // by stream: each interval's
+  Trace trace([&](int stream, Model& m) { m.add_observer(&tops[stream]); });
   Streams streams = reader.streams();  // once: a table per interval names them
+  std::int64_t from = run.started_ns;
   auto table = [&](std::int64_t t) {
-    fmt::print("wq_monitor at {}:\n", seconds(t - run.started_ns));
+    fmt::print("{} at {}:\n", top ? "top functions" : "wq_monitor", seconds(t - run.started_ns));
     for (auto& [id, model] : trace.models()) {
       stream_heading(streams, trace, id);
-      for (const std::string& row : cmwq::report::wq_monitor_table(model.monitor())) fmt::print("{}\n", row);
+      std::vector<std::string> rows = top ? tops[id].tables(t - from, top) : cmwq::report::wq_monitor_table(model.monitor());
+      for (const std::string& row : rows) fmt::print("{}\n", row);
+      tops[id] = TopFunctions{};
     }
+    from = t;
   };
   std::int64_t step = interval_s ? static_cast<std::int64_t>(*interval_s * 1e9) : 0;
   std::int64_t next = run.started_ns + step;
@@ -89,6 +95,7 @@ int replay(const std::string& db, const ReplayOptions& opt) {
   // The watchdog looks where the recording's did: at the live collector's checks, or at deadlines.
   Ingest ingest(nullptr, opt.thresh_ns, run.clock == "live" ? Ingest::Clock::checks : Ingest::Clock::deadlines,
                 [&](int, const std::vector<Alert>& alerts, const Model& model) { printer.print(alerts, model); });
+  ingest.watch_queue_storms(opt.storm);
   auto wall0 = std::chrono::steady_clock::now();
   reader.replay([&](int stream, const cmwq::Record& r) {
     auto ts = static_cast<std::int64_t>(r.h->ts);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "alerts.h"
+#include "watchdog.h"
 
 #include <cstdint>
 #include <optional>
@@ -13,12 +14,14 @@ namespace wqscope {
 /// The state at `at` (or the end) in the kernel's busy-dump format, after the lockups active then.
 int show(const std::string& db, const std::optional<std::string>& at, std::int64_t thresh_ns);
 
-/// wq_monitor's table per workqueue, for the whole recording or every `interval_s`.
-int stats(const std::string& db, std::optional<double> interval_s);
+/// wq_monitor's table per workqueue, for the whole recording or every `interval_s`; with `top` > 0,
+/// the functions by queue rate, run count and CPU time instead (`top` of each), over the same spans.
+int stats(const std::string& db, std::optional<double> interval_s, int top = 0);
 
 struct ReplayOptions {
   double speed = 0;  // 0: as fast as possible; 1: as recorded
   std::int64_t thresh_ns = 30'000'000'000;
+  std::uint64_t storm = kQueueStorm;  // kernel recordings: a function queued more than this many times a second
   AlertOutput out;
 };
 

@@ -27,9 +27,4 @@ KernelSymbols KernelSymbols::load(const std::string& path) {
   return syms;
 }
 
-const std::string* KernelSymbols::find(std::uint64_t addr) const {
-  auto it = names_.find(addr);
-  return it != names_.end() ? &it->second : nullptr;
-}
-
 }  // namespace wqscope

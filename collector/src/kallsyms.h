@@ -1,6 +1,8 @@
 // The kernel's symbols (/proc/kallsyms): work functions by address, as %ps prints them.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -15,7 +17,10 @@ class KernelSymbols {
   static KernelSymbols load(const std::string& path = "/proc/kallsyms");
   void add(std::uint64_t addr, std::string name) { names_.emplace(addr, std::move(name)); }
   /// The function at `addr`, or null when unknown (a module loaded later, a BPF program).
-  const std::string* find(std::uint64_t addr) const;
+  const std::string* find(std::uint64_t addr) const {
+    auto it = names_.find(addr);
+    return it != names_.end() ? &it->second : nullptr;
+  }
   std::size_t size() const { return names_.size(); }
 
  private:

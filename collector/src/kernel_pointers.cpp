@@ -1,7 +1,5 @@
 #include "kernel_pointers.h"
 
-#include "tracer.h"
-
 #include <fmt/format.h>
 
 #include <sys/random.h>
@@ -9,13 +7,14 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 
 namespace wqscope {
 
 KernelPointers::KernelPointers(bool raw) : raw_(raw) {
   if (raw) return;
   if (getrandom(key_.data(), sizeof key_, 0) != static_cast<ssize_t>(sizeof key_))
-    throw TracerError(fmt::format("cannot make a key to hash kernel addresses with: {}", std::strerror(errno)));
+    throw std::runtime_error(fmt::format("cannot make a key to hash kernel addresses with: {}", std::strerror(errno)));
 }
 
 std::uint64_t KernelPointers::hide(std::uint64_t addr) const {

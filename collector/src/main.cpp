@@ -3,6 +3,7 @@
 #include "explain_command.h"
 #include "export.h"
 #include "import/import_log.h"
+#include "import/import_trace.h"
 #include "inspect.h"
 #include "invoking_user.h"
 #include "record.h"
@@ -73,14 +74,17 @@ gid_t parse_group(const std::string& name) {
 
 #endif
 
-/// The first bytes of `path` say whether it is an event stream (a HELLO record) or a text log.
-bool is_event_stream_file(const std::string& path) {
-  std::array<std::byte, sizeof(cmwq_event_header)> head{};
+/// What the first bytes of `path` say it is: an event stream (a HELLO record), a kernel trace
+/// (trace.dat, or text of the workqueue tracepoints) or a kernel log.
+std::string detect_format(const std::string& path) {
+  std::array<char, 16 * 1024> head{};
   FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return false;  // the importer says why it cannot read it
+  if (!f) return "kernel-log";  // the importer says why it cannot read it
   std::size_t n = std::fread(head.data(), 1, head.size(), f);
   std::fclose(f);
-  return wqscope::is_event_stream(std::span(head.data(), n));
+  if (wqscope::is_event_stream(std::as_bytes(std::span(head.data(), n)))) return "events";
+  if (wqscope::is_kernel_trace(std::string_view(head.data(), n))) return "trace";
+  return "kernel-log";
 }
 
 int export_trace(const std::string& db, const std::string& json) {
@@ -107,10 +111,12 @@ int main(int argc, char** argv) {
                "  sudo wqscope watch --metrics 9464 -p 1234    # Prometheus metrics at http://127.0.0.1:9464/metrics\n"
                "  wqscope show trace.db --at 12.5s        # the busy dump at 12.5 s into the recording\n"
                "  wqscope stats trace.db --interval 1     # wq_monitor's table every second\n"
+               "  wqscope stats --top trace.db            # the functions queued, run and burning CPU the most\n"
                "  sudo wqscope watch --kernel --thresh 10s  # the kernel's own workqueues\n"
                "  sudo wqscope stats --kernel              # wq_monitor.py's table for the running kernel\n"
                "  wqscope replay --thresh 5s trace.db     # watch's alerts, from the recording\n"
                "  wqscope import console.log -o report.db  # kernel lockup reports (dmesg, journalctl, serial, mail)\n"
+               "  wqscope import trace.dat -o trace.db     # a trace of the workqueue tracepoints (also ftrace, perf text)\n"
                "  wqscope explain report.db --at @842410023000  # who waits on whom in a stuck pool\n"
                "  wqscope repair trace.db                  # the tables of a recording whose collector was killed\n"
                "  sqlite3 trace.db 'SELECT func, count(*) FROM work_items GROUP BY func'\n\n"
@@ -152,6 +158,12 @@ int main(int argc, char** argv) {
   add_target(watch);
   watch->add_option("--thresh", thresh, "report a pool stuck this long, e.g. 30s, 500ms (default 30s)");
   watch->add_flag("--json", wopt.json, "print alerts as JSON lines");
+  auto add_storm = [](CLI::App* sub, std::uint64_t& storm) {
+    sub->add_option("--storm", storm, fmt::format("kernel workqueues: report a function queued more than N times in a "
+                                                  "second, a queue storm (default {}; 0: never)",
+                                                  wqscope::kQueueStorm));
+  };
+  add_storm(watch, wopt.storm);
   bool explain_alerts = false;
   watch->add_flag("--explain", explain_alerts, "after each lockup's dump, why its pools make no progress (explain)");
   watch->add_option("--exec", wopt.exec, "run this program (no shell) for each alert, the alert as JSON on stdin");
@@ -177,6 +189,10 @@ int main(int argc, char** argv) {
   std::string interval;
   auto* interval_opt = stats->add_option("--interval", interval, "print the table every this long, e.g. 1, 500ms "
                                                                  "(--kernel: default 1s)");
+  int top = 0;
+  stats->add_flag("--top{10}", top, "the functions that dominate instead: by queue rate, run count and CPU time, with "
+                                    "who queued them and the kworkers that ran them (--top=N: N of each, default 10)")
+      ->check(CLI::PositiveNumber);
   int count = 0;
   stats->add_option("--count", count, "--kernel: stop after this many tables (default: at Ctrl-C)")
       ->check(CLI::PositiveNumber);
@@ -187,16 +203,22 @@ int main(int argc, char** argv) {
   replay->add_option("--speed", ropt.speed, "replay at this many times the recorded speed (default: as fast as possible)")
       ->check(CLI::Range(0.001, 1e6));
   replay->add_flag("--json", ropt.out.json, "print alerts as JSON lines");
+  add_storm(replay, ropt.storm);
   replay->add_flag("--explain", explain_alerts, "after each lockup's dump, why its pools make no progress (explain)");
-  auto* import = app.add_subcommand("import", "make a recording from a kernel log with workqueue lockup reports, or "
-                                            "from a file of cmwq event records (cmwq-sim --events)");
+  auto* import = app.add_subcommand("import", "make a recording from a kernel trace of the workqueue tracepoints "
+                                            "(trace.dat, ftrace, trace-cmd report, perf script), a kernel log with "
+                                            "workqueue lockup reports, or a file of cmwq event records (cmwq-sim "
+                                            "--events)");
   std::string events, format = "auto";
-  import->add_option("events", events, "the kernel log (dmesg, journalctl -k, a console or a mail) or event stream")
+  import->add_option("events", events, "the trace, kernel log (dmesg, journalctl -k, a console or a mail) or event "
+                                      "stream")
       ->required();
-  import->add_option("--format", format, "auto (default: detected), kernel-log or events")
-      ->check(CLI::IsMember({"auto", "kernel-log", "events"}));
+  import->add_option("--format", format, "auto (default: detected), trace, kernel-log or events")
+      ->check(CLI::IsMember({"auto", "trace", "kernel-log", "events"}));
   import->add_option("-o,--output", output, "the recording to create (never overwritten)")->required();
   import->add_option("--thresh", thresh, "note stalls this long in the alerts table (default 30s)");
+  std::uint64_t import_storm = wqscope::kQueueStorm;
+  add_storm(import, import_storm);
   auto* explain = app.add_subcommand("explain", "why the stuck pools of a recording or an imported kernel report make "
                                               "no progress: causes and wait-for chains");
   add_db(explain);
@@ -235,14 +257,15 @@ int main(int argc, char** argv) {
       std::optional<double> every;
       if (interval_opt->count())
         every = static_cast<double>(cmwq::cli::parse_duration(interval, "--interval", {.max_ns = kMaxInterval})) / 1e9;
-      if (!stats_kernel) return wqscope::stats(db, every);
+      if (!stats_kernel) return wqscope::stats(db, every, top);
 #if WQSCOPE_CAPTURE
       target.kernel = true;
-      return wqscope::live_stats(target, every.value_or(1.0), count);
+      return wqscope::live_stats(target, every.value_or(1.0), count, top);
 #endif
     }
     if (import->parsed()) {
-      if (format == "auto") format = is_event_stream_file(events) ? "events" : "kernel-log";
+      if (format == "auto") format = detect_format(events);
+      if (format == "trace") return wqscope::import_kernel_trace(events, output, parse_threshold(thresh), import_storm);
       if (format == "kernel-log") return wqscope::import_kernel_log(events, output);
       return wqscope::import_events(events, output, parse_threshold(thresh));
     }

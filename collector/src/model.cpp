@@ -391,6 +391,8 @@ void Model::apply_work(const cmwq_ev_state& e) {
       WorkInstance& w = queued_[e.work];
       if (w.queued_ns >= 0) ++anomalies_;  // queued twice without starting
       w = WorkInstance{e.work, name(e.func), q == wqs_.end() ? std::string() : q->second.name, e.wq, e.pool, 0, ts};
+      w.queued_by = static_cast<int>(e.h.tid);
+      notify([&](ModelObserver& o) { o.on_queue(w); });
       // Inactive until WORK_ACTIVATE says otherwise (it follows at once when max_active allows).
       PwqInfo& pq = pwq(e);
       if (Place* old = place(e.work)) erase_work(*old->list, old->it);  // its start or cancel was lost

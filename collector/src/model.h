@@ -39,6 +39,7 @@ struct WorkInstance {
   std::int64_t queued_ns = -1, activated_ns = -1, started_ns = -1, ended_ns = -1, cpu_ns = -1;
   std::int64_t off_cpu_ns = 0;  // waiting off the CPU while it ran (from sched_switch)
   bool canceled = false;
+  int queued_by = 0;            // the thread that queued it (0: not seen queued)
 };
 
 struct WorkqueueInfo {
@@ -118,6 +119,7 @@ class ModelObserver {
   virtual void on_workqueue(const WorkqueueInfo&) {}
   virtual void on_pool(const PoolInfo&) {}
   virtual void on_worker(const WorkerInfo&) {}
+  virtual void on_queue(const WorkInstance&) {}      // queued (queued_ns is now)
   virtual void on_work_done(const WorkInstance&) {}  // ended or canceled
   /// An item was marked CPU-intensive; `count` such marks of its function so far.
   virtual void on_cpu_hog(const WorkInstance&, std::uint64_t /*count*/, std::int64_t /*ts*/) {}

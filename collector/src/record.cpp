@@ -1,5 +1,7 @@
 #include "record.h"
 
+#include "top.h"
+
 #include "alerts.h"
 #include "ingest.h"
 #include "metrics.h"
@@ -77,6 +79,7 @@ int watch(const Target& target, const WatchOptions& opt) {
                     for (const Alert& a : raised) metrics->on_alert(a);
                   if (!opt.quiet) printer.print(raised, model);
                 });
+  ingest.watch_queue_storms(opt.storm);
   const auto pid = static_cast<std::uint32_t>(session.pid());
   session.attach(
       [&](std::uint64_t stream, std::span<const std::byte> bytes, std::uint64_t) {
@@ -122,23 +125,30 @@ int watch(const Target& target, const WatchOptions& opt) {
   return 0;
 }
 
-int live_stats(const Target& target, double interval_s, int count) {
+int live_stats(const Target& target, double interval_s, int count, int top) {
   Session session(target);
   Ingest ingest(nullptr, INT64_MAX / 2, Ingest::Clock::live);
+  std::map<int, TopFunctions> tops;  // by stream: each interval's
+  ingest.on_new_model([&](int stream, Model& m) { m.add_observer(&tops[stream]); });
   const auto pid = static_cast<std::uint32_t>(session.pid());
   session.attach([&](std::uint64_t stream, std::span<const std::byte> bytes,
                      std::uint64_t) { ingest.batch(pid, stream, bytes, session.stats().dropped_events); },
                  [&](const cmwq_ev_state& e) { ingest.sched(e); });
-  fmt::print(stderr, "wqscope: wq_monitor of {} every {} s (Ctrl-C to stop)\n", session.description(), interval_s);
+  fmt::print(stderr, "wqscope: {} of {} every {} s (Ctrl-C to stop)\n", top ? "top functions" : "wq_monitor",
+             session.description(), interval_s);
   const std::int64_t start = mono_ns(), step = static_cast<std::int64_t>(interval_s * 1e9);
-  std::int64_t next = start + step;
+  std::int64_t next = start + step, last = start;
   int printed = 0;
   auto table = [&](std::int64_t now) {
-    fmt::print("wq_monitor at {:.3f}s:\n", static_cast<double>(now - start) / 1e9);
+    fmt::print("{} at {:.3f}s:\n", top ? "top functions" : "wq_monitor", static_cast<double>(now - start) / 1e9);
     for (auto& [id, model] : ingest.trace().models()) {
       if (ingest.trace().models().size() > 1) fmt::print("# stream {}\n", id);
-      for (const std::string& row : cmwq::report::wq_monitor_table(model.monitor())) fmt::print("{}\n", row);
+      std::vector<std::string> rows =
+          top ? tops[id].tables(now - last, top) : cmwq::report::wq_monitor_table(model.monitor());
+      for (const std::string& row : rows) fmt::print("{}\n", row);
+      tops[id] = TopFunctions{};
     }
+    last = now;
     fmt::print("\n");
     std::fflush(stdout);
     ++printed;

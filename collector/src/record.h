@@ -1,6 +1,8 @@
 // `wqscope record`, `wqscope watch` and `wqscope stats` of a live target.
 #pragma once
 
+#include "watchdog.h"
+
 #include "alerts.h"
 #include "target.h"
 
@@ -14,6 +16,7 @@ namespace wqscope {
 
 struct WatchOptions {
   std::int64_t thresh_ns = 30'000'000'000;
+  std::uint64_t storm = kQueueStorm;  // --kernel: report a function queued more than this many times a second
   bool json = false;
   std::string exec;    // run without a shell, the alert as JSON on stdin
   std::int64_t exec_timeout_ns = 10'000'000'000;  // a hook still running then is killed
@@ -32,7 +35,8 @@ int watch(const Target&, const WatchOptions&);
 int record(const Target&, const std::string& output, std::int64_t thresh_ns, std::optional<gid_t> group);
 
 /// wq_monitor's table of the target's workqueues (the kernel's with Target::kernel), live: every
-/// `interval_s` seconds, `count` times (0: until the session ends).
-int live_stats(const Target&, double interval_s, int count);
+/// `interval_s` seconds, `count` times (0: until the session ends); with `top` > 0 the functions by
+/// queue rate, run count and CPU time over each interval instead (TopFunctions).
+int live_stats(const Target&, double interval_s, int count, int top = 0);
 
 }  // namespace wqscope

@@ -29,7 +29,7 @@ void from_json(const nlohmann::json& j, Entry& e) {
 }
 void to_json(nlohmann::json& j, const WorkInstance& w) {
   j = {w.work,       w.func,        w.wq,       w.wq_id,  w.pool,       w.worker,    w.queued_ns,
-       w.activated_ns, w.started_ns, w.ended_ns, w.cpu_ns, w.off_cpu_ns, w.canceled};
+       w.activated_ns, w.started_ns, w.ended_ns, w.cpu_ns, w.off_cpu_ns, w.canceled, w.queued_by};
 }
 void from_json(const nlohmann::json& j, WorkInstance& w) {
   int i = 0;
@@ -42,6 +42,7 @@ void from_json(const nlohmann::json& j, WorkInstance& w) {
   j.at(4).get_to(w.pool);
   j.at(5).get_to(w.worker);
   j.at(12).get_to(w.canceled);
+  if (j.size() > 13) j.at(13).get_to(w.queued_by);  // snapshots made before it was kept have none
 }
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(WorkqueueInfo, id, name, flags, max_active, created_ns, destroyed_ns, in_flight,
                                    last_progress_ns, counters)

@@ -63,6 +63,35 @@ void Watchdog::on_mayday(const PoolInfo& p, std::int64_t ts) {
   raised_.push_back(std::move(a));
 }
 
+void Watchdog::on_queue(const WorkInstance& w) {
+  if (!storm_) return;
+  constexpr std::int64_t kSecond = 1'000'000'000;
+  Rate& r = rates_[{w.func, w.wq}];
+  if (r.since < 0 || w.queued_ns - r.since >= kSecond) {  // a new second
+    if (r.count <= storm_) r.storming = false;           // the last one was quiet: a storm is over
+    r.since = w.queued_ns;
+    r.count = 0;
+    r.queuers.clear();
+  }
+  ++r.count;
+  ++r.queuers[w.queued_by];
+  if (r.count <= storm_ || r.storming) return;
+  r.storming = true;
+  auto top = std::max_element(r.queuers.begin(), r.queuers.end(),
+                              [](auto& a, auto& b) { return a.second < b.second; });
+  Alert a;
+  a.kind = AlertKind::QueueStorm;
+  a.pool = w.pool;
+  a.wq = w.func;
+  a.time_ns = w.queued_ns;
+  a.stuck_ns = w.queued_ns - r.since;
+  a.message = fmt::format("wqscope: queue storm - {} on workqueue {} queued {} times in {:.3f}s (more than {}/s: "
+                          "workqueue_queue_work), {} of them by pid {}",
+                          w.func.empty() ? "?" : w.func, w.wq.empty() ? "?" : w.wq, r.count,
+                          static_cast<double>(a.stuck_ns) / 1e9, storm_, top->second, top->first);
+  raised_.push_back(std::move(a));
+}
+
 std::vector<Alert> Watchdog::check(const Model& model, std::int64_t now) {
   std::vector<Alert> out;
   for (const Candidate& c : candidates(model)) {

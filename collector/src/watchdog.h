@@ -26,6 +26,9 @@ struct Alert {
   int pending = 0;
 };
 
+/// Queueings of one function in a second that make a queue storm, unless told otherwise (--storm).
+constexpr std::uint64_t kQueueStorm = 1000;
+
 /// Maydays in one episode that make it a storm: a second of the mayday timer (MAYDAY_INTERVAL
 /// 100 ms) with worker creation still failing.
 constexpr std::uint64_t kMaydayStorm = 10;
@@ -33,6 +36,9 @@ constexpr std::uint64_t kMaydayStorm = 10;
 class Watchdog : public ModelObserver {
  public:
   explicit Watchdog(std::int64_t thresh_ns) : thresh_(thresh_ns) {}
+  /// Reports a function queued more than `per_second` times within a second (0: never), once per
+  /// storm: until a second passes with no more than that.
+  void watch_queue_storms(std::uint64_t per_second) { storm_ = per_second; }
   /// New alerts at `now`: each stall is reported once, until its pool makes progress; then the
   /// alerts the records raised since the last check.
   std::vector<Alert> check(const Model&, std::int64_t now);
@@ -44,8 +50,16 @@ class Watchdog : public ModelObserver {
 
   void on_cpu_hog(const WorkInstance&, std::uint64_t count, std::int64_t ts) override;
   void on_mayday(const PoolInfo&, std::int64_t ts) override;
+  void on_queue(const WorkInstance&) override;
 
  private:
+  /// One function's queueings in the current second.
+  struct Rate {
+    std::int64_t since = -1;
+    std::uint64_t count = 0;
+    bool storming = false;
+    std::map<int, std::uint64_t> queuers;  // pid -> how many, this second
+  };
   /// A pool or workqueue that waits and is not reported yet, and since when it made no progress.
   struct Candidate {
     const PoolInfo* pool;
@@ -61,6 +75,8 @@ class Watchdog : public ModelObserver {
   std::map<std::string, std::int64_t> reported_wq_;  // workqueue -> the same
   std::map<int, std::int64_t> reported_worker_;      // worker -> the off-CPU stamp its alert was about
   std::vector<Alert> raised_;             // by records, since the last check
+  std::uint64_t storm_ = 0;
+  std::map<std::pair<std::string, std::string>, Rate> rates_;  // by (function, workqueue)
 };
 
 }  // namespace wqscope
