@@ -32,7 +32,9 @@ std::vector<Watchdog::Candidate> Watchdog::candidates(const Model& model) const 
   // Beyond the kernel too: a worker blocked inside an item in a plain syscall still counts as running.
   for (auto& [pid, w] : model.workers()) {
     if (!w.hidden_block || !model.pools().count(w.pool)) continue;
-    auto it = reported_worker_.find(pid);
+    // By w.pid, as check() notes it: the model's key is the thread a record named, which a damaged
+    // stream may give another pid.
+    auto it = reported_worker_.find(w.pid);
     if (it != reported_worker_.end() && it->second == w.off_cpu_since) continue;
     out.push_back({nullptr, nullptr, &w, {}, w.off_cpu_since});
   }
@@ -157,7 +159,7 @@ namespace wqscope {
 
 void Watchdog::catch_up(const Model& model, std::int64_t t,
                         const std::function<void(const std::vector<Alert>&)>& out) {
-  for (std::int64_t d = next_deadline(model); d <= t; d = next_deadline(model)) {
+  for (std::int64_t d = next_deadline(model), last = INT64_MIN; d <= t && d > last; last = d, d = next_deadline(model)) {
     auto alerts = check(model, d);
     if (alerts.empty()) break;  // a deadline that raised nothing will not raise later
     out(alerts);
