@@ -7,8 +7,9 @@ source "$(dirname "$0")/common.sh"
 trap 'cleanup; [[ -n ${mounted:-} ]] && umount /sys/kernel/tracing' EXIT
 need_root "kernel mode (CAP_BPF, CAP_PERFMON, /proc/kallsyms)"
 
-# Work the kernel does for us: page cache writeback, block I/O completion, journal.
-workload="for i in \$(seq 30); do dd if=/dev/zero of=$tmp/f\$i bs=64k count=8 conv=fsync status=none; done; sync"
+# Work the kernel does for us: page cache writeback, block I/O completion, journal (enough that the
+# interval below, which leaves out the first and last 50 items, still holds 30 or more).
+workload="for i in \$(seq 80); do dd if=/dev/zero of=$tmp/f\$i bs=64k count=8 conv=fsync status=none; done; sync"
 
 # The second count: bpftrace on the tracefs tracepoint, items run by kworkers (PF_WQ_WORKER), as kernel
 # mode traces them. tracefs is not mounted on every machine: mount it for bpftrace's formats.
