@@ -149,7 +149,8 @@ std::vector<Alert> Watchdog::check(const Model& model, std::int64_t now) {
 
 std::int64_t Watchdog::next_deadline(const Model& model) const {
   std::int64_t next = std::numeric_limits<std::int64_t>::max();
-  for (const Candidate& c : candidates(model)) next = std::min(next, c.since + thresh_);
+  for (const Candidate& c : candidates(model))  // saturating: a damaged stream's times reach INT64_MAX
+    next = std::min(next, c.since > next - thresh_ ? next : c.since + thresh_);
   return next;
 }
 
