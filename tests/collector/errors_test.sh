@@ -46,9 +46,10 @@ if [[ -z ${WQSCOPE_ERRORS_NS:-} ]]; then
 else
   # 1. The disk fills up under a busy target: a clear error, exit 1, and a recording that holds what
   # was committed and says why it ended. The command is not to blame: never signalled, it runs to its
-  # end (untraced) while wqscope waits for it.
+  # end (untraced) while wqscope waits for it. 16 MB: room for more than one commit of a starved
+  # collector (ASan, a loaded machine), whose log and WAL take ~165 bytes a record.
   mkdir "$tmp/full"
-  mount -t tmpfs -o size=6m wqscope-errors "$tmp/full" || fail "mount a tmpfs"
+  mount -t tmpfs -o size=16m wqscope-errors "$tmp/full" || fail "mount a tmpfs"
   timeout 60 "$wqscope" record -o "$tmp/full/t.db" -- "$demo" server --seconds 30 > "$tmp/out" 2>&1
   rc=$?
   [[ $rc -eq 1 ]] || { cat "$tmp/out"; fail "disk full: exit status $rc, not 1"; }
