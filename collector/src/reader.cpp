@@ -109,25 +109,28 @@ std::int64_t RecordingReader::last_ns() const {
   return c.next() ? c.i(0, run_.started_ns) : run_.started_ns;
 }
 
-bool RecordingReader::replay(const Sink& sink, std::int64_t until, From from) const {
+bool RecordingReader::replay(const Sink& sink, std::int64_t until, std::uint64_t after_event) const {
   std::map<int, std::pair<std::uint32_t, std::uint32_t>> streams = this->streams();
   auto pid_of = [&](int stream) {
     auto it = streams.find(stream);
     return it == streams.end() ? static_cast<std::uint32_t>(run_.pid) : it->second.first;
   };
   bool go = true, past = false;
-  const auto after = static_cast<std::int64_t>(from.event);
-  // Chunks from the one holding the record after `from` (and the NAMEs just before it).
-  Cursor chunk(db_, path_, "SELECT id, last, records FROM log WHERE last >= ? ORDER BY id", {after});
+  const auto after = static_cast<std::int64_t>(after_event);
+  // Chunks from the one holding the record after `after` (and the NAMEs just before it), each with
+  // the position before its first record: the chunk before it ends there.
+  Cursor chunk(db_, path_,
+               "SELECT id, (SELECT p.last FROM log p WHERE p.id < log.id ORDER BY p.id DESC LIMIT 1), records "
+               "FROM log WHERE last >= ? ORDER BY id",
+               {after});
   while (go && !past && chunk.next()) {
     try {
-      std::int64_t pos = chunk.i(1);  // back to the position before the chunk's first record
-      for_each_logged(chunk.blob(2), pid_of, [&](int, const cmwq::Record& r) { pos -= r.h->kind != CMWQ_EV_NAME; });
+      std::int64_t pos = chunk.i(1, 0);
       for_each_logged(chunk.blob(2), pid_of, [&](int stream, const cmwq::Record& r) {
         if (!go || past) return;
         bool named = r.h->kind == CMWQ_EV_NAME;
         pos += !named;
-        // Applied before: up to `from`; the NAMEs after it were applied too, but again does no harm.
+        // Applied before: up to `after`; the NAMEs after it were applied too, but again does no harm.
         if (pos < after || (!named && pos == after)) return;
         if (!named && static_cast<std::int64_t>(std::min<std::uint64_t>(r.h->ts, INT64_MAX)) > until) {
           past = true;
@@ -151,17 +154,17 @@ std::map<int, std::pair<std::uint32_t, std::uint32_t>> RecordingReader::streams(
 }
 
 RecordingReader::Position RecordingReader::state_at(Trace& trace, std::int64_t at) const {
-  From from;
+  std::uint64_t from = 0;
   // A snapshot's ts is the newest time in the log up to it: usable for any instant from then on.
   Cursor last(db_, path_, "SELECT max(event) FROM snapshots WHERE ts <= ?", {at});
   if (last.next() && last.i(0, 0) > 0) {
-    from.event = static_cast<std::uint64_t>(last.i(0));
+    from = static_cast<std::uint64_t>(last.i(0));
     Cursor snap(db_, path_, "SELECT stream, state FROM snapshots WHERE event = ?", {last.i(0)});
     while (snap.next()) {
       try {
         trace.model(static_cast<int>(snap.i(0))).restore(snap.blob(1));
       } catch (const std::exception& e) {
-        fail(fmt::format("has a damaged snapshot at event {}: {}", from.event, e.what()));
+        fail(fmt::format("has a damaged snapshot at event {}: {}", from, e.what()));
       }
     }
   }
@@ -174,7 +177,7 @@ RecordingReader::Position RecordingReader::advance(Trace& trace, Position from, 
     trace = Trace();
     return state_at(trace, at);
   }
-  return apply(trace, at, {from.event});
+  return apply(trace, at, from.event);
 }
 
 RecordingReader::Position RecordingReader::follow(const Sink& sink, Position from, std::int64_t until) const {
@@ -184,11 +187,11 @@ RecordingReader::Position RecordingReader::follow(const Sink& sink, Position fro
         pos.event += r.h->kind != CMWQ_EV_NAME;
         return sink(stream, r);
       },
-      until, From{from.event});
+      until, from.event);
   return pos;
 }
 
-RecordingReader::Position RecordingReader::apply(Trace& trace, std::int64_t at, From from) const {
+RecordingReader::Position RecordingReader::apply(Trace& trace, std::int64_t at, std::uint64_t after) const {
   return follow(
       [&](int stream, const cmwq::Record& r) {
         if (r.h->kind == CMWQ_EV_NAME) {
@@ -199,7 +202,7 @@ RecordingReader::Position RecordingReader::apply(Trace& trace, std::int64_t at, 
         }
         return true;
       },
-      {from.event, at}, at);
+      {after, at}, at);
 }
 
 std::int64_t parse_instant(const std::string& text, const RunInfo& run) {

@@ -49,7 +49,7 @@ class RecordingReader {
   /// (kSchedStream: for every stream), up to the first record after time `until`: the state at an
   /// instant is what the collector had applied by then. Returns false if `sink` asked to stop.
   using Sink = std::function<bool(int stream, const cmwq::Record&)>;
-  bool replay(const Sink& sink, std::int64_t until = INT64_MAX) const { return replay(sink, until, {}); }
+  bool replay(const Sink& sink, std::int64_t until = INT64_MAX) const { return replay(sink, until, 0); }
   /// Where a trace stands: the log applied up to event `event` (its position), for time `at`.
   struct Position {
     std::uint64_t event = 0;
@@ -68,13 +68,10 @@ class RecordingReader {
   std::map<int, std::pair<std::uint32_t, std::uint32_t>> streams() const;
 
  private:
-  /// Where a replay starts: the beginning, or after a snapshot's event.
-  struct From {
-    std::uint64_t event = 0;
-  };
-  bool replay(const Sink& sink, std::int64_t until, From from) const;
+  /// replay() of the records after log position `after` (0: from the start; a snapshot's event).
+  bool replay(const Sink& sink, std::int64_t until, std::uint64_t after) const;
   /// replay() into `trace`: where it then stands.
-  Position apply(Trace& trace, std::int64_t until, From from) const;
+  Position apply(Trace& trace, std::int64_t until, std::uint64_t after) const;
   [[noreturn]] void fail(const std::string& what) const;
   /// Not finished, or its tables not complete.
   bool incomplete() const;
