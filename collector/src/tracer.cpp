@@ -102,6 +102,10 @@ Tracer::Tracer(pid_t pid, const std::string& binary, BatchFn fn, SchedFn sched, 
     ring_buffer__free(rb_);
     rb_ = nullptr;
   }
+  if (rb_ && !(sched_rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.sched), on_sched, this, nullptr))) {
+    ring_buffer__free(rb_);
+    rb_ = nullptr;
+  }
   if (!rb_) {
     int rb_err = errno;
     bpf_link__destroy(exit_link_);
@@ -136,6 +140,7 @@ int Tracer::load(pid_t pid, std::uint32_t ring_buffer_bytes, bool with_sched) {
 std::string Tracer::left_out() const { return no_sched_; }
 
 Tracer::~Tracer() {
+  ring_buffer__free(sched_rb_);
   ring_buffer__free(rb_);
   bpf_link__destroy(exit_link_);
   bpf_link__destroy(sched_link_);
@@ -160,6 +165,8 @@ int Tracer::on_sample(void* self, void* data, std::size_t size) {
   auto* b = static_cast<const cmwq_bpf_batch*>(data);
   // The program writes the batch at the size it has: its head, then len bytes.
   if (size < offsetof(cmwq_bpf_batch, data) || b->len > size - offsetof(cmwq_bpf_batch, data)) return 0;
+  // What the scheduler saw before this batch was sent comes first (the two rings share its consumer position).
+  if (ring_buffer__consume(t->sched_rb_) < 0) return -ECANCELED;
   try {
     t->fn_(b->stream, std::span(reinterpret_cast<const std::byte*>(b->data), b->len), b->count);
   } catch (...) {  // e.g. the disk is full: stop consuming, poll() rethrows

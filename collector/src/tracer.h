@@ -101,7 +101,10 @@ class Tracer : public EventSource {
   bpf_link* sched_link_ = nullptr;  // null when the kernel refused it: no off-CPU times then
   bpf_link* exit_link_ = nullptr;
   std::string no_sched_;  // why there are no off-CPU records, if there are none
-  ring_buffer* rb_ = nullptr;
+  ring_buffer* rb_ = nullptr;  // both rings: poll() waits on either
+  // The sched ring alone, read before each batch: a worker's ON_CPU is in it before the batch it then
+  // sends, but one epoll wake-up may hand over the batch first (its EXECUTE_END then came before it).
+  ring_buffer* sched_rb_ = nullptr;
 };
 
 }  // namespace wqscope
