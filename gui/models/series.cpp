@@ -6,8 +6,7 @@
 
 namespace wqgui {
 
-namespace {
-
+// Not in the anonymous namespace: LiveSeries::Follower (declared in the header) holds one.
 struct Sampler {
   std::int64_t start, width;
   std::int64_t bucket = 0;  // the open bucket's index
@@ -81,6 +80,8 @@ struct Sampler {
     return s;
   }
 };
+
+namespace {
 
 /// The state at each snapshot between `start_ns` and `end_ns`, and at `end_ns`: a seek each.
 Series atSnapshots(const wqscope::RecordingReader& reader, std::int64_t start_ns, std::int64_t end_ns) {

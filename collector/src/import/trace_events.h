@@ -13,6 +13,9 @@
 
 namespace wqscope::trace {
 
+/// Every reader keeps times below this (146 years of ns): later is damage, and sums of times stay in range.
+constexpr std::int64_t kMaxTs = std::int64_t{1} << 62;
+
 /// Strings of a trace (functions, workqueues, comms) by id, from 1; 0: none.
 class Names {
  public:

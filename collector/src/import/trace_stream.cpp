@@ -19,7 +19,6 @@ namespace {
 constexpr std::size_t kBatchBytes = 64 * 1024;
 constexpr int kMaxCpus = 8192;  // NR_CPUS at most: a larger number is damage
 constexpr int kMaxPoolName = 1 << 20;  // a kworker's CPU or pool id beyond this is damage (ids are ints)
-constexpr std::int64_t kMaxTs = std::int64_t{1} << 62;  // the readers' times are below this
 
 /// What a kworker's comm says: "kworker/2:1H-kblockd" (per-CPU, highpri), "kworker/u8:3" (unbound
 /// pool 8), "kworker/R-name" (a rescuer, 6.x); perf cuts comms at 15 characters.

@@ -7,7 +7,6 @@ namespace wqscope::trace {
 namespace {
 
 constexpr std::size_t kDetectLines = 64;
-constexpr std::int64_t kMaxTs = std::int64_t{1} << 62;  // 146 years: later is damage, and sums of times overflow
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
