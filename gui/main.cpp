@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")}, QStringLiteral("Show this help."));
   cli.addOption(help);
   QCommandLineOption live(QStringLiteral("live"), QStringLiteral("Follow a recording that is being written."));
-  // Durations and instants as every wqscope option takes them (README: Durations and instants).
+  // Durations and instants as every wqscope option takes them (docs/collector.md: Durations and instants).
   QCommandLineOption at(QStringLiteral("at"), QStringLiteral("Open at this instant: a time from the start (60, 60s, "
                                                              "800ms) or @NS on the target's CLOCK_MONOTONIC."),
                         QStringLiteral("T"));

@@ -122,14 +122,14 @@ int main(int argc, char** argv) {
                "  sqlite3 trace.db 'SELECT func, count(*) FROM work_items GROUP BY func'\n\n"
                "Durations (--thresh, --interval, --exec-timeout): 30s, 500ms, 250us, 2m, or a bare number of\n"
                "seconds (1.5). Instants (--at): a duration from the start of the recording, or @NS on the\n"
-               "target's CLOCK_MONOTONIC. (README: Durations and instants)\n"};
+               "target's CLOCK_MONOTONIC. (docs/collector.md: Durations and instants)\n"};
   app.require_subcommand(1);
   wqscope::Target target;
   std::string output, ring_buffer = "32M", group;
   auto add_target = [&](CLI::App* sub) {
     sub->add_option("-p,--pid", target.pid, "trace this running process")->check(CLI::PositiveNumber);
-    sub->add_flag("--kernel", target.kernel, "trace the running kernel's own workqueues instead (README: what is exact "
-                                             "and what is inferred)");
+    sub->add_flag("--kernel", target.kernel, "trace the running kernel's own workqueues instead (docs/kernel-mode.md: "
+                                             "what is exact and what is inferred)");
     sub->add_option("command", target.command, "after --: the command to start and trace from its first event (with "
                                                "--kernel: to run while tracing; the session ends with it)");
     sub->add_flag("--stop-at-eof", target.stop_at_eof,

@@ -1,6 +1,7 @@
 // The one grammar of durations and instants, for every option of every program: wqscope,
-// wqscope-gui, cmwq-demo and cmwq-sim (README "Durations and instants"). Scenario files have their
-// own (cmwq::sim::parse_duration: a unit always), which is a file format, not an option.
+// wqscope-gui, cmwq-demo and cmwq-sim (docs/collector.md, "Durations and instants"). Scenario
+// files have their own (cmwq::sim::parse_duration: a unit always), which is a file format, not
+// an option.
 //   duration  NUMBER[UNIT]   UNIT one of ns, us, ms, s, m; no unit: seconds ("1.5" = 1.5 s)
 //   instant   a duration     from the start of the recording
 //             @NS            an absolute time on the target's CLOCK_MONOTONIC, in nanoseconds

@@ -1,7 +1,8 @@
-// Turns the pool benchmark's runs into the README's table: per workload, each pool at its best
-// thread count (highest median throughput over the sweep); its throughput as a ratio to the
-// fastest of the other pools (thread_pool, asio, TBB at any thread count) in the same round,
-// median and min-max over rounds; queue-to-start latency p50/p99 and the threads it used.
+// Turns the pool benchmark's runs into bench.md's pool table (docs/performance.md): per
+// workload, each pool at its best thread count (highest median throughput over the sweep); its
+// throughput as a ratio to the fastest of the other pools (thread_pool, asio, TBB at any thread
+// count) in the same round, median and min-max over rounds; queue-to-start latency p50/p99 and
+// the threads it used.
 #pragma once
 
 #include <benchmark/benchmark.h>
