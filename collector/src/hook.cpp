@@ -148,10 +148,8 @@ void AlertHook::run() {
   pthread_sigmask(SIG_BLOCK, &block, nullptr);
   std::vector<Running> running;
   for (;;) {
-    bool stopping;
     {
       std::lock_guard lock(mu_);
-      stopping = stopping_;
       while (!queue_.empty() && running.size() < kMaxRunning) {
         Running r;
         r.json = std::move(queue_.front());
@@ -159,7 +157,6 @@ void AlertHook::run() {
         r.deadline = now_ns() + timeout_ns_;
         if (spawn(program_, r)) running.push_back(std::move(r));
       }
-      if (stopping && queue_.empty() && running.empty()) return;
     }
     for (Running& r : running) feed(r);
     // Reap what exited; kill what outlived its timeout.
@@ -180,6 +177,12 @@ void AlertHook::run() {
       close_fd(r.pidfd);
       return true;
     });
+    {
+      // Checked after the reaping, before the sleep: the stop's wake-up may have been read already by
+      // the sleep that waited for the last hook to go.
+      std::lock_guard lock(mu_);
+      if (stopping_ && queue_.empty() && running.empty()) return;
+    }
     // Sleep until a hook's stdin takes more, a hook exits, an alert comes or a deadline passes.
     std::vector<pollfd> fds{{wake_fd_, POLLIN, 0}};
     std::int64_t next = INT64_MAX;

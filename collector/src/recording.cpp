@@ -203,7 +203,16 @@ bool Recording::complete(const std::string& path) {
   }
   rec->counted_ = rec->events_;  // the run row keeps what its collector counted
   rec->commit();
+  rec->leave_wal();
   return true;
+}
+
+void Recording::leave_wal() {
+  // A reader of the finished file (even read-only, even root) then creates no -wal and -shm beside it.
+  // One that has it open already (the GUI following it) keeps it in WAL mode: not waited for; readers
+  // read both.
+  sqlite3_busy_timeout(db_, 0);
+  sqlite3_exec(db_, "PRAGMA journal_mode = DELETE", nullptr, nullptr, nullptr);
 }
 
 void Recording::init(const Meta& meta) {
@@ -550,6 +559,7 @@ void Recording::finish(const std::string& reason, std::int64_t ended_ns, std::ui
     begin();
     if (write_end(reason, ended_ns, dropped, lost) != SQLITE_DONE) fail("cannot finish the recording");
     commit();
+    leave_wal();
   } catch (const RecordingError& e) {
     abandon(e, ended_ns, dropped, lost);
   }

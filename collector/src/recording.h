@@ -118,6 +118,8 @@ class Recording {
   [[noreturn]] void fail(const char* what);
   void begin();
   /// Updates the run row (autocommit if no transaction is open); returns the SQLite result.
+  /// Once finished: rollback-journal mode, so that readers leave no files beside it.
+  void leave_wal();
   int write_end(const std::string& reason, std::int64_t ended_ns, std::uint64_t dropped, std::uint64_t lost);
   /// Binds `args` to `stmt` (prepared from `sql` on first use) in order and runs it.
   template <class... Args>

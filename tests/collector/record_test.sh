@@ -33,6 +33,10 @@ SUDO_UID=65534 SUDO_GID=65534 "$wqscope" record -o "$tmp/theirs/1.db" -- "$demo"
 [[ $(stat -c '%u:%g %a' "$tmp/theirs/1.db") == "65534:65534 600" ]] || fail "not the sudo user's: $(stat -c '%u:%g %a' "$tmp/theirs/1.db")"
 [[ ! -e $tmp/theirs/1.db-wal && ! -e $tmp/theirs/1.db-shm ]] || fail "the -wal or -shm outlived the recording (unlinked as the user)"
 [[ $(q "$tmp/theirs/1.db" "SELECT count(*) FROM workqueues WHERE name = 'stall_wq'") == 1 ]] || fail "the sudo user's recording"
+# Finished, it is out of WAL mode: a reader, root or read-only, leaves nothing beside it.
+"$wqscope" show "$tmp/theirs/1.db" > /dev/null && sqlite3 -readonly "$tmp/theirs/1.db" 'SELECT 1' > /dev/null \
+  || fail "reading the finished recording"
+[[ ! -e $tmp/theirs/1.db-wal && ! -e $tmp/theirs/1.db-shm ]] || fail "a reader left a -wal or -shm beside a finished recording"
 SUDO_UID=65534 "$wqscope" record -o "$tmp/root-only.db" -- "$demo" stall --seconds 0.2 > "$tmp/out" 2>&1 \
   && fail "created where the sudo user cannot write"
 grep -q "created as uid 65534" "$tmp/out" || fail "message: $(cat "$tmp/out")"
