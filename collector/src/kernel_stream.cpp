@@ -159,9 +159,18 @@ void KernelStream::work_event(const cmwq_kernel_event& e) {
     case CMWQ_EV_WORK_END: {
       Worker& w = worker(e);
       if (w.work != e.work) break;  // it started before the recording: the model never saw it start
+      const auto cpu_ns = static_cast<std::int64_t>(e.runtime_ns - w.started_runtime);
+      // wq_worker_tick() marked it CPU-intensive: its CPU time passed wq_cpu_intensive_thresh_us (not
+      // its workqueue's WQ_CPU_INTENSIVE, set at start). The mark is cleared only after execute_end;
+      // when, inside the item, the kernel marked it is not seen.
+      if ((e.worker_flags & cmwq::WORKER_CPU_INTENSIVE) && !(e.wq_flags & cmwq::WQ_CPU_INTENSIVE)) {
+        auto& hog = state(CMWQ_EV_CPU_INTENSIVE, e, func);
+        hog.worker = static_cast<std::int32_t>(e.tid);
+        hog.arg = cpu_ns;
+      }
       auto& rec = state(CMWQ_EV_WORK_END, e, func);
       rec.worker = static_cast<std::int32_t>(e.tid);
-      rec.arg = static_cast<std::int64_t>(e.runtime_ns - w.started_runtime);
+      rec.arg = cpu_ns;
       w.work = 0;
       break;
     }

@@ -5,6 +5,7 @@
 #include "alerts.h"
 #include "ingest.h"
 #include "kernel_counters.h"
+#include "kernel_tracer.h"
 #include "metrics.h"
 #include "recording.h"
 #include "session.h"
@@ -143,6 +144,7 @@ int watch(const Target& target, const WatchOptions& opt) {
                   if (!opt.quiet) printer.print(raised, model);
                 });
   ingest.watch_queue_storms(opt.storm);
+  if (target.kernel) ingest.kernel_hog_thresh(kernel_cpu_intensive_thresh_ns());
   const auto pid = static_cast<std::uint32_t>(session.pid());
   session.attach(
       [&](std::uint64_t stream, std::span<const std::byte> bytes, std::uint64_t) {

@@ -156,6 +156,41 @@ TEST_F(KernelStreamTest, AnItemsLifeWithAWaitInside) {
   EXPECT_TRUE(model_.pools().at(0).worklist.empty());
 }
 
+// wq_worker_tick() marks an item that runs past wq_cpu_intensive_thresh_us WORKER_CPU_INTENSIVE, a
+// flag the kworker keeps until after execute_end: its end says so, and watch reports the function in
+// the kernel's words (wq_cpu_intensive_report: the 4th time, then 5th, 7th, 11th...), with the
+// threshold it was given. WQ_CPU_INTENSIVE workqueues set the flag at every start: no hog.
+TEST_F(KernelStreamTest, AnItemTheKernelMarkedCpuIntensiveIsAHog) {
+  Watchdog dog(30 * kSec);
+  dog.hog_thresh(20'000'000);
+  model_.add_observer(&dog);
+  std::vector<std::string> said;
+  auto run = [&](int i, std::uint32_t worker_flags, std::uint32_t wq_flags) {
+    queue(i * kSec);
+    auto start = event(CMWQ_EV_WORK_START, i * kSec + 1);
+    start.wq_flags = wq_flags;
+    start.worker_flags = wq_flags & cmwq::WQ_CPU_INTENSIVE ? std::uint32_t{cmwq::WORKER_CPU_INTENSIVE} : 0u;
+    feed(start);
+    auto end = event(CMWQ_EV_WORK_END, i * kSec + 30'000'000);
+    end.wq_flags = wq_flags;
+    end.worker_flags = worker_flags;
+    end.runtime_ns = 25'000'000;
+    feed(end);
+    for (const Alert& a : dog.check(model_, i * kSec + 30'000'000)) said.push_back(a.message);
+  };
+  for (int i = 1; i <= 3; ++i) run(i, cmwq::WORKER_CPU_INTENSIVE, 0x100);
+  EXPECT_TRUE(said.empty());  // from the 4th time on
+  run(4, cmwq::WORKER_CPU_INTENSIVE, 0x100);
+  run(5, 0, 0x100);  // a short one
+  run(6, cmwq::WORKER_CPU_INTENSIVE, 0x100 | cmwq::WQ_CPU_INTENSIVE);  // its workqueue's flag, not a hog
+  run(7, cmwq::WORKER_CPU_INTENSIVE, 0x100);
+  EXPECT_EQ(said, (std::vector<std::string>{
+                      "workqueue: vmstat_update hogged CPU for >20000us 4 times, consider switching to WQ_UNBOUND",
+                      "workqueue: vmstat_update hogged CPU for >20000us 5 times, consider switching to WQ_UNBOUND"}));
+  EXPECT_EQ(model_.hogs().at("vmstat_update"), 5u);
+  EXPECT_EQ(model_.anomalies(), 0u);
+}
+
 TEST_F(KernelStreamTest, AStuckPoolIsReportedInTheKernelsWords) {
   queue(1 * kSec);
   Watchdog dog(5 * kSec);
