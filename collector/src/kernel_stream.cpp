@@ -1,6 +1,7 @@
 #include "kernel_stream.h"
 
 #include <cmwq/constants.h>
+#include <cmwq/report.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -71,7 +72,15 @@ void KernelStream::announce_pool(const cmwq_kernel_event& e) {
   bool added = !pools_.contains(e.pool.id);
   pools_[e.pool.id] = e.pool;
   if (!added) return;
+  // An unbound pool with the CPUs and node of its attributes, as the kernel prints it (a trace has
+  // no mask: all possible CPUs, the model's default).
+  std::vector<int> cpus;
+  for (int cpu = 0; e.pool.cpu < 0 && cpu < std::min(possible_cpus_, CMWQ_KERNEL_CPUMASK_WORDS * 64); ++cpu)
+    if (e.pool.cpumask[cpu / 64] >> (cpu % 64) & 1) cpus.push_back(cpu);
+  std::uint32_t identity =
+      cpus.empty() ? 0 : intern(cmwq::pool_identity(cpus, e.pool.node, e.pool.flags, e.pool.nice), CMWQ_NAME_WORKER, e);
   auto& rec = append<cmwq_ev_state>(CMWQ_EV_POOL_CREATE, e, e.pool.cpu);
+  rec.func = identity;
   rec.pool = e.pool.id;
   pool_fields(rec, e.pool.id);
   rec.nr_active = -1;

@@ -43,7 +43,7 @@ class KernelStreamTest : public ::testing::Test {
     e.work = kWork;
     e.func = kFunc;
     e.wq = kWq;
-    e.pool = cmwq_kernel_pool{0, 0, 0, 0, 0, 1, 1, 2, 0};
+    e.pool = cmwq_kernel_pool{0, 0, 0, 0, 0, 1, 1, 2, 0, 0, {}};
     e.req_cpu = 256;  // WORK_CPU_UNBOUND: NR_CPUS
     e.nr_active = 0;
     e.max_active = 1024;
@@ -189,6 +189,19 @@ TEST_F(KernelStreamTest, AnItemTheKernelMarkedCpuIntensiveIsAHog) {
                       "workqueue: vmstat_update hogged CPU for >20000us 5 times, consider switching to WQ_UNBOUND"}));
   EXPECT_EQ(model_.hogs().at("vmstat_update"), 5u);
   EXPECT_EQ(model_.anomalies(), 0u);
+}
+
+// An unbound pool prints its attributes' CPUs and its node, as pr_cont_pool_info() does; without a
+// mask (an imported trace), all possible CPUs and no node.
+TEST_F(KernelStreamTest, AnUnboundPoolHasTheCpusOfItsAttributes) {
+  auto e = event(CMWQ_EV_WORK_QUEUE, 1 * kSec, 1);
+  e.pool = cmwq_kernel_pool{5, -1, 0, 0, 0x4, 0, 1, 1, 0, 0, {0b10}};
+  feed(e);
+  e.work += 64;
+  e.pool = cmwq_kernel_pool{6, -1, -1, -20, 0x4, 0, 1, 1, 0, 0, {}};
+  feed(e);
+  EXPECT_EQ(model_.pool_identity(model_.pools().at(5)), " cpus=1 node=0 flags=0x4 nice=0");
+  EXPECT_EQ(model_.pool_identity(model_.pools().at(6)), " cpus=0-1 flags=0x4 nice=-20");
 }
 
 TEST_F(KernelStreamTest, AStuckPoolIsReportedInTheKernelsWords) {
