@@ -56,15 +56,13 @@ void store_counts(Recording& rec, const Ingest& ingest, const cmwq_bpf_stats& st
   rec.count("sched_dropped", st.sched_dropped, "off/on-CPU records the kernel's ring buffer had no room for");
 }
 
-/// wq_monitor.py's --json object of one workqueue, with when it was read: wall-clock seconds
-/// (`timestamp`, as wq_monitor.py) and the CLOCK_MONOTONIC ns around the read (`read_ns`); and its
-/// WQ_* `flags`.
-/// cpu_time is in microseconds, as the kernel counts it; null: not known.
-std::string monitor_json(const cmwq::report::Monitor& m, std::int64_t begin_ns, std::int64_t end_ns) {
+/// wq_monitor.py's --json object of one workqueue; cpu_time in microseconds, as the kernel counts
+/// it; null: not known.
+std::string monitor_json(const cmwq::report::Monitor& m, double timestamp, std::int64_t begin_ns,
+                         std::int64_t end_ns) {
   auto known = [](bool k, std::uint64_t n) { return k ? nlohmann::ordered_json(n) : nlohmann::ordered_json(nullptr); };
-  using std::chrono::system_clock;
   nlohmann::ordered_json j = {  // in wq_monitor.py's order
-      {"timestamp", std::chrono::duration<double>(system_clock::now().time_since_epoch()).count()},
+      {"timestamp", timestamp},
       {"read_ns", {begin_ns, end_ns}},
       {"name", m.name},
       {"flags", m.flags},
@@ -79,6 +77,13 @@ std::string monitor_json(const cmwq::report::Monitor& m, std::int64_t begin_ns, 
       {"mayday", known(m.internals_known, m.mayday)},
       {"rescued", known(m.internals_known, m.rescued)}};
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+/// wq_monitor.py's --json lines of one reading: its wall-clock seconds (`timestamp`, as wq_monitor.py),
+/// and the CLOCK_MONOTONIC ns around it (`read_ns`); with each workqueue's WQ_* `flags`.
+void print_json(const std::vector<cmwq::report::Monitor>& wqs, std::int64_t begin_ns, std::int64_t end_ns) {
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  for (const cmwq::report::Monitor& m : wqs) fmt::print("{}\n", monitor_json(m, now, begin_ns, end_ns));
 }
 
 /// stats --kernel from the kernel's own counters: wq_monitor.py's table of every workqueue, at once
@@ -97,7 +102,7 @@ int counter_stats(Session& session, std::unique_ptr<KernelCounters> source, doub
     if (now >= next) {
       KernelCounts k = counters.read();
       if (json) {
-        for (const auto& m : k.wqs) fmt::print("{}\n", monitor_json(m, k.begin_ns, k.end_ns));
+        print_json(k.wqs, k.begin_ns, k.end_ns);
       } else {
         fmt::print("wq_monitor at {:.3f}s:\n", static_cast<double>(k.begin_ns - start) / 1e9);
         for (const std::string& row : cmwq::report::wq_monitor_table(k.wqs)) fmt::print("{}\n", row);
@@ -217,7 +222,7 @@ int live_stats(const Target& target, double interval_s, int count, int top, bool
       fmt::print("{} at {:.3f}s:\n", top ? "top functions" : "wq_monitor", static_cast<double>(now - start) / 1e9);
     for (auto& [id, model] : ingest.trace().models()) {
       if (json) {  // the kernel's one stream
-        for (const auto& m : model.monitor()) fmt::print("{}\n", monitor_json(m, now, now));
+        print_json(model.monitor(), now, now);
         continue;
       }
       if (ingest.trace().models().size() > 1) fmt::print("# stream {}\n", id);
