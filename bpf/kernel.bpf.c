@@ -73,6 +73,22 @@ static __always_inline struct cmwq_kernel_event *reserve(__u16 kind, struct task
   return e;
 }
 
+/* An unbound pool's CPUs, as pr_cont_pool_info() prints them. cpumask_var_t is a pointer with
+ * CONFIG_CPUMASK_OFFSTACK, an array of one otherwise: as the kernel this is built against has it. */
+static __always_inline void read_cpumask(struct cmwq_kernel_event *e, struct workqueue_attrs *attrs)
+{
+  const void *bits = __builtin_preserve_access_index(&attrs->cpumask);
+  __u32 size = sizeof(struct cpumask);
+
+  if (!attrs)
+    return;
+  if (__builtin_types_compatible_p(typeof(attrs->cpumask), struct cpumask *))
+    bpf_probe_read_kernel(&bits, sizeof(bits), bits);
+  if (size > sizeof(e->pool.cpumask))
+    size = sizeof(e->pool.cpumask);
+  bpf_probe_read_kernel(e->pool.cpumask, size, bits);
+}
+
 static __always_inline void read_pool(struct cmwq_kernel_event *e, struct worker_pool *pool)
 {
   if (!pool)
@@ -86,6 +102,8 @@ static __always_inline void read_pool(struct cmwq_kernel_event *e, struct worker
   e->pool.nr_idle = BPF_CORE_READ(pool, nr_idle);
   e->pool.nr_workers = BPF_CORE_READ(pool, nr_workers);
   e->pool.worklist_empty = BPF_CORE_READ(pool, worklist.next) == &pool->worklist;
+  if (e->pool.cpu < 0)
+    read_cpumask(e, BPF_CORE_READ(pool, attrs));
 }
 
 static __always_inline void read_pwq(struct cmwq_kernel_event *e, struct pool_workqueue *pwq)

@@ -7,6 +7,7 @@
 #include "cmwq/events.h"
 
 #define CMWQ_KERNEL_WQ_NAME 32 /* WQ_NAME_LEN */
+#define CMWQ_KERNEL_CPUMASK_WORDS 4 /* an unbound pool's CPUs: the first 256 */
 
 /* struct worker_pool's fields, read when the record was made; id -1 when there is no pool. */
 struct cmwq_kernel_pool {
@@ -14,6 +15,8 @@ struct cmwq_kernel_pool {
   cmwq_u32 flags;
   cmwq_s32 nr_running, nr_idle, nr_workers;
   cmwq_u32 worklist_empty; /* exact only where the pool's lock is held: WORK_QUEUE, WORK_ACTIVATE */
+  cmwq_u32 pad;
+  cmwq_u64 cpumask[CMWQ_KERNEL_CPUMASK_WORDS]; /* an unbound pool's (cpu -1) attrs->cpumask; 0 otherwise */
 };
 
 /* kind is an enum cmwq_event_kind: WORK_QUEUE, WORK_ACTIVATE, WORK_START, WORK_END (tracepoints);

@@ -121,8 +121,10 @@ void Ingest::apply(int stream, const cmwq::Record& r) {
   trace_.apply(stream, r);
   // The kernel's workqueues, traced (session 1 on): an imported kernel log's reports (session 0) list
   // the items of a dump at its instant, which is no queueing rate.
-  if (r.h->kind == CMWQ_EV_HELLO && stream != kSchedStream && r.hello()->system == 0 && r.hello()->session)
+  if (r.h->kind == CMWQ_EV_HELLO && stream != kSchedStream && r.hello()->system == 0 && r.hello()->session) {
     dogs_.at(stream)->watch_queue_storms(storm_);
+    dogs_.at(stream)->hog_thresh(hog_thresh_);
+  }
   if (rec_) rec_->snapshot_if_due(trace_);
 }
 

@@ -48,6 +48,8 @@ class Ingest {
 
   /// The kernel's streams report functions queued more than `per_second` times in a second (0: never).
   void watch_queue_storms(std::uint64_t per_second) { storm_ = per_second; }
+  /// The kernel's streams name this CPU-intensive threshold in hog alerts (wq_cpu_intensive_thresh_us).
+  void kernel_hog_thresh(std::int64_t ns) { hog_thresh_ = ns; }
   /// Calls `f` with each stream's model when it is made, before its first record: to add observers.
   void on_new_model(std::function<void(int stream, Model&)> f) { on_new_ = std::move(f); }
 
@@ -99,6 +101,7 @@ class Ingest {
   std::multimap<std::int64_t, cmwq_ev_state> held_;  // sched records by time: the CPUs' interleave
   std::uint64_t ring_dropped_ = 0;
   std::uint64_t storm_ = kQueueStorm;
+  std::int64_t hog_thresh_ = cmwq::WQ_CPU_INTENSIVE_THRESH;
   std::int64_t now_ = 0;  // live: the clock at the last tick (CLOCK_MONOTONIC, as the records)
   IngestCounts counts_;
 };

@@ -27,4 +27,17 @@ KernelSymbols KernelSymbols::load(const std::string& path) {
   return syms;
 }
 
+std::uint64_t KernelSymbols::address(const std::string& name, const std::string& path) {
+  std::ifstream in(path);
+  std::string line, addr, type, sym;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    if (fields >> addr >> type >> sym && sym == name) {
+      if (std::uint64_t a = std::strtoull(addr.c_str(), nullptr, 16)) return a;
+      throw TracerError(fmt::format("{} hides the address of {} (kernel.kptr_restrict): run wqscope as root", path, name));
+    }
+  }
+  throw TracerError(fmt::format("{} does not list {}", path, name));
+}
+
 }  // namespace wqscope

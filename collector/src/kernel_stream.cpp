@@ -1,6 +1,7 @@
 #include "kernel_stream.h"
 
 #include <cmwq/constants.h>
+#include <cmwq/report.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -71,7 +72,15 @@ void KernelStream::announce_pool(const cmwq_kernel_event& e) {
   bool added = !pools_.contains(e.pool.id);
   pools_[e.pool.id] = e.pool;
   if (!added) return;
+  // An unbound pool with the CPUs and node of its attributes, as the kernel prints it (a trace has
+  // no mask: all possible CPUs, the model's default).
+  std::vector<int> cpus;
+  for (int cpu = 0; e.pool.cpu < 0 && cpu < std::min(possible_cpus_, CMWQ_KERNEL_CPUMASK_WORDS * 64); ++cpu)
+    if (e.pool.cpumask[cpu / 64] >> (cpu % 64) & 1) cpus.push_back(cpu);
+  std::uint32_t identity =
+      cpus.empty() ? 0 : intern(cmwq::pool_identity(cpus, e.pool.node, e.pool.flags, e.pool.nice), CMWQ_NAME_WORKER, e);
   auto& rec = append<cmwq_ev_state>(CMWQ_EV_POOL_CREATE, e, e.pool.cpu);
+  rec.func = identity;
   rec.pool = e.pool.id;
   pool_fields(rec, e.pool.id);
   rec.nr_active = -1;
@@ -159,9 +168,18 @@ void KernelStream::work_event(const cmwq_kernel_event& e) {
     case CMWQ_EV_WORK_END: {
       Worker& w = worker(e);
       if (w.work != e.work) break;  // it started before the recording: the model never saw it start
+      const auto cpu_ns = static_cast<std::int64_t>(e.runtime_ns - w.started_runtime);
+      // wq_worker_tick() marked it CPU-intensive: its CPU time passed wq_cpu_intensive_thresh_us (not
+      // its workqueue's WQ_CPU_INTENSIVE, set at start). The mark is cleared only after execute_end;
+      // when, inside the item, the kernel marked it is not seen.
+      if ((e.worker_flags & cmwq::WORKER_CPU_INTENSIVE) && !(e.wq_flags & cmwq::WQ_CPU_INTENSIVE)) {
+        auto& hog = state(CMWQ_EV_CPU_INTENSIVE, e, func);
+        hog.worker = static_cast<std::int32_t>(e.tid);
+        hog.arg = cpu_ns;
+      }
       auto& rec = state(CMWQ_EV_WORK_END, e, func);
       rec.worker = static_cast<std::int32_t>(e.tid);
-      rec.arg = static_cast<std::int64_t>(e.runtime_ns - w.started_runtime);
+      rec.arg = cpu_ns;
       w.work = 0;
       break;
     }

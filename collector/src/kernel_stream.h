@@ -5,6 +5,7 @@
 // idle when it goes to sleep with WORKER_IDLE set, sleeping when it waits inside an item. Items taken
 // back off their list unseen (no try_to_grab_pending program) are cancelled when queued again, or
 // when their pool, under its lock, shows an empty worklist and no worker starts them soon after.
+// An item the kernel marked CPU-intensive (its hog) is told at its end.
 #pragma once
 
 #include "kallsyms.h"

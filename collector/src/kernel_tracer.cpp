@@ -32,6 +32,13 @@ std::int64_t kernel_watchdog_thresh_ns() {
   return (in && s > 0 ? s : 30) * 1'000'000'000LL;
 }
 
+std::int64_t kernel_cpu_intensive_thresh_ns() {
+  std::ifstream in("/sys/module/workqueue/parameters/cpu_intensive_thresh_us");
+  long long us = 10'000;
+  in >> us;
+  return (in && us > 0 ? us : 10'000) * 1'000LL;
+}
+
 KernelTracer::KernelTracer(Tracer::BatchFn fn, std::uint32_t ring_buffer_bytes, bool raw_pointers)
     // Read while still privileged: the session drops its capabilities once attached.
     : fn_(std::move(fn)),

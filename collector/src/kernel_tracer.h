@@ -13,6 +13,8 @@ namespace wqscope {
 
 /// The kernel's workqueue watchdog threshold (workqueue.watchdog_thresh), 30 s when unreadable.
 std::int64_t kernel_watchdog_thresh_ns();
+/// The kernel's CPU-intensive threshold (workqueue.cpu_intensive_thresh_us, 6.5 on), 10 ms when unreadable.
+std::int64_t kernel_cpu_intensive_thresh_ns();
 
 class KernelTracer : public EventSource {
  public:

@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
                "  wqscope stats trace.db --interval 1     # wq_monitor's table every second\n"
                "  wqscope stats --top trace.db            # the functions queued, run and burning CPU the most\n"
                "  sudo wqscope watch --kernel --thresh 10s  # the kernel's own workqueues\n"
-               "  sudo wqscope stats --kernel              # wq_monitor.py's table for the running kernel\n"
+               "  sudo wqscope stats --kernel              # wq_monitor.py's table: the kernel's own counters\n"
                "  wqscope replay --thresh 5s trace.db     # watch's alerts, from the recording\n"
                "  wqscope import console.log -o report.db  # kernel lockup reports (dmesg, journalctl, serial, mail)\n"
                "  wqscope import trace.dat -o trace.db     # a trace of the workqueue tracepoints (also ftrace, perf text)\n"
@@ -193,6 +193,9 @@ int main(int argc, char** argv) {
   stats->add_flag("--top{10}", top, "the functions that dominate instead: by queue rate, run count and CPU time, with "
                                     "who queued them and the kworkers that ran them (--top=N: N of each, default 10)")
       ->check(CLI::PositiveNumber);
+  bool stats_json = false;
+  stats->add_flag("--json", stats_json, "--kernel: wq_monitor.py's --json lines (one object per workqueue and "
+                                        "reading) instead of the table");
   int count = 0;
   stats->add_option("--count", count, "--kernel: stop after this many tables (default: at Ctrl-C)")
       ->check(CLI::PositiveNumber);
@@ -257,10 +260,11 @@ int main(int argc, char** argv) {
       std::optional<double> every;
       if (interval_opt->count())
         every = static_cast<double>(cmwq::cli::parse_duration(interval, "--interval", {.max_ns = kMaxInterval})) / 1e9;
+      if (stats_json && (!stats_kernel || top)) throw OptionError("--json goes with --kernel, without --top");
       if (!stats_kernel) return wqscope::stats(db, every, top);
 #if WQSCOPE_CAPTURE
       target.kernel = true;
-      return wqscope::live_stats(target, every.value_or(1.0), count, top);
+      return wqscope::live_stats(target, every.value_or(1.0), count, top, stats_json);
 #endif
     }
     if (import->parsed()) {

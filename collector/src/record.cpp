@@ -4,6 +4,8 @@
 
 #include "alerts.h"
 #include "ingest.h"
+#include "kernel_counters.h"
+#include "kernel_tracer.h"
 #include "metrics.h"
 #include "recording.h"
 #include "session.h"
@@ -12,8 +14,10 @@
 #include <cmwq/report.h>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 
 namespace wqscope {
@@ -52,6 +56,71 @@ void store_counts(Recording& rec, const Ingest& ingest, const cmwq_bpf_stats& st
   rec.count("sched_dropped", st.sched_dropped, "off/on-CPU records the kernel's ring buffer had no room for");
 }
 
+/// wq_monitor.py's --json object of one workqueue; cpu_time in microseconds, as the kernel counts
+/// it; null: not known.
+std::string monitor_json(const cmwq::report::Monitor& m, double timestamp, std::int64_t begin_ns,
+                         std::int64_t end_ns) {
+  auto known = [](bool k, std::uint64_t n) { return k ? nlohmann::ordered_json(n) : nlohmann::ordered_json(nullptr); };
+  nlohmann::ordered_json j = {  // in wq_monitor.py's order
+      {"timestamp", timestamp},
+      {"read_ns", {begin_ns, end_ns}},
+      {"name", m.name},
+      {"flags", m.flags},
+      {"unbound", (m.flags & cmwq::WQ_UNBOUND) != 0},
+      {"mem_reclaim", (m.flags & cmwq::WQ_MEM_RECLAIM) != 0},
+      {"started", m.started},
+      {"completed", m.completed},
+      {"cpu_time", m.cpu_time_ns / 1000},
+      {"cpu_intensive", known(m.internals_known, m.cpu_intensive)},
+      {"cm_wakeup", known(m.cm_known, m.cm_wakeup)},
+      {"repatriated", known(m.cm_known, m.repatriated)},
+      {"mayday", known(m.internals_known, m.mayday)},
+      {"rescued", known(m.internals_known, m.rescued)}};
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+/// wq_monitor.py's --json lines of one reading: its wall-clock seconds (`timestamp`, as wq_monitor.py),
+/// and the CLOCK_MONOTONIC ns around it (`read_ns`); with each workqueue's WQ_* `flags`.
+void print_json(const std::vector<cmwq::report::Monitor>& wqs, std::int64_t begin_ns, std::int64_t end_ns) {
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  for (const cmwq::report::Monitor& m : wqs) fmt::print("{}\n", monitor_json(m, now, begin_ns, end_ns));
+}
+
+/// stats --kernel from the kernel's own counters: wq_monitor.py's table of every workqueue, at once
+/// and then every `interval_s`.
+int counter_stats(Session& session, std::unique_ptr<KernelCounters> source, double interval_s, int count, bool json) {
+  KernelCounters& counters = *source;
+  session.attach(std::move(source));
+  fmt::print(stderr, "wqscope: wq_monitor of the kernel's workqueues, from its own counters (each pool_workqueue's "
+                     "stats[], since its workqueue was created), every {} s (Ctrl-C to stop)\n",
+             interval_s);
+  const std::int64_t start = mono_ns(), step = static_cast<std::int64_t>(interval_s * 1e9);
+  std::int64_t next = start;
+  int printed = 0;
+  bool warned = false;
+  std::string reason = session.run([&](std::int64_t now) {
+    if (now >= next) {
+      KernelCounts k = counters.read();
+      if (json) {
+        print_json(k.wqs, k.begin_ns, k.end_ns);
+      } else {
+        fmt::print("wq_monitor at {:.3f}s:\n", static_cast<double>(k.begin_ns - start) / 1e9);
+        for (const std::string& row : cmwq::report::wq_monitor_table(k.wqs)) fmt::print("{}\n", row);
+        fmt::print("\n");
+      }
+      std::fflush(stdout);
+      if (k.truncated && !std::exchange(warned, true))
+        fmt::print(stderr, "wqscope: warning: {} workqueues were left out: the reader has room for {}\n", k.truncated,
+                   CMWQ_KSTATS_MAX_WQS);
+      next += step;
+      if (count && ++printed >= count) session.stop();
+    }
+    return static_cast<int>(std::clamp<std::int64_t>((next - mono_ns()) / 1'000'000 + 1, 1, 50));
+  });
+  fmt::print(stderr, "wqscope: {}\n", reason);
+  return 0;
+}
+
 }  // namespace
 
 int record(const Target& target, const std::string& output, std::int64_t thresh_ns, std::optional<gid_t> group) {
@@ -80,6 +149,7 @@ int watch(const Target& target, const WatchOptions& opt) {
                   if (!opt.quiet) printer.print(raised, model);
                 });
   ingest.watch_queue_storms(opt.storm);
+  if (target.kernel) ingest.kernel_hog_thresh(kernel_cpu_intensive_thresh_ns());
   const auto pid = static_cast<std::uint32_t>(session.pid());
   session.attach(
       [&](std::uint64_t stream, std::span<const std::byte> bytes, std::uint64_t) {
@@ -125,8 +195,16 @@ int watch(const Target& target, const WatchOptions& opt) {
   return 0;
 }
 
-int live_stats(const Target& target, double interval_s, int count, int top) {
+int live_stats(const Target& target, double interval_s, int count, int top, bool json) {
   Session session(target);
+  if (target.kernel && !top) {
+    std::string why;
+    if (auto counters = KernelCounters::open(why))
+      return counter_stats(session, std::move(counters), interval_s, count, json);
+    fmt::print(stderr, "wqscope: note: {}: counted from the tracepoints instead, from now on, for the workqueues seen "
+                       "active, '?' where they cannot tell\n",
+               why);
+  }
   Ingest ingest(nullptr, INT64_MAX / 2, Ingest::Clock::live);
   std::map<int, TopFunctions> tops;  // by stream: each interval's
   ingest.on_new_model([&](int stream, Model& m) { m.add_observer(&tops[stream]); });
@@ -140,8 +218,13 @@ int live_stats(const Target& target, double interval_s, int count, int top) {
   std::int64_t next = start + step, last = start;
   int printed = 0;
   auto table = [&](std::int64_t now) {
-    fmt::print("{} at {:.3f}s:\n", top ? "top functions" : "wq_monitor", static_cast<double>(now - start) / 1e9);
+    if (!json)
+      fmt::print("{} at {:.3f}s:\n", top ? "top functions" : "wq_monitor", static_cast<double>(now - start) / 1e9);
     for (auto& [id, model] : ingest.trace().models()) {
+      if (json) {  // the kernel's one stream
+        print_json(model.monitor(), now, now);
+        continue;
+      }
       if (ingest.trace().models().size() > 1) fmt::print("# stream {}\n", id);
       std::vector<std::string> rows =
           top ? tops[id].tables(now - last, top) : cmwq::report::wq_monitor_table(model.monitor());
@@ -149,7 +232,7 @@ int live_stats(const Target& target, double interval_s, int count, int top) {
       tops[id] = TopFunctions{};
     }
     last = now;
-    fmt::print("\n");
+    if (!json) fmt::print("\n");
     std::fflush(stdout);
     ++printed;
   };

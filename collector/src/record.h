@@ -34,9 +34,11 @@ int watch(const Target&, const WatchOptions&);
 /// longer than `thresh_ns` in the alerts table. Returns the process exit status.
 int record(const Target&, const std::string& output, std::int64_t thresh_ns, std::optional<gid_t> group);
 
-/// wq_monitor's table of the target's workqueues (the kernel's with Target::kernel), live: every
-/// `interval_s` seconds, `count` times (0: until the session ends); with `top` > 0 the functions by
-/// queue rate, run count and CPU time over each interval instead (TopFunctions).
-int live_stats(const Target&, double interval_s, int count, int top = 0);
+/// wq_monitor's table of the target's workqueues, live: every `interval_s` seconds, `count` times
+/// (0: until the session ends); with `top` > 0 the functions by queue rate, run count and CPU time over
+/// each interval instead (TopFunctions); `json`: wq_monitor.py's --json lines instead of the table.
+/// With Target::kernel, the table is the kernel's own counters of all its workqueues (KernelCounters)
+/// where it keeps them (6.5 on), otherwise what the tracepoints show from now on.
+int live_stats(const Target&, double interval_s, int count, int top = 0, bool json = false);
 
 }  // namespace wqscope

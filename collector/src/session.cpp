@@ -189,6 +189,11 @@ void Session::attach(Tracer::BatchFn fn, Tracer::SchedFn sched) {
   drop_capabilities();
 }
 
+void Session::attach(std::unique_ptr<EventSource> source) {
+  tracer_ = std::move(source);
+  drop_capabilities();
+}
+
 bool drop_thread_capabilities() {
   // capset changes the calling thread only: every thread calls this for itself.
   __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};

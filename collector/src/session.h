@@ -35,6 +35,8 @@ class Session {
   /// Attaches the tracer; the pool's records go to `fn`, the kernel's off/on-CPU records to `sched`
   /// (in kernel mode all go to `fn`, in order).
   void attach(Tracer::BatchFn fn, Tracer::SchedFn sched = [](const cmwq_ev_state&) {});
+  /// Attaches a source the caller made (kernel mode's counters, KernelCounters): run() polls it.
+  void attach(std::unique_ptr<EventSource> source);
   /// Lets the command run, then polls until the session ends. `tick(now)` runs after every poll
   /// and returns how long the next poll may wait (ms). Returns why the session ended.
   std::string run(const std::function<int(std::int64_t now)>& tick);

@@ -47,8 +47,7 @@ void Watchdog::on_cpu_hog(const WorkInstance& w, std::uint64_t count, std::int64
   a.kind = AlertKind::CpuHog;
   a.pool = w.pool;
   a.wq = w.func;
-  // The model does not know the pool's threshold: the kernel's default is what libcmwq uses unless told.
-  a.message = cmwq::hog_line(w.func, cmwq::WQ_CPU_INTENSIVE_THRESH, count);
+  a.message = cmwq::hog_line(w.func, hog_thresh_, count);
   a.time_ns = ts;
   raised_.push_back(std::move(a));
 }

@@ -8,6 +8,8 @@
 #include "alert_kind.h"
 #include "model.h"
 
+#include <cmwq/constants.h>
+
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -39,6 +41,9 @@ class Watchdog : public ModelObserver {
   /// Reports a function queued more than `per_second` times within a second (0: never), once per
   /// storm: until a second passes with no more than that.
   void watch_queue_storms(std::uint64_t per_second) { storm_ = per_second; }
+  /// The CPU-intensive threshold hog alerts name (the kernel's wq_cpu_intensive_thresh_us); libcmwq's
+  /// default, the kernel's, unless told.
+  void hog_thresh(std::int64_t ns) { hog_thresh_ = ns; }
   /// New alerts at `now`: each stall is reported once, until its pool makes progress; then the
   /// alerts the records raised since the last check.
   std::vector<Alert> check(const Model&, std::int64_t now);
@@ -76,6 +81,7 @@ class Watchdog : public ModelObserver {
   std::map<int, std::int64_t> reported_worker_;      // worker -> the off-CPU stamp its alert was about
   std::vector<Alert> raised_;             // by records, since the last check
   std::uint64_t storm_ = 0;
+  std::int64_t hog_thresh_ = cmwq::WQ_CPU_INTENSIVE_THRESH;
   std::map<std::pair<std::string, std::string>, Rate> rates_;  // by (function, workqueue)
 };
 

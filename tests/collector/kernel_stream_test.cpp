@@ -43,7 +43,7 @@ class KernelStreamTest : public ::testing::Test {
     e.work = kWork;
     e.func = kFunc;
     e.wq = kWq;
-    e.pool = cmwq_kernel_pool{0, 0, 0, 0, 0, 1, 1, 2, 0};
+    e.pool = cmwq_kernel_pool{0, 0, 0, 0, 0, 1, 1, 2, 0, 0, {}};
     e.req_cpu = 256;  // WORK_CPU_UNBOUND: NR_CPUS
     e.nr_active = 0;
     e.max_active = 1024;
@@ -154,6 +154,54 @@ TEST_F(KernelStreamTest, AnItemsLifeWithAWaitInside) {
   EXPECT_EQ(wq.counters.completed, 1u);
   EXPECT_FALSE(model_.workers().at(kWorker).hidden_block);  // the kernel's waits are always announced
   EXPECT_TRUE(model_.pools().at(0).worklist.empty());
+}
+
+// wq_worker_tick() marks an item that runs past wq_cpu_intensive_thresh_us WORKER_CPU_INTENSIVE, a
+// flag the kworker keeps until after execute_end: its end says so, and watch reports the function in
+// the kernel's words (wq_cpu_intensive_report: the 4th time, then 5th, 7th, 11th...), with the
+// threshold it was given. WQ_CPU_INTENSIVE workqueues set the flag at every start: no hog.
+TEST_F(KernelStreamTest, AnItemTheKernelMarkedCpuIntensiveIsAHog) {
+  Watchdog dog(30 * kSec);
+  dog.hog_thresh(20'000'000);
+  model_.add_observer(&dog);
+  std::vector<std::string> said;
+  auto run = [&](int i, std::uint32_t worker_flags, std::uint32_t wq_flags) {
+    queue(i * kSec);
+    auto start = event(CMWQ_EV_WORK_START, i * kSec + 1);
+    start.wq_flags = wq_flags;
+    start.worker_flags = wq_flags & cmwq::WQ_CPU_INTENSIVE ? std::uint32_t{cmwq::WORKER_CPU_INTENSIVE} : 0u;
+    feed(start);
+    auto end = event(CMWQ_EV_WORK_END, i * kSec + 30'000'000);
+    end.wq_flags = wq_flags;
+    end.worker_flags = worker_flags;
+    end.runtime_ns = 25'000'000;
+    feed(end);
+    for (const Alert& a : dog.check(model_, i * kSec + 30'000'000)) said.push_back(a.message);
+  };
+  for (int i = 1; i <= 3; ++i) run(i, cmwq::WORKER_CPU_INTENSIVE, 0x100);
+  EXPECT_TRUE(said.empty());  // from the 4th time on
+  run(4, cmwq::WORKER_CPU_INTENSIVE, 0x100);
+  run(5, 0, 0x100);  // a short one
+  run(6, cmwq::WORKER_CPU_INTENSIVE, 0x100 | cmwq::WQ_CPU_INTENSIVE);  // its workqueue's flag, not a hog
+  run(7, cmwq::WORKER_CPU_INTENSIVE, 0x100);
+  EXPECT_EQ(said, (std::vector<std::string>{
+                      "workqueue: vmstat_update hogged CPU for >20000us 4 times, consider switching to WQ_UNBOUND",
+                      "workqueue: vmstat_update hogged CPU for >20000us 5 times, consider switching to WQ_UNBOUND"}));
+  EXPECT_EQ(model_.hogs().at("vmstat_update"), 5u);
+  EXPECT_EQ(model_.anomalies(), 0u);
+}
+
+// An unbound pool prints its attributes' CPUs and its node, as pr_cont_pool_info() does; without a
+// mask (an imported trace), all possible CPUs and no node.
+TEST_F(KernelStreamTest, AnUnboundPoolHasTheCpusOfItsAttributes) {
+  auto e = event(CMWQ_EV_WORK_QUEUE, 1 * kSec, 1);
+  e.pool = cmwq_kernel_pool{5, -1, 0, 0, 0x4, 0, 1, 1, 0, 0, {0b10}};
+  feed(e);
+  e.work += 64;
+  e.pool = cmwq_kernel_pool{6, -1, -1, -20, 0x4, 0, 1, 1, 0, 0, {}};
+  feed(e);
+  EXPECT_EQ(model_.pool_identity(model_.pools().at(5)), " cpus=1 node=0 flags=0x4 nice=0");
+  EXPECT_EQ(model_.pool_identity(model_.pools().at(6)), " cpus=0-1 flags=0x4 nice=-20");
 }
 
 TEST_F(KernelStreamTest, AStuckPoolIsReportedInTheKernelsWords) {

@@ -83,6 +83,17 @@ total=$(awk -F'|' '{ n += $2 } END { print n }' "$tmp/ours")
 grep -qE '^(wb_workfn|ext4_end_io_rsv_work|blk_mq_run_work_fn|blk_mq_requeue_work|flush_to_ldisc)\|' "$tmp/ours" \
   || fail "none of the workload's functions (writeback, ext4, block layer) was recorded"
 
+# Unbound pools (ext4-rsv-conversion's, writeback's) are named by their attributes' cpumask, read
+# through BTF: within the possible CPUs, as pr_cont_pool_info() prints it (flags=0x4: DISASSOCIATED).
+unbound=$(q "$db" "SELECT DISTINCT text FROM names WHERE text LIKE ' cpus=%'")
+[[ -n $unbound ]] || fail "no unbound pool named by its cpumask: $(q "$db" 'SELECT * FROM names')"
+while read -r line; do
+  [[ $line =~ ^cpus=([0-9,-]+)(\ node=[0-9]+)?\ flags=0x[0-9a-f]*4\ nice=-?[0-9]+$ ]] || fail "unbound pool: '$line'"
+  python3 -c "import sys; r = lambda s: {c for p in s.split(',') for c in range(int(p.split('-')[0]), int(p.split('-')[-1]) + 1)}
+sys.exit(not r(sys.argv[1]) <= r(open('/sys/devices/system/cpu/possible').read().strip()))" "${BASH_REMATCH[1]}" \
+    || fail "unbound pool's CPUs ${BASH_REMATCH[1]} are not possible CPUs"
+done <<<"$unbound"
+
 # The readers work on kernel recordings unchanged.
 "$wqscope" show "$db" > "$tmp/show" || fail "show"
 grep -q "^Showing busy workqueues and worker pools:" "$tmp/show" || fail "show: $(cat "$tmp/show")"

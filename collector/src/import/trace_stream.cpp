@@ -178,7 +178,7 @@ class Translator {
     if (pool >= 0) {
       const Pool& p = pools_[pool];
       k.pool = cmwq_kernel_pool{pool, p.cpu, p.cpu >= 0 ? 0 : cmwq::NUMA_NO_NODE, p.nice, p.flags,
-                                p.nr_running, p.nr_idle, p.nr_workers, 0};
+                                p.nr_running, p.nr_idle, p.nr_workers, 0, 0, {}};
     }
     if (wq) {
       const Wq& w = wqs_[wq];

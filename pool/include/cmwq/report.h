@@ -90,7 +90,7 @@ struct Monitor {
   bool internals_known = true;  // CPU-intensive marks, maydays, rescues: the kernel's tracepoints do not say them
 };
 
-/// wq_monitor.py's table: total, infl, CPUtime, CPUhog, CMW/RPR, mayday, rescued ("?": not known).
+/// wq_monitor.py's table: total, infl, CPUtime, CPUitsv, CMW/RPR, mayday, rescued ("?": not known).
 std::vector<std::string> wq_monitor_table(const std::vector<Monitor>&);
 
 }  // namespace cmwq::report

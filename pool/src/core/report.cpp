@@ -150,7 +150,7 @@ std::vector<std::string> show_busy(const Busy& busy) {
 
 std::vector<std::string> wq_monitor_table(const std::vector<Monitor>& wqs) {
   std::vector<std::string> rows{fmt::format("{:<24} {:>8} {:>5} {:>8} {:>7} {:>7} {:>7} {:>7}", "", "total", "infl",
-                                            "CPUtime", "CPUhog", "CMW/RPR", "mayday", "rescued")};
+                                            "CPUtime", "CPUitsv", "CMW/RPR", "mayday", "rescued")};
   for (const Monitor& s : wqs) {
     bool unbound = s.flags & WQ_UNBOUND, reclaim = s.flags & WQ_MEM_RECLAIM;
     auto known = [&](std::uint64_t n) { return s.internals_known ? std::to_string(n) : std::string("?"); };
