@@ -41,11 +41,8 @@ Ingest::Source& Ingest::source(std::uint32_t pid, std::uint32_t system) {
   return it->second;
 }
 
-void Ingest::batch(std::uint32_t pid, std::uint64_t stream, std::span<const std::byte> bytes,
-                   std::uint64_t ring_dropped) {
+void Ingest::batch(std::uint32_t pid, std::uint64_t stream, std::span<const std::byte> bytes) {
   Source& src = source(pid, CMWQ_STREAM_SYSTEM(stream));
-  bool ring_lost = ring_dropped > ring_dropped_;
-  ring_dropped_ = std::max(ring_dropped_, ring_dropped);
   try {
     cmwq::for_each_record(bytes, [&](const cmwq::Record& r) {
       auto ts = static_cast<std::int64_t>(std::min<std::uint64_t>(r.h->ts, INT64_MAX));
@@ -54,9 +51,9 @@ void Ingest::batch(std::uint32_t pid, std::uint64_t stream, std::span<const std:
         ++counts_.out_of_sequence;
         return;
       }
-      if (r.h->seq == 0) {  // an import's off/on-CPU records (task states); live, only the kernel sends them
+      if (r.h->seq == 0) {  // off/on-CPU records (task states) of our translations; a process's come from the kernel
         bool sched = r.h->kind == CMWQ_EV_OFF_CPU || r.h->kind == CMWQ_EV_ON_CPU;
-        if (clock_ != Clock::live && sched) apply(src.id, r);
+        if ((clock_ != Clock::live || trust_task_states_) && sched) apply(src.id, r);
         else ++counts_.out_of_sequence;
         return;
       }
@@ -69,6 +66,9 @@ void Ingest::batch(std::uint32_t pid, std::uint64_t stream, std::span<const std:
         return;
       }
       if (src.next_seq && r.h->seq > src.next_seq) {
+        std::uint64_t ring_dropped = ring_dropped_count_ ? ring_dropped_count_() : 0;
+        bool ring_lost = ring_dropped > ring_dropped_;
+        ring_dropped_ = std::max(ring_dropped_, ring_dropped);
         std::uint32_t cause = src.cause ? src.cause
                               : ring_lost ? std::uint32_t{CMWQ_GAP_RING_BUFFER}
                                           : std::uint32_t{CMWQ_GAP_HANDOVER};

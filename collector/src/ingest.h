@@ -50,13 +50,17 @@ class Ingest {
   void watch_queue_storms(std::uint64_t per_second) { storm_ = per_second; }
   /// The kernel's streams name this CPU-intensive threshold in hog alerts (wq_cpu_intensive_thresh_us).
   void kernel_hog_thresh(std::int64_t ns) { hog_thresh_ = ns; }
+  /// The batches are wqscope's own translation of the kernel's events (kernel mode), not a process's:
+  /// their off/on-CPU records, outside the sequence, are applied as an import's are.
+  void trust_task_states() { trust_task_states_ = true; }
   /// Calls `f` with each stream's model when it is made, before its first record: to add observers.
   void on_new_model(std::function<void(int stream, Model&)> f) { on_new_ = std::move(f); }
 
+  /// Live: the BPF side's count of dropped events so far, asked when a gap is seen (to name its cause:
+  /// a syscall, so not at every batch).
+  void ring_dropped_from(std::function<std::uint64_t()> count) { ring_dropped_count_ = std::move(count); }
   /// One probe hit of process `pid`: the records of System CMWQ_STREAM_SYSTEM(`stream`).
-  /// `ring_dropped`: the BPF side's count of dropped events so far (names the cause of a gap).
-  void batch(std::uint32_t pid, std::uint64_t stream, std::span<const std::byte> bytes,
-             std::uint64_t ring_dropped = 0);
+  void batch(std::uint32_t pid, std::uint64_t stream, std::span<const std::byte> bytes);
   /// One of the kernel's off/on-CPU records of the target's threads: held until the pool's
   /// records have passed its time (they come up to a flush period late).
   void sched(const cmwq_ev_state&);
@@ -99,9 +103,11 @@ class Ingest {
   std::map<int, std::unique_ptr<Watchdog>> dogs_;  // by stream
   std::map<std::pair<std::uint32_t, std::uint32_t>, Source> sources_;  // by (pid, system)
   std::multimap<std::int64_t, cmwq_ev_state> held_;  // sched records by time: the CPUs' interleave
-  std::uint64_t ring_dropped_ = 0;
+  std::function<std::uint64_t()> ring_dropped_count_;
+  std::uint64_t ring_dropped_ = 0;  // its value at the last gap
   std::uint64_t storm_ = kQueueStorm;
   std::int64_t hog_thresh_ = cmwq::WQ_CPU_INTENSIVE_THRESH;
+  bool trust_task_states_ = false;
   std::int64_t now_ = 0;  // live: the clock at the last tick (CLOCK_MONOTONIC, as the records)
   IngestCounts counts_;
 };

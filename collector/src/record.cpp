@@ -149,13 +149,15 @@ int watch(const Target& target, const WatchOptions& opt) {
                   if (!opt.quiet) printer.print(raised, model);
                 });
   ingest.watch_queue_storms(opt.storm);
-  if (target.kernel) ingest.kernel_hog_thresh(kernel_cpu_intensive_thresh_ns());
+  if (target.kernel) {
+    ingest.trust_task_states();
+    ingest.kernel_hog_thresh(kernel_cpu_intensive_thresh_ns());
+  }
   const auto pid = static_cast<std::uint32_t>(session.pid());
-  session.attach(
-      [&](std::uint64_t stream, std::span<const std::byte> bytes, std::uint64_t) {
-        ingest.batch(pid, stream, bytes, session.stats().dropped_events);
-      },
-      [&](const cmwq_ev_state& e) { ingest.sched(e); });
+  ingest.ring_dropped_from([&] { return session.stats().dropped_events; });
+  session.attach([&](std::uint64_t stream, std::span<const std::byte> bytes,
+                     std::uint64_t) { ingest.batch(pid, stream, bytes); },
+                 [&](const cmwq_ev_state& e) { ingest.sched(e); });
   if (opt.quiet)
     fmt::print(stderr, "wqscope: recording {} into {} (Ctrl-C to stop)\n", printable(session.description()),
                opt.output);
@@ -206,11 +208,13 @@ int live_stats(const Target& target, double interval_s, int count, int top, bool
                why);
   }
   Ingest ingest(nullptr, INT64_MAX / 2, Ingest::Clock::live);
+  ingest.trust_task_states();  // stats --kernel only
   std::map<int, TopFunctions> tops;  // by stream: each interval's
   ingest.on_new_model([&](int stream, Model& m) { m.add_observer(&tops[stream]); });
   const auto pid = static_cast<std::uint32_t>(session.pid());
+  ingest.ring_dropped_from([&] { return session.stats().dropped_events; });
   session.attach([&](std::uint64_t stream, std::span<const std::byte> bytes,
-                     std::uint64_t) { ingest.batch(pid, stream, bytes, session.stats().dropped_events); },
+                     std::uint64_t) { ingest.batch(pid, stream, bytes); },
                  [&](const cmwq_ev_state& e) { ingest.sched(e); });
   fmt::print(stderr, "wqscope: {} of {} every {} s (Ctrl-C to stop)\n", top ? "top functions" : "wq_monitor",
              session.description(), interval_s);

@@ -36,6 +36,9 @@ db=$tmp/k.db
 [[ $(q "$db" "PRAGMA integrity_check") == ok ]] || fail "integrity"
 [[ $(q "$db" "SELECT pid, dropped_events, lost_events FROM run") == "0|0|0" ]] || fail "run: $(q "$db" 'SELECT * FROM run')"
 grep -q "Lost" "$tmp/bpftrace.err" && fail "bpftrace lost events: $(cat "$tmp/bpftrace.err")"
+# Kworkers wait inside items (I/O): their off-CPU records are kernel mode's own, none skipped.
+! grep -q "out of sequence" "$tmp/out" || fail "records skipped: $(cat "$tmp/out")"
+[[ $(q "$db" "SELECT count(*) > 0 FROM off_cpu") == 1 ]] || fail "no off-CPU interval of a kworker recorded"
 
 # The recording is given to the sudo user or a group: no value in it is a kernel address of
 # /proc/kallsyms (read here as root) or looks like one (0xffff...): items and unnamed functions are hashed.
