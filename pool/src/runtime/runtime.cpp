@@ -4,6 +4,8 @@
 #include <cmwq/probes.h>
 #include <cmwq/recorder.h>
 
+#include "handover.h"
+
 #include <fmt/format.h>
 
 #include <pthread.h>
@@ -71,6 +73,8 @@ struct LockCounters {
 };
 
 class CoreLock;
+/// Whether this thread is a timer thread, which delivers batches: it never waits for room in ready_.
+static thread_local bool t_delivers = false;
 /// The outer lock this thread holds shared, if any: a fast path never takes a second one.
 static thread_local const CoreLock* t_shared_outer = nullptr;
 
@@ -290,6 +294,7 @@ class Runtime final : public Driver {
     if (tracers > tracers_) newest_tracer_ = now;
     tracers_ = tracers;
     bool sink = static_cast<bool>(opt_.on_events);
+    if (tracers == 0) handover::forget();
     if (!sink && tracers == 0) {
       core_->set_tracing(false);
       return;
@@ -320,8 +325,9 @@ class Runtime final : public Driver {
   }
 
   /// Moves the pending records to the hand-over queue (bounded: beyond it records are dropped
-  /// and counted; readers see the gap in seq). Called with rec_mu_ held.
-  void cut_batch() {
+  /// and counted; readers see the gap in seq). A producer (`may_wait`) waits, bounded, for room
+  /// instead while a lossless tracer is attached. Called with rec_mu_ held.
+  void cut_batch(bool may_wait = false) {
     if (!rec_mu_.held()) {
       std::fprintf(stderr, "cmwq: cut_batch called without the recorder's lock held\n");
       std::abort();
@@ -330,6 +336,9 @@ class Runtime final : public Driver {
     Batch b;
     b.stream = recorder_.stream_id();
     b.bytes = recorder_.take(&b.count);
+    if (ready_.size() >= kMaxReadyBatches && may_wait && handover::lossless())
+      ready_cv_.wait_for(rec_mu_, std::chrono::nanoseconds(handover::kWait),
+                         [this] { return ready_.size() < kMaxReadyBatches; });
     if (ready_.size() >= kMaxReadyBatches) {
       lost_ += ready_.front().count;
       ready_.pop_front();
@@ -337,21 +346,23 @@ class Runtime final : public Driver {
     ready_.push_back(std::move(b));
   }
 
-  /// Hands batches to the probe and the in-process sink, outside the locks.
+  /// Hands batches to the probe and the in-process sink, outside the outer lock: a producer that
+  /// waits for room in ready_ (cut_batch) holds it shared.
   void deliver(Guard& lk) {
+    lk.unlock();
     for (;;) {
       Batch b;
       {
         std::lock_guard rec(rec_mu_);
-        if (ready_.empty()) return;
+        if (ready_.empty()) break;
         b = std::move(ready_.front());
         ready_.pop_front();
       }
-      lk.unlock();
-      probes::batch(b.bytes.data(), b.bytes.size(), b.count, b.stream);
+      ready_cv_.notify_all();
+      if (probes::attached()) handover::batch(b.bytes.data(), b.bytes.size(), b.count, b.stream);
       if (opt_.on_events) opt_.on_events(b.bytes, b.count);
-      lk.lock();
     }
+    lk.lock();
   }
   std::uint64_t lost() {
     std::lock_guard rec(rec_mu_);
@@ -441,7 +452,7 @@ class Runtime final : public Driver {
     std::lock_guard rec(rec_mu_);
     recorder_.record(e, static_cast<std::uint32_t>(gettid_()));
     if (recorder_.pending_bytes() + sizeof(cmwq_ev_name) + sizeof(cmwq_ev_state) > CMWQ_BATCH_MAX) {
-      cut_batch();
+      cut_batch(!t_delivers);
       timer_cv_.notify_one();
     }
   }
@@ -702,6 +713,7 @@ class Runtime final : public Driver {
 
   /// Fires the core's timers and, like wq_worker_tick(), marks items that hog a CPU.
   void timer_main() {
+    t_delivers = true;
     Guard lk(mu_);
     const Time tick = std::max<Time>(core_->config().cpu_intensive_thresh / 2, kMsec);
     const Time flush_period = std::max<Time>(opt_.event_flush_period.count(), kMsec);
@@ -767,6 +779,7 @@ class Runtime final : public Driver {
   Recorder recorder_;          // rec_mu_
   std::deque<Batch> ready_;    // rec_mu_
   std::uint64_t lost_ = 0;     // rec_mu_
+  std::condition_variable_any ready_cv_;  // with rec_mu_: a producer waits for room in ready_ (lossless)
   std::condition_variable_any waiters_cv_;  // with mu_: flushers wait for Driver::complete()
   std::condition_variable_any timer_cv_;    // with mu_: the timer thread waits for a deadline
   std::list<Thread> threads_;  // mu_; stable addresses: workers point at their Thread
