@@ -10,8 +10,9 @@
 namespace cmwq::handover {
 
 /// How long one batch waits for a lossless tracer to read; then it goes anyway (the tracer counts
-/// it dropped if it has no room), and no batch waits again until the tracer has read more.
-constexpr Time kWait = 100 * kMsec;
+/// it dropped if it has no room), and no batch waits again until the tracer has read more. A
+/// second, not LTTng's 100 ms: a collector on a loaded 2-core machine was seen to stall longer.
+constexpr Time kWait = 1000 * kMsec;
 
 /// Whether a lossless tracer is attached: the pool's producers then wait rather than drop too.
 bool lossless();

@@ -333,12 +333,14 @@ class Runtime final : public Driver {
       std::abort();
     }
     if (!recorder_.pending_bytes()) return;
+    if (ready_.size() >= kMaxReadyBatches && may_wait && handover::lossless()) {
+      ready_cv_.wait_for(rec_mu_, std::chrono::nanoseconds(handover::kWait),
+                         [this] { return ready_.size() < kMaxReadyBatches; });
+      if (!recorder_.pending_bytes()) return;  // another thread cut them meanwhile, in order
+    }
     Batch b;
     b.stream = recorder_.stream_id();
     b.bytes = recorder_.take(&b.count);
-    if (ready_.size() >= kMaxReadyBatches && may_wait && handover::lossless())
-      ready_cv_.wait_for(rec_mu_, std::chrono::nanoseconds(handover::kWait),
-                         [this] { return ready_.size() < kMaxReadyBatches; });
     if (ready_.size() >= kMaxReadyBatches) {
       lost_ += ready_.front().count;
       ready_.pop_front();
@@ -450,11 +452,13 @@ class Runtime final : public Driver {
   void emit(const Event& e) override {
     assert_held(e.pool ? e.pool : e.worker ? e.worker->pool : nullptr);
     std::lock_guard rec(rec_mu_);
-    recorder_.record(e, static_cast<std::uint32_t>(gettid_()));
+    // Cut before a record that might not fit: while a producer waits for room in ready_ (lossless),
+    // others that would append wait too, and no batch outgrows CMWQ_BATCH_MAX.
     if (recorder_.pending_bytes() + sizeof(cmwq_ev_name) + sizeof(cmwq_ev_state) > CMWQ_BATCH_MAX) {
       cut_batch(!t_delivers);
       timer_cv_.notify_one();
     }
+    recorder_.record(e, static_cast<std::uint32_t>(gettid_()));
   }
   void timers_changed() override { timer_cv_.notify_one(); }
   void pool_created(Pool& pool) override {
