@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
   auto add_lossless = [&](CLI::App* sub) {
     sub->add_flag("--lossless", target.lossless,
                   "the target waits (at most 100 ms a batch) rather than lose events when wqscope falls behind: "
-                  "it is slowed down instead (docs/performance.md)");
+                  "it is slowed down instead (docs/lossless.md)");
   };
   auto add_group = [&](CLI::App* sub) {
     return sub->add_option("--group", group,
