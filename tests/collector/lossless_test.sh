@@ -5,7 +5,7 @@
 wqscope=$1 target=$2
 source "$(dirname "$0")/common.sh"
 need_root "tracing (CAP_BPF, CAP_PERFMON)"
-items=100000
+items=50000
 if ldd "$target" | grep -q libtsan; then items=20000; fi  # TSan slows the target, not what is measured
 
 # 1. record --lossless, a command started here: every event, in sequence.
