@@ -333,7 +333,8 @@ class Runtime final : public Driver {
       std::abort();
     }
     if (!recorder_.pending_bytes()) return;
-    if (ready_.size() >= kMaxReadyBatches && may_wait && handover::lossless()) {
+    const bool lossless = handover::lossless();
+    if (ready_.size() >= kMaxReadyBatches && may_wait && lossless) {
       ready_cv_.wait_for(rec_mu_, std::chrono::nanoseconds(handover::kWait),
                          [this] { return ready_.size() < kMaxReadyBatches; });
       if (!recorder_.pending_bytes()) return;  // another thread cut them meanwhile, in order
@@ -341,7 +342,9 @@ class Runtime final : public Driver {
     Batch b;
     b.stream = recorder_.stream_id();
     b.bytes = recorder_.take(&b.count);
-    if (ready_.size() >= kMaxReadyBatches) {
+    // The timer thread's own records (it delivers, so it cannot wait) go in beyond the bound while a
+    // lossless tracer is attached: the producers wait meanwhile, so it is exceeded by a tick's worth.
+    if (ready_.size() >= kMaxReadyBatches && !(lossless && t_delivers)) {
       lost_ += ready_.front().count;
       ready_.pop_front();
     }
