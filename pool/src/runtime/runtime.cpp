@@ -15,11 +15,13 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstdio>
 #include <deque>
 #include <future>
 #include <list>
+#include <mutex>
 #include <thread>
 
 namespace cmwq {
@@ -335,8 +337,7 @@ class Runtime final : public Driver {
     if (!recorder_.pending_bytes()) return;
     const bool lossless = handover::lossless();
     if (ready_.size() >= kMaxReadyBatches && may_wait && lossless) {
-      ready_cv_.wait_for(rec_mu_, std::chrono::nanoseconds(handover::kWait),
-                         [this] { return ready_.size() < kMaxReadyBatches; });
+      make_room();
       if (!recorder_.pending_bytes()) return;  // another thread cut them meanwhile, in order
     }
     Batch b;
@@ -351,11 +352,32 @@ class Runtime final : public Driver {
     ready_.push_back(std::move(b));
   }
 
+  /// A producer's wait, bounded, for room in the full ready_ while a lossless tracer is attached.
+  /// It holds the outer lock shared, which the timer thread needs to reach deliver(): if nobody is
+  /// handing over, the producer hands the oldest batch to the probe itself (but not to an in-process
+  /// sink, which is called from the timer thread alone). Called with rec_mu_ held.
+  void make_room() {
+    auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(handover::kWait);
+    while (ready_.size() >= kMaxReadyBatches && std::chrono::steady_clock::now() < until) {
+      if (opt_.on_events || !deliver_mu_.try_lock()) {
+        ready_cv_.wait_for(rec_mu_, std::chrono::milliseconds(1));
+        continue;
+      }
+      Batch b = std::move(ready_.front());
+      ready_.pop_front();
+      rec_mu_.unlock();
+      if (probes::attached()) handover::batch(b.bytes.data(), b.bytes.size(), b.count, b.stream);
+      rec_mu_.lock();
+      deliver_mu_.unlock();
+    }
+  }
+
   /// Hands batches to the probe and the in-process sink, outside the outer lock: a producer that
-  /// waits for room in ready_ (cut_batch) holds it shared.
+  /// waits for room in ready_ (make_room) holds it shared.
   void deliver(Guard& lk) {
     lk.unlock();
     for (;;) {
+      std::lock_guard hand(deliver_mu_);
       Batch b;
       {
         std::lock_guard rec(rec_mu_);
@@ -787,6 +809,9 @@ class Runtime final : public Driver {
   std::deque<Batch> ready_;    // rec_mu_
   std::uint64_t lost_ = 0;     // rec_mu_
   std::condition_variable_any ready_cv_;  // with rec_mu_: a producer waits for room in ready_ (lossless)
+  /// Held by whoever hands batches over (pop and probe), so that they reach it in order; taken before
+  /// rec_mu_, or tried with it held (make_room).
+  std::mutex deliver_mu_;
   std::condition_variable_any waiters_cv_;  // with mu_: flushers wait for Driver::complete()
   std::condition_variable_any timer_cv_;    // with mu_: the timer thread waits for a deadline
   std::list<Thread> threads_;  // mu_; stable addresses: workers point at their Thread
