@@ -6,7 +6,8 @@ wqscope=$1 target=$2
 source "$(dirname "$0")/common.sh"
 need_root "tracing (CAP_BPF, CAP_PERFMON)"
 items=50000
-if ldd "$target" | grep -q libtsan; then items=20000; fi  # TSan slows the target, not what is measured
+tsan=0
+if ldd "$target" | grep -q libtsan; then tsan=1 items=8000; fi  # TSan slows the target, not what is measured
 
 # 1. record --lossless, a command started here: every event, in sequence.
 "$wqscope" record --lossless --ring-buffer 256K -o "$tmp/l.db" -- "$target" $items > "$tmp/out" 2>&1 \
@@ -41,12 +42,15 @@ wait $pid || fail "the watched target failed"
 echo "watch --lossless -p: $(q "$tmp/w.db" 'SELECT events FROM run') events, none dropped"
 
 # 4. A hostile target: garbage in the block for a while, then the block's page no longer the file's.
-"$wqscope" record --lossless --ring-buffer 256K -o "$tmp/h.db" -- "$target" 20000 damage > "$tmp/out" 2>&1 \
+"$wqscope" record --lossless --ring-buffer 256K -o "$tmp/h.db" -- "$target" $((items / 5)) damage > "$tmp/out" 2>&1 \
   || { cat "$tmp/out"; fail "record --lossless of a damaging target: exit status $?"; }
 grep -q "lossless_target: done" "$tmp/out" || { cat "$tmp/out"; fail "the damaging target did not finish"; }
 [[ $(q "$tmp/h.db" "PRAGMA integrity_check") == ok ]] || fail "damaging target: recording not sound"
-[[ $(q "$tmp/h.db" "SELECT end_reason, events > 0 FROM run") == "target exited with status 0|1" ]] \
+reason=$(q "$tmp/h.db" "SELECT end_reason FROM run")
+# (Under TSan the target's own games with the page may be races it reports: exit status 66.)
+[[ $reason == "target exited with status 0" || ($tsan -eq 1 && $reason == "target exited with status 66") ]] \
   || fail "damaging target: run: $(q "$tmp/h.db" 'SELECT * FROM run')"
+[[ $(q "$tmp/h.db" "SELECT events > 0 FROM run") == 1 ]] || fail "damaging target: nothing recorded"
 
 # 5. Refused where it cannot apply.
 expect 2 "--lossless applies to a process's pool" -- "$wqscope" watch --lossless --kernel
