@@ -16,7 +16,7 @@ grep -q "lossless_target: done" "$tmp/out" || { cat "$tmp/out"; fail "the target
 [[ $(q "$tmp/l.db" "SELECT dropped_events, lost_events, events = (SELECT count(*) FROM events) FROM run") == "0|0|1" ]] \
   || { cat "$tmp/out"; fail "record --lossless lost events: $(q "$tmp/l.db" 'SELECT * FROM run')"; }
 # Each item queued, started and ended: nothing missing anywhere in the stream.
-[[ $(q "$tmp/l.db" "SELECT count(*) FROM work_items WHERE func = 'empty_fn' AND ended_ns IS NOT NULL") == $items ]] \
+[[ $(q "$tmp/l.db" "SELECT count(*) FROM work_items WHERE func = 'empty_fn' AND ended_ns IS NOT NULL") == "$items" ]] \
   || fail "record --lossless: not every item is in the recording"
 echo "record --lossless: $(q "$tmp/l.db" 'SELECT events FROM run') events, none dropped"
 
