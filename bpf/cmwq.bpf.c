@@ -54,7 +54,7 @@ struct {
 } scratch SEC(".maps");
 
 SEC("usdt")
-int BPF_USDT(on_batch, void *records, __u64 len, __u64 count, __u64 stream)
+int BPF_USDT(on_batch, void *records, __u64 len, __u64 count, __u64 stream, __u64 pos)
 {
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
   __u32 zero = 0;
@@ -78,6 +78,7 @@ int BPF_USDT(on_batch, void *records, __u64 len, __u64 count, __u64 stream)
   b->len = len;
   b->count = count;
   b->stream = stream;
+  b->pos = pos;
   len &= CMWQ_BATCH_MAX - 1; /* what the verifier can see is bounded */
   if (bpf_probe_read_user(b->data, len, records)) {
     st->read_errors++;

@@ -10,6 +10,7 @@ struct cmwq_bpf_batch {
   cmwq_u32 len;    /* bytes of records in data */
   cmwq_u64 count;  /* records, as the pool counted them */
   cmwq_u64 stream; /* CMWQ_STREAM_ID(system, session) of the System that wrote them */
+  cmwq_u64 pos;    /* the hand-over position after this batch (struct cmwq_handover), as the target said */
   cmwq_u8 data[CMWQ_BATCH_MAX];
 };
 

@@ -9,7 +9,7 @@
 #   scripts/bench.sh --reps 3 --out /tmp/bench.md --only pool,probe
 set -euo pipefail
 cd "$(dirname "$0")/.."
-reps=3 out=build/bench/bench.md only=pool,probe,ingest,alert,seek
+reps=3 out=build/bench/bench.md only=pool,probe,keep,ingest,alert,seek
 while (($#)); do
   case $1 in
     --reps) reps=$2; shift 2 ;;
@@ -58,6 +58,11 @@ timed() {  # timed NAME CMD...: runs CMD, notes how long it took
     timed tests/bench/probe_cost.sh "$bin/probe_bench" "$bin/probe_bench_noprobes" "${usdt:-/bin/false}" "$reps" \
       > "$tmp/probe.log" 2>&1
     fence < "$tmp/probe.log"
+  fi
+  if want keep; then
+    section "Events kept under watch and record, default and --lossless (keep_bench.sh): ratios to unattached"
+    timed tests/bench/keep_bench.sh $b/bin/wqscope "$bin/probe_bench" "$reps" 3 200000 > "$tmp/keep.log" 2>&1 || true
+    cat "$tmp/keep.log"
   fi
   if want ingest; then
     section "Collector ingest (ingest_bench, ingest_e2e.sh): ratios to a bare SQLite insert"

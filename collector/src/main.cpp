@@ -142,6 +142,11 @@ int main(int argc, char** argv) {
                     "the BPF ring buffer, a power of two from 256K to 1G (default 32M): how far the target may run "
                     "ahead of wqscope before events are dropped");
   };
+  auto add_lossless = [&](CLI::App* sub) {
+    sub->add_flag("--lossless", target.lossless,
+                  "the target waits (at most 100 ms a batch) rather than lose events when wqscope falls behind: "
+                  "it is slowed down instead (docs/lossless.md)");
+  };
   auto add_group = [&](CLI::App* sub) {
     return sub->add_option("--group", group,
                            "create the recording (and its -wal and -shm) mode 0640 owned by this group, for its "
@@ -149,6 +154,7 @@ int main(int argc, char** argv) {
   };
   auto* record = app.add_subcommand("record", "record a process that uses libcmwq into a SQLite file");
   add_target(record);
+  add_lossless(record);
   record->add_option("-o,--output", output, "the recording to create (never overwritten)")->required();
   add_group(record);
   std::string thresh = "30s";
@@ -156,6 +162,7 @@ int main(int argc, char** argv) {
   wqscope::WatchOptions wopt;
   auto* watch = app.add_subcommand("watch", "alert when a pool of a process stops making progress");
   add_target(watch);
+  add_lossless(watch);
   watch->add_option("--thresh", thresh, "report a pool stuck this long, e.g. 30s, 500ms (default 30s)");
   watch->add_flag("--json", wopt.json, "print alerts as JSON lines");
   auto add_storm = [](CLI::App* sub, std::uint64_t& storm) {
@@ -301,6 +308,8 @@ int main(int argc, char** argv) {
       return 2;
     }
     if (target.raw_kernel_pointers && !target.kernel) throw OptionError("--raw-kernel-pointers goes with --kernel");
+    if (target.lossless && target.kernel)
+      throw OptionError("--lossless applies to a process's pool: the kernel does not wait for wqscope");
     if (target.raw_kernel_pointers && (::geteuid() != 0 || wqscope::invoking_user() || !group.empty()))
       throw OptionError("--raw-kernel-pointers: raw kernel addresses go only into a recording root alone reads: run "
                         "as root itself (not through sudo or pkexec, whose user gets the file), without --group");

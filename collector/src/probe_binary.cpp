@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <utility>
 #include <vector>
@@ -48,8 +49,10 @@ bool read_at(int fd, void* buf, std::uint64_t len, std::uint64_t off, std::uint6
   return ::pread(fd, buf, len, static_cast<off_t>(off)) == static_cast<ssize_t>(len);
 }
 
-// One note section: stapsdt notes (type 3) hold three addresses, then provider, name and args as strings.
-bool notes_have_usdt(const std::vector<char>& sec, std::string_view provider, std::string_view name) {
+// One note section: stapsdt notes (type 3) hold three addresses (the probe's, .stapsdt.base's and its
+// semaphore's), then provider, name and args as strings. Returns the semaphore's address (0: none).
+std::optional<std::uint64_t> usdt_in_notes(const std::vector<char>& sec, std::string_view provider,
+                                           std::string_view name) {
   auto pad = [](std::uint64_t n) { return (n + 3) & ~std::uint64_t{3}; };
   for (std::uint64_t at = 0; sec.size() - at >= sizeof(Elf64_Nhdr);) {
     Elf64_Nhdr nh;
@@ -61,6 +64,8 @@ bool notes_have_usdt(const std::vector<char>& sec, std::string_view provider, st
     std::string_view desc(sec.data() + at + namesz, nh.n_descsz);
     at += namesz + descsz;
     if (nh.n_type != 3 || owner != std::string_view("stapsdt", 8) || desc.size() < 3 * 8) continue;
+    std::uint64_t semaphore;
+    std::memcpy(&semaphore, desc.data() + 2 * 8, sizeof semaphore);
     desc.remove_prefix(3 * 8);
     auto next = [&desc] {
       auto end = desc.find('\0');
@@ -68,9 +73,43 @@ bool notes_have_usdt(const std::vector<char>& sec, std::string_view provider, st
       desc.remove_prefix(end == std::string_view::npos ? desc.size() : end + 1);
       return s;
     };
-    if (next() == provider && next() == name) return true;
+    if (next() == provider && next() == name) return semaphore;
   }
-  return false;
+  return std::nullopt;
+}
+
+// The ELF header and section headers of the file open at `fd`, read with bounds; nullopt if it is not
+// a 64-bit ELF file or lies about its sizes.
+struct Elf {
+  Elf64_Ehdr eh;
+  std::vector<Elf64_Shdr> sections;
+  std::uint64_t size;
+};
+std::optional<Elf> read_elf(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  Elf e{};
+  e.size = static_cast<std::uint64_t>(st.st_size);
+  if (!read_at(fd, &e.eh, sizeof e.eh, 0, e.size) || std::memcmp(e.eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+      e.eh.e_ident[EI_CLASS] != ELFCLASS64 || e.eh.e_shentsize != sizeof(Elf64_Shdr) || e.eh.e_shnum == 0 ||
+      e.eh.e_shnum > kMaxSections)
+    return std::nullopt;
+  e.sections.resize(e.eh.e_shnum);
+  if (!read_at(fd, e.sections.data(), e.sections.size() * sizeof(Elf64_Shdr), e.eh.e_shoff, e.size))
+    return std::nullopt;
+  return e;
+}
+
+// The first stapsdt note of provider:name in the file's note sections (each at most 1 MiB).
+std::optional<std::uint64_t> find_usdt(int fd, const Elf& e, const char* provider, const char* name) {
+  std::vector<char> notes;
+  for (auto& sh : e.sections) {
+    if (sh.sh_type != SHT_NOTE || sh.sh_size > kMaxNoteBytes) continue;
+    notes.resize(sh.sh_size);
+    if (!read_at(fd, notes.data(), sh.sh_size, sh.sh_offset, e.size)) continue;
+    if (auto sem = usdt_in_notes(notes, provider, name)) return sem;
+  }
+  return std::nullopt;
 }
 
 struct Mapping {
@@ -123,24 +162,29 @@ int open_mapping(pid_t pid, const Mapping& m) {
 }  // namespace
 
 bool elf_has_usdt(int fd, const char* provider, const char* name) {
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return false;
-  auto size = static_cast<std::uint64_t>(st.st_size);
-  Elf64_Ehdr eh;
-  if (!read_at(fd, &eh, sizeof eh, 0, size) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
-      eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shnum == 0 ||
-      eh.e_shnum > kMaxSections)
-    return false;
-  std::vector<Elf64_Shdr> sections(eh.e_shnum);
-  if (!read_at(fd, sections.data(), sections.size() * sizeof(Elf64_Shdr), eh.e_shoff, size)) return false;
-  std::vector<char> notes;
-  for (auto& sh : sections) {
-    if (sh.sh_type != SHT_NOTE || sh.sh_size > kMaxNoteBytes) continue;
-    notes.resize(sh.sh_size);
-    if (read_at(fd, notes.data(), sh.sh_size, sh.sh_offset, size) && notes_have_usdt(notes, provider, name))
-      return true;
+  auto e = read_elf(fd);
+  return e && find_usdt(fd, *e, provider, name);
+}
+
+std::optional<std::uint64_t> usdt_semaphore_offset(int fd, const char* provider, const char* name, std::uint64_t len) {
+  auto e = read_elf(fd);
+  if (!e || e->eh.e_phentsize != sizeof(Elf64_Phdr) || e->eh.e_phnum == 0 || e->eh.e_phnum > kMaxSections)
+    return std::nullopt;
+  auto sem = find_usdt(fd, *e, provider, name);
+  if (!sem || *sem == 0) return std::nullopt;
+  std::vector<Elf64_Phdr> segments(e->eh.e_phnum);
+  if (!read_at(fd, segments.data(), segments.size() * sizeof(Elf64_Phdr), e->eh.e_phoff, e->size))
+    return std::nullopt;
+  // The semaphore's bytes, all of them in the file part of one writable loaded segment. (A prelinked
+  // file's notes would need .stapsdt.base's correction; a wrong address lands in no such segment, or
+  // in the file's own writable data.)
+  for (auto& ph : segments) {
+    if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_W) || *sem < ph.p_vaddr || ph.p_filesz < len ||
+        *sem - ph.p_vaddr > ph.p_filesz - len || ph.p_offset > e->size)
+      continue;
+    return ph.p_offset + (*sem - ph.p_vaddr);
   }
-  return false;
+  return std::nullopt;
 }
 
 ProbeBinary probe_binary_of(pid_t pid) {

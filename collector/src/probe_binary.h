@@ -2,6 +2,8 @@
 // trusting the process: it chooses the paths in /proc/PID/maps and can swap what they name.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <sys/types.h>
 
@@ -18,6 +20,8 @@ class ProbeBinary {
   /// The path to hand to libbpf and the kernel's uprobe: our own fd's, so nothing the target renames,
   /// unlinks or replaces by a symlink or a FIFO is opened instead.
   std::string attach_path() const;
+  /// The open file itself.
+  int fd() const { return fd_; }
   /// As /proc/PID/maps showed it, for messages only.
   const std::string& shown() const { return shown_; }
 
@@ -35,5 +39,10 @@ ProbeBinary probe_binary_of(pid_t pid);
 /// Whether the ELF file open at `fd` has a stapsdt note for provider:name. Reads the headers and the
 /// note sections only (each at most 1 MiB); a file that is not ELF, or lies about its sizes, has none.
 bool elf_has_usdt(int fd, const char* provider, const char* name);
+
+/// Where in the ELF file open at `fd` the semaphore of provider:name lies: its file offset, if its `len`
+/// bytes lie in the file's part of a writable loaded segment; nullopt otherwise (no such probe, no
+/// semaphore, or a file that lies about its sizes).
+std::optional<std::uint64_t> usdt_semaphore_offset(int fd, const char* provider, const char* name, std::uint64_t len);
 
 }  // namespace wqscope

@@ -31,7 +31,8 @@ void report_end(const std::string& reason, const Ingest& ingest, const Session& 
              ingest.trace().records(), st.dropped_events, ingest.trace().lost());
   if (st.dropped_events || ingest.trace().lost())
     fmt::print(stderr, "wqscope: warning: events were lost: the reader fell behind the target; what was recorded is "
-                       "valid but incomplete (a larger --ring-buffer, default 32M, gives the reader more room)\n");
+                       "valid but incomplete (a larger --ring-buffer, default 32M, gives the reader more room; --lossless makes "
+                       "the target wait for it)\n");
   if (c.malformed_batches || c.out_of_sequence || c.from_the_future)
     fmt::print(stderr, "wqscope: warning: the target sent {} batch(es) that did not decode, {} record(s) out of "
                        "sequence and {} stamped in the future: counted and skipped\n",

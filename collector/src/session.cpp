@@ -77,15 +77,28 @@ Session::Session(const Target& t)
   require_bpf_privileges();
   require_kernel_btf();
   if (kernel_) description_ = "the kernel's workqueues";
+  if (kernel_ && t.lossless) throw TracerError("--lossless applies to a process's pool: the kernel cannot wait for us");
   if (kernel_ && !launch_) return;
   if (!launch_) {
     mapped_ = probe_binary_of(pid_);
+    if (t.lossless) handover_ = std::make_unique<Handover>(mapped_.fd());
     description_ = fmt::format("pid {} ({})", pid_, mapped_.shown());
     // kill(pid, 0) keeps succeeding on a zombie whose parent does not reap it: a pidfd does not.
     pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
     return;
   }
   binary_ = resolve(t.command[0]);
+  if (t.lossless && !kernel_) {
+    int fd = ::open(binary_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw TracerError(fmt::format("{}: {}", binary_, std::strerror(errno)));
+    try {
+      handover_ = std::make_unique<Handover>(fd);
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+    ::close(fd);
+  }
   std::string command;
   for (auto& a : t.command) command += (command.empty() ? "" : " ") + a;
   description_ = kernel_ ? fmt::format("{} during '{}'", description_, command) : command;
@@ -182,16 +195,44 @@ bool Session::target_gone() {
 }
 
 void Session::attach(Tracer::BatchFn fn, Tracer::SchedFn sched) {
-  if (kernel_) tracer_ = std::make_unique<KernelTracer>(std::move(fn), ring_buffer_bytes_, raw_kernel_pointers_);
-  else
-    tracer_ = std::make_unique<Tracer>(pid_, launch_ ? binary_ : mapped_.attach_path(), std::move(fn), std::move(sched),
-                                       ring_buffer_bytes_);
+  if (kernel_) {
+    tracer_ = std::make_unique<KernelTracer>(std::move(fn), ring_buffer_bytes_, raw_kernel_pointers_);
+  } else {
+    auto tracer = std::make_unique<Tracer>(pid_, launch_ ? binary_ : mapped_.attach_path(), std::move(fn),
+                                           std::move(sched), ring_buffer_bytes_);
+    if (handover_) tracer->on_read([h = handover_.get()](std::uint64_t pos) { h->read_to(pos); });
+    tracer_ = std::move(tracer);
+  }
+  if (handover_ && !launch_ && !handover_->start(pid_, room()))
+    throw TracerError(fmt::format("--lossless: process {} maps the data of {} nowhere writable", pid_, mapped_.shown()));
+  if (handover_ && launch_) return;  // start_handover() drops them, once the command has exec'd
   drop_capabilities();
 }
 
 void Session::attach(std::unique_ptr<EventSource> source) {
   tracer_ = std::move(source);
   drop_capabilities();
+}
+
+std::uint64_t Session::room() const {
+  // One record's slack: libbpf frees a record's space only after our callback has reported it read.
+  return ring_buffer_bytes_ - kRingRecordBytes;
+}
+
+void Session::start_handover() {
+  // The command maps its executable during its exec, before any of its code runs; a command that
+  // never does (it failed, or exec'd something without libcmwq) runs without --lossless.
+  constexpr auto kExecWait = std::chrono::seconds(2);
+  auto until = std::chrono::steady_clock::now() + kExecWait;
+  bool started = false;
+  while (!(started = handover_->start(pid_, room())) && std::chrono::steady_clock::now() < until &&
+         !(::kill(pid_, 0) != 0 && errno == ESRCH))
+    ::usleep(100);
+  drop_capabilities();
+  if (!started)
+    fmt::print(stderr, "wqscope: warning: --lossless: {} did not map {} writable within {} s: it is traced without "
+                       "waiting for wqscope (batches may be dropped, and counted)\n",
+               pid_, binary_, kExecWait.count());
 }
 
 bool drop_thread_capabilities() {
@@ -221,6 +262,7 @@ std::string Session::run(const std::function<int(std::int64_t now)>& tick) {
     ::close(go_);
     go_ = -1;
     live_ = true;
+    if (handover_) start_handover();
   }
   int status = 0;
   int wait_ms = 50;

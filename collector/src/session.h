@@ -4,6 +4,7 @@
 // what they do with the records.
 #pragma once
 
+#include "handover.h"
 #include "probe_binary.h"
 #include "target.h"
 #include "tracer.h"
@@ -51,6 +52,11 @@ class Session {
   bool stdin_ended();
   void let_command_finish();
   void drop_capabilities();
+  /// --lossless for a command started here: once it has exec'd, its block is written (needs the
+  /// privileges dropped after). Warns if it never showed up.
+  void start_handover();
+  /// How far the target may run ahead of what we have read (--lossless).
+  std::uint64_t room() const;
 
   bool launch_;
   bool kernel_;
@@ -65,6 +71,7 @@ class Session {
   std::string binary_, description_;  // binary_: the command's, resolved (a command started here)
   ProbeBinary mapped_;                 // -p: the file the process maps that has the probe
   std::unique_ptr<EventSource> tracer_;
+  std::unique_ptr<Handover> handover_;  // --lossless; after tracer_: the target stops waiting first
 };
 
 }  // namespace wqscope

@@ -18,6 +18,7 @@ struct Target {
   bool kernel = false;               // --kernel: the kernel's own workqueues
   bool stop_at_eof = false;          // --stop-at-eof: stdin's end stops the session (wqscope-gui's stop)
   bool raw_kernel_pointers = false;  // --raw-kernel-pointers: addresses unhashed (a root-only recording)
+  bool lossless = false;             // --lossless: the target waits for us (bounded) rather than lose batches
 };
 
 }  // namespace wqscope

@@ -169,6 +169,7 @@ int Tracer::on_sample(void* self, void* data, std::size_t size) {
   if (ring_buffer__consume(t->sched_rb_) < 0) return -ECANCELED;
   try {
     t->fn_(b->stream, std::span(reinterpret_cast<const std::byte*>(b->data), b->len), b->count);
+    if (t->read_) t->read_(b->pos);
   } catch (...) {  // e.g. the disk is full: stop consuming, poll() rethrows
     t->error_ = std::current_exception();
     return -ECANCELED;

@@ -36,7 +36,7 @@ void require_bpf_privileges();
 /// Throws TracerError if the kernel has no BTF, which the CO-RE program needs to load.
 void require_kernel_btf();
 
-// The BPF ring buffer: a probe hit takes the bytes its batch carries, its 24-byte head and the ring's
+// The BPF ring buffer: a probe hit takes the bytes its batch carries, its 32-byte head and the ring's
 // 8-byte header; the largest one (~16 KiB) must fit a few times.
 constexpr std::uint32_t kRingRecordBytes = (sizeof(cmwq_bpf_batch) + 8 + 7) / 8 * 8;
 constexpr std::uint32_t kRingBufferMin = std::max(256u << 10, std::bit_ceil(4 * kRingRecordBytes));
@@ -83,6 +83,8 @@ class Tracer : public EventSource {
   void poll(int timeout_ms) override;
   void drain() override;
   cmwq_bpf_stats stats() const override;
+  /// `fn(pos)` after each batch handed over: it ends at hand-over position `pos` (--lossless).
+  void on_read(std::function<void(std::uint64_t pos)> fn) { read_ = std::move(fn); }
   /// What the scheduler program would have given, if the kernel refused it; empty if it did not.
   std::string left_out() const override;
 
@@ -94,6 +96,7 @@ class Tracer : public EventSource {
   void rethrow();
   BatchFn fn_;
   SchedFn sched_;
+  std::function<void(std::uint64_t)> read_;
   std::exception_ptr error_;  // thrown by fn_: kept until libbpf has returned, never unwound through it
   std::optional<std::chrono::steady_clock::time_point> budget_end_;  // while polling
   cmwq_bpf* skel_ = nullptr;

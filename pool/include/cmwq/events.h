@@ -146,6 +146,21 @@ struct cmwq_ev_hello {
 #define CMWQ_STREAM_ID(system, session) (((cmwq_u64)(system) << 32) | (cmwq_u32)(session))
 #define CMWQ_STREAM_SYSTEM(id) ((cmwq_u32)((id) >> 32))
 
+/* The lossless hand-over (wqscope --lossless): a tracer that must not lose batches says how far it
+ * has read, and the pool waits (bounded) rather than hand over more than the tracer's buffer holds.
+ * Positions count each batch's bytes plus CMWQ_HANDOVER_HEAD, more than any tracer adds per batch,
+ * so a tracer's `room` in its own bytes is never exceeded. The block is the semaphore of the
+ * cmwq:wait probe: a tracer finds it as it finds any USDT semaphore (the note's address), and one
+ * that attaches to cmwq:wait raises `semaphore` alone. */
+#define CMWQ_HANDOVER_HEAD 64
+struct cmwq_handover {
+  cmwq_u16 semaphore;  /* the kernel's: tracers attached to cmwq:wait */
+  cmwq_u16 reserved[3];
+  cmwq_u64 handed;     /* the pool's: the position after the latest batch handed to the probe */
+  cmwq_u64 room;       /* the tracer's: how far beyond `read` the pool may hand over; 0: never wait */
+  cmwq_u64 read;       /* the tracer's: the position after the latest batch it has read */
+};
+
 #ifdef __cplusplus
 static_assert(sizeof(struct cmwq_event_header) == 32, "header layout is part of the schema");
 static_assert(offsetof(struct cmwq_event_header, ts) == 16, "header layout");
@@ -153,6 +168,7 @@ static_assert(sizeof(struct cmwq_ev_state) == 88, "state layout is part of the s
 static_assert(offsetof(struct cmwq_ev_state, arg) == 80, "state layout");
 static_assert(sizeof(struct cmwq_ev_name) == 104, "name layout is part of the schema");
 static_assert(sizeof(struct cmwq_ev_hello) == 56, "hello layout is part of the schema");
+static_assert(sizeof(struct cmwq_handover) == 32 && offsetof(struct cmwq_handover, read) == 24, "hand-over layout");
 #elif !defined(__bpf__)
 _Static_assert(sizeof(struct cmwq_event_header) == 32, "header layout is part of the schema");
 _Static_assert(sizeof(struct cmwq_ev_state) == 88, "state layout is part of the schema");

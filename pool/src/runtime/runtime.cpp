@@ -4,6 +4,8 @@
 #include <cmwq/probes.h>
 #include <cmwq/recorder.h>
 
+#include "handover.h"
+
 #include <fmt/format.h>
 
 #include <pthread.h>
@@ -13,11 +15,13 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstdio>
 #include <deque>
 #include <future>
 #include <list>
+#include <mutex>
 #include <thread>
 
 namespace cmwq {
@@ -71,6 +75,8 @@ struct LockCounters {
 };
 
 class CoreLock;
+/// Whether this thread is a timer thread, which delivers batches: it never waits for room in ready_.
+static thread_local bool t_delivers = false;
 /// The outer lock this thread holds shared, if any: a fast path never takes a second one.
 static thread_local const CoreLock* t_shared_outer = nullptr;
 
@@ -290,6 +296,7 @@ class Runtime final : public Driver {
     if (tracers > tracers_) newest_tracer_ = now;
     tracers_ = tracers;
     bool sink = static_cast<bool>(opt_.on_events);
+    if (tracers == 0) handover::forget();
     if (!sink && tracers == 0) {
       core_->set_tracing(false);
       return;
@@ -320,38 +327,69 @@ class Runtime final : public Driver {
   }
 
   /// Moves the pending records to the hand-over queue (bounded: beyond it records are dropped
-  /// and counted; readers see the gap in seq). Called with rec_mu_ held.
-  void cut_batch() {
+  /// and counted; readers see the gap in seq). A producer (`may_wait`) waits, bounded, for room
+  /// instead while a lossless tracer is attached. Called with rec_mu_ held.
+  void cut_batch(bool may_wait = false) {
     if (!rec_mu_.held()) {
       std::fprintf(stderr, "cmwq: cut_batch called without the recorder's lock held\n");
       std::abort();
     }
     if (!recorder_.pending_bytes()) return;
+    const bool lossless = handover::lossless();
+    if (ready_.size() >= kMaxReadyBatches && may_wait && lossless) {
+      make_room();
+      if (!recorder_.pending_bytes()) return;  // another thread cut them meanwhile, in order
+    }
     Batch b;
     b.stream = recorder_.stream_id();
     b.bytes = recorder_.take(&b.count);
-    if (ready_.size() >= kMaxReadyBatches) {
+    // The timer thread's own records (it delivers, so it cannot wait) go in beyond the bound while a
+    // lossless tracer is attached: the producers wait meanwhile, so it is exceeded by a tick's worth.
+    if (ready_.size() >= kMaxReadyBatches && !(lossless && t_delivers)) {
       lost_ += ready_.front().count;
       ready_.pop_front();
     }
     ready_.push_back(std::move(b));
   }
 
-  /// Hands batches to the probe and the in-process sink, outside the locks.
+  /// A producer's wait, bounded, for room in the full ready_ while a lossless tracer is attached.
+  /// It holds the outer lock shared, which the timer thread needs to reach deliver(): if nobody is
+  /// handing over, the producer hands the oldest batch to the probe itself (but not to an in-process
+  /// sink, which is called from the timer thread alone). Called with rec_mu_ held.
+  void make_room() {
+    auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(handover::kWait);
+    while (ready_.size() >= kMaxReadyBatches && std::chrono::steady_clock::now() < until) {
+      if (opt_.on_events || !deliver_mu_.try_lock()) {
+        ready_cv_.wait_for(rec_mu_, std::chrono::milliseconds(1));
+        continue;
+      }
+      Batch b = std::move(ready_.front());
+      ready_.pop_front();
+      rec_mu_.unlock();
+      if (probes::attached()) handover::batch(b.bytes.data(), b.bytes.size(), b.count, b.stream);
+      rec_mu_.lock();
+      deliver_mu_.unlock();
+    }
+  }
+
+  /// Hands batches to the probe and the in-process sink, outside the outer lock: a producer that
+  /// waits for room in ready_ (make_room) holds it shared.
   void deliver(Guard& lk) {
+    lk.unlock();
     for (;;) {
+      std::lock_guard hand(deliver_mu_);
       Batch b;
       {
         std::lock_guard rec(rec_mu_);
-        if (ready_.empty()) return;
+        if (ready_.empty()) break;
         b = std::move(ready_.front());
         ready_.pop_front();
       }
-      lk.unlock();
-      probes::batch(b.bytes.data(), b.bytes.size(), b.count, b.stream);
+      ready_cv_.notify_all();
+      if (probes::attached()) handover::batch(b.bytes.data(), b.bytes.size(), b.count, b.stream);
       if (opt_.on_events) opt_.on_events(b.bytes, b.count);
-      lk.lock();
     }
+    lk.lock();
   }
   std::uint64_t lost() {
     std::lock_guard rec(rec_mu_);
@@ -439,11 +477,13 @@ class Runtime final : public Driver {
   void emit(const Event& e) override {
     assert_held(e.pool ? e.pool : e.worker ? e.worker->pool : nullptr);
     std::lock_guard rec(rec_mu_);
-    recorder_.record(e, static_cast<std::uint32_t>(gettid_()));
+    // Cut before a record that might not fit: while a producer waits for room in ready_ (lossless),
+    // others that would append wait too, and no batch outgrows CMWQ_BATCH_MAX.
     if (recorder_.pending_bytes() + sizeof(cmwq_ev_name) + sizeof(cmwq_ev_state) > CMWQ_BATCH_MAX) {
-      cut_batch();
+      cut_batch(!t_delivers);
       timer_cv_.notify_one();
     }
+    recorder_.record(e, static_cast<std::uint32_t>(gettid_()));
   }
   void timers_changed() override { timer_cv_.notify_one(); }
   void pool_created(Pool& pool) override {
@@ -702,6 +742,7 @@ class Runtime final : public Driver {
 
   /// Fires the core's timers and, like wq_worker_tick(), marks items that hog a CPU.
   void timer_main() {
+    t_delivers = true;
     Guard lk(mu_);
     const Time tick = std::max<Time>(core_->config().cpu_intensive_thresh / 2, kMsec);
     const Time flush_period = std::max<Time>(opt_.event_flush_period.count(), kMsec);
@@ -767,6 +808,10 @@ class Runtime final : public Driver {
   Recorder recorder_;          // rec_mu_
   std::deque<Batch> ready_;    // rec_mu_
   std::uint64_t lost_ = 0;     // rec_mu_
+  std::condition_variable_any ready_cv_;  // with rec_mu_: a producer waits for room in ready_ (lossless)
+  /// Held by whoever hands batches over (pop and probe), so that they reach it in order; taken before
+  /// rec_mu_, or tried with it held (make_room).
+  std::mutex deliver_mu_;
   std::condition_variable_any waiters_cv_;  // with mu_: flushers wait for Driver::complete()
   std::condition_variable_any timer_cv_;    // with mu_: the timer thread waits for a deadline
   std::list<Thread> threads_;  // mu_; stable addresses: workers point at their Thread

@@ -1,0 +1,74 @@
+#include "handover.h"
+
+#include <cmwq/probes.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+namespace cmwq::handover {
+
+#if CMWQ_PROBES
+namespace {
+
+template <class T>
+std::atomic_ref<T> shared(T& field) {
+  return std::atomic_ref<T>(field);
+}
+
+Time now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The tracer's `read` when a wait last timed out: a tracer that has not read since is not waited for
+// again (a stopped or dead collector costs the target one kWait, not one per batch).
+std::atomic<std::uint64_t> gave_up_at{~std::uint64_t{0}};
+
+// Waits until the batch ending at `pos` fits the tracer's room, it stops asking, or kWait passes.
+void wait_for_room(cmwq_handover& h, std::uint64_t pos) {
+  Time start = 0;
+  for (int round = 0;; ++round) {
+    std::uint64_t room = shared(h.room).load(std::memory_order_acquire);
+    std::uint64_t read = shared(h.read).load(std::memory_order_acquire);
+    if (room == 0 || !probes::attached() || read == gave_up_at.load(std::memory_order_relaxed) ||
+        static_cast<std::int64_t>(pos - read) <= static_cast<std::int64_t>(room))
+      break;
+    Time now = now_ns();
+    if (round == 0) start = now;
+    if (now - start >= kWait) {
+      gave_up_at.store(read, std::memory_order_relaxed);
+      break;
+    }
+    // The collector reads a batch in microseconds: yield first, then sleep a little.
+    if (round < 32) std::this_thread::yield();
+    else std::this_thread::sleep_for(std::chrono::microseconds(20));
+  }
+  if (start) probes::waited(static_cast<std::uint64_t>(now_ns() - start));
+}
+
+}  // namespace
+
+bool lossless() {
+  return probes::attached() && shared(probes::handover()->room).load(std::memory_order_relaxed) != 0;
+}
+
+void batch(const void* records, std::size_t len, std::uint64_t count, std::uint64_t stream) {
+  cmwq_handover& h = *probes::handover();
+  std::uint64_t cost = len + CMWQ_HANDOVER_HEAD;
+  std::uint64_t pos = shared(h.handed).fetch_add(cost, std::memory_order_relaxed) + cost;
+  if (__builtin_expect(shared(h.room).load(std::memory_order_relaxed) != 0, 0)) wait_for_room(h, pos);
+  probes::batch(records, len, count, stream, pos);
+}
+
+void forget() {
+  auto room = shared(probes::handover()->room);
+  if (room.load(std::memory_order_relaxed) != 0) room.store(0, std::memory_order_relaxed);
+}
+#else
+bool lossless() { return false; }
+void batch(const void*, std::size_t, std::uint64_t, std::uint64_t) {}
+void forget() {}
+#endif
+
+}  // namespace cmwq::handover
