@@ -29,7 +29,7 @@ class Explainer {
  public:
   Explainer(const Model& m, std::int64_t now) : m_(m), now_(now) {
     // A kernel report says when an item started only with 7.0's " for Ns"; a recording always does.
-    starts_known_ = m.dialect().empty() || cmwq::report::Dialect::parse(m.dialect()).for_s;
+    starts_known_ = !m.from_report() || cmwq::report::Dialect::parse(m.dialect()).for_s;
     for (const WorkInstance& w : m.open_instances()) func_[w.work] = w.func;
     for (auto& [pid, w] : m.workers()) {
       if (!alive(w)) continue;
@@ -324,7 +324,7 @@ nlohmann::json chain_json(const Chain& c) {
 }  // namespace
 
 std::int64_t default_thresh_ns(const Model& model) {
-  return model.dialect().empty() ? 30'000'000'000 : 1'000'000'000;
+  return model.from_report() ? 1'000'000'000 : 30'000'000'000;
 }
 
 Explanation explain(const Model& model, std::int64_t now, std::int64_t thresh_ns) {

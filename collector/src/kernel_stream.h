@@ -12,6 +12,8 @@
 #include "kernel_pointers.h"
 #include "kernel_bpf.h"
 
+#include <cmwq/report.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -35,6 +37,10 @@ class KernelStream {
   KernelStream(KernelSymbols symbols, KernelPointers pointers, int possible_cpus, std::int64_t watchdog_thresh_ns)
       : symbols_(std::move(symbols)), pointers_(pointers), possible_cpus_(possible_cpus),
         thresh_ns_(watchdog_thresh_ns) {}
+
+  /// The traced kernel prints its busy dump in `dialect` (cmwq::dialect_of its release): readers print
+  /// it so. Before the first translate(); without it, libcmwq's form (a trace's kernel is unknown).
+  void print_as(const cmwq::report::Dialect& dialect) { dialect_ = dialect.text(); }
 
   /// Appends to `out` the records that say what `e` did (the stream's HELLO before the first);
   /// returns how many.
@@ -86,6 +92,7 @@ class KernelStream {
   KernelPointers pointers_;  // every address a record holds goes through it
   int possible_cpus_;
   std::int64_t thresh_ns_;
+  std::string dialect_;  // cmwq::report::Dialect::text(), "" for the default
   std::vector<std::byte>* out_ = nullptr;
   std::uint64_t seq_ = 1, count_ = 0;
   std::uint64_t last_ts_ = 0;

@@ -3,7 +3,9 @@
 #include "kernel.skel.h"
 
 #include <bpf/libbpf.h>
+#include <cmwq/kernel_era.h>
 #include <fmt/format.h>
+#include <sys/utsname.h>
 
 #include <cerrno>
 #include <chrono>
@@ -44,6 +46,8 @@ KernelTracer::KernelTracer(Tracer::BatchFn fn, std::uint32_t ring_buffer_bytes, 
     : fn_(std::move(fn)),
       stream_(KernelSymbols::load(), KernelPointers(raw_pointers), libbpf_num_possible_cpus(),
               kernel_watchdog_thresh_ns()) {
+  utsname u{};
+  if (::uname(&u) == 0) stream_.print_as(cmwq::dialect_of(cmwq::kernel_of_release(u.release)));
   set_libbpf_log();
   // try_to_grab_pending is a function, not a tracepoint: a kernel that inlined it (or has no BPF
   // trampolines) is still traced, without seeing cancellations.

@@ -171,8 +171,12 @@ class Model {
   std::string name(std::uint32_t id) const;
   /// CPU-intensive marks per function (the kernel's hog warnings).
   const std::map<std::string, std::uint64_t>& hogs() const { return hogs_; }
-  /// The dialect of the last kernel report applied (cmwq::report::Dialect::text()); "" for libcmwq's.
+  /// How the traced kernel prints its dump: "kernel DIALECT" after a kernel report was applied, "traced
+  /// DIALECT" in kernel mode (cmwq::report::Dialect::text(); Dialect::parse reads past the first word);
+  /// "" for libcmwq's form.
   const std::string& dialect() const { return dialect_; }
+  /// The state is a kernel report's (what it printed), not one traced event by event.
+  bool from_report() const { return dialect_.starts_with("kernel"); }
 
  private:
   template <class F>

@@ -28,3 +28,14 @@ wait_attached() {
   cat "$1"
   fail "wqscope did not attach within 30 s"
 }
+# Until bpftrace (pid $2, its stderr in $tmp/bpftrace.err) has printed an item ("ts,name") into $1: it
+# has attached. A write with fsync makes the kernel run some (an idle machine may not).
+wait_bpftrace_items() {
+  for _ in $(seq 300); do
+    grep -q , "$1" && return
+    kill -0 "$2" 2>/dev/null || break
+    dd if=/dev/zero of="$tmp/poke" bs=4k count=1 conv=fsync status=none
+    sleep 0.1
+  done
+  grep -q , "$1" || { cat "$tmp/bpftrace.err"; fail "bpftrace saw no workqueue item in 30 s"; }
+}

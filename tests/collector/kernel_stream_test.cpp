@@ -4,11 +4,13 @@
 #include "model.h"
 #include "watchdog.h"
 
+#include <cmwq/kernel_era.h>
 #include <cmwq/recorder.h>
 
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <array>
@@ -213,6 +215,50 @@ TEST_F(KernelStreamTest, AStuckPoolIsReportedInTheKernelsWords) {
   EXPECT_EQ(alerts[0].message, "BUG: workqueue lockup - pool cpus=0 node=0 flags=0x0 nice=0 stuck for 6s!");
   auto busy = cmwq::report::show_busy(model_.busy(7 * kSec));
   EXPECT_NE(std::find(busy.begin(), busy.end(), "    pending: vmstat_update"), busy.end());
+}
+
+TEST_F(KernelStreamTest, TheDumpIsPrintedAsTheTracedKernelPrintsIt) {
+  EXPECT_EQ(cmwq::kernel_of_release("6.18.44-fc-v782"), cmwq::Kernel::V6_9);
+  EXPECT_EQ(cmwq::kernel_of_release("7.0.0-rc1"), cmwq::Kernel::V7_0);
+  EXPECT_EQ(cmwq::kernel_of_release("6.5.0"), cmwq::Kernel::V6_5);
+  EXPECT_EQ(cmwq::kernel_of_release("5.15.0-91-generic"), cmwq::Kernel::Seeds);
+  EXPECT_EQ(cmwq::kernel_of_release("garbage"), cmwq::Kernel::Seeds);
+  auto dump_of = [](const char* release) {
+    KernelStream stream(symbols(), kPointers, 2, 30 * kSec);
+    stream.print_as(cmwq::dialect_of(cmwq::kernel_of_release(release)));
+    Model model;
+    auto feed_to = [&](const cmwq_kernel_event& e) {
+      std::vector<std::byte> out;
+      stream.translate(e, out);
+      cmwq::for_each_record(out, [&](const cmwq::Record& r) { model.apply(r); });
+    };
+    feed_to(event(CMWQ_EV_WORK_QUEUE, 1 * kSec, 1));
+    auto activate = event(CMWQ_EV_WORK_ACTIVATE, 1 * kSec, 1);
+    activate.nr_active = 1;
+    feed_to(activate);
+    auto start = event(CMWQ_EV_WORK_START, 2 * kSec);
+    start.nr_active = 1;
+    feed_to(start);
+    EXPECT_FALSE(model.from_report());  // traced: when items started is known
+    return cmwq::report::show_busy(model.busy(7 * kSec));
+  };
+  auto pwq_line = [](const std::vector<std::string>& lines) {
+    auto it = std::find_if(lines.begin(), lines.end(), [](const std::string& l) { return l.starts_with("  pwq 0: "); });
+    return it == lines.end() ? std::string() : *it;
+  };
+  auto has = [](const std::vector<std::string>& lines, const std::string& line) {
+    return std::find(lines.begin(), lines.end(), line) != lines.end();
+  };
+  // 6.9 on: max_active is the workqueue's, not the pwq line's.
+  auto now = dump_of("6.18.44-fc-v782");
+  std::string line = pwq_line(now);
+  EXPECT_TRUE(line.find(" active=") != std::string::npos && line.find('/') == std::string::npos) << line;
+  EXPECT_TRUE(has(now, "    in-flight: 100:vmstat_update")) << fmt::format("{}", fmt::join(now, "\n"));
+  // 7.0: how long each in-flight item has run.
+  EXPECT_TRUE(has(dump_of("7.0.0"), "    in-flight: 100:vmstat_update for 5s"));
+  // Before: the seeds' form, as libcmwq prints it.
+  line = pwq_line(dump_of("5.15.0"));
+  EXPECT_NE(line.find("/1024 refcnt="), std::string::npos) << line;
 }
 
 TEST_F(KernelStreamTest, QueuedAgainWhileQueuedWasTakenBackUnseen) {

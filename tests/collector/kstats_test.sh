@@ -24,13 +24,7 @@ bpftrace -B line -e 'tracepoint:workqueue:workqueue_execute_start {
     printf("%llu,?\n", nsecs);
   } }' > "$tmp/hits" 2> "$tmp/bpftrace.err" &
 bt=$!
-for _ in $(seq 300); do  # attached once it reports an item; a write with fsync makes the kernel run some
-  grep -q , "$tmp/hits" && break
-  kill -0 $bt 2>/dev/null || break
-  dd if=/dev/zero of="$tmp/poke" bs=4k count=1 conv=fsync status=none
-  sleep 0.1
-done
-grep -q , "$tmp/hits" || { cat "$tmp/bpftrace.err"; fail "bpftrace saw no workqueue item in 30 s"; }
+wait_bpftrace_items "$tmp/hits" $bt
 
 # Two readings 2 s apart (the first at once), fsync'd writes between them.
 "$wqscope" stats --kernel --json --interval 2 --count 2 > "$tmp/counts" 2> "$tmp/stats.err" &

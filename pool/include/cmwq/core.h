@@ -29,6 +29,7 @@
 
 #include <cmwq/constants.h>
 #include <cmwq/event.h>
+#include <cmwq/kernel_era.h>
 #include <cmwq/list.h>
 #include <cmwq/report.h>
 
@@ -124,15 +125,6 @@ struct DelayedWork {
 };
 
 enum class RescuerPolicy { k2009, k2014, k2025 };
-
-/// The kernel release whose design and formats the pools follow where the kernel changed after the
-/// seeds (2009-2014, plus the 2025 rescuer). Each era includes the changes of the ones before it.
-enum class Kernel {
-  Seeds,  // one unbound pool per nice level ("all possible CPUs"), no BH pools, `active=N/M`
-  V6_5,   // affinity scopes: an unbound workqueue gets a pwq per CPU on the pool of that CPU's pod
-  V6_9,   // BH pools (CPU N: 4N bh, 4N+1 bh-hi, 4N+2, 4N+3), per-node max_active, `active=N refcnt=M`
-  V7_0,   // the watchdog: last_progress_ts re-checked before a report, ` for Ns`, busy workers, panic
-};
 
 /// Affinity scopes of unbound workqueues (WQ_AFFN_*): the CPUs of one pod share a pool.
 enum class AffinityScope { Default, Cpu, Smt, Cache, Numa, System };

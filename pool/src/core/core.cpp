@@ -460,10 +460,7 @@ report::Item describe(const Work& w) { return {w.func ? w.func : "", w.barrier ?
 
 std::vector<std::string> Core::show_all_workqueues(Time now) const {
   report::Busy busy;
-  // The seeds' form; 6.9 moved max_active to the workqueue and joins in-flight entries " ,"; 7.0 adds " for Ns".
-  busy.dialect.max_active = cfg_.kernel < Kernel::V6_9;
-  busy.dialect.comma_first = cfg_.kernel >= Kernel::V6_9;
-  busy.dialect.for_s = cfg_.kernel >= Kernel::V7_0;
+  busy.dialect = dialect_of(cfg_.kernel);
   for (auto& wq : wqs_) {
     report::Workqueue& rw = busy.workqueues.emplace_back(report::Workqueue{wq->name, wq->flags, {}});
     for (auto& pwqp : wq->pwqs) {
