@@ -13,7 +13,6 @@
 
 #include <cerrno>
 #include <cstddef>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -26,15 +25,12 @@ namespace {
 std::optional<std::uint64_t> writable_address(pid_t pid, dev_t dev, ino_t ino, std::uint64_t offset, std::uint64_t len) {
   std::ifstream maps(fmt::format("/proc/{}/maps", pid));
   for (std::string line; std::getline(maps, line);) {
-    unsigned long start, end, map_offset, inode;
-    unsigned major_, minor_;
-    char perms[5] = {};
-    if (std::sscanf(line.c_str(), "%lx-%lx %4s %lx %x:%x %lu", &start, &end, perms, &map_offset, &major_, &minor_,
-                    &inode) != 7 ||
-        perms[0] != 'r' || perms[1] != 'w' || makedev(major_, minor_) != dev || inode != ino || end < start)
+    auto m = parse_maps_line(line);
+    if (!m || m->perms[0] != 'r' || m->perms[1] != 'w' || makedev(m->dev_major, m->dev_minor) != dev ||
+        m->inode != ino)
       continue;
-    if (offset >= map_offset && len <= end - start && offset - map_offset <= end - start - len)
-      return start + (offset - map_offset);
+    if (offset >= m->offset && len <= m->end - m->start && offset - m->offset <= m->end - m->start - len)
+      return m->start + (offset - m->offset);
   }
   return std::nullopt;
 }

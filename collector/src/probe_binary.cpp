@@ -112,38 +112,24 @@ std::optional<std::uint64_t> find_usdt(int fd, const Elf& e, const char* provide
   return std::nullopt;
 }
 
-struct Mapping {
-  unsigned long start, end;
-  unsigned dev_major, dev_minor;
-  unsigned long inode;
-  std::string path;
-};
-
 // The executable file mappings of /proc/PID/maps, one per file, in address order (the executable first).
-std::vector<Mapping> file_mappings(pid_t pid) {
+std::vector<MapsEntry> file_mappings(pid_t pid) {
   std::ifstream maps(fmt::format("/proc/{}/maps", pid));
   if (!maps) throw TracerError(fmt::format("process {}: cannot read its memory map: {}", pid, std::strerror(errno)));
-  std::vector<Mapping> out;
+  std::vector<MapsEntry> out;
   std::set<std::pair<std::uint64_t, unsigned long>> seen;
   for (std::string line; std::getline(maps, line);) {
-    Mapping m{};
-    char perms[5] = {};
-    unsigned long offset;
-    int path_at = 0;
-    if (std::sscanf(line.c_str(), "%lx-%lx %4s %lx %x:%x %lu %n", &m.start, &m.end, perms, &offset, &m.dev_major,
-                    &m.dev_minor, &m.inode, &path_at) < 7 ||
-        m.inode == 0 || perms[2] != 'x' || path_at == 0)
-      continue;
-    if (!seen.emplace(makedev(m.dev_major, m.dev_minor), m.inode).second) continue;
-    m.path = line.substr(static_cast<std::size_t>(path_at));
-    out.push_back(std::move(m));
+    auto m = parse_maps_line(line);
+    if (!m || m->inode == 0 || m->perms[2] != 'x' || m->path.empty()) continue;
+    if (!seen.emplace(makedev(m->dev_major, m->dev_minor), m->inode).second) continue;
+    out.push_back(std::move(*m));
   }
   return out;
 }
 
 // The mapped file itself, read-only, or -1 if it is not a regular file or no longer the mapping's.
 // O_PATH first: nothing is opened (no device's open, no FIFO's wait) before it is known to be that file.
-int open_mapping(pid_t pid, const Mapping& m) {
+int open_mapping(pid_t pid, const MapsEntry& m) {
   int path_fd = ::open(fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, m.start, m.end).c_str(), O_PATH | O_CLOEXEC);
   if (path_fd < 0 && (errno == EPERM || errno == EACCES)) {
     // map_files needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE: by name then, the inode check decides.
@@ -160,6 +146,17 @@ int open_mapping(pid_t pid, const Mapping& m) {
 }
 
 }  // namespace
+
+std::optional<MapsEntry> parse_maps_line(const std::string& line) {
+  MapsEntry m;
+  int path_at = 0;
+  if (std::sscanf(line.c_str(), "%lx-%lx %4s %lx %x:%x %lu %n", &m.start, &m.end, m.perms, &m.offset, &m.dev_major,
+                  &m.dev_minor, &m.inode, &path_at) < 7 ||
+      m.end < m.start)
+    return std::nullopt;
+  if (path_at > 0) m.path = line.substr(static_cast<std::size_t>(path_at));
+  return m;
+}
 
 bool elf_has_usdt(int fd, const char* provider, const char* name) {
   auto e = read_elf(fd);

@@ -30,6 +30,17 @@ class ProbeBinary {
   std::string shown_;
 };
 
+/// One line of /proc/PID/maps (proc(5)). `path` is what the target named: for messages, never trusted.
+struct MapsEntry {
+  unsigned long start = 0, end = 0, offset = 0;
+  unsigned dev_major = 0, dev_minor = 0;
+  unsigned long inode = 0;
+  char perms[5] = {};  // "rw-p"
+  std::string path;    // "" for an anonymous mapping
+};
+/// The entry a line of /proc/PID/maps describes, or nothing if it does not parse.
+std::optional<MapsEntry> parse_maps_line(const std::string& line);
+
 /// The target's mapped regular file (its executable first) whose ELF notes hold the cmwq:batch probe.
 /// Opened through /proc/PID/map_files/ (the mapping itself, no path walked), checked against the
 /// mapping's device and inode, and read only where its section headers and notes say, with bounds.
