@@ -57,6 +57,17 @@ void store_counts(Recording& rec, const Ingest& ingest, const cmwq_bpf_stats& st
   rec.count("sched_dropped", st.sched_dropped, "off/on-CPU records the kernel's ring buffer had no room for");
 }
 
+/// Hands the session's batches and off/on-CPU records to `ingest`. Kernel mode's own off/on-CPU
+/// records (its translation's, not a process's) are applied.
+void attach_ingest(Session& session, Ingest& ingest, const Target& target) {
+  if (target.kernel) ingest.trust_task_states();
+  const auto pid = static_cast<std::uint32_t>(session.pid());
+  ingest.ring_dropped_from([&session] { return session.stats().dropped_events; });
+  session.attach([&ingest, pid](std::uint64_t stream, std::span<const std::byte> bytes,
+                                std::uint64_t) { ingest.batch(pid, stream, bytes); },
+                 [&ingest](const cmwq_ev_state& e) { ingest.sched(e); });
+}
+
 /// wq_monitor.py's --json object of one workqueue; cpu_time in microseconds, as the kernel counts
 /// it; null: not known.
 std::string monitor_json(const cmwq::report::Monitor& m, double timestamp, std::int64_t begin_ns,
@@ -150,15 +161,8 @@ int watch(const Target& target, const WatchOptions& opt) {
                   if (!opt.quiet) printer.print(raised, model);
                 });
   ingest.watch_queue_storms(opt.storm);
-  if (target.kernel) {
-    ingest.trust_task_states();
-    ingest.kernel_hog_thresh(kernel_cpu_intensive_thresh_ns());
-  }
-  const auto pid = static_cast<std::uint32_t>(session.pid());
-  ingest.ring_dropped_from([&] { return session.stats().dropped_events; });
-  session.attach([&](std::uint64_t stream, std::span<const std::byte> bytes,
-                     std::uint64_t) { ingest.batch(pid, stream, bytes); },
-                 [&](const cmwq_ev_state& e) { ingest.sched(e); });
+  if (target.kernel) ingest.kernel_hog_thresh(kernel_cpu_intensive_thresh_ns());
+  attach_ingest(session, ingest, target);
   if (opt.quiet)
     fmt::print(stderr, "wqscope: recording {} into {} (Ctrl-C to stop)\n", printable(session.description()),
                opt.output);
@@ -209,14 +213,9 @@ int live_stats(const Target& target, double interval_s, int count, int top, bool
                why);
   }
   Ingest ingest(nullptr, INT64_MAX / 2, Ingest::Clock::live);
-  ingest.trust_task_states();  // stats --kernel only
   std::map<int, TopFunctions> tops;  // by stream: each interval's
   ingest.on_new_model([&](int stream, Model& m) { m.add_observer(&tops[stream]); });
-  const auto pid = static_cast<std::uint32_t>(session.pid());
-  ingest.ring_dropped_from([&] { return session.stats().dropped_events; });
-  session.attach([&](std::uint64_t stream, std::span<const std::byte> bytes,
-                     std::uint64_t) { ingest.batch(pid, stream, bytes); },
-                 [&](const cmwq_ev_state& e) { ingest.sched(e); });
+  attach_ingest(session, ingest, target);
   fmt::print(stderr, "wqscope: {} of {} every {} s (Ctrl-C to stop)\n", top ? "top functions" : "wq_monitor",
              session.description(), interval_s);
   const std::int64_t start = mono_ns(), step = static_cast<std::int64_t>(interval_s * 1e9);
