@@ -33,6 +33,10 @@ void report_end(const std::string& reason, const Ingest& ingest, const Session& 
     fmt::print(stderr, "wqscope: warning: events were lost: the reader fell behind the target; what was recorded is "
                        "valid but incomplete (a larger --ring-buffer, default 32M, gives the reader more room; --lossless makes "
                        "the target wait for it)\n");
+  if (st.read_errors || st.oversized)
+    fmt::print(stderr, "wqscope: warning: of those dropped, {} batch(es) could not be read from the target's memory at "
+                       "the probe and {} were larger than a batch may be: not the ring buffer's room\n",
+               st.read_errors, st.oversized);
   if (c.malformed_batches || c.out_of_sequence || c.from_the_future)
     fmt::print(stderr, "wqscope: warning: the target sent {} batch(es) that did not decode, {} record(s) out of "
                        "sequence and {} stamped in the future: counted and skipped\n",

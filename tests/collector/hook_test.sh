@@ -13,14 +13,25 @@ printf '#!/bin/sh\ncat > "%s/got.$$"\nexec sleep 1000\n' "$tmp" > "$tmp/sleeper"
 printf '#!/bin/sh\ncat > "%s/ok.$$"\n' "$tmp" > "$tmp/reader"
 chmod +x "$tmp/noread" "$tmp/sleeper" "$tmp/reader"
 kinds() { q "$1" "SELECT kind, count(*) FROM alerts GROUP BY kind ORDER BY kind"; }
+said() { cat "$tmp/$name.err"; q "$tmp/$name.db" "SELECT name, value FROM anomalies WHERE value > 0"; }
 
 for hook in /bin/true "$tmp/noread" "$tmp/sleeper" "$tmp/reader"; do
   name=$(basename "$hook")
-  start=$(date +%s.%N)
-  timeout 60 "$wqscope" watch --thresh 500ms --json --exec "$hook" --exec-timeout 2s -o "$tmp/$name.db" \
-    -- "$target" 3 1000 > "$tmp/$name.out" 2> "$tmp/$name.err"
-  rc=$?
-  took=$(echo "$(date +%s.%N) - $start" | bc)
+  # The alert counts below need every record. A loss is counted and said (other tests check that);
+  # here it only means this session cannot judge the hook: once more, then it fails.
+  for attempt in 1 2; do
+    rm -f "$tmp/$name.db"
+    case $name in reader) rm -f "$tmp"/ok.* ;; sleeper) rm -f "$tmp"/got.* ;; esac  # this session's only
+    start=$(date +%s.%N)
+    timeout 60 "$wqscope" watch --thresh 500ms --json --exec "$hook" --exec-timeout 2s -o "$tmp/$name.db" \
+      -- "$target" 3 1000 > "$tmp/$name.out" 2> "$tmp/$name.err"
+    rc=$?
+    took=$(echo "$(date +%s.%N) - $start" | bc)
+    lost=$(q "$tmp/$name.db" "SELECT dropped_events + lost_events FROM run" 2> /dev/null)
+    [[ $rc -eq 0 && ${lost:-0} -gt 0 && $attempt -eq 1 ]] || break
+    echo "note: $name: the capture lost $lost records ($(q "$tmp/$name.db" \
+      "SELECT name || '=' || value FROM anomalies WHERE value > 0" | tr '\n' ' ')); once more"
+  done
   [[ $rc -eq 0 ]] || { cat "$tmp/$name.err"; fail "$name: watch exited $rc"; }
   grep -qF "target exited with status 3" "$tmp/$name.err" || { cat "$tmp/$name.err"; fail "$name: target"; }
   # The target runs 3 s; attaching takes a few on a busy machine; a hook is given 2 s at most.
@@ -29,7 +40,7 @@ for hook in /bin/true "$tmp/noread" "$tmp/sleeper" "$tmp/reader"; do
   for expected in lockup:1 hidden_block:1 stall:2; do
     kind=${expected%:*}
     [[ $(grep -c "\"type\":\"$kind\"" "$tmp/$name.out") -eq ${expected#*:} ]] \
-      || { cat "$tmp/$name.err"; fail "$name: $kind alerts"; }
+      || { said; fail "$name: $kind alerts"; }
   done
   size=$(grep '"type":"lockup"' "$tmp/$name.out" | wc -c)
   (( size > 65536 )) || fail "$name: the lockup alert is $size bytes, not more than a pipe holds"

@@ -12,7 +12,10 @@ need_root "recording (CAP_BPF, CAP_PERFMON)"
 # A small ring buffer makes drops likely at full speed on 2 shared cores (and keeps the RSS the
 # ring buffer adds, mapped twice, small beside what a leak would add).
 db=$tmp/soak.db
-"$wqscope" record --ring-buffer 4M -o "$db" -- "$target" "$seconds" > "$tmp/out" 2> "$tmp/err" &
+# Under ASan, freed memory waits in a quarantine of up to 256 MB before reuse, a growth of its own:
+# without it, the collector's RSS follows its heap as in a plain build (ignored elsewhere).
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0:thread_local_quarantine_size_kb=0 \
+  "$wqscope" record --ring-buffer 4M -o "$db" -- "$target" "$seconds" > "$tmp/out" 2> "$tmp/err" &
 rec=$!
 wait_attached "$tmp/err"
 rss=()  # kB, from attach to exit
