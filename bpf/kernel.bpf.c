@@ -136,17 +136,21 @@ static __always_inline struct worker *worker_of(struct task_struct *t)
   return (struct worker *)BPF_CORE_READ((struct kthread *)t->worker_private, data);
 }
 
-/* A BH pool's items run in softirq context, not in a kworker: left out, and counted. */
-static __always_inline int bh_pool(struct worker_pool *pool)
-{
-  struct cmwq_kernel_stats *st;
+/* In softirq, the BH item's worker on this CPU: set at execute_start, read at execute_end (softirqs
+ * do not nest on a CPU, so one slot per CPU). */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u64);
+} bh_current SEC(".maps");
 
-  if (!pool || !(BPF_CORE_READ(pool, flags) & 1 /* POOL_BH */))
-    return 0;
-  st = stat();
-  if (st)
-    st->bh_skipped++;
-  return 1;
+/* A BH pool's one worker (bh_worker() runs the first of pool->workers). */
+static __always_inline struct worker *bh_worker_of(struct worker_pool *pool)
+{
+  struct list_head *first = BPF_CORE_READ(pool, workers.next);
+
+  return (struct worker *)((void *)first - bpf_core_field_offset(struct worker, node));
 }
 
 /* The pwq a queued work_struct points at (work->data with WORK_STRUCT_PWQ set), or 0: for items
@@ -169,8 +173,6 @@ int BPF_PROG(on_queue, int req_cpu, struct pool_workqueue *pwq, struct work_stru
   struct cmwq_kernel_event *e;
   __u64 key, value;
 
-  if (bh_pool(BPF_CORE_READ(pwq, pool)))
-    return 0;
   e = reserve(CMWQ_EV_WORK_QUEUE, bpf_get_current_task_btf());
   if (!e)
     return 0;
@@ -192,9 +194,6 @@ int BPF_PROG(on_activate, struct work_struct *work)
   struct pool_workqueue *pwq = seen ? (struct pool_workqueue *)*seen : queued_pwq(work);
   struct cmwq_kernel_event *e;
 
-
-  if (pwq && bh_pool(BPF_CORE_READ(pwq, pool)))
-    return 0;
   e = reserve(CMWQ_EV_WORK_ACTIVATE, bpf_get_current_task_btf());
   if (!e)
     return 0;
@@ -205,22 +204,44 @@ int BPF_PROG(on_activate, struct work_struct *work)
   return 0;
 }
 
-/* execute_start/end run in the kworker that processes the item: its struct worker says which. */
+/* A BH item runs in softirq on its CPU (bh_worker()), inside whatever task was interrupted: its pool
+ * is the one it was queued on, its worker that pool's one worker. 0 when the pool is unknown. */
+static __always_inline struct worker *bh_worker_running(__u16 kind, struct work_struct *work)
+{
+  __u64 key = (__u64)work, *slot, *seen;
+  struct cmwq_kernel_stats *st;
+  struct worker *w = 0;
+  __u32 zero = 0;
+
+  slot = bpf_map_lookup_elem(&bh_current, &zero);
+  if (!slot)
+    return 0;
+  if (kind == CMWQ_EV_WORK_START) {
+    seen = bpf_map_lookup_elem(&queued, &key);
+    if (seen)
+      w = bh_worker_of(BPF_CORE_READ((struct pool_workqueue *)*seen, pool));
+    *slot = (__u64)w;
+  } else {
+    w = (struct worker *)*slot;
+    *slot = 0;
+  }
+  if (!w && (st = stat()))
+    st->bh_skipped++;
+  return w;
+}
+
+/* execute_start/end run in the worker that processes the item: a kworker's struct worker says which. */
 static __always_inline int on_execute(__u16 kind, struct work_struct *work)
 {
   struct task_struct *t = bpf_get_current_task_btf();
-  struct cmwq_kernel_stats *st;
+  int bh = !(t->flags & PF_WQ_WORKER);
   struct cmwq_kernel_event *e;
   struct worker *w;
   __u64 key;
 
-  if (!(t->flags & PF_WQ_WORKER)) { /* a BH pool's item, in softirq */
-    st = stat();
-    if (st)
-      st->bh_skipped++;
+  w = bh ? bh_worker_running(kind, work) : worker_of(t);
+  if (!w)
     return 0;
-  }
-  w = worker_of(t);
   if (kind == CMWQ_EV_WORK_START) {
     key = (__u64)work;
     bpf_map_delete_elem(&queued, &key);
@@ -232,6 +253,10 @@ static __always_inline int on_execute(__u16 kind, struct work_struct *work)
   e->func = (__u64)BPF_CORE_READ(w, current_func);
   read_pwq(e, BPF_CORE_READ(w, current_pwq));
   read_worker(e, w);
+  if (bh) {
+    e->tid = CMWQ_KERNEL_BH_TID(e->pool.id);
+    e->runtime_ns = e->ts; /* it cannot sleep: its time is CPU time (the interrupted task's is not its) */
+  }
   bpf_ringbuf_submit(e, 0);
   return 0;
 }

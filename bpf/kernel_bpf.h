@@ -8,6 +8,9 @@
 
 #define CMWQ_KERNEL_WQ_NAME 32 /* WQ_NAME_LEN */
 #define CMWQ_KERNEL_CPUMASK_WORDS 4 /* an unbound pool's CPUs: the first 256 */
+/* A BH pool's one worker runs its items in softirq and has no task: the tid its records carry,
+ * above any pid (PID_MAX_LIMIT is 2^22), one per pool. */
+#define CMWQ_KERNEL_BH_TID(pool_id) (0x40000000u + (cmwq_u32)(pool_id))
 
 /* struct worker_pool's fields, read when the record was made; id -1 when there is no pool. */
 struct cmwq_kernel_pool {
@@ -26,12 +29,13 @@ struct cmwq_kernel_pool {
 struct cmwq_kernel_event {
   cmwq_u16 kind;
   cmwq_u16 pad;
-  cmwq_u32 tid;           /* the thread: the kworker, or who queued */
+  cmwq_u32 tid;           /* the thread: the kworker (CMWQ_KERNEL_BH_TID for a BH pool's), or who queued */
   cmwq_u64 ts;            /* CLOCK_MONOTONIC ns */
   cmwq_u64 work, func;    /* work_struct and its function: kernel addresses */
   cmwq_u64 wq;            /* workqueue_struct, 0 if unknown */
   cmwq_u64 rescue_wq;     /* the kworker is this workqueue's rescuer */
-  cmwq_u64 runtime_ns;    /* the thread's CPU time so far (sum_exec_runtime) */
+  cmwq_u64 runtime_ns;    /* the thread's CPU time so far (sum_exec_runtime); for a BH pool's
+                           * worker, which cannot sleep, ts */
   struct cmwq_kernel_pool pool;
   cmwq_s32 req_cpu;       /* WORK_QUEUE: the CPU asked for, WORK_CPU_UNBOUND (NR_CPUS) if none */
   cmwq_s32 nr_active;     /* of the pwq */
@@ -46,7 +50,7 @@ struct cmwq_kernel_event {
 struct cmwq_kernel_stats {
   cmwq_u64 events;
   cmwq_u64 dropped;       /* ring buffer full */
-  cmwq_u64 bh_skipped;    /* items of BH pools (run in softirq, not by a kworker): not traced */
+  cmwq_u64 bh_skipped;    /* BH items run in softirq whose pool is unknown (queued before tracing began) */
 };
 
 #endif

@@ -168,7 +168,7 @@ cmwq_bpf_stats KernelTracer::stats() const {
 
 std::string KernelTracer::left_out() const {
   std::uint64_t bh = kernel_stats().bh_skipped;
-  return bh ? fmt::format("{} events of BH workqueues (items run in softirq, not by kworkers) not traced", bh) : "";
+  return bh ? fmt::format("{} run(s) of BH items (in softirq) not traced: queued before tracing began, their pool is unknown", bh) : "";
 }
 
 }  // namespace wqscope

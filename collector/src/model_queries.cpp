@@ -72,8 +72,11 @@ cmwq::report::Busy Model::busy(std::int64_t now) const {
       if (!dialect_.empty())
         std::stable_sort(busy_workers.begin(), busy_workers.end(),
                          [](auto* a, auto* b) { return a->current.started_ns < b->current.started_ns; });
+      // A BH pool's worker is its CPU's softirq, printed "bh"/"bh-hi" (report::worker_id): no pid.
+      const bool bh = pool->second.flags & cmwq::POOL_BH;
       for (const WorkerInfo* w : busy_workers) {
-        report::InFlight& f = rp.in_flight.emplace_back(report::InFlight{w->pid, w->rescuer_of != 0, w->current.func, {}});
+        report::InFlight& f =
+            rp.in_flight.emplace_back(report::InFlight{bh ? -1 : w->pid, w->rescuer_of != 0, w->current.func, {}});
         f.for_s = std::max<std::int64_t>(0, now - w->current.started_ns) / 1'000'000'000;
         for (const Entry& s : w->scheduled) f.scheduled.push_back(item(s));
       }

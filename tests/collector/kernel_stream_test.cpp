@@ -261,6 +261,59 @@ TEST_F(KernelStreamTest, TheDumpIsPrintedAsTheTracedKernelPrintsIt) {
   EXPECT_NE(line.find("/1024 refcnt="), std::string::npos) << line;
 }
 
+// 6.9+: a BH workqueue's item runs in softirq on its CPU, by its BH pool's one worker (no task):
+// the BPF side names it CMWQ_KERNEL_BH_TID(pool), and its time is CPU time (it cannot sleep).
+TEST_F(KernelStreamTest, BhItemsRunOnTheirCpusBhPoolAndPrintAsTheKernelDoes) {
+  KernelStream stream(symbols(), kPointers, 2, 30 * kSec);
+  stream.print_as(cmwq::dialect_of(cmwq::Kernel::V6_9));
+  Model model;
+  std::vector<cmwq_ev_state> ends;
+  auto feed_to = [&](const cmwq_kernel_event& e) {
+    std::vector<std::byte> out;
+    stream.translate(e, out);
+    cmwq::for_each_record(out, [&](const cmwq::Record& r) {
+      model.apply(r);
+      if (r.h->kind == CMWQ_EV_WORK_END) ends.push_back(*r.state());
+    });
+  };
+  // CPU 1's pools in 6.9: BH 4, BH-highpri 5 (POOL_BH, and always DISASSOCIATED), normal 6, highpri 7.
+  auto bh_event = [&](std::uint16_t kind, std::int64_t ts, int pool, std::uint32_t tid) {
+    auto e = event(kind, ts, tid);
+    e.pool = cmwq_kernel_pool{pool, 1, 0, pool == 5 ? -20 : 0, 0x5, 0, 0, 1, 0, 0, {}};
+    e.work = kWork + 64 * static_cast<std::uint64_t>(pool);
+    e.wq_flags = 0x1 | 0x100;  // WQ_BH | WQ_PERCPU
+    e.max_active = 256;
+    std::snprintf(e.wq_name, sizeof e.wq_name, pool == 5 ? "events_bh_highpri" : "events_bh");
+    e.wq = kWq + static_cast<std::uint64_t>(pool);
+    return e;
+  };
+  for (int pool : {4, 5}) {
+    feed_to(bh_event(CMWQ_EV_WORK_QUEUE, 1 * kSec, pool, 1));
+    auto activate = bh_event(CMWQ_EV_WORK_ACTIVATE, 1 * kSec, pool, 1);
+    activate.nr_active = 1;
+    feed_to(activate);
+    auto start = bh_event(CMWQ_EV_WORK_START, 2 * kSec, pool, CMWQ_KERNEL_BH_TID(pool));
+    start.nr_active = 1;
+    start.runtime_ns = start.ts;
+    feed_to(start);
+  }
+  auto dump = cmwq::report::show_busy(model.busy(3 * kSec));
+  auto has = [&](const std::string& line) { return std::find(dump.begin(), dump.end(), line) != dump.end(); };
+  std::string all = fmt::format("{}", fmt::join(dump, "\n"));
+  EXPECT_TRUE(has("  pwq 4: cpus=1 node=0 flags=0x5 bh active=1 refcnt=2")) << all;
+  EXPECT_TRUE(has("  pwq 5: cpus=1 node=0 flags=0x5 bh-hi active=1 refcnt=2")) << all;
+  EXPECT_TRUE(has("    in-flight: bh:vmstat_update")) << all;
+  EXPECT_TRUE(has("    in-flight: bh-hi:vmstat_update")) << all;
+  // Its worker is the pool's, not a task's: two BH pools, two workers.
+  EXPECT_EQ(model.workers().size(), 2u);
+  auto end = bh_event(CMWQ_EV_WORK_END, 2 * kSec + 3'000'000, 4, CMWQ_KERNEL_BH_TID(4));
+  end.runtime_ns = end.ts;
+  feed_to(end);
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_EQ(ends[0].arg, 3'000'000);  // its CPU time: 3 ms
+  EXPECT_EQ(ends[0].pool, 4);
+}
+
 TEST_F(KernelStreamTest, QueuedAgainWhileQueuedWasTakenBackUnseen) {
   queue(1 * kSec);
   queue(2 * kSec);  // mod_delayed_work() took it off the worklist and queued it again
