@@ -157,10 +157,10 @@ class Completion {
   void reinit();
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  unsigned done_ = 0;
-  bool all_ = false;
+  std::mutex mu_;               // a leaf lock (the kernel's wait.lock)
+  std::condition_variable cv_;  // with mu_
+  unsigned done_ = 0;           // mu_
+  bool all_ = false;            // mu_: complete_all()
 };
 
 /// The current worker's name ("kworker/0:1"), or "" outside work items.

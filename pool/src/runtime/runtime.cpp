@@ -1,5 +1,9 @@
-// The real-thread driver of the core: one thread per worker, one timer thread
-// for the core's timers and for spotting CPU hogs, and one mutex around the core.
+// The real-thread driver of the core: one thread per worker, and one timer thread for the core's
+// timers and for spotting CPU hogs. The core's locks (core.h, "Locking") are a lock per pool
+// (pool->lock: L) under one outer lock that stands for wq_pool_mutex, wq->mutex, wq_mayday_lock and
+// the nodes' nr_active locks: a writer-preferring rwlock (CoreLock) that every entry point takes
+// exclusively, except queue_work_on(), a worker between two items and a worker's blocking points,
+// which take it shared with their pool's lock (FastGuard). Event records take a leaf lock (rec_mu_).
 #include <cmwq/cmwq.h>
 #include <cmwq/probes.h>
 #include <cmwq/recorder.h>
@@ -61,7 +65,7 @@ thread_local Current current;
 
 /// One lock's counters, summed over the threads that take it.
 struct LockCounters {
-  std::atomic<std::uint64_t> acquisitions{0}, wait_ns{0}, hold_ns{0};
+  std::atomic<std::uint64_t> acquisitions{0}, wait_ns{0}, hold_ns{0};  // A (relaxed: totals only)
   void acquired(Time waited) {
     acquisitions.fetch_add(1, std::memory_order_relaxed);
     wait_ns.fetch_add(static_cast<std::uint64_t>(waited), std::memory_order_relaxed);
@@ -138,11 +142,11 @@ class CoreLock {
   LockCounters& shared() { return shared_; }
 
  private:
-  pthread_rwlock_t rw_;
-  const bool counting_;
-  std::atomic<std::thread::id> owner_{};  // the exclusive holder, for held(); written by it
-  Time held_since_ = 0;                   // guarded by the exclusive hold
-  LockCounters exclusive_, shared_;
+  pthread_rwlock_t rw_;                   // the lock itself
+  const bool counting_;                   // I
+  std::atomic<std::thread::id> owner_{};  // A: the exclusive holder, for held(); written by it
+  Time held_since_ = 0;                   // the exclusive hold's
+  LockCounters exclusive_, shared_;       // A
 };
 using Guard = std::unique_lock<CoreLock>;
 
@@ -168,10 +172,10 @@ class OwnedMutex {
   bool held() const { return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id(); }
 
  private:
-  std::mutex m_;
-  LockCounters* counters_;
-  std::atomic<std::thread::id> owner_{};
-  Time held_since_ = 0;  // guarded by m_
+  std::mutex m_;                          // the lock itself
+  LockCounters* counters_;                // I
+  std::atomic<std::thread::id> owner_{};  // A: the holder, for held(); written by it
+  Time held_since_ = 0;                   // m_
 };
 
 static OwnedMutex& lock_of(const Pool& pool) { return *static_cast<OwnedMutex*>(pool.driver); }
@@ -603,12 +607,12 @@ class Runtime final : public Driver {
 
  private:
   struct Thread {
-    std::thread th;
+    std::thread th;               // mu_: started by spawn(), joined by the timer thread or at the end
     std::mutex wake_mu;           // a leaf lock: guards `woken`
     std::condition_variable cv;   // with wake_mu: an idle worker waits here, holding no core lock
-    Worker* worker = nullptr;
+    Worker* worker = nullptr;     // I
     bool woken = false;           // wake_mu
-    clockid_t clock{};
+    clockid_t clock{};            // the worker's: set before it first takes mu_, read by the timer under mu_
     // An item's CPU time, without a syscall on the hot path: it runs in segments between
     // blocking points. A segment the timer thread never saw (shorter than its tick) counts its
     // wall time; for a longer one the timer has sampled the thread's CPU clock, so the segment
@@ -816,10 +820,10 @@ class Runtime final : public Driver {
   std::condition_variable_any timer_cv_;    // with mu_: the timer thread waits for a deadline
   std::list<Thread> threads_;  // mu_; stable addresses: workers point at their Thread
   std::array<Workqueue*, static_cast<std::size_t>(SystemIndex::Count)> system_{};  // I
-  std::thread timer_;
+  std::thread timer_;          // I: started by the constructor, joined by the destructor
   std::atomic<bool> stopping_{false};  // A: a cooling-down worker reads it under its wake_mu
   static constexpr Time kAttachGrace = 100 * kMsec;
-  unsigned tracers_ = 0;       // mu_: the semaphore's count (attached tracers) when last looked at
+  unsigned tracers_ = 0;       // mu_ (the fast paths read it holding mu_ shared): the semaphore's count when last looked at
   Time newest_tracer_ = 0;     // mu_: when that count last rose
   Time stream_started_ = 0;    // mu_
   std::unique_ptr<Core> core_;  // I; the core's fields name their locks (core.h)
