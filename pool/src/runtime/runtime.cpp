@@ -61,6 +61,13 @@ struct Current {
 };
 thread_local Current current;
 
+/// lockdep_assert_held() failed: a driver callback or a "called with the lock held" path without it
+/// is a bug in the runtime, not in the program using it.
+[[noreturn]] void lock_not_held(const char* where, const char* lock) {
+  std::fprintf(stderr, "cmwq: %s called without %s held\n", where, lock);
+  std::abort();
+}
+
 }  // namespace
 
 /// One lock's counters, summed over the threads that take it.
@@ -130,12 +137,13 @@ class CoreLock {
   }
   bool held() const { return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id(); }
   bool held_shared() const { return t_shared_outer == this; }
-  /// lockdep_assert_held(): a driver callback or a "called with the lock held" path without it is
-  /// a bug in the runtime, not in the program using it.
+  /// lockdep_assert_held() of the exclusive hold.
   void assert_held(const char* where) const {
-    if (held()) return;
-    std::fprintf(stderr, "cmwq: %s called without the core's outer lock held exclusively\n", where);
-    std::abort();
+    if (!held()) lock_not_held(where, "the core's outer lock exclusively");
+  }
+  /// The lock held either way: exclusively, or shared by a fast path.
+  void assert_held_any(const char* where) const {
+    if (!held() && !held_shared()) lock_not_held(where, "the core's outer lock (shared or exclusively)");
   }
   bool counting() const { return counting_; }
   LockCounters& exclusive() { return exclusive_; }
@@ -170,6 +178,10 @@ class OwnedMutex {
     m_.unlock();
   }
   bool held() const { return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id(); }
+  /// lockdep_assert_held(); `name` says which lock it is.
+  void assert_held(const char* where, const char* name) const {
+    if (!held()) lock_not_held(where, name);
+  }
 
  private:
   std::mutex m_;                          // the lock itself
@@ -323,7 +335,10 @@ class Runtime final : public Driver {
 
   /// The time of a queue_work(). Untraced, it only stamps an empty worklist's watchdog, which
   /// measures seconds: the coarse clock costs a tenth of the precise one. Called with mu_ (either way).
-  Time queue_now() const { return core_->tracing() ? mono_now() : coarse_now(); }
+  Time queue_now() const {
+    mu_.assert_held_any("queue_now");
+    return core_->tracing() ? mono_now() : coarse_now();
+  }
 
   /// The hot path's look at the probe: one load and a predicted branch; the timer thread does the rest.
   void notice_tracers() {
@@ -334,10 +349,7 @@ class Runtime final : public Driver {
   /// and counted; readers see the gap in seq). A producer (`may_wait`) waits, bounded, for room
   /// instead while a lossless tracer is attached. Called with rec_mu_ held.
   void cut_batch(bool may_wait = false) {
-    if (!rec_mu_.held()) {
-      std::fprintf(stderr, "cmwq: cut_batch called without the recorder's lock held\n");
-      std::abort();
-    }
+    rec_mu_.assert_held("cut_batch", "the recorder's lock");
     if (!recorder_.pending_bytes()) return;
     const bool lossless = handover::lossless();
     if (ready_.size() >= kMaxReadyBatches && may_wait && lossless) {
@@ -361,6 +373,7 @@ class Runtime final : public Driver {
   /// handing over, the producer hands the oldest batch to the probe itself (but not to an in-process
   /// sink, which is called from the timer thread alone). Called with rec_mu_ held.
   void make_room() {
+    rec_mu_.assert_held("make_room", "the recorder's lock");
     auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(handover::kWait);
     while (ready_.size() >= kMaxReadyBatches && std::chrono::steady_clock::now() < until) {
       if (opt_.on_events || !deliver_mu_.try_lock()) {
