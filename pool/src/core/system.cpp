@@ -17,7 +17,8 @@ void Core::cpu_offline(int cpu, Time now) {
   if (!online_[cpu]) return;
   online_[cpu] = false;
   for (auto& pool : pools_) {
-    if (pool->cpu != cpu) continue;
+    // unbind_workers() walks the CPU's normal pools only: BH pools are always DISASSOCIATED.
+    if (pool->cpu != cpu || (pool->flags & POOL_BH)) continue;
     // The workers keep running, unbound and outside concurrency management.
     for (Worker* w : pool->workers) w->flags |= WORKER_UNBOUND;
     pool->flags |= POOL_DISASSOCIATED;
@@ -35,13 +36,16 @@ void Core::cpu_online(int cpu, Time now) {
   online_[cpu] = true;
   for (auto& pool : pools_) {
     if (pool->cpu != cpu) continue;
-    pool->flags &= ~POOL_DISASSOCIATED;
-    // UNBOUND becomes REBOUND: still not counted until the worker passes its loop again.
-    for (Worker* w : pool->workers) {
-      w->flags = (w->flags & ~WORKER_UNBOUND) | WORKER_REBOUND;
-      if (w->flags & WORKER_IDLE) drv_.wake(*w);
+    // rebind_workers() walks the CPU's normal pools only: BH pools stay DISASSOCIATED.
+    if (!(pool->flags & POOL_BH)) {
+      pool->flags &= ~POOL_DISASSOCIATED;
+      // UNBOUND becomes REBOUND: still not counted until the worker passes its loop again.
+      for (Worker* w : pool->workers) {
+        w->flags = (w->flags & ~WORKER_UNBOUND) | WORKER_REBOUND;
+        if (w->flags & WORKER_IDLE) drv_.wake(*w);
+      }
     }
-    if (pool->nr_workers == 0) create_worker(*pool, now);
+    if (pool->nr_workers == 0) create_worker(*pool, now);  // a CPU offline since the start has none
     kick_pool(*pool);
   }
   for (auto& wq : wqs_) {
