@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <regex>
 #include <set>
@@ -323,6 +324,37 @@ TEST(Watchdog70, TheRecheckDropsAReportWhosePoolProgressedMeanwhile) {
   EXPECT_EQ(before.lockups_dropped, 0u);
   EXPECT_EQ(messages(before)[11], "BUG: workqueue lockup - pool cpus=0 node=0 flags=0x0 nice=0 stuck for 60s!");
   EXPECT_EQ(messages(before)[7], "Showing backtraces of running workers in stalled CPU-bound worker pools:");
+}
+
+TEST(Watchdog70, EachBusyWorkerGetsItsOwnPoolLine) {
+  // sleeper sleeps (the pool knows: a second worker starts hog), hog blocks unseen (nr_running stays
+  // 1), so next waits: at 30 s the pool has two busy workers, one sleeping and one running.
+  Scenario sc = parse("kernel 7.0\nwatchdog 30s\nuntil 31s\nworkqueue q\nwork sleeper q: sleep 200s\n"
+                      "work hog q: block 200s\nwork next q: burn 1ms\nat 0 queue sleeper hog next\n");
+  auto backtraces = [](const Result& r) {
+    auto log = messages(r);
+    auto it = std::find_if(log.begin(), log.end(), [](auto& l) { return l.starts_with("Showing backtraces"); });
+    std::vector<std::string> out;
+    for (; it != log.end(); ++it) out.push_back(pids(*it));
+    return out;
+  };
+  // show_cpu_pool_hog() prints "pool N:" before each worker it shows, not once per pool.
+  EXPECT_EQ(backtraces(run(sc)), (std::vector<std::string>{
+      "Showing backtraces of busy workers in stalled CPU-bound worker pools:",
+      "pool 2:",
+      "task:kworker/0:0     state:S pid:PID",
+      "Workqueue: q sleeper",
+      "pool 2:",
+      "task:kworker/0:1     state:R pid:PID",
+      "Workqueue: q hog",
+  }));
+  sc.config.kernel = Kernel::V6_9;  // the running one only
+  EXPECT_EQ(backtraces(run(sc)), (std::vector<std::string>{
+      "Showing backtraces of running workers in stalled CPU-bound worker pools:",
+      "pool 2:",
+      "task:kworker/0:1     state:R pid:PID",
+      "Workqueue: q hog",
+  }));
 }
 
 TEST(Watchdog70, TheSeedsPrintNeitherBacktracesNorForSeconds) {

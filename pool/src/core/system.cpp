@@ -155,19 +155,20 @@ void Core::watchdog_report(Time now, bool recheck) {
 }
 
 void Core::show_cpu_pools_hogs(const std::vector<const Pool*>& stalled) const {
-  // 6.5 shows the running workers of each stalled per-CPU pool, 7.0 every busy one. User space
-  // has no stacks: each worker's task line (its name, state and pid) and what it runs.
+  // 6.5 shows the running workers of each stalled per-CPU pool, 7.0 every busy one, each after a
+  // "pool N:" line of its own (show_cpu_pool_hog()). User space has no stacks: each worker's task
+  // line (its name, state and pid) and what it runs.
   const bool all_busy = cfg_.kernel >= Kernel::V7_0;
   drv_.message(all_busy ? "Showing backtraces of busy workers in stalled CPU-bound worker pools:"
                         : "Showing backtraces of running workers in stalled CPU-bound worker pools:");
   for (const Pool* pool : stalled) {
-    drv_.message(fmt::format("pool {}:", pool->id));
     std::vector<const Worker*> busy;
     pool->busy.for_each([&](Worker& w) {
       if (all_busy || !w.sleeping) busy.push_back(&w);
     });
     std::sort(busy.begin(), busy.end(), [](auto* a, auto* b) { return a->id < b->id; });
     for (const Worker* w : busy) {
+      drv_.message(fmt::format("pool {}:", pool->id));
       drv_.message(fmt::format("task:{:<15.15} state:{} pid:{}", w->name(), w->blocked ? 'S' : 'R', w->id));
       drv_.message(fmt::format("Workqueue: {} {}", w->current_pwq->wq->name, w->current_func));
     }
