@@ -851,9 +851,10 @@ namespace {
 Time ns(std::chrono::nanoseconds d) { return d.count(); }
 }  // namespace
 
-Workqueue* System::alloc_workqueue(std::string_view name, unsigned flags, int max_active) {
+Workqueue* System::alloc_workqueue(std::string_view name, unsigned flags, int max_active, AffinityScope scope,
+                                   bool strict) {
   auto lk = rt_->lock();
-  return rt_->core().alloc_workqueue(name, flags, max_active, mono_now());
+  return rt_->core().alloc_workqueue(name, flags, max_active, mono_now(), scope, strict);
 }
 Workqueue* System::alloc_ordered_workqueue(std::string_view name, unsigned flags) {
   auto lk = rt_->lock();
@@ -866,6 +867,10 @@ void System::destroy_workqueue(Workqueue* wq) {
 void System::workqueue_set_max_active(Workqueue* wq, int max_active) {
   auto lk = rt_->lock();
   rt_->core().set_max_active(*wq, max_active, mono_now());
+}
+void System::workqueue_set_affinity(Workqueue* wq, AffinityScope scope, bool strict) {
+  auto lk = rt_->lock();
+  rt_->core().set_affinity(*wq, scope, strict, mono_now());
 }
 Workqueue* System::system_wq() const { return rt_->system_wq(SystemIndex::Wq); }
 Workqueue* System::system_percpu_wq() const { return rt_->system_wq(SystemIndex::PercpuWq); }
