@@ -450,6 +450,29 @@ TEST(Today, BhItemsRunAndMayNotSleep) {
       << log.back();
 }
 
+TEST(Today, AnUnboundItemRunsOnItsNodesPool) {
+  Options o = opts(4);
+  o.kernel = Kernel::V6_5;
+  o.topology.node = {0, 0, 1, 1};
+  System sys(o);
+  Workqueue* wq = sys.alloc_workqueue("numa", WQ_UNBOUND, 0, AffinityScope::Numa);
+  Work w{"numa_fn", [](Work&) {}};
+  // The pool the item ran on (work->data's last pool), and its pod's CPUs and node.
+  auto ran_on = [&](int cpu) {
+    sys.queue_work_on(cpu, wq, w);
+    sys.flush_work(w);
+    std::pair<std::vector<int>, int> pod;
+    sys.inspect([&](const Core&) { pod = {w.last_pool->pod_cpus, w.last_pool->node}; });
+    return pod;
+  };
+  EXPECT_EQ(ran_on(2), (std::pair<std::vector<int>, int>{{2, 3}, 1}));
+  EXPECT_EQ(ran_on(1), (std::pair<std::vector<int>, int>{{0, 1}, 0}));
+  // sysfs: affinity_scope=system puts every CPU in one pod, spanning both nodes.
+  sys.workqueue_set_affinity(wq, AffinityScope::System);
+  EXPECT_EQ(ran_on(3), (std::pair<std::vector<int>, int>{{0, 1, 2, 3}, NUMA_NO_NODE}));
+  EXPECT_THROW(sys.workqueue_set_affinity(sys.system_wq(), AffinityScope::Numa), Error);  // per-CPU
+}
+
 TEST(CoreLock, CountsItsAcquisitionsWaitsAndHolds) {
   Options o = opts(2);
   o.lock_stats = true;

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <regex>
 #include <set>
@@ -44,6 +45,14 @@ void expect_log(const Result& r, const std::vector<std::string>& want, bool exac
   for (std::size_t i = 0; i < want.size(); ++i) EXPECT_EQ(pids(log[i]), want[i]) << "line " << i;
 }
 
+/// A driver that only counts: enough to look at the pwqs and pools the core builds.
+struct Quiet : Driver {
+  void wake(Worker&) override {}
+  bool spawn(Worker&) override { return true; }
+  void complete(Waiter&) override {}
+  void message(std::string_view) override {}
+};
+
 // --- BH workqueues (6.9) ---
 
 TEST(BhWorkqueue, RunsBeforeANormalItemQueuedEarlierOnTheSameCpu) {
@@ -79,9 +88,9 @@ TEST(BhWorkqueue, PoolsHaveTheKernelsIdsAndPrintBh) {
       "    in-flight: PID:n0",
       "    pending: n1",
       "workqueue events_bh: flags=0x1",
-      "  pwq 0: cpus=0 node=0 flags=0x1 bh active=1 refcnt=2",
+      "  pwq 0: cpus=0 node=0 flags=0x5 bh active=1 refcnt=2",
       "    in-flight: bh:tasklet_action_fn",
-      "pool 0: cpus=0 node=0 flags=0x1 bh hung=0s workers=1",
+      "pool 0: cpus=0 node=0 flags=0x5 bh hung=0s workers=1",
       "pool 2: cpus=0 node=0 flags=0x0 nice=0 hung=0s workers=2 idle: PID",
   });
 }
@@ -109,19 +118,43 @@ TEST(BhWorkqueue, NeedsKernel69AndTakesOnlyHighpri) {
                        "at 0 queue b on 1\nat 500us dump\n"));
   auto log = messages(r);
   ASSERT_GE(log.size(), 4u);
-  EXPECT_EQ(log[2], "  pwq 5: cpus=1 node=0 flags=0x1 bh-hi active=1 refcnt=2");
+  EXPECT_EQ(log[2], "  pwq 5: cpus=1 node=0 flags=0x5 bh-hi active=1 refcnt=2");
   EXPECT_EQ(log[3], "    in-flight: bh-hi:b");
 }
 
-// --- affinity scopes and pods (6.5) ---
+TEST(BhWorkqueue, PoolsAreAlwaysDisassociatedAndHotplugLeavesThem) {
+  // worker_attach_to_pool(): BH workers are, while per-CPU, always DISASSOCIATED (WORKER_UNBOUND);
+  // unbind_workers() and rebind_workers() walk the CPU's normal pools only.
+  Quiet drv;
+  Config cfg;
+  cfg.kernel = Kernel::V6_9;
+  cfg.possible_cpus = 2;
+  cfg.online_cpus = {0};
+  Core core(cfg, drv, 0);
+  auto expect_bh_alone = [&](int cpu, const char* when) {
+    for (bool hi : {false, true}) {
+      const Pool& bh = core.bh_pool(cpu, hi);
+      EXPECT_EQ(bh.flags, unsigned{POOL_BH | POOL_DISASSOCIATED}) << when;
+      for (const Worker* w : bh.workers)
+        EXPECT_EQ(w->flags & (WORKER_UNBOUND | WORKER_REBOUND), unsigned{WORKER_UNBOUND}) << when;
+    }
+  };
+  expect_bh_alone(0, "at start");
+  EXPECT_EQ(core.cpu_pool(0, false).flags, 0u);
+  EXPECT_EQ(core.bh_pool(1, false).nr_workers, 0);  // CPU 1 was never online
+  core.cpu_online(1, 1);
+  EXPECT_EQ(core.bh_pool(1, false).nr_workers, 1);  // its BH pools get their worker
+  expect_bh_alone(1, "online");
+  core.cpu_offline(0, 2);
+  EXPECT_EQ(core.cpu_pool(0, false).flags, unsigned{POOL_DISASSOCIATED});
+  expect_bh_alone(0, "offline");
+  core.cpu_online(0, 3);
+  EXPECT_EQ(core.cpu_pool(0, false).flags, 0u);
+  expect_bh_alone(0, "online again");
+  EXPECT_EQ(core.bh_pool(0, false).nr_workers, 1);
+}
 
-/// A driver that only counts: enough to look at the pwqs and pools the core builds.
-struct Quiet : Driver {
-  void wake(Worker&) override {}
-  bool spawn(Worker&) override { return true; }
-  void complete(Waiter&) override {}
-  void message(std::string_view) override {}
-};
+// --- affinity scopes and pods (6.5) ---
 
 Config two_nodes_two_caches_smt(Kernel k) {
   Scenario sc = scenario("today-pods");
@@ -291,6 +324,37 @@ TEST(Watchdog70, TheRecheckDropsAReportWhosePoolProgressedMeanwhile) {
   EXPECT_EQ(before.lockups_dropped, 0u);
   EXPECT_EQ(messages(before)[11], "BUG: workqueue lockup - pool cpus=0 node=0 flags=0x0 nice=0 stuck for 60s!");
   EXPECT_EQ(messages(before)[7], "Showing backtraces of running workers in stalled CPU-bound worker pools:");
+}
+
+TEST(Watchdog70, EachBusyWorkerGetsItsOwnPoolLine) {
+  // sleeper sleeps (the pool knows: a second worker starts hog), hog blocks unseen (nr_running stays
+  // 1), so next waits: at 30 s the pool has two busy workers, one sleeping and one running.
+  Scenario sc = parse("kernel 7.0\nwatchdog 30s\nuntil 31s\nworkqueue q\nwork sleeper q: sleep 200s\n"
+                      "work hog q: block 200s\nwork next q: burn 1ms\nat 0 queue sleeper hog next\n");
+  auto backtraces = [](const Result& r) {
+    auto log = messages(r);
+    auto it = std::find_if(log.begin(), log.end(), [](auto& l) { return l.starts_with("Showing backtraces"); });
+    std::vector<std::string> out;
+    for (; it != log.end(); ++it) out.push_back(pids(*it));
+    return out;
+  };
+  // show_cpu_pool_hog() prints "pool N:" before each worker it shows, not once per pool.
+  EXPECT_EQ(backtraces(run(sc)), (std::vector<std::string>{
+      "Showing backtraces of busy workers in stalled CPU-bound worker pools:",
+      "pool 2:",
+      "task:kworker/0:0     state:S pid:PID",
+      "Workqueue: q sleeper",
+      "pool 2:",
+      "task:kworker/0:1     state:R pid:PID",
+      "Workqueue: q hog",
+  }));
+  sc.config.kernel = Kernel::V6_9;  // the running one only
+  EXPECT_EQ(backtraces(run(sc)), (std::vector<std::string>{
+      "Showing backtraces of running workers in stalled CPU-bound worker pools:",
+      "pool 2:",
+      "task:kworker/0:1     state:R pid:PID",
+      "Workqueue: q hog",
+  }));
 }
 
 TEST(Watchdog70, TheSeedsPrintNeitherBacktracesNorForSeconds) {

@@ -79,10 +79,16 @@ class System {
   System(const System&) = delete;
   System& operator=(const System&) = delete;
 
-  Workqueue* alloc_workqueue(std::string_view name, unsigned flags = 0, int max_active = 0);
+  /// `scope` and `strict`: an unbound workqueue's affinity (kernel 6.5 on; Default:
+  /// Options::default_affinity_scope), as its sysfs affinity_scope and affinity_strict set them.
+  Workqueue* alloc_workqueue(std::string_view name, unsigned flags = 0, int max_active = 0,
+                             AffinityScope scope = AffinityScope::Default, bool strict = false);
   Workqueue* alloc_ordered_workqueue(std::string_view name, unsigned flags = 0);
   void destroy_workqueue(Workqueue*);
   void workqueue_set_max_active(Workqueue*, int max_active);
+  /// Writing an unbound workqueue's sysfs affinity_scope and affinity_strict (kernel 6.5 on); only
+  /// while nothing is queued on it (throws Error otherwise).
+  void workqueue_set_affinity(Workqueue*, AffinityScope scope, bool strict = false);
 
   Workqueue* system_wq() const;            // "events"
   Workqueue* system_percpu_wq() const;     // "events" (7.0: a workqueue of its own, WQ_PERCPU)
@@ -157,10 +163,10 @@ class Completion {
   void reinit();
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  unsigned done_ = 0;
-  bool all_ = false;
+  std::mutex mu_;               // a leaf lock (the kernel's wait.lock)
+  std::condition_variable cv_;  // with mu_
+  unsigned done_ = 0;           // mu_
+  bool all_ = false;            // mu_: complete_all()
 };
 
 /// The current worker's name ("kworker/0:1"), or "" outside work items.

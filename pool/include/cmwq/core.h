@@ -16,8 +16,10 @@
 //   T:  the timer base's lock: timer_lock_ (the core's timer list)
 //   A:  atomic
 //   PENDING: owned through WORK_STRUCT_PENDING (an atomic bit: whoever sets it owns the item)
+//   WD: the watchdog's timer callback (wq_watchdog_timer_fn(): timers of one base run one at a time)
+//   D:  the driver's own (the core only stores it)
 // How a driver maps them (the runtime does; the simulator is one thread and takes none): an
-// outer lock stands for WQ, PL, MD and N, and each pool has its own lock for L. Every entry
+// outer lock stands for WQ, PL, MD, N, WD and wci_lock, and each pool has its own lock for L. Every entry
 // point runs under the outer lock held exclusively, which excludes everything else, except the
 // two the kernel runs under pool->lock alone: queue_work_pending() and worker_next_local(), run
 // with the outer lock held shared (so that no exclusive holder runs meanwhile) and the pool's
@@ -72,9 +74,10 @@ struct Work : Link<WorkEntry> {
   explicit Work(const char* func_name = "work", std::function<void(Work&)> body = {})
       : func(func_name), fn(std::move(body)) {}
 
-  const char* func;               // the function name dumps print (%ps)
-  std::function<void(Work&)> fn;  // what the runtime runs
-  void* user = nullptr;           // free for the driver (the simulator's script)
+  // I: set by the owner while the item is neither pending nor running (INIT_WORK())
+  const char* func;               // I: the function name dumps print (%ps)
+  std::function<void(Work&)> fn;  // I: what the runtime runs, outside every lock
+  void* user = nullptr;           // D: free for the driver (the simulator's script)
 
   // --- core state (see "Locking" above) ---
   Pwq* pwq = nullptr;             // PENDING+L: set while pending (queued, not yet started)
@@ -95,10 +98,12 @@ struct Work : Link<WorkEntry> {
 
 /// Someone blocked in flush_work / flush_workqueue / cancel_work_sync.
 struct Waiter {
-  Work barrier{"wq_barrier_func"};  // the barrier work, when one is inserted
-  int pid = 0;                       // printed as BAR(pid)
+  Work barrier{"wq_barrier_func"};  // the barrier work, when one is inserted (its fields: tagged above)
+  int pid = 0;                       // L: set as the barrier is inserted, printed as BAR(pid)
+  /// WQ: set as the flush starts and as it completes (a flush's color completes under wq->mutex,
+  /// a barrier runs under the exclusive lock); the driver's flusher waits on it under the same.
   bool done = false;
-  void* driver = nullptr;            // the driver's wake-up handle
+  void* driver = nullptr;            // D: the driver's wake-up handle, set before the flush starts
 };
 
 struct Timer {
@@ -118,10 +123,10 @@ struct DelayedWork {
   }
   DelayedWork(const DelayedWork&) = delete;
   DelayedWork& operator=(const DelayedWork&) = delete;
-  Work work;
-  Timer timer{Timer::Kind::Delayed, this};
-  Workqueue* wq = nullptr;
-  int cpu = WORK_CPU_UNBOUND;
+  Work work;                      // its fields: tagged above
+  Timer timer{Timer::Kind::Delayed, this};  // T (its kind and owner: I)
+  Workqueue* wq = nullptr;        // PENDING: where the timer queues it (set with the timer armed)
+  int cpu = WORK_CPU_UNBOUND;     // PENDING: likewise
 };
 
 enum class RescuerPolicy { k2009, k2014, k2025 };
@@ -179,7 +184,7 @@ class BusyHash {
   static std::size_t bucket(const Work* work) {
     return (reinterpret_cast<std::uintptr_t>(work) * 0x9E3779B97F4A7C15ULL) >> (64 - kOrder);
   }
-  std::array<List<Worker, BusyEntry>, std::size_t{1} << kOrder> buckets_;
+  std::array<List<Worker, BusyEntry>, std::size_t{1} << kOrder> buckets_;  // L (its pool's)
 };
 
 struct Pool {
@@ -547,7 +552,7 @@ class Core {
   }
   void warn(std::string line);
 
-  Config cfg_;                    // I (the watchdog threshold: the watchdog's own)
+  Config cfg_;                    // I; watchdog_thresh: WD (set_watchdog_thresh() runs under the outer lock)
   Driver& drv_;                   // I
   std::vector<bool> online_;      // cpu_hotplug_lock + PL
   std::vector<std::unique_ptr<Pool>> pools_;  // PL (worker_pool_idr)
@@ -562,19 +567,21 @@ class Core {
     Pool* pool;
     Time seen_ts;
   };
-  std::vector<StallCandidate> stall_candidates_;  // the watchdog's own (its timer callback)
+  std::vector<StallCandidate> stall_candidates_;  // WD
   Timer watchdog_report_timer_{Timer::Kind::WatchdogReport, nullptr};  // T
-  std::uint64_t lockups_dropped_ = 0;  // the watchdog's own
-  std::uint64_t stall_reports_ = 0;  // the watchdog's own: checks that reported a stall (panic_on_stall)
-  Time watchdog_touched_ = 0;     // none: READ_ONCE/WRITE_ONCE in the kernel
-  std::vector<Time> watchdog_touched_cpu_;  // none: per-CPU, READ_ONCE/WRITE_ONCE
+  std::uint64_t lockups_dropped_ = 0;  // WD
+  std::uint64_t stall_reports_ = 0;  // WD: checks that reported a stall (panic_on_stall)
+  /// WD: READ_ONCE/WRITE_ONCE in the kernel, whoever touches it; touch_watchdog() runs under the
+  /// outer lock here, as the watchdog does.
+  Time watchdog_touched_ = 0;
+  std::vector<Time> watchdog_touched_cpu_;  // WD: per-CPU, likewise
   Time create_fail_from_ = 0, create_fail_until_ = 0;  // PL
   bool freezing_ = false;         // PL (workqueue_freezing)
-  bool tracing_ = false;          // the driver's (a static key in the kernel)
+  bool tracing_ = false;          // PL: set under it, read on the fast paths too (a static key in the kernel)
   bool stopping_ = false;         // PL
   int next_pid_;                  // PL
   std::atomic<std::uint64_t> next_work_id_{1};  // A: any queueing caller takes one
-  std::uint64_t lockups_ = 0;     // the watchdog's own
+  std::uint64_t lockups_ = 0;     // WD
   std::unordered_map<const char*, std::uint64_t> hog_counts_;  // wci_lock (the hog report's hash)
 };
 

@@ -16,6 +16,7 @@
 
 namespace cmwq {
 
+/// Not thread-safe: its owner's lock guards all of it (the runtime's rec_mu_; the simulator is one thread).
 class Recorder {
  public:
   /// `system`: which System of the process this is (CMWQ_EV_HELLO), from 1.

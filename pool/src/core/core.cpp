@@ -101,8 +101,9 @@ Pool& Core::new_pool(int cpu, int nice, std::vector<int> cpus, unsigned flags) {
   pool->node = cpu >= 0 ? cfg_.topology.node_of(cpu) : NUMA_NO_NODE;
   // A BH pool has one worker, the CPU's softirq-like context: it never sleeps, so never needs another.
   if (flags & POOL_BH) pool->max_workers = 1;
-  // Unbound pools and pools of offline CPUs are not bound to a CPU.
-  if (cpu < 0 || !online_[cpu]) pool->flags |= POOL_DISASSOCIATED;
+  // Unbound pools and pools of offline CPUs are not bound to a CPU; BH pools, while per-CPU, never
+  // are (their workers are the CPU's softirq, not kworkers bound to it): hotplug leaves them alone.
+  if (cpu < 0 || !online_[cpu] || (flags & POOL_BH)) pool->flags |= POOL_DISASSOCIATED;
   if (cfg_.model == Model::Original) pool->max_workers = 1;
   pools_.push_back(std::move(pool));
   drv_.pool_created(*pools_.back());

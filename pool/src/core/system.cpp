@@ -17,7 +17,8 @@ void Core::cpu_offline(int cpu, Time now) {
   if (!online_[cpu]) return;
   online_[cpu] = false;
   for (auto& pool : pools_) {
-    if (pool->cpu != cpu) continue;
+    // unbind_workers() walks the CPU's normal pools only: BH pools are always DISASSOCIATED.
+    if (pool->cpu != cpu || (pool->flags & POOL_BH)) continue;
     // The workers keep running, unbound and outside concurrency management.
     for (Worker* w : pool->workers) w->flags |= WORKER_UNBOUND;
     pool->flags |= POOL_DISASSOCIATED;
@@ -35,13 +36,16 @@ void Core::cpu_online(int cpu, Time now) {
   online_[cpu] = true;
   for (auto& pool : pools_) {
     if (pool->cpu != cpu) continue;
-    pool->flags &= ~POOL_DISASSOCIATED;
-    // UNBOUND becomes REBOUND: still not counted until the worker passes its loop again.
-    for (Worker* w : pool->workers) {
-      w->flags = (w->flags & ~WORKER_UNBOUND) | WORKER_REBOUND;
-      if (w->flags & WORKER_IDLE) drv_.wake(*w);
+    // rebind_workers() walks the CPU's normal pools only: BH pools stay DISASSOCIATED.
+    if (!(pool->flags & POOL_BH)) {
+      pool->flags &= ~POOL_DISASSOCIATED;
+      // UNBOUND becomes REBOUND: still not counted until the worker passes its loop again.
+      for (Worker* w : pool->workers) {
+        w->flags = (w->flags & ~WORKER_UNBOUND) | WORKER_REBOUND;
+        if (w->flags & WORKER_IDLE) drv_.wake(*w);
+      }
     }
-    if (pool->nr_workers == 0) create_worker(*pool, now);
+    if (pool->nr_workers == 0) create_worker(*pool, now);  // a CPU offline since the start has none
     kick_pool(*pool);
   }
   for (auto& wq : wqs_) {
@@ -151,19 +155,20 @@ void Core::watchdog_report(Time now, bool recheck) {
 }
 
 void Core::show_cpu_pools_hogs(const std::vector<const Pool*>& stalled) const {
-  // 6.5 shows the running workers of each stalled per-CPU pool, 7.0 every busy one. User space
-  // has no stacks: each worker's task line (its name, state and pid) and what it runs.
+  // 6.5 shows the running workers of each stalled per-CPU pool, 7.0 every busy one, each after a
+  // "pool N:" line of its own (show_cpu_pool_hog()). User space has no stacks: each worker's task
+  // line (its name, state and pid) and what it runs.
   const bool all_busy = cfg_.kernel >= Kernel::V7_0;
   drv_.message(all_busy ? "Showing backtraces of busy workers in stalled CPU-bound worker pools:"
                         : "Showing backtraces of running workers in stalled CPU-bound worker pools:");
   for (const Pool* pool : stalled) {
-    drv_.message(fmt::format("pool {}:", pool->id));
     std::vector<const Worker*> busy;
     pool->busy.for_each([&](Worker& w) {
       if (all_busy || !w.sleeping) busy.push_back(&w);
     });
     std::sort(busy.begin(), busy.end(), [](auto* a, auto* b) { return a->id < b->id; });
     for (const Worker* w : busy) {
+      drv_.message(fmt::format("pool {}:", pool->id));
       drv_.message(fmt::format("task:{:<15.15} state:{} pid:{}", w->name(), w->blocked ? 'S' : 'R', w->id));
       drv_.message(fmt::format("Workqueue: {} {}", w->current_pwq->wq->name, w->current_func));
     }

@@ -1,5 +1,9 @@
-// The real-thread driver of the core: one thread per worker, one timer thread
-// for the core's timers and for spotting CPU hogs, and one mutex around the core.
+// The real-thread driver of the core: one thread per worker, and one timer thread for the core's
+// timers and for spotting CPU hogs. The core's locks (core.h, "Locking") are a lock per pool
+// (pool->lock: L) under one outer lock that stands for wq_pool_mutex, wq->mutex, wq_mayday_lock and
+// the nodes' nr_active locks: a writer-preferring rwlock (CoreLock) that every entry point takes
+// exclusively, except queue_work_on(), a worker between two items and a worker's blocking points,
+// which take it shared with their pool's lock (FastGuard). Event records take a leaf lock (rec_mu_).
 #include <cmwq/cmwq.h>
 #include <cmwq/probes.h>
 #include <cmwq/recorder.h>
@@ -57,11 +61,18 @@ struct Current {
 };
 thread_local Current current;
 
+/// lockdep_assert_held() failed: a driver callback or a "called with the lock held" path without it
+/// is a bug in the runtime, not in the program using it.
+[[noreturn]] void lock_not_held(const char* where, const char* lock) {
+  std::fprintf(stderr, "cmwq: %s called without %s held\n", where, lock);
+  std::abort();
+}
+
 }  // namespace
 
 /// One lock's counters, summed over the threads that take it.
 struct LockCounters {
-  std::atomic<std::uint64_t> acquisitions{0}, wait_ns{0}, hold_ns{0};
+  std::atomic<std::uint64_t> acquisitions{0}, wait_ns{0}, hold_ns{0};  // A (relaxed: totals only)
   void acquired(Time waited) {
     acquisitions.fetch_add(1, std::memory_order_relaxed);
     wait_ns.fetch_add(static_cast<std::uint64_t>(waited), std::memory_order_relaxed);
@@ -126,23 +137,24 @@ class CoreLock {
   }
   bool held() const { return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id(); }
   bool held_shared() const { return t_shared_outer == this; }
-  /// lockdep_assert_held(): a driver callback or a "called with the lock held" path without it is
-  /// a bug in the runtime, not in the program using it.
+  /// lockdep_assert_held() of the exclusive hold.
   void assert_held(const char* where) const {
-    if (held()) return;
-    std::fprintf(stderr, "cmwq: %s called without the core's outer lock held exclusively\n", where);
-    std::abort();
+    if (!held()) lock_not_held(where, "the core's outer lock exclusively");
+  }
+  /// The lock held either way: exclusively, or shared by a fast path.
+  void assert_held_any(const char* where) const {
+    if (!held() && !held_shared()) lock_not_held(where, "the core's outer lock (shared or exclusively)");
   }
   bool counting() const { return counting_; }
   LockCounters& exclusive() { return exclusive_; }
   LockCounters& shared() { return shared_; }
 
  private:
-  pthread_rwlock_t rw_;
-  const bool counting_;
-  std::atomic<std::thread::id> owner_{};  // the exclusive holder, for held(); written by it
-  Time held_since_ = 0;                   // guarded by the exclusive hold
-  LockCounters exclusive_, shared_;
+  pthread_rwlock_t rw_;                   // the lock itself
+  const bool counting_;                   // I
+  std::atomic<std::thread::id> owner_{};  // A: the exclusive holder, for held(); written by it
+  Time held_since_ = 0;                   // the exclusive hold's
+  LockCounters exclusive_, shared_;       // A
 };
 using Guard = std::unique_lock<CoreLock>;
 
@@ -166,12 +178,16 @@ class OwnedMutex {
     m_.unlock();
   }
   bool held() const { return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id(); }
+  /// lockdep_assert_held(); `name` says which lock it is.
+  void assert_held(const char* where, const char* name) const {
+    if (!held()) lock_not_held(where, name);
+  }
 
  private:
-  std::mutex m_;
-  LockCounters* counters_;
-  std::atomic<std::thread::id> owner_{};
-  Time held_since_ = 0;  // guarded by m_
+  std::mutex m_;                          // the lock itself
+  LockCounters* counters_;                // I
+  std::atomic<std::thread::id> owner_{};  // A: the holder, for held(); written by it
+  Time held_since_ = 0;                   // m_
 };
 
 static OwnedMutex& lock_of(const Pool& pool) { return *static_cast<OwnedMutex*>(pool.driver); }
@@ -319,7 +335,10 @@ class Runtime final : public Driver {
 
   /// The time of a queue_work(). Untraced, it only stamps an empty worklist's watchdog, which
   /// measures seconds: the coarse clock costs a tenth of the precise one. Called with mu_ (either way).
-  Time queue_now() const { return core_->tracing() ? mono_now() : coarse_now(); }
+  Time queue_now() const {
+    mu_.assert_held_any("queue_now");
+    return core_->tracing() ? mono_now() : coarse_now();
+  }
 
   /// The hot path's look at the probe: one load and a predicted branch; the timer thread does the rest.
   void notice_tracers() {
@@ -330,10 +349,7 @@ class Runtime final : public Driver {
   /// and counted; readers see the gap in seq). A producer (`may_wait`) waits, bounded, for room
   /// instead while a lossless tracer is attached. Called with rec_mu_ held.
   void cut_batch(bool may_wait = false) {
-    if (!rec_mu_.held()) {
-      std::fprintf(stderr, "cmwq: cut_batch called without the recorder's lock held\n");
-      std::abort();
-    }
+    rec_mu_.assert_held("cut_batch", "the recorder's lock");
     if (!recorder_.pending_bytes()) return;
     const bool lossless = handover::lossless();
     if (ready_.size() >= kMaxReadyBatches && may_wait && lossless) {
@@ -357,6 +373,7 @@ class Runtime final : public Driver {
   /// handing over, the producer hands the oldest batch to the probe itself (but not to an in-process
   /// sink, which is called from the timer thread alone). Called with rec_mu_ held.
   void make_room() {
+    rec_mu_.assert_held("make_room", "the recorder's lock");
     auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(handover::kWait);
     while (ready_.size() >= kMaxReadyBatches && std::chrono::steady_clock::now() < until) {
       if (opt_.on_events || !deliver_mu_.try_lock()) {
@@ -603,12 +620,12 @@ class Runtime final : public Driver {
 
  private:
   struct Thread {
-    std::thread th;
+    std::thread th;               // mu_: started by spawn(), joined by the timer thread or at the end
     std::mutex wake_mu;           // a leaf lock: guards `woken`
     std::condition_variable cv;   // with wake_mu: an idle worker waits here, holding no core lock
-    Worker* worker = nullptr;
+    Worker* worker = nullptr;     // I
     bool woken = false;           // wake_mu
-    clockid_t clock{};
+    clockid_t clock{};            // the worker's: set before it first takes mu_, read by the timer under mu_
     // An item's CPU time, without a syscall on the hot path: it runs in segments between
     // blocking points. A segment the timer thread never saw (shorter than its tick) counts its
     // wall time; for a longer one the timer has sampled the thread's CPU clock, so the segment
@@ -816,10 +833,10 @@ class Runtime final : public Driver {
   std::condition_variable_any timer_cv_;    // with mu_: the timer thread waits for a deadline
   std::list<Thread> threads_;  // mu_; stable addresses: workers point at their Thread
   std::array<Workqueue*, static_cast<std::size_t>(SystemIndex::Count)> system_{};  // I
-  std::thread timer_;
+  std::thread timer_;          // I: started by the constructor, joined by the destructor
   std::atomic<bool> stopping_{false};  // A: a cooling-down worker reads it under its wake_mu
   static constexpr Time kAttachGrace = 100 * kMsec;
-  unsigned tracers_ = 0;       // mu_: the semaphore's count (attached tracers) when last looked at
+  unsigned tracers_ = 0;       // mu_ (the fast paths read it holding mu_ shared): the semaphore's count when last looked at
   Time newest_tracer_ = 0;     // mu_: when that count last rose
   Time stream_started_ = 0;    // mu_
   std::unique_ptr<Core> core_;  // I; the core's fields name their locks (core.h)
@@ -834,9 +851,10 @@ namespace {
 Time ns(std::chrono::nanoseconds d) { return d.count(); }
 }  // namespace
 
-Workqueue* System::alloc_workqueue(std::string_view name, unsigned flags, int max_active) {
+Workqueue* System::alloc_workqueue(std::string_view name, unsigned flags, int max_active, AffinityScope scope,
+                                   bool strict) {
   auto lk = rt_->lock();
-  return rt_->core().alloc_workqueue(name, flags, max_active, mono_now());
+  return rt_->core().alloc_workqueue(name, flags, max_active, mono_now(), scope, strict);
 }
 Workqueue* System::alloc_ordered_workqueue(std::string_view name, unsigned flags) {
   auto lk = rt_->lock();
@@ -849,6 +867,10 @@ void System::destroy_workqueue(Workqueue* wq) {
 void System::workqueue_set_max_active(Workqueue* wq, int max_active) {
   auto lk = rt_->lock();
   rt_->core().set_max_active(*wq, max_active, mono_now());
+}
+void System::workqueue_set_affinity(Workqueue* wq, AffinityScope scope, bool strict) {
+  auto lk = rt_->lock();
+  rt_->core().set_affinity(*wq, scope, strict, mono_now());
 }
 Workqueue* System::system_wq() const { return rt_->system_wq(SystemIndex::Wq); }
 Workqueue* System::system_percpu_wq() const { return rt_->system_wq(SystemIndex::PercpuWq); }

@@ -283,7 +283,8 @@ class Simulator final : public Driver {
     t.burn_left = d;
     t.state = Thread::State::OnCpu;
     const Worker& w = *t.worker;
-    bool bound = w.pool && w.pool->cpu >= 0 && !(w.flags & WORKER_UNBOUND);
+    // A BH pool's worker is UNBOUND (its pool is always DISASSOCIATED), yet it is its CPU's softirq.
+    bool bound = w.pool && w.pool->cpu >= 0 && (is_bh(t) || !(w.flags & WORKER_UNBOUND));
     if (!bound) return begin_burst(t);
     auto& q = runq_[static_cast<std::size_t>(w.pool->cpu)];
     if (is_bh(t) && !q.empty()) return run_softirq(q, t);
