@@ -177,7 +177,8 @@ class Explainer {
     bool per_cpu = p.cpu >= 0;
     int workers = 0, idle = static_cast<int>(p.idle.size());
     for (auto& [pid, w] : m_.workers()) workers += alive(w) && w.pool == p.id;
-    if (p.flags & cmwq::POOL_DISASSOCIATED && per_cpu)
+    // A BH pool is always DISASSOCIATED (its worker is the CPU's softirq): that says nothing of the CPU.
+    if (p.flags & cmwq::POOL_DISASSOCIATED && per_cpu && !(p.flags & cmwq::POOL_BH))
       out.push_back({"disassociated", 0, "", "", "", 0, pending,
                      fmt::format("pool {} is DISASSOCIATED (flags 0x{:x}): CPU {} is offline, so its per-CPU work waits "
                                  "until the CPU comes back (queue_work_on() an offline CPU puts work here)",

@@ -161,7 +161,7 @@ void Model::apply(const cmwq::Record& r) {
     case CMWQ_EV_CPU_OFFLINE:
     case CMWQ_EV_CPU_ONLINE:
       for (auto& [id, p] : pools_)
-        if (p.cpu == e.arg) {
+        if (p.cpu == e.arg && !(p.flags & cmwq::POOL_BH)) {  // BH pools stay DISASSOCIATED: hotplug leaves them
           if (h.kind == CMWQ_EV_CPU_OFFLINE) p.flags |= cmwq::POOL_DISASSOCIATED;
           else p.flags &= ~cmwq::POOL_DISASSOCIATED;
         }

@@ -1,6 +1,7 @@
 // Kernel mode's translation, without a kernel: events as bpf/kernel.bpf.c makes them, through
 // KernelStream, into the model and the watchdog that watch --kernel uses.
 #include "kernel_stream.h"
+#include "explain.h"
 #include "model.h"
 #include "watchdog.h"
 
@@ -312,6 +313,21 @@ TEST_F(KernelStreamTest, BhItemsRunOnTheirCpusBhPoolAndPrintAsTheKernelDoes) {
   ASSERT_EQ(ends.size(), 1u);
   EXPECT_EQ(ends[0].arg, 3'000'000);  // its CPU time: 3 ms
   EXPECT_EQ(ends[0].pool, 4);
+  // Always DISASSOCIATED, which says nothing of its CPU: not "offline" when it stalls, and a CPU's
+  // hotplug leaves its flags as they are.
+  feed_to(bh_event(CMWQ_EV_WORK_QUEUE, 4 * kSec, 4, 1));
+  auto activate = bh_event(CMWQ_EV_WORK_ACTIVATE, 4 * kSec, 4, 1);
+  activate.nr_active = 1;
+  feed_to(activate);
+  auto why = explain(model, 60 * kSec, 30 * kSec);
+  ASSERT_FALSE(why.pools.empty());
+  for (const auto& stuck : why.pools)
+    for (const auto& cause : stuck.causes) EXPECT_NE(cause.kind, "disassociated") << cause.text;
+  cmwq_ev_state online{};
+  online.h = cmwq_event_header{CMWQ_EV_CPU_ONLINE, sizeof online, 0, 0, -1, 61 * kSec, 0};
+  online.arg = 1;
+  model.apply(cmwq::Record{&online.h});
+  EXPECT_EQ(model.pools().at(4).flags, 0x5u);
 }
 
 TEST_F(KernelStreamTest, QueuedAgainWhileQueuedWasTakenBackUnseen) {
