@@ -83,7 +83,7 @@ void KernelStream::announce_pool(const cmwq_kernel_event& e) {
   rec.func = identity;
   rec.pool = e.pool.id;
   pool_fields(rec, e.pool.id);
-  rec.nr_active = -1;
+  rec.nr_active = e.pool.node;
   rec.arg = e.pool.nice;
 }
 

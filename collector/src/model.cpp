@@ -154,6 +154,7 @@ void Model::apply(const cmwq::Record& r) {
     case CMWQ_EV_POOL_CREATE: {
       PoolInfo& p = pools_[e.pool];
       p.nice = static_cast<int>(e.arg);
+      p.node = e.nr_active >= 0 ? e.nr_active : PoolInfo::kNodeNotSaid;
       if (e.func) p.identity = name(e.func);
       notify([&](ModelObserver& o) { o.on_pool(p); });
       break;

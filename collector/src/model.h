@@ -73,6 +73,8 @@ struct MaydayEpisode {
 
 struct PoolInfo {
   int id = -1, cpu = -1, nice = 0;
+  int node = kNodeNotSaid;             // POOL_CREATE's; NUMA_NO_NODE (-1) for none
+  static constexpr int kNodeNotSaid = -2;  // older streams: a CPU's pool is on node 0, an unbound one on none
   std::uint32_t flags = 0;
   int nr_running = 0, nr_idle = 0, nr_workers = 0;
   int pending = 0;                     // worklist length (barriers included, as the kernel counts)

@@ -14,7 +14,8 @@ std::string Model::pool_identity(const PoolInfo& p) const {
   else
     // A damaged HELLO or snapshot may claim billions: no kernel has more than NR_CPUS 8192.
     for (int c = 0; c < std::min(possible_cpus_, 8192); ++c) cpus.push_back(c);
-  return cmwq::pool_identity(cpus, p.cpu >= 0 ? 0 : cmwq::NUMA_NO_NODE, p.flags, p.nice);
+  int node = p.node != PoolInfo::kNodeNotSaid ? p.node : p.cpu >= 0 ? 0 : cmwq::NUMA_NO_NODE;
+  return cmwq::pool_identity(cpus, node, p.flags, p.nice);
 }
 
 std::map<std::string, Model::Waiting> Model::held_back() const {

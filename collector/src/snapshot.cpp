@@ -49,7 +49,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(WorkqueueInfo, id, name, flags, max_active, c
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PwqInfo, wq, pool, nr_active, nr_in_flight, mayday, inactive, refcnt,
                                                 max_active, printed)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MaydayEpisode, pool, started_ns, ended_ns, maydays, rescued, workqueues)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PoolInfo, id, cpu, nice, flags, nr_running, nr_idle, nr_workers,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PoolInfo, id, cpu, nice, node, flags, nr_running, nr_idle, nr_workers,
                                                 pending, last_progress_ns, manager, worklist, idle, episode, identity, printed)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(WorkerInfo, pid, pool, rescuer_of, created_ns, destroyed_ns, state,
                                    state_since_ns, current, scheduled, off_cpu_since, off_cpu_state, hidden_block)

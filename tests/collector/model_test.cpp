@@ -172,6 +172,13 @@ TEST(Model, RebuildsTheSeed004LockupDump) {
   expect_same_dumps(std::string(CMWQ_SCENARIOS) + "/seed004-hotplug-lockup.scn", 1);
 }
 
+// Today's kernels, as libcmwq models them: the model prints each in its era's form (the stream says
+// which after its HELLO), BH pools and their "bh" workers, pods' pools with their CPUs and node.
+TEST(Model, RebuildsTodaysKernelsDumps) {
+  for (const char* scenario : {"today-bh.scn", "today-node-max-active.scn", "today-pods.scn"})
+    expect_same_dumps(std::string(CMWQ_SCENARIOS) + "/" + scenario, 1);
+}
+
 TEST(Recording, SnapshotsGiveTheStateReplayGives) {
   TempDir dir;
   std::string events = (dir.path / "many.bin").string(), db = (dir.path / "many.db").string();

@@ -533,7 +533,8 @@ class Core {
   void panic(const std::string& line);
 
   // helpers
-  Pool& new_pool(int cpu, int nice, std::vector<int> cpus, unsigned flags = 0);
+  /// `node`: an unbound pool's (a CPU's pool is on its CPU's).
+  Pool& new_pool(int cpu, int nice, std::vector<int> cpus, unsigned flags = 0, int node = NUMA_NO_NODE);
   Pool& unbound_pool(int nice);
   /// 6.5+: the unbound pool of one pod (get_unbound_pool(): shared by attributes).
   Pool& unbound_pod_pool(int nice, const std::vector<int>& pod, bool strict, Time now);

@@ -34,7 +34,8 @@ typedef int64_t cmwq_s64;
 enum cmwq_event_kind {
   CMWQ_EV_WQ_CREATE = 1,     /* wq, flags, arg = max_active, func = name id of the wq */
   CMWQ_EV_WQ_DESTROY = 2,
-  CMWQ_EV_POOL_CREATE = 3,   /* pool, cpu, arg = nice, pool_flags */
+  CMWQ_EV_POOL_CREATE = 3,   /* pool, cpu, arg = nice, pool_flags, nr_active = its NUMA node (-1: none, or
+                              * not said: a CPU's pool is then on node 0) */
   CMWQ_EV_WORKER_CREATE = 4, /* worker events: pool, worker, flags = worker flags */
   CMWQ_EV_WORKER_DESTROY = 5,
   CMWQ_EV_WORKER_IDLE = 6,

@@ -91,14 +91,14 @@ Core::Core(Config cfg, Driver& drv, Time now) : cfg_(std::move(cfg)), drv_(drv),
 
 Core::~Core() = default;
 
-Pool& Core::new_pool(int cpu, int nice, std::vector<int> cpus, unsigned flags) {
+Pool& Core::new_pool(int cpu, int nice, std::vector<int> cpus, unsigned flags, int node) {
   auto pool = std::make_unique<Pool>();
   pool->id = static_cast<int>(pools_.size());
   pool->cpu = cpu;
   pool->nice = nice;
   pool->cpus = std::move(cpus);
   pool->flags = flags;
-  pool->node = cpu >= 0 ? cfg_.topology.node_of(cpu) : NUMA_NO_NODE;
+  pool->node = cpu >= 0 ? cfg_.topology.node_of(cpu) : node;  // before POOL_CREATE tells it
   // A BH pool has one worker, the CPU's softirq-like context: it never sleeps, so never needs another.
   if (flags & POOL_BH) pool->max_workers = 1;
   // Unbound pools and pools of offline CPUs are not bound to a CPU; BH pools, while per-CPU, never
@@ -240,13 +240,12 @@ Pool& Core::unbound_pod_pool(int nice, const std::vector<int>& pod, bool strict,
     if (pool->cpu < 0 && pool->nice == nice && pool->pod_cpus == pod && pool->affn_strict == strict) return *pool;
   std::vector<int> all(cfg_.possible_cpus);
   for (int i = 0; i < cfg_.possible_cpus; ++i) all[i] = i;
-  Pool& pool = new_pool(-1, nice, std::move(all));
-  pool.pod_cpus = pod;
-  pool.affn_strict = strict;
   // The pool's node is the NUMA node that holds its whole pod, if one does.
   int node = cfg_.topology.node_of(pod.front());
   bool one_node = std::all_of(pod.begin(), pod.end(), [&](int c) { return cfg_.topology.node_of(c) == node; });
-  pool.node = one_node ? node : NUMA_NO_NODE;
+  Pool& pool = new_pool(-1, nice, std::move(all), 0, one_node ? node : NUMA_NO_NODE);
+  pool.pod_cpus = pod;
+  pool.affn_strict = strict;
   create_worker(pool, now);
   return pool;
 }

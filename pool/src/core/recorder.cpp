@@ -6,8 +6,9 @@
 
 namespace cmwq {
 
-Recorder::Recorder(std::uint32_t pid, std::uint32_t system, int possible_cpus, Time watchdog_thresh)
-    : pid_(pid), system_(system), cpus_(possible_cpus), thresh_(watchdog_thresh) {}
+Recorder::Recorder(std::uint32_t pid, std::uint32_t system, int possible_cpus, Time watchdog_thresh, std::string dialect)
+    : pid_(pid), system_(system), cpus_(possible_cpus), thresh_(watchdog_thresh),
+      traced_(dialect.empty() ? std::string() : "traced " + dialect) {}
 
 template <class T>
 T& Recorder::append(std::uint16_t kind, Time ts, std::uint32_t tid, std::int32_t cpu) {
@@ -28,6 +29,13 @@ void Recorder::restart(Time now) {
   hello.watchdog_thresh_ns = static_cast<std::uint64_t>(thresh_);
   hello.system = system_;
   hello.session = ++session_;
+  if (!traced_.empty()) {  // "traced", not "kernel": the state is this System's, not a report's
+    std::uint32_t name = intern(traced_.c_str(), CMWQ_NAME_WORKER, now, 0);  // first: it appends
+    auto& mark = append<cmwq_ev_state>(CMWQ_EV_REPORTED, now, 0, -1);
+    mark.func = name;
+    mark.pool = -1;
+    mark.nr_active = -1;
+  }
 }
 
 void Recorder::announced(Time now) {
@@ -82,7 +90,7 @@ void Recorder::record(const Event& e, std::uint32_t tid) {
                    : e.work && e.work->pwq                               ? e.work->pwq
                    : e.worker                                            ? e.worker->current_pwq
                                                                          : nullptr;
-  r.nr_active = pwq ? pwq->nr_active : -1;
+  r.nr_active = e.kind == EventKind::PoolCreate ? pool->node : pwq ? pwq->nr_active : -1;
   r.arg = e.arg;
 }
 
