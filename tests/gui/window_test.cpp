@@ -2,7 +2,7 @@
 // views, the banner selects the stuck pool, recordings that cannot be read are
 // a message in the window, and crafted strings (a file's, a collector's stderr)
 // are shown as escaped plain text.
-#include "collector.h"
+#include "live_window.h"
 #include "main_window.h"
 #include "sim_recording.h"
 
@@ -152,11 +152,8 @@ class WindowTest : public QObject {
     QVERIFY(QFile::setPermissions(fake, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner));
     QString db = dir_.filePath("collector-lines.db");
     Collector collector(fake, {1, {}}, db);
-    Session::Options opt;
-    opt.live = true;
-    Session session(db, opt);
-    MainWindow window(&session);
-    window.watchCollector(&collector);
+    test::LiveWindow live(collector, db);
+    MainWindow& window = live.window;
     QSignalSpy finished(&collector, &Collector::finished);
     collector.start();
     QVERIFY(finished.wait(10'000));
