@@ -78,8 +78,12 @@ class TraceFile {
   std::uint64_t bytes() const { return bytes_; }
 
  private:
-  // Names come from the target's memory: not necessarily UTF-8, which JSON requires.
-  static std::string dump(const json& j) { return json_text(j); }
+  // Names come from the target's memory, and the strings of a recording's tables and run row from whoever
+  // wrote the file: every string printable (untrusted.h), as the terminal commands print them.
+  static std::string dump(json j) {
+    make_printable(j);
+    return json_text(j);
+  }
   void put(std::string_view s) {
     if (std::fwrite(s.data(), 1, s.size(), f_) != s.size()) fail(errno);
     bytes_ += s.size();

@@ -50,7 +50,8 @@ bool read_at(int fd, void* buf, std::uint64_t len, std::uint64_t off, std::uint6
 }
 
 // One note section: stapsdt notes (type 3) hold three addresses (the probe's, .stapsdt.base's and its
-// semaphore's), then provider, name and args as strings. Returns the semaphore's address (0: none).
+// semaphore's), then provider, name and args as strings. Returns the semaphore's address (0: none), or
+// nullopt if the probe is not there.
 std::optional<std::uint64_t> usdt_in_notes(const std::vector<char>& sec, std::string_view provider,
                                            std::string_view name) {
   auto pad = [](std::uint64_t n) { return (n + 3) & ~std::uint64_t{3}; };
@@ -59,7 +60,8 @@ std::optional<std::uint64_t> usdt_in_notes(const std::vector<char>& sec, std::st
     std::memcpy(&nh, sec.data() + at, sizeof nh);
     at += sizeof nh;
     std::uint64_t namesz = pad(nh.n_namesz), descsz = pad(nh.n_descsz);
-    if (namesz > sec.size() - at || descsz > sec.size() - at - namesz) return false;
+    // A note that claims more than its section holds: the section lies, nothing in it is trusted.
+    if (namesz > sec.size() - at || descsz > sec.size() - at - namesz) return std::nullopt;
     std::string_view owner(sec.data() + at, nh.n_namesz);
     std::string_view desc(sec.data() + at + namesz, nh.n_descsz);
     at += namesz + descsz;

@@ -58,6 +58,9 @@ class RecordingReader {
   /// Brings a fresh `trace` to the state at time `at` (the fastest way there: callers should not
   /// replay by hand to seek).
   Position state_at(Trace& trace, std::int64_t at) const;
+  /// The state at time `at` from the log alone, the snapshots ignored: what state_at() must give
+  /// (the recording fuzzer compares the two).
+  Position state_from_log(Trace& trace, std::int64_t at) const { return apply(trace, at, 0); }
   /// Brings `trace`, standing at `from` (from state_at or advance), to time `at`: only the records
   /// after it, or from a snapshot past it if there is one. How a live view follows a growing recording.
   Position advance(Trace& trace, Position from, std::int64_t at) const;

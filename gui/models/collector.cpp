@@ -1,5 +1,7 @@
 #include "collector.h"
 
+#include "untrusted.h"
+
 #include <QCoreApplication>
 #include <QDateTime>
 #include <QDir>
@@ -7,6 +9,7 @@
 #include <QStandardPaths>
 
 #include <optional>
+#include <string_view>
 #include <unistd.h>
 
 namespace wqgui {
@@ -97,10 +100,21 @@ void Collector::stop() {
   if (running()) process_.closeWriteChannel();
 }
 
+namespace {
+
+/// A line of its stderr as text to show: the target's lines are its own bytes (terminal escapes, bidi
+/// overrides, invalid UTF-8), escaped as the terminal commands print them.
+QString shown(const QByteArray& bytes) {
+  QByteArray line = bytes.trimmed();
+  return QString::fromStdString(wqscope::printable(std::string_view(line.constData(), line.size())));
+}
+
+}  // namespace
+
 void Collector::onReadable() {
   partial_ += process_.readAllStandardError();
   for (qsizetype nl; (nl = partial_.indexOf('\n')) >= 0; partial_.remove(0, nl + 1)) {
-    QString line = QString::fromLocal8Bit(partial_.left(nl)).trimmed();
+    QString line = shown(partial_.left(nl));
     if (line.isEmpty()) continue;
     last_ = line;
     Q_EMIT output(line);
@@ -110,7 +124,7 @@ void Collector::onReadable() {
 void Collector::onFinished(int code, QProcess::ExitStatus status) {
   onReadable();
   if (!partial_.trimmed().isEmpty()) {
-    last_ = QString::fromLocal8Bit(partial_).trimmed();
+    last_ = shown(partial_);
     Q_EMIT output(last_);
   }
   partial_.clear();

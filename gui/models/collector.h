@@ -38,7 +38,7 @@ class Collector : public QObject {
   const QString& how() const { return how_; }
 
  Q_SIGNALS:
-  /// One line of its stderr (and of its target's).
+  /// One line of its stderr (and of its target's), escaped (untrusted.h's printable()): plain text.
   void output(const QString& line);
   /// It could not be started: what is wrong and what to do.
   void failed(const QString& message);

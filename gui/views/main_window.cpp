@@ -244,7 +244,9 @@ void MainWindow::watchCollector(Collector* collector) {
   collectorStatus_->setObjectName(QStringLiteral("collectorStatus"));
   collectorStatus_->setTextFormat(Qt::PlainText);
   statusBar()->addPermanentWidget(collectorStatus_);
+  // Its lines (and its target's) arrive escaped (Collector::output), shown as plain text.
   collectorLog_ = new QPlainTextEdit(this);
+  collectorLog_->setObjectName(QStringLiteral("collectorLog"));
   collectorLog_->setReadOnly(true);
   collectorLog_->setMaximumBlockCount(5000);
   tabs_->addTab(collectorLog_, tr("Collector"));

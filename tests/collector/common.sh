@@ -20,6 +20,8 @@ expect() {  # expect CODE MESSAGE -- COMMAND...
   rc=$?
   [[ $rc -eq $code ]] && grep -qF -- "$msg" <<<"$out" || fail "'$*' -> rc=$rc, output: $out"
 }
+# check_clean json|jsonfile|text FILE: valid UTF-8 with nothing a terminal acts on (check_clean.py).
+check_clean() { python3 "$(dirname "${BASH_SOURCE[0]}")/check_clean.py" "$1" "$2" || fail "$2 is not clean $1"; }
 # Skip (CTest's SKIP_RETURN_CODE 77) with the reason, unless root: CI is root.
 need_root() { [[ $EUID -eq 0 ]] || { echo "SKIP: $1 needs root (CI runs as root)"; exit 77; }; }
 # Until wqscope, its stderr in FILE, has attached and let the target run (seconds on a busy machine).

@@ -4,8 +4,11 @@
 # of the same tracepoint over the same interval; then `stats --kernel` and `watch --kernel`.
 wqscope=$1
 source "$(dirname "$0")/common.sh"
-trap 'cleanup; [[ -n ${mounted:-} ]] && umount /sys/kernel/tracing' EXIT
 need_root "kernel mode (CAP_BPF, CAP_PERFMON, /proc/kallsyms)"
+# The group the recording is given to (--group): a throwaway one.
+group=wqkt$$
+groupadd "$group" || fail "groupadd $group"
+trap 'cleanup; groupdel "$group"; [[ -n ${mounted:-} ]] && umount /sys/kernel/tracing' EXIT
 
 # Work the kernel does for us: page cache writeback, block I/O completion, journal (enough that the
 # interval below, which leaves out the first and last 50 items, still holds 30 or more).
@@ -22,7 +25,7 @@ bpftrace -B line -e 'tracepoint:workqueue:workqueue_execute_start /curtask->flag
 bt=$!
 wait_bpftrace_items "$tmp/bpftrace.csv" $bt
 
-"$wqscope" record --kernel -o "$tmp/k.db" -- sh -c "$workload" > "$tmp/out" 2>&1 || { cat "$tmp/out"; fail "record --kernel"; }
+"$wqscope" record --kernel --group "$group" -o "$tmp/k.db" -- sh -c "$workload" > "$tmp/out" 2>&1 || { cat "$tmp/out"; fail "record --kernel"; }
 sleep 0.5  # bpftrace's per-CPU buffers: what it saw during the recording reaches its output
 kill -INT $bt; wait $bt
 db=$tmp/k.db
@@ -33,27 +36,45 @@ grep -q "Lost" "$tmp/bpftrace.err" && fail "bpftrace lost events: $(cat "$tmp/bp
 # kept in off_cpu, none skipped.
 ! grep -q "out of sequence" "$tmp/out" || fail "records skipped: $(cat "$tmp/out")"
 
-# The recording is given to the sudo user or a group: no value in it is a kernel address of
-# /proc/kallsyms (read here as root) or looks like one (0xffff...): items and unnamed functions are hashed.
-python3 - "$db" <<'PY' || fail "a kernel address in the recording"
-import re, sqlite3, sys
-addrs = set()
-for line in open('/proc/kallsyms'):
-    a = int(line.split()[0], 16)
-    if a: addrs.add(a)
+# The recording is given to a group (or the sudo user): read by a member (nobody, with only that group),
+# no value in it is a kernel address of /proc/kallsyms (read here as root) or looks like one (the
+# kernel's half, 0xffff8000_00000000 up, but for x86-64's unused hole 0xffffffff_00000000..7fffffff,
+# where a 32-bit -1 next to a small field lands, and -4095..-1, error values): integers, hex in texts,
+# and BLOBs: every 8 bytes at every byte offset, either byte order, against kallsyms; the log's records
+# (8-byte aligned fields) and the snapshots' CBOR integers against the range. Items and unnamed
+# functions are hashed.
+# What the member reads (the file's bytes: the -wal is gone with the recording) is scanned as root.
+[[ $(stat -c '%a %G' "$db") == "640 $group" ]] || fail "the recording is not the group's: $(stat -c '%a %G' "$db")"
+[[ ! -e $db-wal ]] || fail "the -wal outlived the recording"
+setpriv --reuid=nobody --regid="$group" --clear-groups --inh-caps=-all cat "$db" > "$tmp/as-member.db" \
+  || fail "a member of $group cannot read the recording"
+python3 - "$tmp/as-member.db" <<'PY' || fail "a kernel address in the recording"
+import re, sqlite3, struct, sys
+addrs = {int(line.split()[0], 16) for line in open('/proc/kallsyms')} - {0}
 assert addrs, "kallsyms shows no addresses to root"
-db = sqlite3.connect(sys.argv[1])
+KERNEL, HOLE, ERRORS = 0xffff800000000000, range(0xffffffff00000000, 0xffffffff80000000), 2**64 - 4095
+def kernel(u):  # an unsigned 64-bit value
+    return (KERNEL <= u < ERRORS and u not in HOLE) or u in addrs
+def words(blob, at, order):  # every 8 bytes from offset `at` on
+    return struct.iter_unpack(order + 'Q', blob[at:at + (len(blob) - at) // 8 * 8])
+db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
 looks = re.compile(r'ffff[0-9a-f]{12}', re.I)
-bad = []
+cbor_u64 = re.compile(rb'\x1b(.{8})', re.S)
+bad, blobs = [], 0
 for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
     for row in db.execute(f'SELECT * FROM "{table}"'):
         for v in row:
-            if isinstance(v, int) and ((v & (2**64 - 1)) in addrs or -2**47 <= v < -2**32):
+            if isinstance(v, int) and kernel(v & (2**64 - 1)):
                 bad.append((table, hex(v & (2**64 - 1))))
             elif isinstance(v, str) and (looks.search(v) or any(int(h, 16) in addrs for h in re.findall(r'[0-9a-f]{8,16}', v))):
                 bad.append((table, v))
-            elif isinstance(v, bytes) and b'\x1b\xff\xff' in v:  # CBOR: a uint64 0xffff...
-                bad.append((table, 'a snapshot'))
+            elif isinstance(v, bytes):
+                blobs += len(v)
+                anywhere = {w for at in range(8) for order in '<>' for (w,) in words(v, at, order)}
+                fields = {w for (w,) in words(v, 0, '<')} if table == 'log' else set()
+                fields |= {int.from_bytes(m.group(1), 'big') for m in cbor_u64.finditer(v)} if table == 'snapshots' else set()
+                bad += [(table, f'{w:#x} in a BLOB') for w in sorted((anywhere & addrs) | {w for w in fields if kernel(w)})]
+assert blobs, "no BLOB read"
 if bad:
     sys.exit(f"{len(bad)} values, e.g. {bad[:5]}")
 PY

@@ -7,35 +7,6 @@ wqscope=$1 target=$2
 source "$(dirname "$0")/common.sh"
 need_root "watching (CAP_BPF, CAP_PERFMON)"
 
-# check json|text FILE: valid UTF-8 and nothing a terminal would act on; json: every line parses.
-cat > "$tmp/check.py" <<'PY'
-import json, sys, unicodedata
-mode, path = sys.argv[1], sys.argv[2]
-data = open(path, 'rb').read()
-try:
-    text = data.decode('utf-8', 'strict')
-except UnicodeDecodeError as e:
-    sys.exit(f"{path}: not valid UTF-8: {e}")
-def clean(s, where):
-    for c in s:
-        if (unicodedata.category(c) in ('Cc', 'Zl', 'Zp') and c != '\n') or c in '\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069':
-            sys.exit(f"{path}: {where}: control character U+{ord(c):04X} in {s[:120]!r}")
-def walk(v, where):
-    if isinstance(v, str): clean(v, where)
-    elif isinstance(v, list): [walk(x, where) for x in v]
-    elif isinstance(v, dict): [walk(x, where) or clean(k, where) for k, x in v.items()]
-if mode == 'json':
-    for n, line in enumerate(text.splitlines(), 1):
-        try:
-            walk(json.loads(line), f"line {n}")
-        except json.JSONDecodeError as e:
-            sys.exit(f"{path}: line {n} is not JSON: {e}")
-elif mode == 'jsonfile':
-    walk(json.loads(text), "file")
-else:
-    clean(text, "text")
-PY
-check() { python3 "$tmp/check.py" "$1" "$2" || fail "$2 is not clean $1"; }
 # As the readers print them: workqueue names cut at the kernel's WQ_NAME_LEN (32), functions at
 # CMWQ_NAME_MAX (64), and escaped.
 wq='bad\xff\xfe wq \x1b[31mred\x1b[0m \x1b]0;title'
@@ -47,7 +18,7 @@ rc=$?
 [[ $rc -eq 0 ]] || { cat "$tmp/err"; fail "watch exited $rc"; }
 grep -qF "target exited with status 3" "$tmp/err" || { cat "$tmp/err"; fail "the target did not exit on its own"; }
 ! grep -q "stopped the command\|killed by signal" "$tmp/err" || { cat "$tmp/err"; fail "the target was signalled"; }
-check json "$tmp/out"
+check_clean json "$tmp/out"
 python3 -m json.tool --json-lines "$tmp/out" > /dev/null || fail "json.tool refuses the alerts"
 for kind in lockup hidden_block stall; do
   grep -qF "\"type\":\"$kind\"" "$tmp/out" || { cat "$tmp/out"; fail "no $kind alert"; }
@@ -70,13 +41,13 @@ timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf "GET /metrics HTTP/
   > "$tmp/http" || { cat "$tmp/merr"; fail "cannot fetch the metrics"; }
 tr -d '\r' < "$tmp/http" > "$tmp/metrics"  # HTTP's header lines end in CR LF
 wait
-check text "$tmp/metrics"
+check_clean text "$tmp/metrics"
 grep -qF "wqscope_workqueue_in_flight{workqueue=\"${wq//\\/\\\\}\"}" "$tmp/metrics" \
   || { grep workqueue_in_flight "$tmp/metrics"; fail "metrics: the workqueue's label, escaped"; }
 
 # Plain text alerts: the same names made visible, no escape reaches the terminal.
 "$wqscope" watch --thresh 1s -- "$target" 2 > "$tmp/text" 2> "$tmp/err" || { cat "$tmp/err"; fail "watch (text)"; }
-check text "$tmp/text"
+check_clean text "$tmp/text"
 grep -qF "wqscope: workqueue $held stalled for" "$tmp/text" || { cat "$tmp/text"; fail "text: the stall's workqueue, escaped"; }
 grep -qF "workqueue $wq: flags=0x0" "$tmp/text" || { cat "$tmp/text"; fail "text: the dump's workqueue, escaped"; }
 
@@ -88,17 +59,17 @@ grep -qF "target exited with status 3" "$tmp/rec" || { cat "$tmp/rec"; fail "rec
 [[ $(q "$tmp/r.db" "SELECT count(*) FROM alerts") -ge 2 ]] || fail "record: the alerts table"
 # --thresh 1 and --at 1.5: bare numbers are seconds.
 "$wqscope" show --thresh 1 --at 1.5 "$tmp/r.db" > "$tmp/show" 2>&1 || { cat "$tmp/show"; fail "show"; }
-check text "$tmp/show"
+check_clean text "$tmp/show"
 grep -qF "workqueue $wq: flags=0x0" "$tmp/show" || { cat "$tmp/show"; fail "show: the workqueue, escaped"; }
 grep -qF "in-flight: " "$tmp/show" && grep -qF ":$fn" "$tmp/show" || { cat "$tmp/show"; fail "show: the function, escaped"; }
 "$wqscope" stats "$tmp/r.db" > "$tmp/stats" 2>&1 || fail "stats"
-check text "$tmp/stats"
+check_clean text "$tmp/stats"
 # wq_monitor's column shows a name's last 24 characters, as wq_monitor.py does.
 grep -qF "${wq: -24}" "$tmp/stats" || { cat "$tmp/stats"; fail "stats: the workqueue, escaped"; }
 "$wqscope" replay --json --thresh 1s "$tmp/r.db" > "$tmp/replay" 2>/dev/null || fail "replay"
-check json "$tmp/replay"
+check_clean json "$tmp/replay"
 grep -qF '"type":"stall"' "$tmp/replay" || fail "replay: no stall alert"
 "$wqscope" export "$tmp/r.db" --perfetto "$tmp/r.json" 2>/dev/null || fail "export"
-check jsonfile "$tmp/r.json"
+check_clean jsonfile "$tmp/r.json"
 python3 -m json.tool "$tmp/r.json" > /dev/null || fail "export: json.tool refuses it"
 echo "names: invalid UTF-8, escapes and 64 KiB names: valid JSON alerts, clean text from watch, show, stats, replay, export and metrics; the target exited on its own"

@@ -4,13 +4,13 @@
 // only and answers the model's queries. Odd: the rest is records, applied to one model from the
 // start, and to another up to a point (the first byte's share of them), snapshotted, restored into
 // a third that applies the rest: the snapshot path and the full replay must end in the same state.
+#include "canonical.h"
 #include "model.h"
 #include "untrusted.h"
 
 #include <cmwq/records.h>
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -34,13 +34,6 @@ void check_printable(const nlohmann::json& j) {
       if (j.is_object() && wqscope::printable(k) != k) abort();
       check_printable(v);
     }
-}
-
-// A snapshot as JSON, its unordered maps (arrays of [key, value]) in key order.
-nlohmann::json canonical(const wqscope::Model& m) {
-  nlohmann::json j = nlohmann::json::from_cbor(m.snapshot());
-  for (const char* unordered : {"names", "queued"}) std::sort(j[unordered].begin(), j[unordered].end());
-  return j;
 }
 
 }  // namespace
@@ -80,7 +73,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (std::size_t i = split; i < records.size(); ++i) resumed.apply(records[i]);
   full.finish();
   resumed.finish();
-  if (canonical(full) != canonical(resumed)) abort();
+  if (wqscope::fuzz::canonical(full) != wqscope::fuzz::canonical(resumed)) abort();
   query(resumed);
   return 0;
 }

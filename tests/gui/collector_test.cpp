@@ -2,8 +2,7 @@
 // cmwq-demo story, followed live until its pools, workqueues and workers show,
 // then stopped through its stdin; and its failures as messages in the window.
 // Recording needs root (CI is root): without it, the recording tests skip.
-#include "collector.h"
-#include "main_window.h"
+#include "live_window.h"
 #include "reader.h"
 
 #include <QSignalSpy>
@@ -43,11 +42,9 @@ class CollectorTest : public QObject {
     if (!needRoot()) QSKIP("recording needs root (CAP_BPF, CAP_PERFMON)");
     QString db = dir_.filePath("server.db");
     Collector collector(WQSCOPE_BIN, {0, {CMWQ_DEMO, "server", "--seconds", "120"}}, db);
-    Session::Options opt;
-    opt.live = true;
-    Session session(db, opt);
-    MainWindow window(&session);
-    window.watchCollector(&collector);
+    test::LiveWindow live(collector, db);
+    Session& session = live.session;
+    MainWindow& window = live.window;
     window.resize(1400, 900);
     window.show();
     QSignalSpy finished(&collector, &Collector::finished);
@@ -76,11 +73,9 @@ class CollectorTest : public QObject {
     if (!needRoot()) QSKIP("recording needs root (CAP_BPF, CAP_PERFMON)");
     QString db = dir_.filePath("nopid.db");
     Collector collector(WQSCOPE_BIN, {99999999, {}}, db);
-    Session::Options opt;
-    opt.live = true;
-    Session session(db, opt);
-    MainWindow window(&session);
-    window.watchCollector(&collector);
+    test::LiveWindow live(collector, db);
+    Session& session = live.session;
+    MainWindow& window = live.window;
     QSignalSpy finished(&collector, &Collector::finished);
     collector.start();
     session.start();
@@ -95,11 +90,8 @@ class CollectorTest : public QObject {
   void noCollectorIsAMessage() {
     QString db = dir_.filePath("none.db");
     Collector collector(QString(), {1, {}}, db);
-    Session::Options opt;
-    opt.live = true;
-    Session session(db, opt);
-    MainWindow window(&session);
-    window.watchCollector(&collector);
+    test::LiveWindow live(collector, db);
+    MainWindow& window = live.window;
     QSignalSpy failed(&collector, &Collector::failed);
     collector.start();
     QCOMPARE(failed.count(), 1);

@@ -1,11 +1,14 @@
 // The main window offscreen: the seed004 lockup shows in the banner and the
-// views, the banner selects the stuck pool, and recordings that cannot be read
-// are a message in the window.
+// views, the banner selects the stuck pool, recordings that cannot be read are
+// a message in the window, and crafted strings (a file's, a collector's stderr)
+// are shown as escaped plain text.
+#include "live_window.h"
 #include "main_window.h"
 #include "sim_recording.h"
 
 #include <QFile>
 #include <QLabel>
+#include <QPlainTextEdit>
 #include <QProcess>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -14,6 +17,7 @@
 #include <QTest>
 
 #include <sqlite3.h>
+#include <unistd.h>
 
 using namespace wqgui;
 
@@ -132,6 +136,38 @@ class WindowTest : public QObject {
                                  "<a href=\"x\">done</a>\\x0d"})
       QVERIFY2(text.contains(QString::fromUtf8(shown_as)), qPrintable(text));
     for (QChar c : text) QVERIFY2(c.isPrint() || c == ' ', qPrintable(QString("U+%1 in %2").arg(c.unicode(), 4, 16, QChar('0')).arg(text)));
+  }
+
+  // What the collector and its target write to stderr (a hostile target's bytes: markup, ESC, a bidi
+  // override, invalid UTF-8) in the Collector tab and the status bar: plain text, escaped as the
+  // terminal commands print it. A stand-in collector says it and exits.
+  void craftedCollectorLinesArePlainEscapedText() {
+    if (::geteuid() != 0) QSKIP("the collector is started directly as root only (else through pkexec or sudo)");
+    QString fake = dir_.filePath("fake-wqscope");
+    {
+      QFile f(fake);
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write("#!/bin/sh\nprintf 'target: <b>x</b> \\033[31mred \\342\\200\\256rev \\377\\376 end\\n' >&2\nexit 1\n");
+    }
+    QVERIFY(QFile::setPermissions(fake, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner));
+    QString db = dir_.filePath("collector-lines.db");
+    Collector collector(fake, {1, {}}, db);
+    test::LiveWindow live(collector, db);
+    MainWindow& window = live.window;
+    QSignalSpy finished(&collector, &Collector::finished);
+    collector.start();
+    QVERIFY(finished.wait(10'000));
+    const QString escaped = QString::fromUtf8("target: <b>x</b> \\x1b[31mred \\xe2\\x80\\xaerev \\xff\\xfe end"),
+                  ended = "collector exited with status 1 (as root): " + escaped;
+    auto* log = window.findChild<QPlainTextEdit*>("collectorLog");
+    QVERIFY(log);
+    QCOMPARE(log->toPlainText(), escaped + "\n" + ended);
+    QCOMPARE(window.collectorStatus(), ended);
+    QCOMPARE(window.findChild<QLabel*>("collectorStatus")->textFormat(), Qt::PlainText);
+    QVERIFY2(window.message().startsWith(ended), qPrintable(window.message()));
+    for (const QString& text : {log->toPlainText(), window.message()})
+      for (QChar c : text)
+        QVERIFY2(c.isPrint() || c == ' ' || c == '\n', qPrintable(QString("U+%1 in %2").arg(c.unicode(), 4, 16, QChar('0')).arg(text)));
   }
 
   void missingRecordingIsAMessage() {
