@@ -281,8 +281,8 @@ std::uint64_t KernelStream::translate(const cmwq_kernel_event& e, std::vector<st
     hello.watchdog_thresh_ns = static_cast<std::uint64_t>(thresh_ns_);
     hello.system = 0;  // the kernel's own workqueues
     hello.session = 1;
-    if (!dialect_.empty()) {  // "traced", not "kernel": the state is ours, not a report's (Model::from_report)
-      std::uint32_t name = intern("traced " + dialect_, CMWQ_NAME_WORKER, e);  // first: it appends
+    if (!traced_.empty()) {  // Model::from_report() tells it from a report's "kernel" mark
+      std::uint32_t name = intern(traced_, CMWQ_NAME_WORKER, e);  // first: it appends
       auto& mark = append<cmwq_ev_state>(CMWQ_EV_REPORTED, e, -1);
       mark.func = name;
       mark.pool = -1;

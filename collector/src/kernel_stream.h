@@ -40,7 +40,7 @@ class KernelStream {
 
   /// The traced kernel prints its busy dump in `dialect` (cmwq::dialect_of its release): readers print
   /// it so. Before the first translate(); without it, libcmwq's form (a trace's kernel is unknown).
-  void print_as(const cmwq::report::Dialect& dialect) { dialect_ = dialect.text(); }
+  void print_as(const cmwq::report::Dialect& dialect) { traced_ = dialect.traced_mark(); }
 
   /// Appends to `out` the records that say what `e` did (the stream's HELLO before the first);
   /// returns how many.
@@ -92,7 +92,7 @@ class KernelStream {
   KernelPointers pointers_;  // every address a record holds goes through it
   int possible_cpus_;
   std::int64_t thresh_ns_;
-  std::string dialect_;  // cmwq::report::Dialect::text(), "" for the default
+  std::string traced_;  // cmwq::report::Dialect::traced_mark(), "" for the default form
   std::vector<std::byte>* out_ = nullptr;
   std::uint64_t seq_ = 1, count_ = 0;
   std::uint64_t last_ts_ = 0;

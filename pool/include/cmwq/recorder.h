@@ -19,10 +19,11 @@ namespace cmwq {
 /// Not thread-safe: its owner's lock guards all of it (the runtime's rec_mu_; the simulator is one thread).
 class Recorder {
  public:
-  /// `system`: which System of the process this is (CMWQ_EV_HELLO), from 1. `dialect`: the busy
-  /// dump's form of the kernel era it models (report::Dialect::text() of dialect_of(kernel); "" for
-  /// the seeds'), announced after each HELLO so that readers print its state as that kernel does.
-  Recorder(std::uint32_t pid, std::uint32_t system, int possible_cpus, Time watchdog_thresh, std::string dialect = {});
+  /// `system`: which System of the process this is (CMWQ_EV_HELLO), from 1. `kernel`: the era it
+  /// models; its dump form is announced after each HELLO (but the seeds'), so that readers print its
+  /// state as that kernel does.
+  Recorder(std::uint32_t pid, std::uint32_t system, int possible_cpus, Time watchdog_thresh,
+           Kernel kernel = Kernel::Seeds);
 
   /// Starts the next session of the stream: HELLO first, every name again on its next use (with
   /// the id it had: ids and seq are never reused). The caller announces the state, then announced().
@@ -45,7 +46,7 @@ class Recorder {
   std::uint32_t pid_, system_, session_ = 0;
   int cpus_;
   Time thresh_;
-  std::string traced_;  // "traced <dialect>", or "" for the seeds' form
+  std::string traced_;  // report::Dialect::traced_mark() of the era
   std::uint64_t seq_ = 1;
   std::uint64_t count_ = 0;
   std::vector<std::byte> buf_;

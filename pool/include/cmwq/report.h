@@ -65,6 +65,9 @@ struct Dialect {
   bool rle = true;           // runs of one function collapse to "N*func" (about 5.19 on)
   /// Space-separated names of the fields that differ from the default, e.g. "no-max-active for".
   std::string text() const;
+  /// The name a traced stream's REPORTED mark carries after its HELLO: "traced " + text(), "" for
+  /// the default form (no mark). "traced", not a report's "kernel": the state is the tracer's own.
+  std::string traced_mark() const;
   static Dialect parse(std::string_view);
 };
 

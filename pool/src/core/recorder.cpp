@@ -6,9 +6,9 @@
 
 namespace cmwq {
 
-Recorder::Recorder(std::uint32_t pid, std::uint32_t system, int possible_cpus, Time watchdog_thresh, std::string dialect)
+Recorder::Recorder(std::uint32_t pid, std::uint32_t system, int possible_cpus, Time watchdog_thresh, Kernel kernel)
     : pid_(pid), system_(system), cpus_(possible_cpus), thresh_(watchdog_thresh),
-      traced_(dialect.empty() ? std::string() : "traced " + dialect) {}
+      traced_(dialect_of(kernel).traced_mark()) {}
 
 template <class T>
 T& Recorder::append(std::uint16_t kind, Time ts, std::uint32_t tid, std::int32_t cpu) {
@@ -29,7 +29,7 @@ void Recorder::restart(Time now) {
   hello.watchdog_thresh_ns = static_cast<std::uint64_t>(thresh_);
   hello.system = system_;
   hello.session = ++session_;
-  if (!traced_.empty()) {  // "traced", not "kernel": the state is this System's, not a report's
+  if (!traced_.empty()) {
     std::uint32_t name = intern(traced_.c_str(), CMWQ_NAME_WORKER, now, 0);  // first: it appends
     auto& mark = append<cmwq_ev_state>(CMWQ_EV_REPORTED, now, 0, -1);
     mark.func = name;

@@ -87,6 +87,11 @@ std::string Dialect::text() const {
   return out;
 }
 
+std::string Dialect::traced_mark() const {
+  std::string t = text();
+  return t.empty() ? t : "traced " + t;
+}
+
 Dialect Dialect::parse(std::string_view text) {
   Dialect d;
   for (auto [field, name] : kDialectFields) {

@@ -5,7 +5,6 @@
 // exclusively, except queue_work_on(), a worker between two items and a worker's blocking points,
 // which take it shared with their pool's lock (FastGuard). Event records take a leaf lock (rec_mu_).
 #include <cmwq/cmwq.h>
-#include <cmwq/kernel_era.h>
 #include <cmwq/probes.h>
 #include <cmwq/recorder.h>
 
@@ -237,7 +236,7 @@ class Runtime final : public Driver {
       : opt_(std::move(opt)),
         mu_(opt_.lock_stats),
         recorder_(static_cast<std::uint32_t>(::getpid()), next_system(), possible_cpus(opt_), opt_.watchdog_thresh.count(),
-                  dialect_of(opt_.kernel).text()) {
+                  opt_.kernel) {
     if (!opt_.log) opt_.log = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
     Config cfg;
     cfg.possible_cpus = possible_cpus(opt_);

@@ -5,7 +5,6 @@
 // CPU bursts that end, then sleeps that end, then timers and scenario actions,
 // then workers that pick their next item — which reproduces the documented
 // timelines and makes every run deterministic.
-#include <cmwq/kernel_era.h>
 #include <cmwq/recorder.h>
 #include <cmwq/sim.h>
 
@@ -59,7 +58,7 @@ std::string dmesg(Time t, std::string_view text) {
 
 class Simulator final : public Driver {
  public:
-  Simulator(const Scenario& sc, bool record) : sc_(sc), recorder_(1, 1, sc.config.possible_cpus, sc.config.watchdog_thresh, dialect_of(sc.config.kernel).text()) {
+  Simulator(const Scenario& sc, bool record) : sc_(sc), recorder_(1, 1, sc.config.possible_cpus, sc.config.watchdog_thresh, sc.config.kernel) {
     Config cfg = sc.config;
     cfg.on_panic = [this](std::string_view) { result_.panicked = true; };  // the run stops there
     core_ = std::make_unique<Core>(cfg, *this, 0);
