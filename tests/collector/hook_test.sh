@@ -13,7 +13,8 @@ printf '#!/bin/sh\ncat > "%s/got.$$"\nexec sleep 1000\n' "$tmp" > "$tmp/sleeper"
 printf '#!/bin/sh\ncat > "%s/ok.$$"\n' "$tmp" > "$tmp/reader"
 chmod +x "$tmp/noread" "$tmp/sleeper" "$tmp/reader"
 kinds() { q "$1" "SELECT kind, count(*) FROM alerts GROUP BY kind ORDER BY kind"; }
-said() { cat "$tmp/$name.err"; q "$tmp/$name.db" "SELECT name, value FROM anomalies WHERE value > 0"; }
+anomalies() { q "$tmp/$name.db" "SELECT name || '=' || value FROM anomalies WHERE value > 0" | tr '\n' ' '; }
+said() { cat "$tmp/$name.err"; anomalies; }
 
 for hook in /bin/true "$tmp/noread" "$tmp/sleeper" "$tmp/reader"; do
   name=$(basename "$hook")
@@ -29,8 +30,7 @@ for hook in /bin/true "$tmp/noread" "$tmp/sleeper" "$tmp/reader"; do
     took=$(echo "$(date +%s.%N) - $start" | bc)
     lost=$(q "$tmp/$name.db" "SELECT dropped_events + lost_events FROM run" 2> /dev/null)
     [[ $rc -eq 0 && ${lost:-0} -gt 0 && $attempt -eq 1 ]] || break
-    echo "note: $name: the capture lost $lost records ($(q "$tmp/$name.db" \
-      "SELECT name || '=' || value FROM anomalies WHERE value > 0" | tr '\n' ' ')); once more"
+    echo "note: $name: the capture lost $lost records ($(anomalies)); once more"
   done
   [[ $rc -eq 0 ]] || { cat "$tmp/$name.err"; fail "$name: watch exited $rc"; }
   grep -qF "target exited with status 3" "$tmp/$name.err" || { cat "$tmp/$name.err"; fail "$name: target"; }
