@@ -142,10 +142,13 @@ void Ingest::raise(int stream, const std::vector<Alert>& alerts) {
   if (alerts_) alerts_(stream, alerts, m);
 }
 
-void Ingest::tick(std::int64_t now) {
+void Ingest::tick(std::int64_t now, bool behind) {
   now_ = std::max(now_, now);
-  release_until(now - kPoolLatencyNs);
-  cmwq_ev_state e = collector_record(CMWQ_EV_CHECK, now);
+  std::int64_t at = behind ? std::min(now, trace_.last_ts()) : now;
+  if (at <= checked_) return;  // nothing new was read
+  checked_ = at;
+  release_until(at - kPoolLatencyNs);
+  cmwq_ev_state e = collector_record(CMWQ_EV_CHECK, at);
   apply(kSchedStream, cmwq::Record{&e.h});  // logged, so that a replay looks here too
 }
 

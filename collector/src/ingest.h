@@ -66,8 +66,10 @@ class Ingest {
   void sched(const cmwq_ev_state&);
   /// The kernel dropped `n` more off/on-CPU records.
   void sched_lost(std::uint64_t n);
-  /// Live: releases what is due and runs the watchdogs at `now`.
-  void tick(std::int64_t now);
+  /// Live: releases what is due and runs the watchdogs at `now`. While the reader is `behind` (records
+  /// left unread), no further than the newest record read: a pool's progress may be among the unread
+  /// ones, and judging them at `now` is how a slow collector raised lockups of a healthy target.
+  void tick(std::int64_t now, bool behind = false);
   /// A record of the log as it was written (a reader's replay).
   void replayed(int stream, const cmwq::Record&);
   /// Everything held goes in; open items and episodes are reported; a replay's watchdog catches up to `end`.
@@ -109,6 +111,7 @@ class Ingest {
   std::int64_t hog_thresh_ = cmwq::WQ_CPU_INTENSIVE_THRESH;
   bool trust_task_states_ = false;
   std::int64_t now_ = 0;  // live: the clock at the last tick (CLOCK_MONOTONIC, as the records)
+  std::int64_t checked_ = INT64_MIN;  // live: where the last tick looked
   IngestCounts counts_;
 };
 

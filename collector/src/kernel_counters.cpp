@@ -85,6 +85,9 @@ KernelCounts KernelCounters::read() {
   return out;
 }
 
-void KernelCounters::poll(int timeout_ms) { ::poll(nullptr, 0, timeout_ms); }
+bool KernelCounters::poll(int timeout_ms) {
+  ::poll(nullptr, 0, timeout_ms);
+  return true;
+}
 
 }  // namespace wqscope

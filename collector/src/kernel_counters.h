@@ -34,7 +34,7 @@ class KernelCounters : public EventSource {
 
   KernelCounts read();
 
-  void poll(int timeout_ms) override;
+  bool poll(int timeout_ms) override;
   void drain() override {}
   cmwq_bpf_stats stats() const override { return {}; }
 

@@ -137,10 +137,11 @@ void KernelTracer::hand_over() {
   if (auto e = std::exchange(error_, nullptr)) std::rethrow_exception(e);
 }
 
-void KernelTracer::poll(int timeout_ms) {
+bool KernelTracer::poll(int timeout_ms) {
   int n = ring_buffer__poll(rb_, timeout_ms);
   hand_over();
   if (n < 0 && n != -EINTR && n != -EAGAIN) throw TracerError(fmt::format("ring buffer: {}", std::strerror(-n)));
+  return true;
 }
 
 void KernelTracer::drain() {

@@ -24,7 +24,7 @@ class KernelTracer : public EventSource {
   KernelTracer(const KernelTracer&) = delete;
   KernelTracer& operator=(const KernelTracer&) = delete;
 
-  void poll(int timeout_ms) override;
+  bool poll(int timeout_ms) override;
   void drain() override;
   cmwq_bpf_stats stats() const override;
   std::string left_out() const override;

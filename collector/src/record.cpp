@@ -182,7 +182,7 @@ int watch(const Target& target, const WatchOptions& opt) {
       ingest.sched_lost(st.sched_dropped - std::exchange(sched_dropped, st.sched_dropped));
       // Gauges first: whoever reads an alert and then scrapes sees the state it was about.
       if (metrics) metrics->update(ingest.trace().primary(), st, now);
-      ingest.tick(now);
+      ingest.tick(now, session.behind());
       if (rec) {
         rec->lost_so_far(st.dropped_events, ingest.trace().lost());
         rec->commit();
@@ -245,7 +245,7 @@ int live_stats(const Target& target, double interval_s, int count, int top, bool
     ++printed;
   };
   std::string reason = session.run([&](std::int64_t now) {
-    ingest.tick(now);
+    ingest.tick(now, session.behind());
     if (now >= next) {
       table(now);
       next += step;

@@ -256,6 +256,11 @@ void Session::drop_capabilities() {
     fmt::print(stderr, "wqscope: warning: cannot drop capabilities: {}\n", std::strerror(errno));
 }
 
+void Session::drain() {
+  tracer_->drain();
+  behind_ = false;
+}
+
 std::string Session::run(const std::function<int(std::int64_t now)>& tick) {
   if (go_ >= 0) {
     if (::write(go_, "x", 1) != 1) throw TracerError("cannot start the command");
@@ -267,17 +272,17 @@ std::string Session::run(const std::function<int(std::int64_t now)>& tick) {
   int status = 0;
   int wait_ms = 50;
   for (;;) {
-    tracer_->poll(wait_ms);
+    behind_ = !tracer_->poll(wait_ms);
     wait_ms = tick(mono_ns());
     if (launch_) {
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
         live_ = false;
-        tracer_->drain();
+        drain();
         tick(mono_ns());
         return "target " + how_it_ended(status);
       }
     } else if (!kernel_ && target_gone()) {
-      tracer_->drain();
+      drain();
       tick(mono_ns());
       return "target exited";
     }
@@ -289,7 +294,7 @@ std::string Session::run(const std::function<int(std::int64_t now)>& tick) {
         waitpid(pid_, &status, 0);
         live_ = false;
       }
-      tracer_->drain();
+      drain();
       if (!stopped_) tick(mono_ns());
       return sig == SIGINT ? "interrupted" : sig ? "terminated" : "done";
     }

@@ -43,11 +43,15 @@ class Session {
   std::string run(const std::function<int(std::int64_t now)>& tick);
   /// Ends run() after the current tick, as a signal would.
   void stop() { stopped_ = true; }
+  /// Whether the last poll left records unread: what a tick judges at `now` may be among them.
+  bool behind() const { return behind_; }
   cmwq_bpf_stats stats() const { return tracer_->stats(); }
   std::string left_out() const { return tracer_->left_out(); }
 
  private:
   bool target_gone();
+  /// Reads everything left in the ring buffer (the session ends).
+  void drain();
   /// Whether stdin has reached its end (what came before it is read and ignored).
   bool stdin_ended();
   void let_command_finish();
@@ -67,6 +71,7 @@ class Session {
   int go_ = -1;        // write end of the pipe that holds the child
   bool live_ = false;
   bool stopped_ = false;  // the command runs and is not reaped yet
+  bool behind_ = false;   // the last poll's budget ran out with records unread
   int pidfd_ = -1;     // -p: readable once the process has exited, reaped or not
   std::string binary_, description_;  // binary_: the command's, resolved (a command started here)
   ProbeBinary mapped_;                 // -p: the file the process maps that has the probe

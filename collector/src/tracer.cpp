@@ -179,12 +179,13 @@ int Tracer::on_sample(void* self, void* data, std::size_t size) {
   return t->budget_end_ && std::chrono::steady_clock::now() > *t->budget_end_ ? -EAGAIN : 0;
 }
 
-void Tracer::poll(int timeout_ms) {
+bool Tracer::poll(int timeout_ms) {
   budget_end_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms + 50);
   int n = ring_buffer__poll(rb_, timeout_ms);
   budget_end_.reset();
   rethrow();
   if (n < 0 && n != -EINTR && n != -EAGAIN) throw TracerError(fmt::format("ring buffer: {}", std::strerror(-n)));
+  return n != -EAGAIN;  // on_sample's: the budget ran out
 }
 
 void Tracer::drain() {

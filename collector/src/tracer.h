@@ -58,8 +58,9 @@ void set_libbpf_log();
 class EventSource {
  public:
   virtual ~EventSource() = default;
-  /// Waits up to `timeout_ms` and hands over whatever arrived.
-  virtual void poll(int timeout_ms) = 0;
+  /// Waits up to `timeout_ms` and hands over whatever arrived. False if it stopped with records
+  /// still unread (its time budget ran out: the target writes faster than we read).
+  virtual bool poll(int timeout_ms) = 0;
   /// Hands over everything still in the ring buffer.
   virtual void drain() = 0;
   virtual cmwq_bpf_stats stats() const = 0;
@@ -80,7 +81,7 @@ class Tracer : public EventSource {
   Tracer(const Tracer&) = delete;
   Tracer& operator=(const Tracer&) = delete;
 
-  void poll(int timeout_ms) override;
+  bool poll(int timeout_ms) override;
   void drain() override;
   cmwq_bpf_stats stats() const override;
   /// `fn(pos)` after each batch handed over: it ends at hand-over position `pos` (--lossless).

@@ -346,6 +346,32 @@ TEST(Ingest, AMalformedBatchIsCountedAndSkipped) {
   EXPECT_EQ(ingest.trace().records(), n);
 }
 
+// A live collector that reads slower than the target writes judges no further than the newest record
+// it read: the pool's progress may be among the unread ones (in CI, a watch under ASan lagged 1.1 s
+// behind a healthy server and reported its pools stuck).
+TEST(Ingest, AReaderBehindJudgesNoFurtherThanItRead) {
+  auto result = cmwq::sim::run(cmwq::sim::load_scenario(std::string(CMWQ_SCENARIOS) + "/seed000-xfslogd.scn"), true);
+  constexpr std::int64_t cut = 50'000'000;  // the rescuer is halfway through the 1000 items: work waits
+  std::vector<std::byte> read;
+  cmwq::for_each_record(result.events, [&](const cmwq::Record& r) {
+    auto* p = reinterpret_cast<const std::byte*>(r.h);
+    if (static_cast<std::int64_t>(r.h->ts) <= cut) read.insert(read.end(), p, p + r.h->size);
+  });
+  std::vector<Alert> alerts;
+  Ingest ingest(nullptr, 1'000'000'000, Ingest::Clock::live,
+                [&](int, const std::vector<Alert>& a, const Model&) { alerts.insert(alerts.end(), a.begin(), a.end()); });
+  ingest.batch(1, CMWQ_STREAM_ID(1, 1), read);
+  ASSERT_GT(ingest.trace().primary().pools().at(1).pending, 0);
+  const std::int64_t now = cut + 2'000'000'000;
+  ingest.tick(now, /*behind=*/true);
+  EXPECT_TRUE(alerts.empty()) << alerts.front().message;
+  ingest.tick(now, /*behind=*/false);  // everything is read: the pool made no progress for 2 s
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].kind, AlertKind::Lockup);
+  EXPECT_EQ(alerts[0].pool, 1);
+  EXPECT_GE(alerts[0].stuck_ns, 1'900'000'000);
+}
+
 // Two Systems in one process: each is its own stream with its own ids; neither is a gap in the other.
 TEST(Ingest, TwoSystemsAreTwoStreams) {
   auto a = cmwq::sim::run(cmwq::sim::load_scenario(std::string(CMWQ_SCENARIOS) + "/seed000-xfslogd.scn"), true);

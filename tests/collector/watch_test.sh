@@ -45,7 +45,7 @@ workqueue rcu_par_gp: flags=0x8
 DUMP
 grep -qx "    pending: sync_rcu_exp_select_node_cpus BAR($pid)" "$tmp/dump" || fail "the barrier in the dump"
 "$wqscope" watch --thresh 1s -- "$demo" server --seconds 2 > "$tmp/out3" 2>/dev/null || fail "watch server"
-! grep -q "lockup" "$tmp/out3" || fail "false alarm on a healthy server"
+! grep -q "lockup" "$tmp/out3" || { cat "$tmp/out3"; fail "false alarm on a healthy server"; }
 
 # A workqueue stall no pool shows: an item held back by max_active 1 behind one that never ends.
 "$wqscope" watch --thresh 500ms --json -- "$demo" stall --seconds 2 > "$tmp/out4" 2>/dev/null || fail "watch stall"
