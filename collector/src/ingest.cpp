@@ -1,5 +1,7 @@
 #include "ingest.h"
 
+#include <cmwq/packed.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -43,6 +45,11 @@ Ingest::Source& Ingest::source(std::uint32_t pid, std::uint32_t system) {
 
 void Ingest::batch(std::uint32_t pid, std::uint64_t stream, std::span<const std::byte> bytes) {
   Source& src = source(pid, CMWQ_STREAM_SYSTEM(stream));
+  bool whole = true;
+  if (cmwq::is_packed(bytes)) {  // the transport's form: records from here on
+    whole = cmwq::unpack(bytes, unpacked_);
+    bytes = unpacked_;
+  }
   try {
     cmwq::for_each_record(bytes, [&](const cmwq::Record& r) {
       auto ts = static_cast<std::int64_t>(std::min<std::uint64_t>(r.h->ts, INT64_MAX));
@@ -78,6 +85,7 @@ void Ingest::batch(std::uint32_t pid, std::uint64_t stream, std::span<const std:
       src.next_seq = r.h->seq + 1;
       apply(src.id, r);
     });
+    if (!whole) throw cmwq::RecordError("a packed batch is damaged");
   } catch (const cmwq::RecordError&) {
     // The rest of the batch cannot be found: the sequence says how much of it was lost.
     ++counts_.malformed_batches;

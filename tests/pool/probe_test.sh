@@ -14,7 +14,10 @@ notes=$(readelf -n "$target")
 grep -q "Provider: cmwq" <<<"$notes" || fail "no cmwq provider in $target"
 grep -A3 "Name: batch" <<<"$notes" | grep -Eq "Semaphore: 0x0*[1-9a-f]" || fail "cmwq:batch has no semaphore"
 
-"$capture" "$tmp/probe.bin" -- "$target" "$tmp/inproc.bin" || fail "capture failed"
+"$capture" "$tmp/probe.bin" -- "$target" "$tmp/inproc.bin" > "$tmp/capture" || fail "capture failed"
+cat "$tmp/capture"
+# The transport's packed form (cmwq/packed.h): every batch, none damaged, unpacked byte for byte below.
+grep -Eq "; [1-9][0-9]* packed .*, 0 damaged$" "$tmp/capture" || fail "the batches were not packed, or were damaged"
 cmp "$tmp/probe.bin" "$tmp/inproc.bin" || fail "probe and in-process records differ"
 "$decode" "$tmp/probe.bin" > "$tmp/summary" || fail "records do not decode"
 grep -qx "WORK_QUEUE 50" "$tmp/summary" || { cat "$tmp/summary"; fail "expected 50 queued"; }

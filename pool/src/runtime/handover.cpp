@@ -1,10 +1,12 @@
 #include "handover.h"
 
+#include <cmwq/packed.h>
 #include <cmwq/probes.h>
 
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 namespace cmwq::handover {
 
@@ -54,6 +56,14 @@ bool lossless() {
 }
 
 void batch(const void* records, std::size_t len, std::uint64_t count, std::uint64_t stream) {
+  // Packed, a batch is a sixth to a ninth of its records' bytes (cmwq/packed.h): the ring buffer
+  // holds that many more, and the collector reads that much less. As it is if packing gained nothing.
+  thread_local std::vector<std::byte> packed;
+  pack(std::span(static_cast<const std::byte*>(records), len), packed);
+  if (packed.size() < len) {
+    records = packed.data();
+    len = packed.size();
+  }
   cmwq_handover& h = *probes::handover();
   std::uint64_t cost = len + CMWQ_HANDOVER_HEAD;
   std::uint64_t pos = shared(h.handed).fetch_add(cost, std::memory_order_relaxed) + cost;

@@ -1,0 +1,39 @@
+// The transport's compact form of a batch (the cmwq:batch probe's bytes). A state record becomes
+// its kind, a mask of the fields that differ from the last record of that kind, and those fields
+// as zigzag varint deltas: an 88-byte record of a busy pool takes about ten. The collector unpacks a
+// batch at the door (Ingest::batch), so its log, recordings and every reader see the records of
+// events.h as before.
+//
+// Layout: the 4 bytes of kPackedMagic, then per record a tag byte.
+//   tag & 0x80: a record as events.h lays it out follows: varint size, then size bytes.
+//   else, tag = kind of a cmwq_ev_state: u16 mask (little-endian; bit i: field i of kPackedFields
+//   differs), varint zigzag(ts - ts of the record before), then each field of the mask as varint
+//   zigzag(value - its value in the last record of this kind). seq is the record before's + 1 unless
+//   its bit says otherwise. Deltas wrap at 64 bits; 32-bit fields are sign- or zero-extended first.
+#pragma once
+
+#include <cmwq/events.h>
+
+#include <cstddef>
+#include <span>
+#include <vector>
+
+namespace cmwq {
+
+/// The first bytes of a packed batch. No batch of records starts so (it would be kind 0xffff).
+inline constexpr std::byte kPackedMagic[4] = {std::byte{0xff}, std::byte{0xff}, std::byte{'w'}, std::byte{'1'}};
+
+/// Whether `bytes` is a packed batch; otherwise it is records as events.h lays them out.
+bool is_packed(std::span<const std::byte> bytes);
+
+/// The packed form of `records` (whole records, as a Recorder's take() gives them) into `out`
+/// (replaced). Never longer than `records` plus a few bytes a record for fields that jump far: a
+/// caller that must fit a size compares.
+void pack(std::span<const std::byte> records, std::vector<std::byte>& out);
+
+/// The records of a packed batch into `out` (replaced). False if the batch is malformed (truncated,
+/// an overlong varint, a misaligned or oversized raw record): `out` then holds the records before the
+/// damage. The records are not validated here: cmwq::for_each_record does that, as for any batch.
+bool unpack(std::span<const std::byte> packed, std::vector<std::byte>& out);
+
+}  // namespace cmwq
