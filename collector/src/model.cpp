@@ -474,9 +474,6 @@ void Model::apply_work(const cmwq_ev_state& e) {
         ++anomalies_;
         break;
       }
-      // It ran to the end: whatever off-CPU record came first (a sched record is up to a flush
-      // period ahead of the pool's), it is not blocked in this item.
-      it->second.hidden_block = false;
       WorkInstance& w = it->second.current;
       w.ended_ns = ts;
       w.cpu_ns = e.arg;

@@ -31,7 +31,9 @@ std::vector<Watchdog::Candidate> Watchdog::candidates(const Model& model) const 
     }
   // Beyond the kernel too: a worker blocked inside an item in a plain syscall still counts as running.
   for (auto& [pid, w] : model.workers()) {
-    if (!w.hidden_block || !model.pools().count(w.pool)) continue;
+    // In an item still: a wait that began in one the pool has seen end since (its records came late)
+    // blocks nothing now.
+    if (!w.hidden_block || !w.current.work || !model.pools().count(w.pool)) continue;
     // By w.pid, as check() notes it: the model's key is the thread a record named, which a damaged
     // stream may give another pid.
     auto it = reported_worker_.find(w.pid);

@@ -53,6 +53,40 @@ TEST(Packed, EveryScenarioStreamComesBackByteForByteAndSmaller) {
   }
 }
 
+TEST(Packed, APackerFillsProbeHitsUpToItsSizeAndTheyUnpackToTheWhole) {
+  std::vector<std::byte> records = sim::run(sim::test::scenario("seed000-xfslogd"), true).events, all, out;
+  std::uint64_t n = 0, counted = 0;
+  for_each_record(records, [&](const Record&) { ++n; });
+  Packer packer(CMWQ_BATCH_MAX - 1);
+  int hits = 0;
+  auto hit = [&] {
+    EXPECT_LT(packer.bytes().size(), CMWQ_BATCH_MAX);
+    EXPECT_TRUE(unpack(packer.bytes(), out));
+    all.insert(all.end(), out.begin(), out.end());
+    counted += packer.count();
+    packer.clear();
+    ++hits;
+  };
+  // The runtime's batches of at most CMWQ_BATCH_MAX bytes of records, as deliver() hands them on.
+  for (std::span<const std::byte> rest(records); !rest.empty();) {
+    std::size_t batch = 0;
+    bool full = false;
+    for_each_record(rest, [&](const Record& r) {
+      full = full || batch + r.h->size > CMWQ_BATCH_MAX;
+      if (!full) batch += r.h->size;
+    });
+    for (auto part = rest.first(batch); !part.empty();) {
+      part = part.subspan(packer.add(part));
+      if (!part.empty()) hit();
+    }
+    rest = rest.subspan(batch);
+  }
+  hit();
+  EXPECT_EQ(all, records);
+  EXPECT_EQ(counted, n);
+  EXPECT_LE(hits, 3) << "29 batches of records, 2 or 3 probe hits packed";
+}
+
 TEST(Packed, FieldsThatJumpFarStillComeBack) {
   std::vector<std::byte> records;
   std::mt19937_64 rng(7);

@@ -29,7 +29,7 @@ typedef int64_t cmwq_s64;
 
 #define CMWQ_EVENTS_VERSION 2 /* 2: HELLO names its System and session; GAP; ANNOUNCED */
 #define CMWQ_NAME_MAX 64          /* bytes of a name, NUL included; longer names are cut */
-#define CMWQ_BATCH_MAX (16 * 1024) /* the most bytes one probe hit carries (a BPF per-CPU scratch holds one) */
+#define CMWQ_BATCH_MAX (16 * 1024) /* one probe hit carries fewer bytes than this (a BPF per-CPU scratch holds one) */
 
 enum cmwq_event_kind {
   CMWQ_EV_WQ_CREATE = 1,     /* wq, flags, arg = max_active, func = name id of the wq */

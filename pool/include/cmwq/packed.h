@@ -15,6 +15,8 @@
 #include <cmwq/events.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -26,9 +28,33 @@ inline constexpr std::byte kPackedMagic[4] = {std::byte{0xff}, std::byte{0xff}, 
 /// Whether `bytes` is a packed batch; otherwise it is records as events.h lays them out.
 bool is_packed(std::span<const std::byte> bytes);
 
-/// The packed form of `records` (whole records, as a Recorder's take() gives them) into `out`
-/// (replaced). Never longer than `records` plus a few bytes a record for fields that jump far: a
-/// caller that must fit a size compares.
+/// Packs records into one packed batch of at most `max` bytes: the records of several of the pool's
+/// batches share one probe hit (one uprobe trap, one ring-buffer record).
+class Packer {
+ public:
+  explicit Packer(std::size_t max);
+  ~Packer();
+  /// Packs the whole records at the front of `records` (valid records, as a Recorder's take() gives
+  /// them) while they fit; returns how many bytes of `records` it took. It takes at least one record
+  /// into an empty batch, whatever its size.
+  std::size_t add(std::span<const std::byte> records);
+  bool empty() const { return count_ == 0; }
+  std::span<const std::byte> bytes() const { return std::span(out_).first(used_); }
+  std::uint64_t count() const { return count_; }  // records in it
+  /// Starts the next batch: the first record after it is packed against nothing.
+  void clear();
+  /// What both sides remember within a batch (unpack too): the record before, each kind's last fields.
+  struct History;
+
+ private:
+  std::size_t max_;
+  std::vector<std::byte> out_;  // bytes() and room beyond
+  std::size_t used_ = 0;
+  std::uint64_t count_ = 0;
+  std::unique_ptr<History> hist_;
+};
+
+/// The packed form of `records` into `out` (replaced), as one batch of any size.
 void pack(std::span<const std::byte> records, std::vector<std::byte>& out);
 
 /// The records of a packed batch into `out` (replaced). False if the batch is malformed (truncated,

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 namespace cmwq {
 
@@ -34,41 +35,42 @@ constexpr std::array<Field, 16> kFields{{
     {offsetof(cmwq_ev_state, nr_active), 4, true},
     {offsetof(cmwq_ev_state, arg), 8, true},
 }};
+using Fields = std::make_index_sequence<kFields.size()>;
 
 constexpr std::byte kRaw{0x80};
 constexpr std::size_t kKinds = 0x80;  // a packed record's kind is its tag: below kRaw
+constexpr std::size_t kMaxVarint = 10;
+constexpr std::size_t kMaxPackedState = 1 + 2 + kMaxVarint * (1 + kFields.size());
+constexpr std::size_t kMaxRawHead = 1 + kMaxVarint;
 
-/// Both sides' memory of the batch so far: the record before, and each kind's last fields.
-struct History {
-  std::uint64_t ts = 0, seq = 0;
-  std::array<std::array<std::uint64_t, kFields.size()>, kKinds> last{};
-
-  void saw_header(const cmwq_event_header& h) {
-    ts = h.ts;
-    seq = h.seq;
-  }
-};
-
-std::uint64_t get(const std::byte* rec, const Field& f) {
-  if (f.width == 8) {
+template <std::size_t I>
+std::uint64_t get(const std::byte* rec) {
+  constexpr Field f = kFields[I];
+  if constexpr (f.width == 8) {
     std::uint64_t v;
     std::memcpy(&v, rec + f.offset, 8);
     return v;
-  }
-  std::uint32_t v;
-  std::memcpy(&v, rec + f.offset, 4);
-  return f.is_signed ? static_cast<std::uint64_t>(static_cast<std::int64_t>(static_cast<std::int32_t>(v))) : v;
-}
-
-/// Stores `v` in the field and gives back what the field now holds, extended as get() would read it.
-std::uint64_t put(std::byte* rec, const Field& f, std::uint64_t v) {
-  if (f.width == 8) {
-    std::memcpy(rec + f.offset, &v, 8);
+  } else {
+    std::uint32_t v;
+    std::memcpy(&v, rec + f.offset, 4);
+    if constexpr (f.is_signed) return static_cast<std::uint64_t>(static_cast<std::int64_t>(static_cast<std::int32_t>(v)));
     return v;
   }
-  auto low = static_cast<std::uint32_t>(v);
-  std::memcpy(rec + f.offset, &low, 4);
-  return get(rec, f);
+}
+
+/// Stores `v` in the field and gives back what the field now holds, extended as get() reads it.
+template <std::size_t I>
+std::uint64_t put(std::byte* rec, std::uint64_t v) {
+  constexpr Field f = kFields[I];
+  if constexpr (f.width == 8) {
+    std::memcpy(rec + f.offset, &v, 8);
+    return v;
+  } else {
+    auto low = static_cast<std::uint32_t>(v);
+    std::memcpy(rec + f.offset, &low, 4);
+    if constexpr (f.is_signed) return static_cast<std::uint64_t>(static_cast<std::int64_t>(static_cast<std::int32_t>(low)));
+    return low;
+  }
 }
 
 std::byte* put_varint(std::byte* p, std::uint64_t v) {
@@ -90,6 +92,7 @@ struct Reader {
   bool bad = false;
 
   std::uint64_t varint() {
+    if (p != end && static_cast<std::uint8_t>(*p) < 0x80) return static_cast<std::uint8_t>(*p++);
     std::uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
       if (p == end) break;
@@ -114,15 +117,69 @@ struct Reader {
 
 }  // namespace
 
+struct Packer::History {
+  std::uint64_t ts = 0, seq = 0;
+  std::array<std::array<std::uint64_t, kFields.size()>, kKinds> last{};
+
+  void saw_header(const cmwq_event_header& h) {
+    ts = h.ts;
+    seq = h.seq;
+  }
+};
+
+namespace {
+
+/// One state record's fields against its kind's last ones: the mask, and the deltas written at `p`.
+template <std::size_t... I>
+std::uint16_t pack_fields(const std::byte* rec, std::array<std::uint64_t, kFields.size()>& last, std::uint64_t seq,
+                          std::byte*& p, std::index_sequence<I...>) {
+  std::uint16_t mask = 0;
+  auto one = [&]<std::size_t J>(std::integral_constant<std::size_t, J>) {
+    std::uint64_t v = get<J>(rec);
+    std::uint64_t base = J == kSeq ? seq + 1 : last[J];
+    last[J] = v;
+    if (v == base) return;
+    mask |= static_cast<std::uint16_t>(1u << J);
+    p = put_varint(p, zigzag(v - base));
+  };
+  (one(std::integral_constant<std::size_t, I>{}), ...);
+  return mask;
+}
+
+template <std::size_t... I>
+void unpack_fields(std::byte* rec, std::array<std::uint64_t, kFields.size()>& last, std::uint64_t seq,
+                   std::uint16_t mask, Reader& in, std::index_sequence<I...>) {
+  auto one = [&]<std::size_t J>(std::integral_constant<std::size_t, J>) {
+    std::uint64_t base = J == kSeq ? seq + 1 : last[J];
+    last[J] = put<J>(rec, mask & (1u << J) ? base + unzigzag(in.varint()) : base);
+  };
+  (one(std::integral_constant<std::size_t, I>{}), ...);
+}
+
+}  // namespace
+
 bool is_packed(std::span<const std::byte> bytes) {
   return bytes.size() >= sizeof kPackedMagic && std::memcmp(bytes.data(), kPackedMagic, sizeof kPackedMagic) == 0;
 }
 
-void pack(std::span<const std::byte> records, std::vector<std::byte>& out) {
-  out.assign(std::begin(kPackedMagic), std::end(kPackedMagic));
-  out.reserve(records.size() / 4);
-  History hist;
-  std::size_t off = 0;
+Packer::Packer(std::size_t max) : max_(max), hist_(std::make_unique<History>()) { clear(); }
+Packer::~Packer() = default;
+
+void Packer::clear() {
+  if (out_.size() < sizeof kPackedMagic) out_.resize(sizeof kPackedMagic);
+  std::memcpy(out_.data(), kPackedMagic, sizeof kPackedMagic);
+  used_ = sizeof kPackedMagic;
+  count_ = 0;
+  *hist_ = History{};
+}
+
+std::size_t Packer::add(std::span<const std::byte> records) {
+  History& hist = *hist_;
+  std::size_t off = 0, used = used_;
+  // Written in place, with room for the largest state record beyond what fits (then not taken).
+  constexpr std::size_t kSlack = kMaxPackedState + kMaxRawHead;
+  std::size_t want = std::min(max_, used + records.size() * 2) + kSlack;
+  if (out_.size() < want) out_.resize(want);
   while (off < records.size()) {
     cmwq_event_header h{};
     std::size_t left = records.size() - off, size = left;
@@ -131,39 +188,47 @@ void pack(std::span<const std::byte> records, std::vector<std::byte>& out) {
       if (h.size >= sizeof h && h.size <= left) size = h.size;
     }
     const std::byte* rec = records.data() + off;
-    off += size;
     if (size != sizeof(cmwq_ev_state) || h.kind >= kKinds) {  // as it is; what cannot be read, all of it
-      std::byte head[11] = {kRaw};
-      out.insert(out.end(), head, put_varint(head + 1, size));
-      out.insert(out.end(), rec, rec + size);
-      if (size >= sizeof h) hist.saw_header(h);
-      continue;
+      std::byte head[kMaxRawHead] = {kRaw};
+      std::size_t n = static_cast<std::size_t>(put_varint(head + 1, size) - head);
+      if (count_ && used + n + size > max_) break;
+      if (out_.size() < used + n + size + kSlack) out_.resize(used + n + size + kSlack);
+      std::memcpy(out_.data() + used, head, n);
+      std::memcpy(out_.data() + used + n, rec, size);
+      used += n + size;
+    } else {
+      std::byte* p = out_.data() + used;
+      auto last = hist.last[h.kind];  // a copy: kept only if the record fits
+      std::byte* q = put_varint(p + 3, zigzag(h.ts - hist.ts));
+      std::uint16_t mask = pack_fields(rec, last, hist.seq, q, Fields{});
+      auto n = static_cast<std::size_t>(q - p);
+      if (count_ && used + n > max_) break;
+      p[0] = static_cast<std::byte>(h.kind);
+      std::memcpy(p + 1, &mask, 2);
+      hist.last[h.kind] = last;
+      used += n;
+      if (out_.size() < used + kSlack) out_.resize(used * 2 + kSlack);
     }
-    std::byte buf[1 + 2 + 10 * (1 + kFields.size())];
-    std::byte* p = buf + 3;
-    p = put_varint(p, zigzag(h.ts - hist.ts));
-    std::uint16_t mask = 0;
-    auto& last = hist.last[h.kind];
-    for (std::size_t i = 0; i < kFields.size(); ++i) {
-      std::uint64_t v = get(rec, kFields[i]);
-      std::uint64_t base = i == kSeq ? hist.seq + 1 : last[i];
-      last[i] = v;
-      if (v == base) continue;
-      mask |= static_cast<std::uint16_t>(1u << i);
-      p = put_varint(p, zigzag(v - base));
-    }
-    buf[0] = static_cast<std::byte>(h.kind);
-    std::memcpy(buf + 1, &mask, 2);
-    out.insert(out.end(), buf, p);
-    hist.saw_header(h);
+    if (size >= sizeof h) hist.saw_header(h);
+    ++count_;
+    off += size;
   }
+  used_ = used;
+  return off;
+}
+
+void pack(std::span<const std::byte> records, std::vector<std::byte>& out) {
+  Packer packer(SIZE_MAX);
+  packer.add(records);
+  out.assign(packer.bytes().begin(), packer.bytes().end());
 }
 
 bool unpack(std::span<const std::byte> packed, std::vector<std::byte>& out) {
   out.clear();
   if (!is_packed(packed)) return false;
+  out.reserve(packed.size() * 8);  // a busy stream's ratio: one allocation
   Reader in{packed.data() + sizeof kPackedMagic, packed.data() + packed.size()};
-  History hist;
+  auto hist = std::make_unique<Packer::History>();
   while (in.p < in.end) {
     auto tag = *in.p++;
     if (tag == kRaw) {
@@ -175,27 +240,28 @@ bool unpack(std::span<const std::byte> packed, std::vector<std::byte>& out) {
       std::memcpy(&h, in.p, sizeof h);
       out.insert(out.end(), in.p, in.p + size);
       in.p += size;
-      hist.saw_header(h);
+      hist->saw_header(h);
       continue;
     }
     if ((tag & kRaw) != std::byte{0}) return false;
     auto kind = static_cast<std::size_t>(tag);
     std::uint16_t mask = in.u16();
-    std::uint64_t ts = hist.ts + unzigzag(in.varint());
-    cmwq_ev_state e{};
-    auto* rec = reinterpret_cast<std::byte*>(&e);
-    auto& last = hist.last[kind];
-    for (std::size_t i = 0; i < kFields.size(); ++i) {
-      std::uint64_t base = i == kSeq ? hist.seq + 1 : last[i];
-      std::uint64_t v = mask & (1u << i) ? base + unzigzag(in.varint()) : base;
-      last[i] = put(rec, kFields[i], v);
+    std::uint64_t ts = hist->ts + unzigzag(in.varint());
+    std::size_t at = out.size();
+    out.resize(at + sizeof(cmwq_ev_state));
+    std::byte* rec = out.data() + at;
+    unpack_fields(rec, hist->last[kind], hist->seq, mask, in, Fields{});
+    if (in.bad) {
+      out.resize(at);
+      return false;
     }
-    if (in.bad) return false;
-    e.h.kind = static_cast<std::uint16_t>(kind);
-    e.h.size = sizeof e;
-    e.h.ts = ts;
-    out.insert(out.end(), rec, rec + sizeof e);
-    hist.saw_header(e.h);
+    cmwq_event_header h;
+    std::memcpy(&h, rec, sizeof h);
+    h.kind = static_cast<std::uint16_t>(kind);
+    h.size = sizeof(cmwq_ev_state);
+    h.ts = ts;
+    std::memcpy(rec, &h, sizeof h);
+    hist->saw_header(h);
   }
   return true;
 }

@@ -5,8 +5,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <span>
 #include <thread>
-#include <vector>
 
 namespace cmwq::handover {
 
@@ -49,26 +49,41 @@ void wait_for_room(cmwq_handover& h, std::uint64_t pos) {
   if (start) probes::waited(static_cast<std::uint64_t>(now_ns() - start));
 }
 
+// The batches of one delivery, packed together (cmwq/packed.h): one probe hit (one uprobe trap, one
+// ring-buffer record) carries several of the pool's batches, a sixth to a ninth of their bytes. Per
+// thread: whoever delivers holds the runtime's deliver lock from its first batch to flush(). The BPF
+// program takes fewer than CMWQ_BATCH_MAX bytes (it bounds the length with CMWQ_BATCH_MAX - 1).
+thread_local Packer t_packer(CMWQ_BATCH_MAX - 1);
+thread_local std::uint64_t t_stream = 0;
+
+void hit(std::span<const std::byte> bytes, std::uint64_t count, std::uint64_t stream) {
+  cmwq_handover& h = *probes::handover();
+  std::uint64_t cost = bytes.size() + CMWQ_HANDOVER_HEAD;
+  std::uint64_t pos = shared(h.handed).fetch_add(cost, std::memory_order_relaxed) + cost;
+  if (__builtin_expect(shared(h.room).load(std::memory_order_relaxed) != 0, 0)) wait_for_room(h, pos);
+  probes::batch(bytes.data(), bytes.size(), count, stream, pos);
+}
+
 }  // namespace
 
 bool lossless() {
   return probes::attached() && shared(probes::handover()->room).load(std::memory_order_relaxed) != 0;
 }
 
-void batch(const void* records, std::size_t len, std::uint64_t count, std::uint64_t stream) {
-  // Packed, a batch is a sixth to a ninth of its records' bytes (cmwq/packed.h): the ring buffer
-  // holds that many more, and the collector reads that much less. As it is if packing gained nothing.
-  thread_local std::vector<std::byte> packed;
-  pack(std::span(static_cast<const std::byte*>(records), len), packed);
-  if (packed.size() < len) {
-    records = packed.data();
-    len = packed.size();
+void batch(const void* records, std::size_t len, std::uint64_t stream) {
+  if (!t_packer.empty() && stream != t_stream) flush();
+  t_stream = stream;
+  std::span rest(static_cast<const std::byte*>(records), len);
+  while (!rest.empty()) {
+    rest = rest.subspan(t_packer.add(rest));
+    if (!rest.empty()) flush();  // full
   }
-  cmwq_handover& h = *probes::handover();
-  std::uint64_t cost = len + CMWQ_HANDOVER_HEAD;
-  std::uint64_t pos = shared(h.handed).fetch_add(cost, std::memory_order_relaxed) + cost;
-  if (__builtin_expect(shared(h.room).load(std::memory_order_relaxed) != 0, 0)) wait_for_room(h, pos);
-  probes::batch(records, len, count, stream, pos);
+}
+
+void flush() {
+  if (t_packer.empty()) return;
+  if (probes::attached()) hit(t_packer.bytes(), t_packer.count(), t_stream);
+  t_packer.clear();
 }
 
 void forget() {
@@ -77,7 +92,8 @@ void forget() {
 }
 #else
 bool lossless() { return false; }
-void batch(const void*, std::size_t, std::uint64_t, std::uint64_t) {}
+void batch(const void*, std::size_t, std::uint64_t) {}
+void flush() {}
 void forget() {}
 #endif
 

@@ -16,8 +16,11 @@ constexpr Time kWait = 1000 * kMsec;
 
 /// Whether a lossless tracer is attached: the pool's producers then wait rather than drop too.
 bool lossless();
-/// Hands one batch to the probe; call it only while probes::attached().
-void batch(const void* records, std::size_t len, std::uint64_t count, std::uint64_t stream);
+/// Packs one batch for the probe (cmwq/packed.h); the probe fires when the packed batch is full, at
+/// a new stream, and at flush(). One thread at a time, from the first batch to its flush().
+void batch(const void* records, std::size_t len, std::uint64_t stream);
+/// Hands what batch() packed to the probe (nothing if no tracer is attached any more).
+void flush();
 /// No tracer is attached any more: a lossless one that left without a word is not waited for.
 void forget();
 
