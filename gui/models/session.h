@@ -21,7 +21,7 @@ class Session : public QObject {
   struct Options {
     bool live = false;                   // follow a recording that is being written
     std::int64_t thresh_ns = 30'000'000'000;  // the lockup threshold of the banner (the kernel's default)
-    int poll_ms = 200;
+    int poll_ms = 100;  // live: a look for new records (issue 20's target: the view at most 250 ms behind)
   };
   Session(const QString& path, Options, QObject* parent = nullptr);
   ~Session() override;

@@ -58,3 +58,6 @@ printf '| live, %d states in %d s: shown instant behind the newest committed rec
   "$n" "$live_s" "$cmed" "$cp99" "$cmin" "$cmax"
 printf '| live: shown instant behind the target (CLOCK_MONOTONIC): median, p99 (min-max) | %.0f, %.0f (%.0f-%.0f) | |\n' \
   "$lmed" "$lp99" "$lmin" "$lmax"
+read -r kept dropped lost < <(sqlite3 -separator ' ' "$tmp/live.db" "SELECT events, dropped_events, lost_events FROM run")
+printf '| live: what the GUI'"'"'s collector recorded meanwhile: events, dropped by the ring buffer, lost in all | %d, %d, %d | |\n' \
+  "$kept" "$dropped" "$lost"
