@@ -29,10 +29,16 @@ void report_end(const std::string& reason, const Ingest& ingest, const Session& 
   const IngestCounts& c = ingest.counts();
   fmt::print(stderr, "wqscope: {}; {} events, {} dropped by the ring buffer, {} missing in sequence\n", reason,
              ingest.trace().records(), st.dropped_events, ingest.trace().lost());
-  if (st.dropped_events || ingest.trace().lost())
+  if (st.dropped_events)
     fmt::print(stderr, "wqscope: warning: events were lost: the reader fell behind the target; what was recorded is "
                        "valid but incomplete (a larger --ring-buffer, default 32M, gives the reader more room; --lossless makes "
                        "the target wait for it)\n");
+  // What is missing beyond the ring buffer's drops never reached the probe: the target's own queue.
+  if (ingest.trace().lost() > st.dropped_events)
+    fmt::print(stderr, "wqscope: warning: {} events were dropped inside the target, in its pool's hand-over queue: its "
+                       "delivering thread fell behind its producers; what was recorded is valid but incomplete "
+                       "(--lossless makes the producers wait for it)\n",
+               ingest.trace().lost() - st.dropped_events);
   if (st.read_errors || st.oversized)
     fmt::print(stderr, "wqscope: warning: of those dropped, {} batch(es) could not be read from the target's memory at "
                        "the probe and {} were larger than a batch may be: not the ring buffer's room\n",

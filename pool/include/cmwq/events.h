@@ -5,7 +5,8 @@
  * `size` covers header and body. Kinds are append-only with explicit numbers;
  * a reader rejects a batch whose CMWQ_EV_HELLO carries a newer version. Names
  * (functions, workqueues) are interned: CMWQ_EV_NAME binds an id to a string
- * once, later records carry the id. */
+ * once, later records carry the id. Between the pool and a reader (the cmwq:batch probe) batches
+ * travel packed (cmwq/packed.h); readers unpack them into these records. */
 #ifndef CMWQ_EVENTS_H
 #define CMWQ_EVENTS_H
 
