@@ -37,8 +37,14 @@ else
   sh -c "$writes"
 fi
 echo 0 > "$dir/tracing_on"
-trace-cmd extract -B "$instance" -o "$tmp/trace.dat" > "$tmp/extract.log" 2>&1 ||
-  { cat "$tmp/extract.log"; failed "trace-cmd extract"; exit 1; }
+# trace-cmd sizes /proc/kallsyms, then reads it: a BPF program loaded or freed in between (other tests
+# run in parallel) makes it refuse ("error in size of file"). Such a race is tried again.
+for attempt in 1 2 3; do
+  trace-cmd extract -B "$instance" -o "$tmp/trace.dat" > "$tmp/extract.log" 2>&1 && break
+  grep -q "error in size of file '/proc/kallsyms'" "$tmp/extract.log" && ((attempt < 3)) ||
+    { cat "$tmp/extract.log"; failed "trace-cmd extract"; exit 1; }
+  echo "note: /proc/kallsyms changed while trace-cmd read it; extracting again"
+done
 trace-cmd report -i "$tmp/trace.dat" > "$tmp/report.txt" 2> /dev/null || failed "trace-cmd report"
 # trace-cmd's own count: execute_start lines whose latency flags (-l) say they ran outside softirq.
 trace-cmd report -l -i "$tmp/trace.dat" 2> /dev/null | grep -E ': workqueue_execute_start: ' |
