@@ -348,9 +348,9 @@ class Runtime final : public Driver {
 
   /// Moves the pending records to the hand-over queue (bounded: beyond it records are dropped
   /// and counted; readers see the gap in seq). A `producer` that finds it full hands the oldest
-  /// batch to the probe itself if nobody is (a full-speed producer outran the timer thread's
-  /// deliveries: 6-30 % of probe_bench's records were dropped here, with the ring buffer far from
-  /// full); while a lossless tracer is attached it waits, bounded, for room. Called with rec_mu_ held.
+  /// batch to the probe itself if nobody is: a full-speed producer outruns a timer thread that is
+  /// off the CPU. While a lossless tracer is attached it waits, bounded, for room. Called with
+  /// rec_mu_ held.
   void cut_batch(bool producer = false) {
     rec_mu_.assert_held("cut_batch", "the recorder's lock");
     if (!recorder_.pending_bytes()) return;
