@@ -1,5 +1,6 @@
 #include <cmwq/packed.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -226,7 +227,7 @@ void pack(std::span<const std::byte> records, std::vector<std::byte>& out) {
 bool unpack(std::span<const std::byte> packed, std::vector<std::byte>& out) {
   out.clear();
   if (!is_packed(packed)) return false;
-  out.reserve(packed.size() * 8);  // a busy stream's ratio: one allocation
+  out.reserve(std::min<std::size_t>(packed.size() * 8, 1 << 20));  // a busy stream's ratio, for a probe hit
   Reader in{packed.data() + sizeof kPackedMagic, packed.data() + packed.size()};
   auto hist = std::make_unique<Packer::History>();
   while (in.p < in.end) {
