@@ -102,6 +102,17 @@ TEST(Packed, FieldsThatJumpFarStillComeBack) {
   EXPECT_EQ(round_trip(records), records);
 }
 
+// Found by fuzz.records: bytes after the last record that do not read as one (a size of 0), which
+// happen to be as long as a state record, went packed and came back with a size of 88.
+TEST(Packed, AnUnreadableRestComesBackAsItWas) {
+  std::vector<std::byte> bytes(2 * sizeof(cmwq_ev_state));
+  cmwq_ev_state e{};
+  e.h.kind = CMWQ_EV_WORK_END;
+  e.h.size = sizeof e;
+  std::memcpy(bytes.data(), &e, sizeof e);  // then 88 bytes of zeros: kind 0, size 0
+  EXPECT_EQ(round_trip(bytes), bytes);
+}
+
 TEST(Packed, DamageGivesBackTheRecordsBeforeIt) {
   std::vector<std::byte> records = sim::run(sim::test::scenario("seed000-xfslogd"), true).events;
   records.resize(std::min<std::size_t>(records.size(), 8 * 1024) / 8 * 8);

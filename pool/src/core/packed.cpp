@@ -189,7 +189,8 @@ std::size_t Packer::add(std::span<const std::byte> records) {
       if (h.size >= sizeof h && h.size <= left) size = h.size;
     }
     const std::byte* rec = records.data() + off;
-    if (size != sizeof(cmwq_ev_state) || h.kind >= kKinds) {  // as it is; what cannot be read, all of it
+    // As it is: any other record, and what cannot be read (all of it, whatever size it happens to be).
+    if (size != sizeof(cmwq_ev_state) || h.size != size || h.kind >= kKinds) {
       std::byte head[kMaxRawHead] = {kRaw};
       std::size_t n = static_cast<std::size_t>(put_varint(head + 1, size) - head);
       if (count_ && used + n + size > max_) break;
