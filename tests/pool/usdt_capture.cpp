@@ -37,7 +37,8 @@ int main(int argc, char** argv) {
     std::printf("usdt_capture: %llu batches, %llu events delivered, %llu dropped, %llu read errors; "
                 "%llu packed (%llu bytes for %zu of records), %llu damaged\n",
                 static_cast<unsigned long long>(st.batches), delivered,
-                static_cast<unsigned long long>(st.dropped_events), static_cast<unsigned long long>(st.read_errors), packed, packed_bytes, records.size(), damaged);
+                static_cast<unsigned long long>(st.dropped_events), static_cast<unsigned long long>(st.read_errors),
+                packed, packed_bytes, records.size(), damaged);
     FILE* out = std::fopen(argv[1], "wb");
     if (!out || std::fwrite(records.data(), 1, records.size(), out) != records.size() || std::fclose(out) != 0) {
       std::fprintf(stderr, "usdt_capture: %s: %s\n", argv[1], std::strerror(errno));

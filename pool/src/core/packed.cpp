@@ -59,19 +59,12 @@ std::uint64_t get(const std::byte* rec) {
   }
 }
 
-/// Stores `v` in the field and gives back what the field now holds, extended as get() reads it.
+/// Stores `v` in the field (its low bytes: the records are little-endian, as the machine is) and gives
+/// back what the field now holds, as get() reads it.
 template <std::size_t I>
 std::uint64_t put(std::byte* rec, std::uint64_t v) {
-  constexpr Field f = kFields[I];
-  if constexpr (f.width == 8) {
-    std::memcpy(rec + f.offset, &v, 8);
-    return v;
-  } else {
-    auto low = static_cast<std::uint32_t>(v);
-    std::memcpy(rec + f.offset, &low, 4);
-    if constexpr (f.is_signed) return static_cast<std::uint64_t>(static_cast<std::int64_t>(static_cast<std::int32_t>(low)));
-    return low;
-  }
+  std::memcpy(rec + kFields[I].offset, &v, kFields[I].width);
+  return get<I>(rec);
 }
 
 std::byte* put_varint(std::byte* p, std::uint64_t v) {
