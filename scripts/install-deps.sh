@@ -10,7 +10,7 @@ packages=(
   # tests and benchmarks (libthread-pool-dev is rvaser/thread_pool 4.0: Debian does not package BS::thread_pool)
   libgtest-dev libgmock-dev libbenchmark-dev libthread-pool-dev libtbb-dev libboost-dev valgrind
   # BPF side and collector
-  clang llvm libbpf-dev bpftool bpftrace libsqlite3-dev sqlite3 prometheus-cpp-dev
+  clang llvm libbpf-dev bpftool bpftrace libsqlite3-dev sqlite3 prometheus-cpp-dev libjemalloc-dev
   # kernel traces as input: trace.dat through trace-cmd's libraries (libtracecmd needs libtracefs's headers)
   libtracecmd-dev libtraceevent-dev libtracefs-dev trace-cmd
   # sanitizer and fuzzer runtimes for clang
