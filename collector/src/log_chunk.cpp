@@ -6,31 +6,43 @@
 
 namespace wqscope {
 
-void append_logged(std::vector<std::byte>& chunk, int stream, const cmwq::Record& r) {
-  std::size_t at = chunk.size();
-  chunk.resize(at + r.h->size);
-  std::memcpy(chunk.data() + at, r.h, r.h->size);
-  auto id = static_cast<std::uint32_t>(stream);
-  std::memcpy(chunk.data() + at + offsetof(cmwq_event_header, pid), &id, sizeof id);
+namespace {
+
+/// Any record, with room to change its header.
+union AnyRecord {
+  cmwq_event_header h;
+  cmwq_ev_state state;
+  cmwq_ev_name name;
+  cmwq_ev_hello hello;
+};
+
+}  // namespace
+
+bool LogChunk::append(int stream, const cmwq::Record& r) {
+  AnyRecord copy;
+  std::memcpy(&copy, r.h, r.h->size);
+  copy.h.pid = static_cast<std::uint32_t>(stream);
+  return packer_.add({reinterpret_cast<const std::byte*>(&copy), r.h->size}) != 0;
 }
 
 void for_each_logged(std::span<const std::uint8_t> chunk, const std::function<std::uint32_t(int stream)>& pid_of,
                      const std::function<void(int stream, const cmwq::Record&)>& fn) {
-  std::vector<std::uint64_t> aligned((chunk.size() + 7) / 8);  // for_each_record reads records in place
-  if (!chunk.empty()) std::memcpy(aligned.data(), chunk.data(), chunk.size());
-  cmwq::for_each_record({reinterpret_cast<const std::byte*>(aligned.data()), chunk.size()},
-                        [&](const cmwq::Record& logged) {
-                          int stream = static_cast<int>(std::min<std::uint32_t>(logged.h->pid, INT_MAX));
-                          union {
-                            cmwq_event_header h;
-                            cmwq_ev_state state;
-                            cmwq_ev_name name;
-                            cmwq_ev_hello hello;
-                          } copy;
-                          std::memcpy(&copy, logged.h, logged.h->size);
-                          copy.h.pid = pid_of(stream);
-                          fn(stream, cmwq::Record{&copy.h});
-                        });
+  std::span<const std::byte> bytes = std::as_bytes(chunk);
+  std::vector<std::byte> unpacked;
+  bool whole = true;
+  if (cmwq::is_packed(bytes)) {
+    whole = cmwq::unpack(bytes, unpacked);
+  } else {  // format 3; for_each_record reads records in place, aligned
+    unpacked.assign(bytes.begin(), bytes.end());
+  }
+  cmwq::for_each_record(unpacked, [&](const cmwq::Record& logged) {
+    int stream = static_cast<int>(std::min<std::uint32_t>(logged.h->pid, INT_MAX));
+    AnyRecord copy;
+    std::memcpy(&copy, logged.h, logged.h->size);
+    copy.h.pid = pid_of(stream);
+    fn(stream, cmwq::Record{&copy.h});
+  });
+  if (!whole) throw cmwq::RecordError("its packed records are cut short or damaged");
 }
 
 }  // namespace wqscope

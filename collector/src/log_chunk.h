@@ -1,8 +1,11 @@
-// The recording's log chunks (schema.sql, table `log`): the records of cmwq/events.h back to back,
-// each with its stream in the header's pid field (the pid is the stream's: streams.pid). The one
-// home of that encoding, for the writer (Recording) and the readers.
+// The recording's log chunks (schema.sql, table `log`): the records of cmwq/events.h, each with its
+// stream in the header's pid field (the pid is the stream's: streams.pid), packed as the transport
+// packs a batch (cmwq/packed.h: a busy pool's 88-byte record takes about ten). Format 3's chunks held
+// the records as they are; both read. The one home of that encoding, for the writer (Recording) and
+// the readers.
 #pragma once
 
+#include <cmwq/packed.h>
 #include <cmwq/records.h>
 
 #include <cstddef>
@@ -13,12 +16,26 @@
 
 namespace wqscope {
 
-/// Appends `r` of `stream` to `chunk`.
-void append_logged(std::vector<std::byte>& chunk, int stream, const cmwq::Record& r);
+/// The chunk being written: each record packed as it comes, against the records before it in the
+/// chunk (a chunk reads alone).
+class LogChunk {
+ public:
+  static constexpr std::size_t kMaxBytes = 64 << 10;  // packed: ~6000 records of a busy pool
+  /// Appends `r` of `stream`; false, with nothing appended, if the chunk is full: write it, clear()
+  /// and append again.
+  bool append(int stream, const cmwq::Record& r);
+  bool empty() const { return packer_.empty(); }
+  std::span<const std::byte> bytes() const { return packer_.bytes(); }
+  void clear() { packer_.clear(); }
 
-/// Calls `fn(stream, record)` for each record of `chunk` (a blob as SQLite gives it: any alignment),
-/// the record with its pid back (`pid_of(stream)`). Throws cmwq::RecordError naming what is wrong
-/// with a damaged chunk; the records before it have been handed to `fn`.
+ private:
+  cmwq::Packer packer_{kMaxBytes};
+};
+
+/// Calls `fn(stream, record)` for each record of `chunk` (a blob as SQLite gives it: any alignment;
+/// packed, or format 3's records as they are), the record with its pid back (`pid_of(stream)`).
+/// Throws cmwq::RecordError naming what is wrong with a damaged chunk; the records before it have
+/// been handed to `fn`.
 void for_each_logged(std::span<const std::uint8_t> chunk, const std::function<std::uint32_t(int stream)>& pid_of,
                      const std::function<void(int stream, const cmwq::Record&)>& fn);
 

@@ -45,10 +45,10 @@ RecordingReader::RecordingReader(const std::string& path) : path_(path) {
                      "with that version or newer",
                      version, kRecordingSchemaVersion));
   if (version < 1 || !has_run) fail("is a SQLite database but not a wqscope recording (no run table)");
-  if (version >= 1 && version < kRecordingSchemaVersion)
-    fail(fmt::format("is a recording of an older format ({}; this wqscope reads format {}): read it with the wqscope "
-                     "that made it, or record it again",
-                     version, kRecordingSchemaVersion));
+  if (version >= 1 && version < kRecordingOldestReadable)
+    fail(fmt::format("is a recording of an older format ({}; this wqscope reads formats {} to {}): read it with the "
+                     "wqscope that made it, or record it again",
+                     version, kRecordingOldestReadable, kRecordingSchemaVersion));
   // Cut off (its collector killed): the next reader that may write it completes its tables.
   if (incomplete() && ::access(path.c_str(), W_OK) == 0) {
     try {

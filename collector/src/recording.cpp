@@ -171,8 +171,9 @@ bool Recording::complete(const std::string& path) {
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) rec->fail("cannot read the recording");
     return rc == SQLITE_ROW && sqlite3_column_type(s.get(), 0) != SQLITE_NULL ? sqlite3_column_int64(s.get(), 0) : -1;
   };
-  if (scalar("PRAGMA user_version") != kRecordingSchemaVersion)
-    throw RecordingError(fmt::format("{}: is not a recording of format {}", path, kRecordingSchemaVersion));
+  if (std::int64_t v = scalar("PRAGMA user_version"); v < kRecordingOldestReadable || v > kRecordingSchemaVersion)
+    throw RecordingError(fmt::format("{}: is not a recording of format {} to {}", path, kRecordingOldestReadable,
+                                     kRecordingSchemaVersion));
   std::int64_t last = std::max<std::int64_t>(scalar("SELECT max(last) FROM log"), 0);
   bool ended = scalar("SELECT end_reason IS NOT NULL FROM run WHERE id = 1") == 1;
   if (ended && scalar("SELECT derived FROM run WHERE id = 1") >= last) return false;
@@ -250,9 +251,7 @@ void Recording::init(const Meta& meta) {
 }
 
 Recording::Recording(std::string path, sqlite3* db)
-    : path_(std::move(path)), db_(db), derived_([this](int stream, Model& m) { m.add_observer(observer(stream)); }) {
-  chunk_.reserve(kChunkBytes + sizeof(cmwq_ev_name));
-}
+    : path_(std::move(path)), db_(db), derived_([this](int stream, Model& m) { m.add_observer(observer(stream)); }) {}
 
 Recording::~Recording() {
   for (auto* s : {ins_events_, ins_event_, ins_stream_, ins_name_, ins_wq_, ins_pool_, ins_worker_, ins_item_,
@@ -342,13 +341,15 @@ void Recording::add(int stream, const cmwq::Record& r) {
            std::int64_t{h.possible_cpus},
            static_cast<std::int64_t>(std::min<std::uint64_t>(h.watchdog_thresh_ns, INT64_MAX)));
   }
-  append_logged(chunk_, stream, r);
+  if (!chunk_.append(stream, r)) {  // full: it ends before this record
+    flush_chunk();
+    chunk_.append(stream, r);  // an empty chunk takes any record
+  }
   ++added_;
   if (r.h->kind != CMWQ_EV_NAME) {
     ++events_;
     max_ts_ = std::max(max_ts_, static_cast<std::int64_t>(std::min<std::uint64_t>(r.h->ts, INT64_MAX)));
   }
-  if (chunk_.size() >= kChunkBytes) flush_chunk();
 }
 
 void Recording::flush_chunk() {
@@ -358,7 +359,7 @@ void Recording::flush_chunk() {
   sqlite3_bind_int64(ins_chunk_, 1, ++chunks_);
   sqlite3_bind_int64(ins_chunk_, 2, static_cast<std::int64_t>(events_));
   sqlite3_bind_int64(ins_chunk_, 3, max_ts_);
-  sqlite3_bind_blob(ins_chunk_, 4, chunk_.data(), static_cast<int>(chunk_.size()), SQLITE_STATIC);
+  sqlite3_bind_blob(ins_chunk_, 4, chunk_.bytes().data(), static_cast<int>(chunk_.bytes().size()), SQLITE_STATIC);
   step(ins_chunk_);
   chunk_.clear();
 }

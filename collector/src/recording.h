@@ -1,10 +1,11 @@
 // A recording: the SQLite sink of the collector. The records go to the log as
-// they arrive (64 KiB chunks, appended: the capture's hot path); `events` and
+// they arrive (packed, in chunks of 64 KiB, appended: the capture's hot path); `events` and
 // the tables a model derives are produced from the log while the target is
 // quiet, and completed when the recording ends (or by the next writer of a
 // recording cut off: complete()).
 #pragma once
 
+#include "log_chunk.h"
 #include "model.h"
 #include "trace.h"
 #include "watchdog.h"
@@ -26,7 +27,8 @@ struct RecordingError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-constexpr int kRecordingSchemaVersion = 3;  // 3: the log in chunks, tables derived. PRAGMA user_version of schema.sql
+constexpr int kRecordingSchemaVersion = 4;  // 3: the log in chunks, tables derived; 4: chunks packed. PRAGMA user_version of schema.sql
+constexpr int kRecordingOldestReadable = 3;  // its log reads as the newest's (log_chunk.h)
 
 /// A value stored as NULL when negative (a time or id that is not known).
 struct Opt {
@@ -130,7 +132,6 @@ class Recording {
   void flush_events();
   void flush_items();
 
-  static constexpr std::size_t kChunkBytes = 64 << 10;
   static constexpr std::uint64_t kQuietRecords = 1000;    // per commit: the target is quiet
   static constexpr std::uint64_t kDeriveBudget = 10'000;  // per quiet commit: ~15 ms
   static constexpr int kEventColumns = 19;
@@ -141,7 +142,7 @@ class Recording {
   bool in_tx_ = false;
   void snapshot(const Trace&);
   std::uint64_t events_ = 0, committed_ = 0, snapshot_events_ = 0;  // events_: the log's last position
-  std::vector<std::byte> chunk_;  // the log's records not written yet
+  LogChunk chunk_;                // the log's records not written yet
   std::int64_t chunks_ = 0;       // the last chunk's id
   std::uint64_t added_ = 0;       // records added since the last commit
   Trace derived_;                 // the models the derived tables come from

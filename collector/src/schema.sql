@@ -37,8 +37,9 @@ CREATE TABLE streams (
 CREATE TABLE anomalies (name TEXT PRIMARY KEY, value INTEGER NOT NULL, description TEXT NOT NULL);
 
 -- The log, the source of truth: every record in the order the collector applied it, as it arrived
--- (cmwq/events.h), in chunks of up to 64 KiB appended as they fill. Each record is preceded by its
--- stream (4 bytes, little-endian). A record's position is its number in the log, NAME records not
+-- (cmwq/events.h), its pid field holding its stream (streams.id), packed (cmwq/packed.h; each chunk
+-- on its own: collector/src/log_chunk.h) in chunks of up to 64 KiB appended as they fill or at each
+-- commit. Format 3's chunks held the records unpacked. A record's position is its number in the log, NAME records not
 -- counted. Records the collector writes itself have seq 0: GAP (work = first missing seq, arg = how
 -- many, flags = cause) and CHECK (its watchdog looked).
 CREATE TABLE log (

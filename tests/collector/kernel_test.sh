@@ -42,8 +42,9 @@ grep -q "Lost" "$tmp/bpftrace.err" && fail "bpftrace lost events: $(cat "$tmp/bp
 # where a 32-bit -1 next to a small field lands, and -4095..-1, error values): integers, hex in texts,
 # and BLOBs: every 8 bytes at every byte offset, either byte order, against kallsyms (but for those
 # whose high half is 0xffffffff: a 32-bit -1 beside any 32-bit field reads as one of the ~10^5 text
-# addresses once in a few recordings); the log's records (8-byte aligned fields, text addresses
-# included) and the snapshots' CBOR integers against the range. Items and unnamed functions are hashed.
+# addresses once in a few recordings); the snapshots' CBOR integers against the range. The log is packed
+# (deltas, not fields): its records are the rows of `events` and `names`, checked as integers and texts
+# (text addresses included), the recording being derived to its end. Items and unnamed functions are hashed.
 # What the member reads (the file's bytes: the -wal is gone with the recording) is scanned as root.
 [[ $(stat -c '%a %G' "$db") == "640 $group" ]] || fail "the recording is not the group's: $(stat -c '%a %G' "$db")"
 [[ ! -e $db-wal ]] || fail "the -wal outlived the recording"
@@ -72,10 +73,11 @@ for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"
             elif isinstance(v, bytes):
                 blobs += len(v)
                 anywhere = {w for at in range(8) for order in '<>' for (w,) in words(v, at, order) if w >> 32 != 0xffffffff}
-                fields = {w for (w,) in words(v, 0, '<')} if table == 'log' else set()
-                fields |= {int.from_bytes(m.group(1), 'big') for m in cbor_u64.finditer(v)} if table == 'snapshots' else set()
+                fields = {int.from_bytes(m.group(1), 'big') for m in cbor_u64.finditer(v)} if table == 'snapshots' else set()
                 bad += [(table, f'{w:#x} in a BLOB') for w in sorted((anywhere & addrs) | {w for w in fields if kernel(w)})]
 assert blobs, "no BLOB read"
+derived, last = db.execute("SELECT derived, (SELECT max(last) FROM log) FROM run").fetchone()
+assert derived == last, f"events derived to {derived} of the log's {last} records: not all of them checked"
 if bad:
     sys.exit(f"{len(bad)} values, e.g. {bad[:5]}")
 PY

@@ -2,6 +2,7 @@
 // deterministic story lands in work_items with its times.
 #include "ingest.h"
 #include "inspect.h"
+#include "log_chunk.h"
 #include "model.h"
 #include "reader.h"
 #include "recording.h"
@@ -208,6 +209,60 @@ TEST(Recording, SnapshotsGiveTheStateReplayGives) {
               cmwq::report::wq_monitor_table(from_start.monitor()));
     EXPECT_EQ(from_snapshot.records(), from_start.records());
   }
+}
+
+// Format 3 wrote the log's records as they are (format 4 packs them): such a recording still reads,
+// to the same state.
+TEST(Recording, AFormat3RecordingReadsAsItWas) {
+  TempDir dir;
+  std::string events = (dir.path / "many.bin").string(), db = (dir.path / "many.db").string();
+  {
+    auto result = cmwq::sim::run(cmwq::sim::load_scenario(std::string(CMWQ_TEST_SCENARIOS) + "/many-items.scn"), true);
+    std::ofstream(events, std::ios::binary)
+        .write(reinterpret_cast<const char*>(result.events.data()), static_cast<std::streamsize>(result.events.size()));
+  }
+  ::testing::internal::CaptureStderr();
+  ASSERT_EQ(import_events(events, db, 30'000'000'000), 0);
+  ::testing::internal::GetCapturedStderr();
+  auto state = [&] {
+    RecordingReader reader(db);
+    Trace trace;
+    reader.state_at(trace, reader.last_ns());
+    std::string out = std::to_string(trace.primary().records());
+    for (const std::string& line : cmwq::report::show_busy(trace.primary().busy(reader.last_ns()))) out += "\n" + line;
+    return out;
+  };
+  std::string want = state();
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+  std::vector<std::pair<std::int64_t, std::vector<std::byte>>> chunks;
+  sqlite3_stmt* sel = nullptr;
+  sqlite3_prepare_v2(h, "SELECT id, records FROM log", -1, &sel, nullptr);
+  while (sqlite3_step(sel) == SQLITE_ROW) {
+    auto& [id, raw] = chunks.emplace_back(sqlite3_column_int64(sel, 0), std::vector<std::byte>{});
+    for_each_logged({static_cast<const std::uint8_t*>(sqlite3_column_blob(sel, 1)),
+                     static_cast<std::size_t>(sqlite3_column_bytes(sel, 1))},
+                    [](int stream) { return static_cast<std::uint32_t>(stream); },  // the stream in the pid
+                    [&](int, const cmwq::Record& r) {
+                      auto* p = reinterpret_cast<const std::byte*>(r.h);
+                      raw.insert(raw.end(), p, p + r.h->size);
+                    });
+  }
+  sqlite3_finalize(sel);
+  ASSERT_FALSE(chunks.empty());
+  sqlite3_stmt* upd = nullptr;
+  sqlite3_prepare_v2(h, "UPDATE log SET records = ? WHERE id = ?", -1, &upd, nullptr);
+  for (auto& [id, raw] : chunks) {
+    sqlite3_bind_blob(upd, 1, raw.data(), static_cast<int>(raw.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(upd, 2, id);
+    ASSERT_EQ(sqlite3_step(upd), SQLITE_DONE);
+    sqlite3_reset(upd);
+  }
+  sqlite3_finalize(upd);
+  sqlite3_exec(h, "PRAGMA user_version = 3", nullptr, nullptr, nullptr);
+  sqlite3_close(h);
+  EXPECT_EQ(query(db, "SELECT sum(length(records)) / max(last) >= 80 FROM log"), "1");  // as they are: 88 bytes a record
+  EXPECT_EQ(state(), want);
 }
 
 // A stream with gaps (records cut out, as a full ring buffer would): the state at any instant is the
