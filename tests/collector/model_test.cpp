@@ -180,17 +180,22 @@ TEST(Model, RebuildsTodaysKernelsDumps) {
     expect_same_dumps(std::string(CMWQ_SCENARIOS) + "/" + scenario, 1);
 }
 
+/// many-items.scn simulated and imported into `dir`/many.db (snapshots and all); its path.
+std::string many_items_recording(const TempDir& dir) {
+  std::string events = (dir.path / "many.bin").string(), db = (dir.path / "many.db").string();
+  auto result = cmwq::sim::run(cmwq::sim::load_scenario(std::string(CMWQ_TEST_SCENARIOS) + "/many-items.scn"), true);
+  std::ofstream(events, std::ios::binary)
+      .write(reinterpret_cast<const char*>(result.events.data()), static_cast<std::streamsize>(result.events.size()));
+  ::testing::internal::CaptureStderr();
+  int rc = import_events(events, db, 30'000'000'000);
+  ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(rc, 0);
+  return db;
+}
+
 TEST(Recording, SnapshotsGiveTheStateReplayGives) {
   TempDir dir;
-  std::string events = (dir.path / "many.bin").string(), db = (dir.path / "many.db").string();
-  {
-    auto result = cmwq::sim::run(cmwq::sim::load_scenario(std::string(CMWQ_TEST_SCENARIOS) + "/many-items.scn"), true);
-    std::ofstream(events, std::ios::binary)
-        .write(reinterpret_cast<const char*>(result.events.data()), static_cast<std::streamsize>(result.events.size()));
-  }
-  ::testing::internal::CaptureStderr();
-  ASSERT_EQ(import_events(events, db, 30'000'000'000), 0);
-  ::testing::internal::GetCapturedStderr();
+  std::string db = many_items_recording(dir);
   ASSERT_EQ(query(db, "SELECT count(*) >= 1 FROM snapshots"), "1");
   RecordingReader reader(db);
   std::int64_t snap = std::stoll(query(db, "SELECT min(ts) FROM snapshots")), end = reader.last_ns();
@@ -215,15 +220,7 @@ TEST(Recording, SnapshotsGiveTheStateReplayGives) {
 // to the same state.
 TEST(Recording, AFormat3RecordingReadsAsItWas) {
   TempDir dir;
-  std::string events = (dir.path / "many.bin").string(), db = (dir.path / "many.db").string();
-  {
-    auto result = cmwq::sim::run(cmwq::sim::load_scenario(std::string(CMWQ_TEST_SCENARIOS) + "/many-items.scn"), true);
-    std::ofstream(events, std::ios::binary)
-        .write(reinterpret_cast<const char*>(result.events.data()), static_cast<std::streamsize>(result.events.size()));
-  }
-  ::testing::internal::CaptureStderr();
-  ASSERT_EQ(import_events(events, db, 30'000'000'000), 0);
-  ::testing::internal::GetCapturedStderr();
+  std::string db = many_items_recording(dir);
   auto state = [&] {
     RecordingReader reader(db);
     Trace trace;
