@@ -1,5 +1,7 @@
 #include "log_chunk.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <climits>
 #include <cstring>
@@ -31,6 +33,8 @@ void for_each_logged(std::span<const std::uint8_t> chunk, const std::function<st
   std::vector<std::byte> unpacked;
   bool whole = true;
   if (cmwq::is_packed(bytes)) {
+    if (bytes.size() > LogChunk::kMaxReadBytes)
+      throw cmwq::RecordError(fmt::format("a packed chunk of {} bytes, larger than any wqscope writes", bytes.size()));
     whole = cmwq::unpack(bytes, unpacked);
   } else {  // format 3; for_each_record reads records in place, aligned
     unpacked.assign(bytes.begin(), bytes.end());

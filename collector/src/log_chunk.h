@@ -21,6 +21,9 @@ namespace wqscope {
 class LogChunk {
  public:
   static constexpr std::size_t kMaxBytes = 64 << 10;  // packed: ~6000 records of a busy pool
+  /// No chunk written is larger; a reader refuses a larger packed one: a hostile file's blob of up
+  /// to 1 GB would unpack to ~20 times its size.
+  static constexpr std::size_t kMaxReadBytes = 2 * kMaxBytes;
   /// Appends `r` of `stream`; false, with nothing appended, if the chunk is full: write it, clear()
   /// and append again.
   bool append(int stream, const cmwq::Record& r);
@@ -34,8 +37,8 @@ class LogChunk {
 
 /// Calls `fn(stream, record)` for each record of `chunk` (a blob as SQLite gives it: any alignment;
 /// packed, or format 3's records as they are), the record with its pid back (`pid_of(stream)`).
-/// Throws cmwq::RecordError naming what is wrong with a damaged chunk; the records before it have
-/// been handed to `fn`.
+/// Throws cmwq::RecordError naming what is wrong with a damaged chunk (a packed one over
+/// LogChunk::kMaxReadBytes is, whole); the records before the damage have been handed to `fn`.
 void for_each_logged(std::span<const std::uint8_t> chunk, const std::function<std::uint32_t(int stream)>& pid_of,
                      const std::function<void(int stream, const cmwq::Record&)>& fn);
 

@@ -105,5 +105,16 @@ TEST(LogChunk, ADamagedChunkGivesTheRecordsBeforeTheDamageThenSaysSo) {
   }
 }
 
+TEST(LogChunk, AChunkLargerThanAnyWrittenIsRefusedWhole) {
+  Story story;
+  LogChunk chunk;
+  for (const Logged& l : story.records) chunk.append(l.stream, Story::record(l));
+  std::vector<std::byte> huge(chunk.bytes().begin(), chunk.bytes().end());
+  huge.resize(LogChunk::kMaxReadBytes + 1);  // what a hostile file may hold, up to 1 GB
+  std::vector<Logged> got;
+  EXPECT_THROW(read(huge, got), cmwq::RecordError);
+  EXPECT_TRUE(got.empty());
+}
+
 }  // namespace
 }  // namespace wqscope
