@@ -29,14 +29,17 @@ attack() {
   [[ $(q "$tmp/$name.db" "SELECT count(*) FROM workqueues WHERE name = 'mapped_wq'") -ge 1 ]] \
     || fail "$name: the pool was not recorded: $(cat "$tmp/$name.err")"
   wait "$pid" || fail "$name: the target failed"
-  [[ ! -e "$tmp/$name.swap" ]] || { kill "$(cat "$tmp/$name.swap")"; wait; }
+  # A swapper stops at the end of a round, the library back in place: killed, a round's `ln -s` could
+  # land after the clean-up, and the next `cp` wrote through the symlink into /dev/zero.
+  [[ ! -e "$tmp/$name.swap" ]] || { touch "$tmp/$name.stop"; wait "$(cat "$tmp/$name.swap")"; }
   rm -f "$so" "$so (deleted)" "$tmp/lib/hidden"
 }
 
 attack fifo 'rm "$so"; mkfifo "$so (deleted)"'
 attack zero 'rm "$so"; ln -s /dev/zero "$so (deleted)"'
 # During the attach: the name maps shows alternates between the library and a symlink to /dev/zero.
-attack race '( while :; do mv "$so" "$tmp/lib/hidden"; ln -s /dev/zero "$so"; rm "$so"; mv "$tmp/lib/hidden" "$so"; done ) &
+attack race '( while [[ ! -e $tmp/race.stop ]]; do
+    mv "$so" "$tmp/lib/hidden"; ln -s /dev/zero "$so"; rm "$so"; mv "$tmp/lib/hidden" "$so"; done ) &
   echo $! > "$tmp/race.swap"'
 
 # No pid -1: a second process that maps the same library while the first is traced gets nothing. The
