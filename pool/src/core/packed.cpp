@@ -113,7 +113,9 @@ struct Reader {
 
 struct Packer::History {
   std::uint64_t ts = 0, seq = 0;
-  std::array<std::array<std::uint64_t, kFields.size()>, kKinds> last{};
+  /// Each kind's last record as it is laid out: a field that repeats is found equal without widening it.
+  using Last = std::array<std::byte, sizeof(cmwq_ev_state)>;
+  std::array<Last, kKinds> last{};
 
   void saw_header(const cmwq_event_header& h) {
     ts = h.ts;
@@ -125,13 +127,12 @@ namespace {
 
 /// One state record's fields against its kind's last ones: the mask, and the deltas written at `p`.
 template <std::size_t... I>
-std::uint16_t pack_fields(const std::byte* rec, std::array<std::uint64_t, kFields.size()>& last, std::uint64_t seq,
-                          std::byte*& p, std::index_sequence<I...>) {
+std::uint16_t pack_fields(const std::byte* rec, const Packer::History::Last& last, std::uint64_t seq, std::byte*& p,
+                          std::index_sequence<I...>) {
   std::uint16_t mask = 0;
   auto one = [&]<std::size_t J>(std::integral_constant<std::size_t, J>) {
     std::uint64_t v = get<J>(rec);
-    std::uint64_t base = J == kSeq ? seq + 1 : last[J];
-    last[J] = v;
+    std::uint64_t base = J == kSeq ? seq + 1 : get<J>(last.data());
     if (v == base) return;
     mask |= static_cast<std::uint16_t>(1u << J);
     p = put_varint(p, zigzag(v - base));
@@ -141,11 +142,11 @@ std::uint16_t pack_fields(const std::byte* rec, std::array<std::uint64_t, kField
 }
 
 template <std::size_t... I>
-void unpack_fields(std::byte* rec, std::array<std::uint64_t, kFields.size()>& last, std::uint64_t seq,
-                   std::uint16_t mask, Reader& in, std::index_sequence<I...>) {
+void unpack_fields(std::byte* rec, const Packer::History::Last& last, std::uint64_t seq, std::uint16_t mask,
+                   Reader& in, std::index_sequence<I...>) {
   auto one = [&]<std::size_t J>(std::integral_constant<std::size_t, J>) {
-    std::uint64_t base = J == kSeq ? seq + 1 : last[J];
-    last[J] = put<J>(rec, mask & (1u << J) ? base + unzigzag(in.varint()) : base);
+    std::uint64_t base = J == kSeq ? seq + 1 : get<J>(last.data());
+    put<J>(rec, mask & (1u << J) ? base + unzigzag(in.varint()) : base);
   };
   (one(std::integral_constant<std::size_t, I>{}), ...);
 }
@@ -172,8 +173,11 @@ std::size_t Packer::add(std::span<const std::byte> records) {
   std::size_t off = 0, used = used_;
   // Written in place, with room for the largest state record beyond what fits (then not taken).
   constexpr std::size_t kSlack = kMaxPackedState + kMaxRawHead;
-  std::size_t want = std::min(max_, used + records.size() * 2) + kSlack;
-  if (out_.size() < want) out_.resize(want);
+  // Grown by doubling: a chunk that takes one record at a time must not zero-fill its tail each time.
+  auto reserve = [&](std::size_t want) {
+    if (out_.size() < want) out_.resize(std::max(want, out_.size() * 2));
+  };
+  reserve(std::min(max_, used + records.size() * 2) + kSlack);
   while (off < records.size()) {
     cmwq_event_header h{};
     std::size_t left = records.size() - off, size = left;
@@ -187,22 +191,21 @@ std::size_t Packer::add(std::span<const std::byte> records) {
       std::byte head[kMaxRawHead] = {kRaw};
       std::size_t n = static_cast<std::size_t>(put_varint(head + 1, size) - head);
       if (count_ && used + n + size > max_) break;
-      if (out_.size() < used + n + size + kSlack) out_.resize(used + n + size + kSlack);
+      reserve(used + n + size + kSlack);
       std::memcpy(out_.data() + used, head, n);
       std::memcpy(out_.data() + used + n, rec, size);
       used += n + size;
     } else {
       std::byte* p = out_.data() + used;
-      auto last = hist.last[h.kind];  // a copy: kept only if the record fits
       std::byte* q = put_varint(p + 3, zigzag(h.ts - hist.ts));
-      std::uint16_t mask = pack_fields(rec, last, hist.seq, q, Fields{});
+      std::uint16_t mask = pack_fields(rec, hist.last[h.kind], hist.seq, q, Fields{});
       auto n = static_cast<std::size_t>(q - p);
       if (count_ && used + n > max_) break;
       p[0] = static_cast<std::byte>(h.kind);
       std::memcpy(p + 1, &mask, 2);
-      hist.last[h.kind] = last;
+      std::memcpy(hist.last[h.kind].data(), rec, size);  // kept only now that it fits
       used += n;
-      if (out_.size() < used + kSlack) out_.resize(used * 2 + kSlack);
+      reserve(used + kSlack);
     }
     if (size >= sizeof h) hist.saw_header(h);
     ++count_;
@@ -242,20 +245,18 @@ bool unpack(std::span<const std::byte> packed, std::vector<std::byte>& out) {
     auto kind = static_cast<std::size_t>(tag);
     std::uint16_t mask = in.u16();
     std::uint64_t ts = hist->ts + unzigzag(in.varint());
-    std::size_t at = out.size();
-    out.resize(at + sizeof(cmwq_ev_state));
-    std::byte* rec = out.data() + at;
+    // Built aside and appended: growing `out` by a record at a time would zero-fill each first.
+    alignas(cmwq_ev_state) std::byte rec[sizeof(cmwq_ev_state)]{};
     unpack_fields(rec, hist->last[kind], hist->seq, mask, in, Fields{});
-    if (in.bad) {
-      out.resize(at);
-      return false;
-    }
+    if (in.bad) return false;
+    std::memcpy(hist->last[kind].data(), rec, sizeof rec);
     cmwq_event_header h;
     std::memcpy(&h, rec, sizeof h);
     h.kind = static_cast<std::uint16_t>(kind);
     h.size = sizeof(cmwq_ev_state);
     h.ts = ts;
     std::memcpy(rec, &h, sizeof h);
+    out.insert(out.end(), rec, rec + sizeof rec);
     hist->saw_header(h);
   }
   return true;
