@@ -10,6 +10,16 @@
 
 namespace wqscope {
 
+namespace {
+
+/// `w = WorkInstance{}`, copied from an empty one: the strings keep their buffers (a worker's current
+/// item ends at every WORK_END, and the next one's names fill them again).
+void reset(WorkInstance& w) {
+  static const WorkInstance kNone;
+  w = kNone;
+}
+
+}  // namespace
 
 Model::Place* Model::place(std::uint64_t work) {
   if (!places_.valid) reindex();
@@ -65,8 +75,16 @@ std::string Model::name(std::uint32_t id) const {
   return it == names_.end() ? std::string() : it->second;
 }
 
-void Model::pool_state(const cmwq_ev_state& e) {
-  if (e.pool < 0) return;
+void Model::describe(WorkInstance& w, const cmwq_ev_state& e, const WorkqueueInfo* wq) const {
+  w.work = e.work;
+  if (auto func = names_.find(e.func); func != names_.end()) w.func = func->second;  // no temporary string
+  if (wq) w.wq = wq->name;
+  w.wq_id = e.wq;
+  w.pool = e.pool;
+}
+
+PoolInfo* Model::pool_state(const cmwq_ev_state& e) {
+  if (e.pool < 0) return nullptr;
   PoolInfo& p = pools_[e.pool];
   p.id = e.pool;
   p.cpu = e.h.cpu;
@@ -74,6 +92,7 @@ void Model::pool_state(const cmwq_ev_state& e) {
   p.nr_running = e.nr_running;
   p.nr_idle = e.nr_idle;
   p.nr_workers = e.nr_workers;
+  return &p;
 }
 
 void Model::apply(const cmwq::Record& r) {
@@ -124,7 +143,7 @@ void Model::apply(const cmwq::Record& r) {
     return;
   }
   const cmwq_ev_state& e = *r.state();
-  pool_state(e);
+  PoolInfo* pool = pool_state(e);
   const auto ts = static_cast<std::int64_t>(h.ts);
   switch (h.kind) {
     case CMWQ_EV_WQ_CREATE: {
@@ -203,7 +222,7 @@ void Model::apply(const cmwq::Record& r) {
       }
       break;
     default:
-      apply_work(e);
+      apply_work(e, pool);
       break;
   }
 }
@@ -376,9 +395,8 @@ void Model::apply_barrier(const cmwq_ev_state& e) {
   ++anomalies_;
 }
 
-void Model::apply_work(const cmwq_ev_state& e) {
+void Model::apply_work(const cmwq_ev_state& e, PoolInfo* p) {
   const auto ts = static_cast<std::int64_t>(e.h.ts);
-  PoolInfo* p = e.pool >= 0 ? &pools_[e.pool] : nullptr;
   auto q = wqs_.find(e.wq);
   const bool was_empty = p && p->worklist.empty();
   const bool needs_pool = e.h.kind == CMWQ_EV_WORK_ACTIVATE || e.h.kind == CMWQ_EV_WORK_ASSIGN ||
@@ -389,9 +407,13 @@ void Model::apply_work(const cmwq_ev_state& e) {
   }
   switch (e.h.kind) {
     case CMWQ_EV_WORK_QUEUE: {
-      WorkInstance& w = queued_[e.work];
-      if (w.queued_ns >= 0) ++anomalies_;  // queued twice without starting
-      w = WorkInstance{e.work, name(e.func), q == wqs_.end() ? std::string() : q->second.name, e.wq, e.pool, 0, ts};
+      WorkInstance& w = queued_[e.work];  // filled in place: an item's instance is the model's busiest object
+      if (w.queued_ns >= 0) {  // queued twice without starting
+        ++anomalies_;
+        w = WorkInstance{};
+      }
+      describe(w, e, q == wqs_.end() ? nullptr : &q->second);
+      w.queued_ns = ts;
       w.queued_by = static_cast<int>(e.h.tid);
       notify([&](ModelObserver& o) { o.on_queue(w); });
       // Inactive until WORK_ACTIVATE says otherwise (it follows at once when max_active allows).
@@ -429,21 +451,24 @@ void Model::apply_work(const cmwq_ev_state& e) {
     }
     case CMWQ_EV_WORK_START: {
       WorkerInfo& wk = workers_[e.worker];
-      if (auto it = find_work(wk.scheduled, e.work); it != wk.scheduled.end()) {
-        erase_work(wk.scheduled, it);  // assigned earlier; its barriers are already on the list
-      } else if (auto jt = find_work(p->worklist, e.work); jt != p->worklist.end()) {
+      Place* at = place(e.work);
+      if (at && at->list == &wk.scheduled) {
+        erase_work(wk.scheduled, at->it);  // assigned earlier; its barriers are already on the list
+      } else if (at && at->list == &p->worklist) {
+        auto jt = at->it;
         bool linked = jt->linked;
         auto after = erase_work(p->worklist, jt);
         if (linked && after != p->worklist.end())  // its barriers go to the worker's list
           move_linked(p->worklist, after, wk.scheduled, wk.scheduled.end());
       }
       p->last_progress_ns = ts;
-      WorkInstance w;
+      WorkInstance& w = wk.current;
       if (auto it = queued_.find(e.work); it != queued_.end()) {
         w = std::move(it->second);
         queued_.erase(it);
       } else {
-        w = WorkInstance{e.work, name(e.func), q == wqs_.end() ? std::string() : q->second.name, e.wq, e.pool};
+        w = WorkInstance{};
+        describe(w, e, q == wqs_.end() ? nullptr : &q->second);
       }
       if (q != wqs_.end()) {
         ++q->second.in_flight;
@@ -453,7 +478,6 @@ void Model::apply_work(const cmwq_ev_state& e) {
       w.started_ns = ts;
       w.worker = e.worker;
       w.pool = e.pool;
-      wk.current = std::move(w);
       wk.pool = e.pool;
       if (wk.state != WorkerState::Busy) wk.state_since_ns = ts;
       wk.state = WorkerState::Busy;
@@ -478,7 +502,7 @@ void Model::apply_work(const cmwq_ev_state& e) {
       w.ended_ns = ts;
       w.cpu_ns = e.arg;
       notify([&](ModelObserver& o) { o.on_work_done(w); });
-      w = WorkInstance{};
+      reset(w);
       break;
     }
     case CMWQ_EV_WORK_CANCEL: {

@@ -185,13 +185,16 @@ class Model {
   void notify(F&& f) {
     for (ModelObserver* o : observers_) f(*o);
   }
-  void pool_state(const cmwq_ev_state&);
-  void apply_work(const cmwq_ev_state&);
+  /// The record's pool, its counters updated (null: the record has none).
+  PoolInfo* pool_state(const cmwq_ev_state&);
+  void apply_work(const cmwq_ev_state&, PoolInfo*);
   void apply_worker(const cmwq_ev_state&);
   void apply_rescue(const cmwq_ev_state&);
   void apply_barrier(const cmwq_ev_state&);
   void apply_sched(const cmwq_ev_state&);
   void apply_reported(const cmwq_ev_state&);
+  /// Fills a fresh instance's item, function, workqueue and pool from the record.
+  void describe(WorkInstance&, const cmwq_ev_state&, const WorkqueueInfo*) const;
   PwqInfo& pwq(const cmwq_ev_state& e) {
     PwqInfo& q = pwqs_[{e.wq, e.pool}];
     q.wq = e.wq;
