@@ -6,6 +6,7 @@
 //   floor:  a bare one-row prepared INSERT of the same rows into an index-free events table
 //           (schema.sql's PRAGMAs, synchronous=NORMAL, the same commits): what a row per record costs;
 //   decode: for_each_record only;
+//   model:  the model alone (Model::apply), no pipeline, watchdog or recording: its share of `watch`;
 //   watch:  the one ingest pipeline (Ingest) without a recording, ticking every 100 ms, as `watch`;
 //   record: Ingest into a Recording, committing every 100 ms, as `wqscope record`: the hot path
 //           (the log, snapshots); then finish() derives the tables (events, work_items, ...) from the
@@ -145,6 +146,13 @@ Run decode_run(const Input& in) {
   return feed(in, each([](const cmwq::Record&) {}), [] {});
 }
 
+Run model_run(const Input& in) {
+  wqscope::Model model;
+  Run run = feed(in, each([&](const cmwq::Record& r) { model.apply(r); }), [] {});
+  run.lost = model.lost();
+  return run;
+}
+
 constexpr std::uint64_t kStream = CMWQ_STREAM_ID(1, 1);
 constexpr std::int64_t kThreshNs = 30'000'000'000;
 
@@ -194,7 +202,7 @@ Run record_run(const Input& in, bool inline_tables) {
   return run;
 }
 
-const char* const kVariants[] = {"floor", "decode", "watch", "inline", "record"};
+const char* const kVariants[] = {"floor", "decode", "model", "watch", "inline", "record"};
 
 /// Runs one variant in a child process; its rusage is the variant's alone.
 Run measure(const std::string& variant, const Input& in) {
@@ -209,6 +217,7 @@ Run measure(const std::string& variant, const Input& in) {
     try {
       Run run = variant == "floor"    ? floor_run(in)
                 : variant == "decode" ? decode_run(in)
+                : variant == "model"  ? model_run(in)
                 : variant == "watch"  ? watch_run(in)
                                       : record_run(in, variant == "inline");
       if (ssize_t n = write(fds[1], &run, sizeof run); n != sizeof run) status = 1;
@@ -258,7 +267,7 @@ int main(int argc, char** argv) {
   app.add_option("--events", events, "records in the stream");
   app.add_option("--reps", reps, "rounds (each runs every variant once)")->check(CLI::PositiveNumber);
   app.add_option("--dir", dir, "where the stream and the databases go (a disk, not tmpfs)");
-  app.add_option("--only", only, "variants to run: floor decode watch inline record")
+  app.add_option("--only", only, "variants to run: floor decode model watch inline record")
       ->check(CLI::IsMember(std::vector<std::string>(std::begin(kVariants), std::end(kVariants))));
   CLI11_PARSE(app, argc, argv);
   std::vector<std::string> variants(std::begin(kVariants), std::end(kVariants));
