@@ -44,6 +44,7 @@ constexpr std::size_t kMaxVarint = 10;
 constexpr std::size_t kMaxPackedState = 1 + 2 + kMaxVarint * (1 + kFields.size());
 constexpr std::size_t kMaxRawHead = 1 + kMaxVarint;
 
+/// Field I's value, widened to 64 bits.
 template <std::size_t I>
 std::uint64_t get(const std::byte* rec) {
   constexpr Field f = kFields[I];
@@ -59,12 +60,10 @@ std::uint64_t get(const std::byte* rec) {
   }
 }
 
-/// Stores `v` in the field (its low bytes: the records are little-endian, as the machine is) and gives
-/// back what the field now holds, as get() reads it.
+/// Stores `v` in field I: its low bytes (the records are little-endian, as the machine is).
 template <std::size_t I>
-std::uint64_t put(std::byte* rec, std::uint64_t v) {
+void put(std::byte* rec, std::uint64_t v) {
   std::memcpy(rec + kFields[I].offset, &v, kFields[I].width);
-  return get<I>(rec);
 }
 
 std::byte* put_varint(std::byte* p, std::uint64_t v) {
@@ -141,12 +140,13 @@ std::uint16_t pack_fields(const std::byte* rec, const Packer::History::Last& las
   return mask;
 }
 
+/// One state record's fields into `rec`, which holds its kind's last record: the fields of the mask
+/// from their deltas, in field order; the others repeat, but seq, the record before's + 1.
 template <std::size_t... I>
-void unpack_fields(std::byte* rec, const Packer::History::Last& last, std::uint64_t seq, std::uint16_t mask,
-                   Reader& in, std::index_sequence<I...>) {
+void unpack_fields(std::byte* rec, std::uint64_t seq, std::uint16_t mask, Reader& in, std::index_sequence<I...>) {
+  put<kSeq>(rec, seq + 1);
   auto one = [&]<std::size_t J>(std::integral_constant<std::size_t, J>) {
-    std::uint64_t base = J == kSeq ? seq + 1 : get<J>(last.data());
-    put<J>(rec, mask & (1u << J) ? base + unzigzag(in.varint()) : base);
+    if (mask & (1u << J)) put<J>(rec, get<J>(rec) + unzigzag(in.varint()));
   };
   (one(std::integral_constant<std::size_t, I>{}), ...);
 }
@@ -245,9 +245,11 @@ bool unpack(std::span<const std::byte> packed, std::vector<std::byte>& out) {
     auto kind = static_cast<std::size_t>(tag);
     std::uint16_t mask = in.u16();
     std::uint64_t ts = hist->ts + unzigzag(in.varint());
-    // Built aside and appended: growing `out` by a record at a time would zero-fill each first.
-    alignas(cmwq_ev_state) std::byte rec[sizeof(cmwq_ev_state)]{};
-    unpack_fields(rec, hist->last[kind], hist->seq, mask, in, Fields{});
+    // Built aside from the kind's last record and appended: growing `out` by a record at a time would
+    // zero-fill each first.
+    alignas(cmwq_ev_state) std::byte rec[sizeof(cmwq_ev_state)];
+    std::memcpy(rec, hist->last[kind].data(), sizeof rec);
+    unpack_fields(rec, hist->seq, mask, in, Fields{});
     if (in.bad) return false;
     std::memcpy(hist->last[kind].data(), rec, sizeof rec);
     cmwq_event_header h;
