@@ -1,11 +1,11 @@
 // ingest_bench: how fast the collector takes a busy pool's records (issue "capture you can trust":
 // record <= 0.25 CPU-s per million records on its hot path, watch <= 0.1). A simulated stream is
-// written once to a file of batches (what cmwq:batch probe hits carry); each variant then runs in
+// written once to a file of packed batches (what cmwq:batch probe hits carry); each variant then runs in
 // its own child process, which reads the batches as the ring buffer would hand them over, so
 // wait4() gives that variant's own CPU time and peak RSS:
 //   floor:  a bare one-row prepared INSERT of the same rows into an index-free events table
 //           (schema.sql's PRAGMAs, synchronous=NORMAL, the same commits): what a row per record costs;
-//   decode: for_each_record only;
+//   decode: unpacking the batches and for_each_record only;
 //   model:  the model alone (Model::apply), no pipeline, watchdog or recording: its share of `watch`;
 //   watch:  the one ingest pipeline (Ingest) without a recording, ticking every 100 ms, as `watch`;
 //   record: Ingest into a Recording, committing every 100 ms, as `wqscope record`: the hot path
@@ -36,7 +36,7 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 struct Run {
-  std::uint64_t records = 0, stored = 0, rows = 0, lost = 0;  // stored: records that become rows
+  std::uint64_t records = 0, rows = 0, lost = 0;  // records: those the variant took
   double wall_s = 0, cpu_s = 0, sys_s = 0, rss_mb = 0, db_bytes = 0;
   double finish_cpu_s = 0, finish_wall_s = 0;  // record: deriving the tables at the end (in cpu_s, wall_s)
 };
@@ -50,12 +50,13 @@ double cpu_now() {
 
 struct Input {
   std::string events, db;
+  std::uint64_t stored = 0;  // records of the stream that become rows
 };
 
 bool stored(const cmwq::Record& r) { return r.h->kind != CMWQ_EV_NAME && r.h->kind != CMWQ_EV_HELLO; }
 
-/// Reads the stream as batches, calls `batch` on each and `tick` every 100 ms (the commit period
-/// of `wqscope record`); returns records and seconds.
+/// Reads the stream as packed batches, calls `batch` on each and `tick` every 100 ms (the commit
+/// period of `wqscope record`); returns the seconds (the variant counts the records it took).
 template <class Batch, class Tick>
 Run feed(const Input& in, Batch&& batch, Tick&& tick) {
   std::FILE* f = std::fopen(in.events.c_str(), "rb");
@@ -63,10 +64,6 @@ Run feed(const Input& in, Batch&& batch, Tick&& tick) {
   Run run;
   auto t0 = Clock::now(), last = t0;
   ingest::for_each_batch(f, [&](std::span<const std::byte> b) {
-    cmwq::for_each_record(b, [&](const cmwq::Record& r) {
-      ++run.records;
-      run.stored += stored(r);
-    });
     batch(b);
     if (auto now = Clock::now(); now - last >= std::chrono::milliseconds(100)) {
       tick();
@@ -78,10 +75,15 @@ Run feed(const Input& in, Batch&& batch, Tick&& tick) {
   return run;
 }
 
-/// Each record of a batch.
+/// Each record of a batch, unpacked, counted in `records`.
 template <class Fn>
-auto each(Fn&& fn) {
-  return [fn](std::span<const std::byte> b) { cmwq::for_each_record(b, fn); };
+auto each(std::uint64_t& records, Fn&& fn) {
+  return [&records, fn, scratch = std::vector<std::byte>()](std::span<const std::byte> b) mutable {
+    ingest::for_each_record(b, scratch, [&](const cmwq::Record& r) {
+      ++records;
+      fn(r);
+    });
+  };
 }
 
 sqlite3* open_db(const std::string& path) {
@@ -120,9 +122,10 @@ Run floor_run(const Input& in) {
                nullptr, nullptr, nullptr);
   sqlite3_stmt* ins = nullptr;
   sqlite3_prepare_v2(db, "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &ins, nullptr);
+  std::uint64_t records = 0;
   Run run = feed(
       in,
-      each([&](const cmwq::Record& r) {
+      each(records, [&](const cmwq::Record& r) {
         if (!stored(r)) return;
         const cmwq_ev_state& e = *r.state();
         const std::int64_t v[] = {static_cast<std::int64_t>(e.h.seq), static_cast<std::int64_t>(e.h.ts), e.h.kind,
@@ -139,16 +142,22 @@ Run floor_run(const Input& in) {
   sqlite3_finalize(ins);
   sqlite3_close(db);
   run.wall_s += std::chrono::duration<double>(Clock::now() - t0).count();
+  run.records = records;
   return run;
 }
 
 Run decode_run(const Input& in) {
-  return feed(in, each([](const cmwq::Record&) {}), [] {});
+  std::uint64_t records = 0;
+  Run run = feed(in, each(records, [](const cmwq::Record&) {}), [] {});
+  run.records = records;
+  return run;
 }
 
 Run model_run(const Input& in) {
   wqscope::Model model;
-  Run run = feed(in, each([&](const cmwq::Record& r) { model.apply(r); }), [] {});
+  std::uint64_t records = 0;
+  Run run = feed(in, each(records, [&](const cmwq::Record& r) { model.apply(r); }), [] {});
+  run.records = records;
   run.lost = model.lost();
   return run;
 }
@@ -172,6 +181,7 @@ Run ingest_run(const Input& in, wqscope::Ingest& ingest, Commit&& commit) {
         commit();
       });
   ingest.finish(now);
+  run.records = ingest.trace().records();
   run.lost = ingest.trace().lost();
   return run;
 }
@@ -285,6 +295,13 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  if (std::FILE* f = std::fopen(in.events.c_str(), "rb")) {
+    std::vector<std::byte> scratch;
+    ingest::for_each_batch(f, [&](std::span<const std::byte> b) {
+      ingest::for_each_record(b, scratch, [&](const cmwq::Record& r) { in.stored += stored(r); });
+    });
+    std::fclose(f);
+  }
   std::string mix;
   for (auto& [kind, n] : ingest::kinds(in.events))
     mix += fmt::format(" {} {:.1f}%", kind, 100.0 * static_cast<double>(n) / static_cast<double>(events));
@@ -297,7 +314,7 @@ int main(int argc, char** argv) {
     for (int r = 0; r < reps; ++r)
       for (auto& v : variants) {
         Run run = measure(v, in);
-        if (run.records != events || run.lost || (run.db_bytes > 0 && run.rows != run.stored)) ++failed;
+        if (run.records != events || run.lost || (run.db_bytes > 0 && run.rows != in.stored)) ++failed;
         runs[v].push_back(run);
       }
   } catch (const std::exception& e) {

@@ -1,5 +1,6 @@
 #include "ingest_stream.h"
 
+#include <cmwq/packed.h>
 #include <cmwq/recorder.h>
 #include <cmwq/sim.h>
 
@@ -56,22 +57,21 @@ std::uint64_t generate(const std::string& path, std::uint64_t records) {
   std::vector<std::byte> bytes = simulate(until);
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) throw std::runtime_error(fmt::format("{}: {}", path, std::strerror(errno)));
+  std::size_t end = 0;  // the first `records` records
   std::uint64_t n = 0;
-  std::size_t begin = 0, off = 0;
-  auto flush = [&] {
-    auto len = static_cast<std::uint32_t>(off - begin);
-    std::fwrite(&len, sizeof len, 1, f);
-    std::fwrite(bytes.data() + begin, 1, len, f);
-    begin = off;
-  };
-  while (off < bytes.size() && n < records) {
+  for (; end < bytes.size() && n < records; ++n) {
     cmwq_event_header h;
-    std::memcpy(&h, bytes.data() + off, sizeof h);
-    if (off + h.size - begin > CMWQ_BATCH_MAX) flush();
-    off += h.size;
-    ++n;
+    std::memcpy(&h, bytes.data() + end, sizeof h);
+    end += h.size;
   }
-  if (off > begin) flush();
+  cmwq::Packer packer(CMWQ_BATCH_MAX);
+  for (std::size_t off = 0; off < end;) {
+    packer.clear();
+    off += packer.add(std::span(bytes).subspan(off, end - off));
+    auto len = static_cast<std::uint32_t>(packer.bytes().size());
+    std::fwrite(&len, sizeof len, 1, f);
+    std::fwrite(packer.bytes().data(), 1, len, f);
+  }
   if (std::fclose(f) != 0) throw std::runtime_error(fmt::format("{}: {}", path, std::strerror(errno)));
   return n;
 }
@@ -93,14 +93,21 @@ std::map<std::string, std::uint64_t> kinds(const std::string& path) {
   std::map<std::string, std::uint64_t> out;
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) throw std::runtime_error(fmt::format("{}: {}", path, std::strerror(errno)));
+  std::vector<std::byte> scratch;
   for_each_batch(f, [&](std::span<const std::byte> b) {
-    cmwq::for_each_record(b, [&](const cmwq::Record& r) {
+    for_each_record(b, scratch, [&](const cmwq::Record& r) {
       auto it = names.find(r.h->kind);
       ++out[it == names.end() ? "other" : it->second];
     });
   });
   std::fclose(f);
   return out;
+}
+
+void for_each_record(std::span<const std::byte> batch, std::vector<std::byte>& scratch,
+                     const std::function<void(const cmwq::Record&)>& fn) {
+  if (!cmwq::unpack(batch, scratch)) throw std::runtime_error("bad batch file");
+  cmwq::for_each_record(scratch, fn);
 }
 
 }  // namespace ingest
