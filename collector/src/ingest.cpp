@@ -46,9 +46,21 @@ Ingest::Source& Ingest::source(std::uint32_t pid, std::uint32_t system) {
 void Ingest::batch(std::uint32_t pid, std::uint64_t stream, std::span<const std::byte> bytes) {
   Source& src = source(pid, CMWQ_STREAM_SYSTEM(stream));
   bool whole = true;
+  std::span<const std::byte> packed;
   if (cmwq::is_packed(bytes)) {  // the transport's form: records from here on
+    packed = bytes;
     whole = cmwq::unpack(bytes, unpacked_);
     bytes = unpacked_;
+  }
+  if (whole && !packed.empty() && rec_ && clock_ == Clock::live && in_order(src, bytes)) {
+    // The common case: the log takes the batch as it came, not packed again record by record.
+    cmwq::for_each_record(bytes, [&](const cmwq::Record& r) {
+      src.next_seq = r.h->seq + 1;
+      learn(src.id, r);
+    });
+    rec_->add_batch(src.id, packed, bytes);
+    rec_->snapshot_if_due(trace_);
+    return;
   }
   try {
     cmwq::for_each_record(bytes, [&](const cmwq::Record& r) {
@@ -93,6 +105,25 @@ void Ingest::batch(std::uint32_t pid, std::uint64_t stream, std::span<const std:
   }
 }
 
+bool Ingest::in_order(const Source& src, std::span<const std::byte> records) const {
+  std::uint64_t next = src.next_seq;
+  std::int64_t newest = INT64_MIN;
+  bool ok = !src.cause;
+  try {
+    cmwq::for_each_record(records, [&](const cmwq::Record& r) {
+      auto ts = static_cast<std::int64_t>(std::min<std::uint64_t>(r.h->ts, INT64_MAX));
+      newest = std::max(newest, ts);
+      ok = ok && r.h->seq && (!next || r.h->seq == next) && r.h->kind != CMWQ_EV_GAP && r.h->kind != CMWQ_EV_CHECK &&
+           ts <= now_ + kFutureNs;
+      next = r.h->seq + 1;
+    });
+  } catch (const cmwq::RecordError&) {
+    return false;
+  }
+  // No held off/on-CPU record is due among them: the log would have it between two of them.
+  return ok && newest != INT64_MIN && (held_.empty() || held_.begin()->first > newest);
+}
+
 void Ingest::sched(const cmwq_ev_state& e) {
   if (e.h.kind != CMWQ_EV_OFF_CPU && e.h.kind != CMWQ_EV_ON_CPU) return;
   held_.emplace(static_cast<std::int64_t>(std::min<std::uint64_t>(e.h.ts, INT64_MAX)), e);
@@ -127,6 +158,11 @@ void Ingest::apply(int stream, const cmwq::Record& r) {
     check(ts);
     return;
   }
+  learn(stream, r);
+  if (rec_) rec_->snapshot_if_due(trace_);
+}
+
+void Ingest::learn(int stream, const cmwq::Record& r) {
   trace_.apply(stream, r);
   // The kernel's workqueues, traced (session 1 on): an imported kernel log's reports (session 0) list
   // the items of a dump at its instant, which is no queueing rate.
@@ -134,7 +170,6 @@ void Ingest::apply(int stream, const cmwq::Record& r) {
     dogs_.at(stream)->watch_queue_storms(storm_);
     dogs_.at(stream)->hog_thresh(hog_thresh_);
   }
-  if (rec_) rec_->snapshot_if_due(trace_);
 }
 
 void Ingest::replayed(int stream, const cmwq::Record& r) { apply(stream, r); }

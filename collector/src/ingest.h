@@ -90,7 +90,14 @@ class Ingest {
     std::uint8_t cause = 0;       // of the next gap, if known (a malformed batch)
   };
   Source& source(std::uint32_t pid, std::uint32_t system);
+  /// A record into the log (if any), the models and the watchdogs.
   void apply(int stream, const cmwq::Record&);
+  /// The models' and watchdogs' part of apply().
+  void learn(int stream, const cmwq::Record&);
+  /// Whether the log takes `records` (a whole batch of `src`) as they came: each is the pool's record
+  /// its sequence expects, none is forged or from the future, and no held off/on-CPU record falls
+  /// between them (apply() of each would log just them, in this order).
+  bool in_order(const Source& src, std::span<const std::byte> records) const;
   void gap(int stream, std::uint64_t from, std::int64_t count, std::uint32_t cause, std::int64_t ts);
   void check(std::int64_t now);
   void release_until(std::int64_t ts);

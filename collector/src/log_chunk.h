@@ -1,8 +1,14 @@
-// The recording's log chunks (schema.sql, table `log`): the records of cmwq/events.h, each with its
-// stream in the header's pid field (the pid is the stream's: streams.pid), packed as the transport
-// packs a batch (cmwq/packed.h: a busy pool's 88-byte record takes about ten). Format 3's chunks held
-// the records as they are; both read. The one home of that encoding, for the writer (Recording) and
-// the readers.
+// The recording's log chunks (schema.sql, table `log`): the records of cmwq/events.h, packed as the
+// transport packs a batch (cmwq/packed.h: a busy pool's 88-byte record takes about ten). The one home
+// of that encoding, for the writer (Recording) and the readers.
+//
+// Format 5 (kLogMagic): a chunk is parts, each a packed batch with its own history:
+//   kBatchPart:   u32 stream, u32 size, a batch of that stream as the probe delivered it, stored as it
+//                 came (not unpacked and packed again): what `record` mostly writes;
+//   kRecordsPart: u32 size, records the collector packed itself, each with its stream in the pid field
+//                 (its GAP and CHECK records, the kernel's off/on-CPU records, a batch not taken whole).
+// Format 4's chunk was one records part (kPackedMagic first); format 3's held the records as they are,
+// their stream in the pid. All three read.
 #pragma once
 
 #include <cmwq/packed.h>
@@ -16,29 +22,40 @@
 
 namespace wqscope {
 
-/// The chunk being written: each record packed as it comes, against the records before it in the
-/// chunk (a chunk reads alone).
+/// The chunk being written (a chunk reads alone).
 class LogChunk {
  public:
   static constexpr std::size_t kMaxBytes = 64 << 10;  // packed: ~6000 records of a busy pool
-  /// No chunk written is larger; a reader refuses a larger packed one: a hostile file's blob of up
-  /// to 1 GB would unpack to ~20 times its size.
+  /// No chunk written is larger; a reader refuses a larger one: a hostile file's blob of up to 1 GB
+  /// would unpack to ~20 times its size.
   static constexpr std::size_t kMaxReadBytes = 2 * kMaxBytes;
   /// Appends `r` of `stream`; false, with nothing appended, if the chunk is full: write it, clear()
   /// and append again.
   bool append(int stream, const cmwq::Record& r);
-  bool empty() const { return packer_.empty(); }
-  std::span<const std::byte> bytes() const { return packer_.bytes(); }
-  void clear() { packer_.clear(); }
+  /// Appends `packed`, a packed batch of `stream` whose every record goes into the log as it is;
+  /// false, with nothing appended, if it does not fit. One larger than an empty chunk holds never does.
+  bool append_batch(int stream, std::span<const std::byte> packed);
+  bool empty() const { return parts_.size() == sizeof kLogMagic && records_.empty(); }
+  /// Its size as stored, bytes.
+  std::size_t size() const;
+  /// The chunk as it is stored (the records part being packed ends here: call it to write the chunk).
+  std::span<const std::byte> bytes();
+  void clear();
+
+  static constexpr std::byte kLogMagic[4] = {std::byte{0xff}, std::byte{0xff}, std::byte{'l'}, std::byte{'5'}};
+  static constexpr std::byte kRecordsPart{'R'}, kBatchPart{'B'};
 
  private:
-  cmwq::Packer packer_{kMaxBytes};
+  void close_records();  // the records part being packed goes into parts_
+
+  std::vector<std::byte> parts_ = {std::begin(kLogMagic), std::end(kLogMagic)};  // the magic, the closed parts
+  cmwq::Packer records_{kMaxBytes};  // the records part being packed
 };
 
 /// Calls `fn(stream, record)` for each record of `chunk` (a blob as SQLite gives it: any alignment;
-/// packed, or format 3's records as they are), the record with its pid back (`pid_of(stream)`).
-/// Throws cmwq::RecordError naming what is wrong with a damaged chunk (a packed one over
-/// LogChunk::kMaxReadBytes is, whole); the records before the damage have been handed to `fn`.
+/// format 3, 4 or 5), the record with its pid back (`pid_of(stream)`). Throws cmwq::RecordError
+/// naming what is wrong with a damaged chunk (one over LogChunk::kMaxReadBytes is, whole); the records
+/// before the damage have been handed to `fn`.
 void for_each_logged(std::span<const std::uint8_t> chunk, const std::function<std::uint32_t(int stream)>& pid_of,
                      const std::function<void(int stream, const cmwq::Record&)>& fn);
 

@@ -334,16 +334,31 @@ ModelObserver* Recording::observer(int stream) {
 }
 
 void Recording::add(int stream, const cmwq::Record& r) {
+  if (!chunk_.append(stream, r)) {  // full: it ends before this record
+    flush_chunk();
+    chunk_.append(stream, r);  // an empty chunk takes any record
+  }
+  logged(r);
+}
+
+void Recording::add_batch(int stream, std::span<const std::byte> packed, std::span<const std::byte> records) {
+  if (!chunk_.append_batch(stream, packed)) {  // full, or larger than a chunk holds
+    flush_chunk();
+    if (!chunk_.append_batch(stream, packed)) {
+      cmwq::for_each_record(records, [&](const cmwq::Record& r) { add(stream, r); });
+      return;
+    }
+  }
+  cmwq::for_each_record(records, [&](const cmwq::Record& r) { logged(r); });
+}
+
+void Recording::logged(const cmwq::Record& r) {
   if (r.h->kind == CMWQ_EV_HELLO && !std::exchange(have_hello_, true)) {
     // What a replay needs to describe the pools as the target did.
     const cmwq_ev_hello& h = *r.hello();
     insert(ins_hello_, "UPDATE run SET possible_cpus = ?, pool_watchdog_ns = ? WHERE id = 1",
            std::int64_t{h.possible_cpus},
            static_cast<std::int64_t>(std::min<std::uint64_t>(h.watchdog_thresh_ns, INT64_MAX)));
-  }
-  if (!chunk_.append(stream, r)) {  // full: it ends before this record
-    flush_chunk();
-    chunk_.append(stream, r);  // an empty chunk takes any record
   }
   ++added_;
   if (r.h->kind != CMWQ_EV_NAME) {

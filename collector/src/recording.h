@@ -27,7 +27,8 @@ struct RecordingError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-constexpr int kRecordingSchemaVersion = 4;  // 3: the log in chunks, tables derived; 4: chunks packed. PRAGMA user_version of schema.sql
+constexpr int kRecordingSchemaVersion = 5;  // 3: the log in chunks, tables derived; 4: chunks packed; 5: batches
+                                            // logged as they came (log_chunk.h). PRAGMA user_version of schema.sql
 constexpr int kRecordingOldestReadable = 3;  // its log reads as the newest's (log_chunk.h)
 
 /// A value stored as NULL when negative (a time or id that is not known).
@@ -61,6 +62,9 @@ class Recording {
   void add_stream(int id, std::uint32_t pid, std::uint32_t system);
   /// Appends `r` to the log under `stream`.
   void add(int stream, const cmwq::Record& r);
+  /// Appends a packed batch of `stream` as it came (`packed`), whose records (`records`, unpacked)
+  /// all go into the log as they are: add() of each, without packing them again.
+  void add_batch(int stream, std::span<const std::byte> packed, std::span<const std::byte> records);
   /// Makes everything added so far durable: it survives a SIGKILL of the collector. When few
   /// records came since the last commit (the target is quiet), derives some of the log first.
   void commit();
@@ -111,6 +115,8 @@ class Recording {
   ModelObserver* observer(int stream);
   /// Appends the chunk being filled to the log.
   void flush_chunk();
+  /// Counts a record the log took (and keeps what the run row needs of a HELLO).
+  void logged(const cmwq::Record&);
   /// One record of the log, at the next position if it has one: its events row, and the derived model.
   void derive_record(int stream, const cmwq::Record&);
   void init(const Meta&);  // schema, kinds and the run row

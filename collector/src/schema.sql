@@ -37,10 +37,11 @@ CREATE TABLE streams (
 CREATE TABLE anomalies (name TEXT PRIMARY KEY, value INTEGER NOT NULL, description TEXT NOT NULL);
 
 -- The log, the source of truth: every record in the order the collector applied it, as it arrived
--- (cmwq/events.h), its pid field holding its stream (streams.id), packed (cmwq/packed.h; each chunk
--- on its own: collector/src/log_chunk.h) in chunks of up to 64 KiB appended as they fill or at each
--- commit. Format 3's chunks held the records unpacked. A record's position is its number in the log, NAME records not
--- counted. Records the collector writes itself have seq 0: GAP (work = first missing seq, arg = how
+-- (cmwq/events.h), packed (cmwq/packed.h) in chunks of up to 64 KiB appended as they fill or at each
+-- commit: the target's batches as they came, each with its stream (streams.id), and between them the
+-- records the collector packed itself, each with its stream in its pid field (collector/src/log_chunk.h;
+-- format 4's chunks were only the latter, format 3's held records unpacked). A record's position is
+-- its number in the log, NAME records not counted. Records the collector writes itself have seq 0: GAP (work = first missing seq, arg = how
 -- many, flags = cause) and CHECK (its watchdog looked).
 CREATE TABLE log (
   id INTEGER PRIMARY KEY,

@@ -51,7 +51,7 @@ sqlite3 "$tmp/foreign.db" "CREATE TABLE t (x); INSERT INTO t VALUES (1)"
 bad "$tmp/foreign.db" "is a SQLite database but not a wqscope recording (no run table)"
 cp seed004.db "$tmp/newer.db"
 sqlite3 "$tmp/newer.db" "PRAGMA user_version = 99"
-bad "$tmp/newer.db" "was written by a newer wqscope (recording format 99; this wqscope reads format 4)"
+bad "$tmp/newer.db" "was written by a newer wqscope (recording format 99; this wqscope reads format 5)"
 head -c 8192 xfslogd.db > "$tmp/truncated.db"
 bad "$tmp/truncated.db" "$tmp/truncated.db: "
 out=$("$wqscope" show seed004.db --at soon 2>&1)

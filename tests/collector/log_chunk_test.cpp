@@ -1,7 +1,8 @@
 // The recording's log chunks (log_chunk.h): records come back as they went in, with their stream and
-// the stream's pid; chunks are packed, fill up, and format 3's unpacked chunks still read.
+// the stream's pid; chunks are packed, fill up, keep batches as they came, and formats 3 and 4 still read.
 #include "log_chunk.h"
 
+#include <cmwq/packed.h>
 #include <cmwq/sim.h>
 
 #include <gtest/gtest.h>
@@ -63,17 +64,85 @@ TEST(LogChunk, RecordsComeBackPackedInChunksThatFill) {
   for (const Logged& l : story.records) {
     raw += l.bytes.size();
     if (!chunk.append(l.stream, Story::record(l))) {
-      ASSERT_GE(chunk.bytes().size(), LogChunk::kMaxBytes - 128);  // full, not given up early
+      ASSERT_GE(chunk.size(), LogChunk::kMaxBytes - 256);  // full, not given up early
       flush();
       ASSERT_TRUE(chunk.append(l.stream, Story::record(l)));
     }
-    ASSERT_LE(chunk.bytes().size(), LogChunk::kMaxBytes);
+    ASSERT_LE(chunk.size(), LogChunk::kMaxBytes);
   }
   flush();
   EXPECT_EQ(back, story.records);
   EXPECT_LT(packed * 8, raw) << packed << " packed bytes for " << raw;
   EXPECT_GE(chunks, 2u);
   EXPECT_LT(chunks, story.records.size() / 5000);
+}
+
+// A batch logged as the probe delivered it: its records come back with its stream, between the
+// records packed around it, in order; a chunk that cannot take it says so.
+TEST(LogChunk, BatchesAsTheyCameComeBackBetweenRecords) {
+  Story story;
+  std::vector<std::byte> batch;  // records 100-299 of stream 3, packed by the target (its pid in each)
+  std::vector<Logged> want(story.records.begin(), story.records.begin() + 100);
+  for (std::size_t i = 100; i < 300; ++i) {
+    Logged l{3, story.records[i].bytes};
+    std::uint32_t target_pid = 77, pid = 1003;
+    std::memcpy(l.bytes.data() + offsetof(cmwq_event_header, pid), &target_pid, sizeof target_pid);
+    batch.insert(batch.end(), l.bytes.begin(), l.bytes.end());
+    std::memcpy(l.bytes.data() + offsetof(cmwq_event_header, pid), &pid, sizeof pid);
+    want.push_back(std::move(l));
+  }
+  want.insert(want.end(), story.records.begin() + 300, story.records.begin() + 400);
+  std::vector<std::byte> packed;
+  cmwq::pack(batch, packed);
+  LogChunk chunk;
+  for (std::size_t i = 0; i < 100; ++i) ASSERT_TRUE(chunk.append(story.records[i].stream, Story::record(story.records[i])));
+  ASSERT_TRUE(chunk.append_batch(3, packed));
+  for (std::size_t i = 300; i < 400; ++i) ASSERT_TRUE(chunk.append(story.records[i].stream, Story::record(story.records[i])));
+  std::vector<Logged> back;
+  read(chunk.bytes(), back);
+  EXPECT_EQ(back, want);
+
+  std::vector<std::byte> too_large(LogChunk::kMaxBytes, std::byte{1});
+  EXPECT_FALSE(chunk.append_batch(3, too_large));
+  chunk.clear();
+  EXPECT_FALSE(chunk.append_batch(3, too_large));  // not even into an empty chunk: its records go one by one
+  EXPECT_TRUE(chunk.empty());
+}
+
+// A part of a kind no writer makes, or one cut short: the records before it, then an error.
+TEST(LogChunk, AnUnknownOrCutPartGivesTheRecordsBeforeItThenSaysSo) {
+  Story story;
+  LogChunk chunk;
+  for (std::size_t i = 0; i < 50; ++i) chunk.append(story.records[i].stream, Story::record(story.records[i]));
+  std::vector<std::byte> bytes(chunk.bytes().begin(), chunk.bytes().end());
+  for (std::vector<std::byte> bad : {std::vector<std::byte>{std::byte{'X'}, std::byte{0}},
+                                     std::vector<std::byte>{LogChunk::kBatchPart, std::byte{1}, std::byte{0}},
+                                     std::vector<std::byte>{LogChunk::kRecordsPart, std::byte{0xff}, std::byte{0xff},
+                                                            std::byte{0}, std::byte{0}, std::byte{0}}}) {
+    std::vector<std::byte> damaged = bytes;
+    damaged.insert(damaged.end(), bad.begin(), bad.end());
+    std::vector<Logged> got;
+    EXPECT_THROW(read(damaged, got), cmwq::RecordError);
+    EXPECT_EQ(got.size(), 50u);
+  }
+}
+
+TEST(LogChunk, Format4ChunksOfOnePackedBatchStillRead) {
+  Story story;
+  std::vector<std::byte> records, chunk;  // as format 4 wrote it: the records packed, the stream in each pid
+  for (const Logged& l : story.records) {
+    std::size_t at = records.size();
+    records.insert(records.end(), l.bytes.begin(), l.bytes.end());
+    auto stream = static_cast<std::uint32_t>(l.stream);
+    std::memcpy(records.data() + at + offsetof(cmwq_event_header, pid), &stream, sizeof stream);
+    if (records.size() > 200'000) break;  // within what a reader takes packed
+  }
+  cmwq::pack(records, chunk);
+  ASSERT_LE(chunk.size(), LogChunk::kMaxReadBytes);
+  std::vector<Logged> back;
+  read(chunk, back);
+  ASSERT_FALSE(back.empty());
+  EXPECT_TRUE(std::equal(back.begin(), back.end(), story.records.begin()));
 }
 
 TEST(LogChunk, Format3ChunksOfRecordsAsTheyAreStillRead) {

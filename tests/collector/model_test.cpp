@@ -7,13 +7,16 @@
 #include "reader.h"
 #include "recording.h"
 
+#include <cmwq/packed.h>
 #include <cmwq/recorder.h>
 #include <cmwq/sim.h>
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -422,6 +425,84 @@ TEST(Ingest, AReaderBehindJudgesNoFurtherThanItRead) {
   EXPECT_EQ(alerts[0].kind, AlertKind::Lockup);
   EXPECT_EQ(alerts[0].pool, 1);
   EXPECT_GE(alerts[0].stuck_ns, 1'900'000'000);
+}
+
+// `record`'s common case: a packed batch in sequence goes into the log as it came (recording format 5).
+// The log reads back record for record as when each record was packed again, and its tables are the
+// same; a batch after a gap, or with a held off/on-CPU record due between its records, is logged
+// record by record, the GAP and the held record in their places.
+TEST(Ingest, PackedBatchesAreLoggedAsTheyCameAndReadAsApplied) {
+  auto result = cmwq::sim::run(cmwq::sim::load_scenario(std::string(CMWQ_SCENARIOS) + "/seed000-xfslogd.scn"), true);
+  std::vector<std::vector<std::byte>> batches(1);  // ~200 records each
+  std::size_t n = 0;
+  cmwq::for_each_record(result.events, [&](const cmwq::Record& r) {
+    if (++n % 200 == 0) batches.emplace_back();
+    auto* p = reinterpret_cast<const std::byte*>(r.h);
+    batches.back().insert(batches.back().end(), p, p + r.h->size);
+  });
+  ASSERT_GT(batches.size(), 20u);
+  batches.erase(batches.begin() + 5);  // lost: the next one is logged after a GAP
+  std::uint64_t sched_at = 0;  // within batch 10: an off-CPU record held until the pool's records pass it
+  cmwq::for_each_record(batches[10], [&](const cmwq::Record& r) { if (!sched_at && r.h->seq % 200 == 100) sched_at = r.h->ts; });
+  cmwq_ev_state off{};
+  off.h = {CMWQ_EV_OFF_CPU, sizeof off, 1, 4242, 0, sched_at, 0};
+  off.pool = -1;
+  off.worker = 4242;
+
+  auto record = [&](const std::string& db, bool packed) {
+    auto rec = Recording::create(db, {"sim", 1, 0});
+    Ingest ingest(rec.get(), 30'000'000'000, Ingest::Clock::live);
+    for (std::size_t i = 0; i < batches.size(); ++i) {
+      if (i == 10) ingest.sched(off);
+      std::vector<std::byte> bytes = batches[i];
+      if (packed) cmwq::pack(batches[i], bytes);
+      ingest.batch(1, CMWQ_STREAM_ID(1, 1), bytes);
+    }
+    ingest.finish(result.end);
+    rec->finish("simulation ended", result.end, 0, ingest.trace().lost());
+  };
+  auto log = [&](const std::string& db, std::size_t* batch_parts) {
+    sqlite3* h = nullptr;
+    sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt* sel = nullptr;
+    sqlite3_prepare_v2(h, "SELECT records FROM log ORDER BY id", -1, &sel, nullptr);
+    std::vector<std::pair<int, std::vector<std::byte>>> out;
+    while (sqlite3_step(sel) == SQLITE_ROW) {
+      std::span blob(static_cast<const std::uint8_t*>(sqlite3_column_blob(sel, 0)),
+                     static_cast<std::size_t>(sqlite3_column_bytes(sel, 0)));
+      for (std::size_t at = sizeof LogChunk::kLogMagic; at < blob.size();) {  // its parts (log_chunk.h)
+        bool batch = blob[at] == static_cast<std::uint8_t>(LogChunk::kBatchPart);
+        *batch_parts += batch;
+        std::uint32_t size = 0;
+        std::memcpy(&size, blob.data() + at + (batch ? 5 : 1), sizeof size);
+        at += (batch ? 9 : 5) + size;
+      }
+      for_each_logged(blob, [](int) { return 7u; }, [&](int stream, const cmwq::Record& r) {
+        auto* p = reinterpret_cast<const std::byte*>(r.h);
+        out.emplace_back(stream, std::vector<std::byte>(p, p + r.h->size));
+      });
+    }
+    sqlite3_finalize(sel);
+    sqlite3_close(h);
+    return out;
+  };
+  TempDir dir;
+  std::string as_came = (dir.path / "as_came.db").string(), each = (dir.path / "each.db").string();
+  record(as_came, true);
+  record(each, false);
+  std::size_t parts_as_came = 0, parts_each = 0;
+  auto got = log(as_came, &parts_as_came), want = log(each, &parts_each);
+  EXPECT_GE(parts_as_came, batches.size() - 3);  // all but the one after the gap and the one with the held record
+  EXPECT_EQ(parts_each, 0u);
+  ASSERT_EQ(got.size(), want.size());
+  EXPECT_TRUE(got == want);
+  EXPECT_EQ(std::count_if(got.begin(), got.end(), [](auto& l) {
+              return reinterpret_cast<const cmwq_event_header*>(l.second.data())->kind == CMWQ_EV_GAP;
+            }), 1);
+  for (const char* table : {"events", "work_items", "workers", "names"})
+    EXPECT_EQ(query(as_came, std::string("SELECT * FROM ") + table + " ORDER BY 1"),
+              query(each, std::string("SELECT * FROM ") + table + " ORDER BY 1")) << table;
+  EXPECT_NE(query(as_came, "SELECT count(*) FROM work_items"), "0");
 }
 
 // Two Systems in one process: each is its own stream with its own ids; neither is a gap in the other.

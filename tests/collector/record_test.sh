@@ -10,7 +10,7 @@ need_root "recording (CAP_BPF, CAP_PERFMON)"
 db=$tmp/stall.db
 [[ $(stat -c %a "$db") == 600 ]] || fail "recording is not mode 0600"
 [[ $(q "$db" "PRAGMA integrity_check") == ok ]] || fail "integrity"
-[[ $(q "$db" "PRAGMA user_version") == 4 ]] || fail "user_version"
+[[ $(q "$db" "PRAGMA user_version") == 5 ]] || fail "user_version"
 [[ $(q "$db" "SELECT end_reason FROM run") == "target exited with status 0" ]] || fail "end reason: $(q "$db" 'SELECT end_reason FROM run')"
 [[ $(q "$db" "SELECT events = (SELECT count(*) FROM events) AND lost_events = 0 AND dropped_events = 0 FROM run") == 1 ]] \
   || fail "events counted, none lost"
