@@ -52,13 +52,17 @@ void Ingest::batch(std::uint32_t pid, std::uint64_t stream, std::span<const std:
     whole = cmwq::unpack(bytes, unpacked_);
     bytes = unpacked_;
   }
-  if (whole && !packed.empty() && rec_ && clock_ == Clock::live && in_order(src, bytes)) {
-    // The common case: the log takes the batch as it came, not packed again record by record.
-    cmwq::for_each_record(bytes, [&](const cmwq::Record& r) {
-      src.next_seq = r.h->seq + 1;
-      learn(src.id, r);
+  if (std::int64_t newest; whole && !packed.empty() && rec_ && clock_ == Clock::live && in_order(src, bytes, newest)) {
+    // The common case: the log takes the batch as it came, not packed again record by record, and
+    // the off/on-CPU records due among its records in a part of their own.
+    std::vector<cmwq_ev_state> due;
+    for (auto it = held_.begin(); it != held_.end() && it->first <= newest; it = held_.erase(it)) due.push_back(it->second);
+    std::span<const std::byte> held = std::as_bytes(std::span(due));
+    for_each_interleaved(bytes, held, [&](bool was_held, const cmwq::Record& r) {
+      if (!was_held) src.next_seq = r.h->seq + 1;
+      learn(was_held ? kSchedStream : src.id, r);
     });
-    rec_->add_batch(src.id, packed, bytes);
+    rec_->add_batch(src.id, packed, bytes, held);
     rec_->snapshot_if_due(trace_);
     return;
   }
@@ -105,9 +109,9 @@ void Ingest::batch(std::uint32_t pid, std::uint64_t stream, std::span<const std:
   }
 }
 
-bool Ingest::in_order(const Source& src, std::span<const std::byte> records) const {
+bool Ingest::in_order(const Source& src, std::span<const std::byte> records, std::int64_t& newest) const {
   std::uint64_t next = src.next_seq;
-  std::int64_t newest = INT64_MIN;
+  newest = INT64_MIN;
   bool ok = !src.cause;
   try {
     cmwq::for_each_record(records, [&](const cmwq::Record& r) {
@@ -120,8 +124,7 @@ bool Ingest::in_order(const Source& src, std::span<const std::byte> records) con
   } catch (const cmwq::RecordError&) {
     return false;
   }
-  // No held off/on-CPU record is due among them: the log would have it between two of them.
-  return ok && newest != INT64_MIN && (held_.empty() || held_.begin()->first > newest);
+  return ok && newest != INT64_MIN;
 }
 
 void Ingest::sched(const cmwq_ev_state& e) {

@@ -95,9 +95,9 @@ class Ingest {
   /// The models' and watchdogs' part of apply().
   void learn(int stream, const cmwq::Record&);
   /// Whether the log takes `records` (a whole batch of `src`) as they came: each is the pool's record
-  /// its sequence expects, none is forged or from the future, and no held off/on-CPU record falls
-  /// between them (apply() of each would log just them, in this order).
-  bool in_order(const Source& src, std::span<const std::byte> records) const;
+  /// its sequence expects, and none is forged or from the future (apply() of each would log them all,
+  /// in this order, with the held records due among them). `newest`: their newest time.
+  bool in_order(const Source& src, std::span<const std::byte> records, std::int64_t& newest) const;
   void gap(int stream, std::uint64_t from, std::int64_t count, std::uint32_t cause, std::int64_t ts);
   void check(std::int64_t now);
   void release_until(std::int64_t ts);

@@ -6,7 +6,9 @@
 //   kBatchPart:   u32 stream, u32 size, a batch of that stream as the probe delivered it, stored as it
 //                 came (not unpacked and packed again): what `record` mostly writes;
 //   kRecordsPart: u32 size, records the collector packed itself, each with its stream in the pid field
-//                 (its GAP and CHECK records, the kernel's off/on-CPU records, a batch not taken whole).
+//                 (its GAP and CHECK records, the kernel's off/on-CPU records, a batch not taken whole);
+//   kHeldPart:    the same, the kernel's off/on-CPU records the collector held and applied among the
+//                 records of the batch part that follows: in the log in that order (for_each_interleaved).
 // Format 4's chunk was one records part (kPackedMagic first); format 3's held the records as they are,
 // their stream in the pid. All three read.
 #pragma once
@@ -32,9 +34,10 @@ class LogChunk {
   /// Appends `r` of `stream`; false, with nothing appended, if the chunk is full: write it, clear()
   /// and append again.
   bool append(int stream, const cmwq::Record& r);
-  /// Appends `packed`, a packed batch of `stream` whose every record goes into the log as it is;
-  /// false, with nothing appended, if it does not fit. One larger than an empty chunk holds never does.
-  bool append_batch(int stream, std::span<const std::byte> packed);
+  /// Appends `packed`, a packed batch of `stream` whose every record goes into the log as it is, and
+  /// `held` (records of cmwq_ev_state, of stream 0), applied among them (for_each_interleaved); false,
+  /// with nothing appended, if they do not fit. A batch larger than an empty chunk holds never does.
+  bool append_batch(int stream, std::span<const std::byte> packed, std::span<const std::byte> held);
   bool empty() const { return parts_.size() == sizeof kLogMagic && records_.empty(); }
   /// Its size as stored, bytes.
   std::size_t size() const;
@@ -43,14 +46,21 @@ class LogChunk {
   void clear();
 
   static constexpr std::byte kLogMagic[4] = {std::byte{0xff}, std::byte{0xff}, std::byte{'l'}, std::byte{'5'}};
-  static constexpr std::byte kRecordsPart{'R'}, kBatchPart{'B'};
+  static constexpr std::byte kRecordsPart{'R'}, kBatchPart{'B'}, kHeldPart{'H'};
 
  private:
-  void close_records();  // the records part being packed goes into parts_
+  void pack(int stream, const cmwq::Record&);  // into the records part being packed
+  void close_records(std::byte tag = kRecordsPart);  // the records part being packed goes into parts_
 
   std::vector<std::byte> parts_ = {std::begin(kLogMagic), std::end(kLogMagic)};  // the magic, the closed parts
   cmwq::Packer records_{kMaxBytes};  // the records part being packed
 };
+
+/// The order the collector applies a batch's `records` (unpacked) and the off/on-CPU records it held
+/// (`held`, by time) in: before each record of the batch, the held ones stamped no later than it
+/// (Ingest::release_until); any left, after the batch. `fn(held, record)`.
+void for_each_interleaved(std::span<const std::byte> records, std::span<const std::byte> held,
+                          const std::function<void(bool held, const cmwq::Record&)>& fn);
 
 /// Calls `fn(stream, record)` for each record of `chunk` (a blob as SQLite gives it: any alignment;
 /// format 3, 4 or 5), the record with its pid back (`pid_of(stream)`). Throws cmwq::RecordError

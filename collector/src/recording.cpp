@@ -341,14 +341,18 @@ void Recording::add(int stream, const cmwq::Record& r) {
   logged(r);
 }
 
-void Recording::add_batch(int stream, std::span<const std::byte> packed, std::span<const std::byte> records) {
-  if (!chunk_.append_batch(stream, packed)) {  // full, or larger than a chunk holds
+void Recording::add_batch(int stream, std::span<const std::byte> packed, std::span<const std::byte> records,
+                          std::span<const std::byte> held) {
+  if (!chunk_.append_batch(stream, packed, held)) {  // full, or larger than a chunk holds
     flush_chunk();
-    if (!chunk_.append_batch(stream, packed)) {
-      cmwq::for_each_record(records, [&](const cmwq::Record& r) { add(stream, r); });
+    if (!chunk_.append_batch(stream, packed, held)) {
+      for_each_interleaved(records, held, [&](bool was_held, const cmwq::Record& r) {
+        add(was_held ? kSchedStream : stream, r);
+      });
       return;
     }
   }
+  cmwq::for_each_record(held, [&](const cmwq::Record& r) { logged(r); });
   cmwq::for_each_record(records, [&](const cmwq::Record& r) { logged(r); });
 }
 

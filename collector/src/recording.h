@@ -63,8 +63,10 @@ class Recording {
   /// Appends `r` to the log under `stream`.
   void add(int stream, const cmwq::Record& r);
   /// Appends a packed batch of `stream` as it came (`packed`), whose records (`records`, unpacked)
-  /// all go into the log as they are: add() of each, without packing them again.
-  void add_batch(int stream, std::span<const std::byte> packed, std::span<const std::byte> records);
+  /// all go into the log as they are, and the kernel's off/on-CPU records applied among them (`held`,
+  /// for_each_interleaved): add() of each in that order, without packing the batch again.
+  void add_batch(int stream, std::span<const std::byte> packed, std::span<const std::byte> records,
+                 std::span<const std::byte> held);
   /// Makes everything added so far durable: it survives a SIGKILL of the collector. When few
   /// records came since the last commit (the target is quiet), derives some of the log first.
   void commit();

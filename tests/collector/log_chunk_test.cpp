@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -78,12 +79,34 @@ TEST(LogChunk, RecordsComeBackPackedInChunksThatFill) {
 }
 
 // A batch logged as the probe delivered it: its records come back with its stream, between the
-// records packed around it, in order; a chunk that cannot take it says so.
+// records packed around it, in order, and the off/on-CPU records held among them where they were
+// applied (before the first record of the batch not older than each); a chunk that cannot take it
+// says so.
 TEST(LogChunk, BatchesAsTheyCameComeBackBetweenRecords) {
   Story story;
-  std::vector<std::byte> batch;  // records 100-299 of stream 3, packed by the target (its pid in each)
-  std::vector<Logged> want(story.records.begin(), story.records.begin() + 100);
-  for (std::size_t i = 100; i < 300; ++i) {
+  auto ts = [&](std::size_t i) { return reinterpret_cast<const cmwq_event_header*>(story.records[i].bytes.data())->ts; };
+  std::size_t b = 0;  // records b..b+99 packed one by one, b+100..b+299 a batch, b+300..b+399 one by one
+  while (b + 400 < story.records.size() && ts(b + 150) <= ts(b + 100)) b += 50;  // its time moves on
+  ASSERT_LT(b + 400, story.records.size());
+  std::size_t later = b + 101;  // the batch's first record younger than its first
+  while (ts(later) <= ts(b + 100)) ++later;
+  cmwq_ev_state held[2]{};  // off the CPU at that record's time, back at the batch's last
+  for (int k = 0; k < 2; ++k) {
+    held[k].h = {static_cast<std::uint16_t>(k ? CMWQ_EV_ON_CPU : CMWQ_EV_OFF_CPU), sizeof held[k], 0, 4242, 0,
+                 ts(k ? b + 299 : later), 0};
+    held[k].pool = -1;
+  }
+  std::vector<std::byte> batch;  // packed by the target (its pid in each)
+  std::vector<Logged> want(story.records.begin() + b, story.records.begin() + b + 100);
+  std::size_t next_held = 0;
+  for (std::size_t i = b + 100; i < b + 300; ++i) {
+    for (; next_held < 2 && held[next_held].h.ts <= ts(i); ++next_held) {  // applied before the first not older
+      Logged l{0, std::vector<std::byte>(sizeof held[0])};
+      std::memcpy(l.bytes.data(), &held[next_held], sizeof held[0]);
+      std::uint32_t pid = 1000;
+      std::memcpy(l.bytes.data() + offsetof(cmwq_event_header, pid), &pid, sizeof pid);
+      want.push_back(std::move(l));
+    }
     Logged l{3, story.records[i].bytes};
     std::uint32_t target_pid = 77, pid = 1003;
     std::memcpy(l.bytes.data() + offsetof(cmwq_event_header, pid), &target_pid, sizeof target_pid);
@@ -91,21 +114,25 @@ TEST(LogChunk, BatchesAsTheyCameComeBackBetweenRecords) {
     std::memcpy(l.bytes.data() + offsetof(cmwq_event_header, pid), &pid, sizeof pid);
     want.push_back(std::move(l));
   }
-  want.insert(want.end(), story.records.begin() + 300, story.records.begin() + 400);
+  ASSERT_EQ(next_held, 2u);
+  auto first_held = std::find_if(want.begin(), want.end(), [](const Logged& l) { return l.stream == 0; });
+  ASSERT_GT(first_held - want.begin(), 100);  // among the batch's records, not before them
+  want.insert(want.end(), story.records.begin() + b + 300, story.records.begin() + b + 400);
   std::vector<std::byte> packed;
   cmwq::pack(batch, packed);
   LogChunk chunk;
-  for (std::size_t i = 0; i < 100; ++i) ASSERT_TRUE(chunk.append(story.records[i].stream, Story::record(story.records[i])));
-  ASSERT_TRUE(chunk.append_batch(3, packed));
-  for (std::size_t i = 300; i < 400; ++i) ASSERT_TRUE(chunk.append(story.records[i].stream, Story::record(story.records[i])));
+  for (std::size_t i = b; i < b + 100; ++i) ASSERT_TRUE(chunk.append(story.records[i].stream, Story::record(story.records[i])));
+  ASSERT_TRUE(chunk.append_batch(3, packed, std::as_bytes(std::span(held))));
+  for (std::size_t i = b + 300; i < b + 400; ++i)
+    ASSERT_TRUE(chunk.append(story.records[i].stream, Story::record(story.records[i])));
   std::vector<Logged> back;
   read(chunk.bytes(), back);
   EXPECT_EQ(back, want);
 
   std::vector<std::byte> too_large(LogChunk::kMaxBytes, std::byte{1});
-  EXPECT_FALSE(chunk.append_batch(3, too_large));
+  EXPECT_FALSE(chunk.append_batch(3, too_large, {}));
   chunk.clear();
-  EXPECT_FALSE(chunk.append_batch(3, too_large));  // not even into an empty chunk: its records go one by one
+  EXPECT_FALSE(chunk.append_batch(3, too_large, {}));  // not even into an empty chunk: its records go one by one
   EXPECT_TRUE(chunk.empty());
 }
 
