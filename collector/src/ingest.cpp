@@ -55,8 +55,7 @@ void Ingest::batch(std::uint32_t pid, std::uint64_t stream, std::span<const std:
   if (std::int64_t newest; whole && !packed.empty() && rec_ && clock_ == Clock::live && in_order(src, bytes, newest)) {
     // The common case: the log takes the batch as it came, not packed again record by record, and
     // the off/on-CPU records due among its records in a part of their own.
-    std::vector<cmwq_ev_state> due;
-    for (auto it = held_.begin(); it != held_.end() && it->first <= newest; it = held_.erase(it)) due.push_back(it->second);
+    std::vector<cmwq_ev_state> due = take_due(newest);
     std::span<const std::byte> held = std::as_bytes(std::span(due));
     for_each_interleaved(bytes, held, [&](bool was_held, const cmwq::Record& r) {
       if (!was_held) src.next_seq = r.h->seq + 1;
@@ -68,7 +67,7 @@ void Ingest::batch(std::uint32_t pid, std::uint64_t stream, std::span<const std:
   }
   try {
     cmwq::for_each_record(bytes, [&](const cmwq::Record& r) {
-      auto ts = static_cast<std::int64_t>(std::min<std::uint64_t>(r.h->ts, INT64_MAX));
+      auto ts = r.ts();
       release_until(ts);
       if (r.h->kind == CMWQ_EV_GAP || r.h->kind == CMWQ_EV_CHECK) {  // only the collector writes these
         ++counts_.out_of_sequence;
@@ -115,7 +114,7 @@ bool Ingest::in_order(const Source& src, std::span<const std::byte> records, std
   bool ok = !src.cause;
   try {
     cmwq::for_each_record(records, [&](const cmwq::Record& r) {
-      auto ts = static_cast<std::int64_t>(std::min<std::uint64_t>(r.h->ts, INT64_MAX));
+      auto ts = r.ts();
       newest = std::max(newest, ts);
       ok = ok && r.h->seq && (!next || r.h->seq == next) && r.h->kind != CMWQ_EV_GAP && r.h->kind != CMWQ_EV_CHECK &&
            ts <= now_ + kFutureNs;
@@ -129,18 +128,24 @@ bool Ingest::in_order(const Source& src, std::span<const std::byte> records, std
 
 void Ingest::sched(const cmwq_ev_state& e) {
   if (e.h.kind != CMWQ_EV_OFF_CPU && e.h.kind != CMWQ_EV_ON_CPU) return;
-  held_.emplace(static_cast<std::int64_t>(std::min<std::uint64_t>(e.h.ts, INT64_MAX)), e);
+  held_.emplace(cmwq::Record{&e.h}.ts(), e);
 }
 
 void Ingest::sched_lost(std::uint64_t n) {
   if (n) gap(kSchedStream, 0, static_cast<std::int64_t>(n), CMWQ_GAP_SCHED, trace_.last_ts());
 }
 
-void Ingest::release_until(std::int64_t ts) {
-  if (held_.empty() || held_.begin()->first > ts) return;  // as most pool records find it: at O(1)
+std::vector<cmwq_ev_state> Ingest::take_due(std::int64_t ts) {
+  std::vector<cmwq_ev_state> due;
+  if (held_.empty() || held_.begin()->first > ts) return due;  // as most pool records find it: at O(1)
   auto end = held_.upper_bound(ts);
-  for (auto it = held_.begin(); it != end; ++it) apply(kSchedStream, cmwq::Record{&it->second.h});
+  for (auto it = held_.begin(); it != end; ++it) due.push_back(it->second);
   held_.erase(held_.begin(), end);
+  return due;
+}
+
+void Ingest::release_until(std::int64_t ts) {
+  for (const cmwq_ev_state& e : take_due(ts)) apply(kSchedStream, cmwq::Record{&e.h});
 }
 
 void Ingest::gap(int stream, std::uint64_t from, std::int64_t count, std::uint32_t cause, std::int64_t ts) {
@@ -153,7 +158,7 @@ void Ingest::gap(int stream, std::uint64_t from, std::int64_t count, std::uint32
 }
 
 void Ingest::apply(int stream, const cmwq::Record& r) {
-  auto ts = static_cast<std::int64_t>(std::min<std::uint64_t>(r.h->ts, INT64_MAX));
+  auto ts = r.ts();
   if (clock_ == Clock::deadlines)  // what was due before this record, as a live watch would have seen it
     trace_.route(stream, [&](int id, Model& m) { dogs_.at(id)->catch_up(m, ts - 1, [&](auto& a) { raise(id, a); }); });
   if (rec_) rec_->add(stream, r);

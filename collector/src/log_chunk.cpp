@@ -93,12 +93,11 @@ void LogChunk::close_records(std::byte tag) {
 
 void for_each_interleaved(std::span<const std::byte> records, std::span<const std::byte> held,
                           const std::function<void(bool held, const cmwq::Record&)>& fn) {
-  auto stamp = [](const cmwq_event_header* h) { return std::min<std::uint64_t>(h->ts, INT64_MAX); };
   std::vector<const cmwq_event_header*> waiting;
   cmwq::for_each_record(held, [&](const cmwq::Record& r) { waiting.push_back(r.h); });
   std::size_t next = 0;
   cmwq::for_each_record(records, [&](const cmwq::Record& r) {
-    for (; next < waiting.size() && stamp(waiting[next]) <= stamp(r.h); ++next) fn(true, cmwq::Record{waiting[next]});
+    for (; next < waiting.size() && cmwq::Record{waiting[next]}.ts() <= r.ts(); ++next) fn(true, cmwq::Record{waiting[next]});
     fn(false, r);
   });
   for (; next < waiting.size(); ++next) fn(true, cmwq::Record{waiting[next]});

@@ -132,7 +132,7 @@ bool RecordingReader::replay(const Sink& sink, std::int64_t until, std::uint64_t
         pos += !named;
         // Applied before: up to `after`; the NAMEs after it were applied too, but again does no harm.
         if (pos < after || (!named && pos == after)) return;
-        if (!named && static_cast<std::int64_t>(std::min<std::uint64_t>(r.h->ts, INT64_MAX)) > until) {
+        if (!named && r.ts() > until) {
           past = true;
           return;
         }

@@ -367,7 +367,7 @@ void Recording::logged(const cmwq::Record& r) {
   ++added_;
   if (r.h->kind != CMWQ_EV_NAME) {
     ++events_;
-    max_ts_ = std::max(max_ts_, static_cast<std::int64_t>(std::min<std::uint64_t>(r.h->ts, INT64_MAX)));
+    max_ts_ = std::max(max_ts_, r.ts());
   }
 }
 

@@ -4,7 +4,9 @@
 
 #include <cmwq/events.h>
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <span>
 #include <stdexcept>
@@ -17,6 +19,8 @@ struct Record {
   const cmwq_ev_state* state() const { return reinterpret_cast<const cmwq_ev_state*>(h); }
   const cmwq_ev_name* name() const { return reinterpret_cast<const cmwq_ev_name*>(h); }
   const cmwq_ev_hello* hello() const { return reinterpret_cast<const cmwq_ev_hello*>(h); }
+  /// Its time, ns, as the collector's signed times hold it: a damaged one past INT64_MAX reads as INT64_MAX.
+  std::int64_t ts() const { return static_cast<std::int64_t>(std::min<std::uint64_t>(h->ts, INT64_MAX)); }
 };
 
 /// A stream that is not records of this schema: says at which byte and why.
