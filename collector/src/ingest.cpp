@@ -145,6 +145,7 @@ std::vector<cmwq_ev_state> Ingest::take_due(std::int64_t ts) {
 }
 
 void Ingest::release_until(std::int64_t ts) {
+  if (held_.empty() || held_.begin()->first > ts) return;  // as most pool records find it: no vector made
   for (const cmwq_ev_state& e : take_due(ts)) apply(kSchedStream, cmwq::Record{&e.h});
 }
 

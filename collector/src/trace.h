@@ -31,8 +31,11 @@ class Trace {
   }
   /// The stream's model, made on first use.
   Model& model(int stream) {
+    if (stream == last_.stream) return *last_.model;  // a batch's records are all of one stream
     auto [it, added] = models_.try_emplace(stream);
     if (added && on_new_) on_new_(stream, it->second);
+    last_.stream = stream;
+    last_.model = &it->second;
     return it->second;
   }
   std::map<int, Model>& models() { return models_; }
@@ -56,8 +59,21 @@ class Trace {
     for (auto& [id, m] : models_) n += (m.*f)();
     return n;
   }
+  /// The stream model() found last. Not carried by a copy or a move (it points into this models_).
+  struct Last {
+    int stream = -1;  // no stream is negative
+    Model* model = nullptr;
+    Last() = default;
+    Last(const Last&) {}
+    Last& operator=(const Last&) {
+      stream = -1;
+      model = nullptr;
+      return *this;
+    }
+  };
   OnNew on_new_;
   std::map<int, Model> models_;  // std::map: observers hold references to the models
+  Last last_;
 };
 
 }  // namespace wqscope

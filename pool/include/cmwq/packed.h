@@ -43,7 +43,8 @@ class Packer {
   std::uint64_t count() const { return count_; }  // records in it
   /// Starts the next batch: the first record after it is packed against nothing.
   void clear();
-  /// What both sides remember within a batch (unpack too): the record before, each kind's last fields.
+  /// What the packer remembers within a batch: the record before, each kind's last fields (unpack
+  /// finds them in what it has written).
   struct History;
 
  private:

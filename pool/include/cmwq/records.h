@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <span>
 #include <stdexcept>
 
@@ -28,9 +27,19 @@ struct RecordError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// Calls `fn` for each record; throws RecordError naming the offset and the problem when a record is
-/// truncated, has an impossible size or kind, or the stream is of a newer schema version. The
-/// records before the bad one have been handed to `fn`.
-void for_each_record(std::span<const std::byte> bytes, const std::function<void(const Record&)>& fn);
+/// The record at byte `off` of `bytes`, checked: its size. Throws RecordError naming the offset and the
+/// problem when it is truncated, has an impossible size or kind, or is of a newer schema version.
+std::size_t check_record(std::span<const std::byte> bytes, std::size_t off);
+
+/// Calls `fn(const Record&)` for each record; throws RecordError (check_record) at the first bad one,
+/// after the records before it have been handed to `fn`. A template: it is every reader's inner loop.
+template <class F>
+void for_each_record(std::span<const std::byte> bytes, F&& fn) {
+  for (std::size_t off = 0; off < bytes.size();) {
+    std::size_t size = check_record(bytes, off);
+    fn(Record{reinterpret_cast<const cmwq_event_header*>(bytes.data() + off)});
+    off += size;
+  }
+}
 
 }  // namespace cmwq

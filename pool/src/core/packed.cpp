@@ -224,43 +224,58 @@ void pack(std::span<const std::byte> records, std::vector<std::byte>& out) {
 bool unpack(std::span<const std::byte> packed, std::vector<std::byte>& out) {
   out.clear();
   if (!is_packed(packed)) return false;
-  out.reserve(std::min<std::size_t>(packed.size() * 8, 1 << 20));  // a busy stream's ratio, for a probe hit
   Reader in{packed.data() + sizeof kPackedMagic, packed.data() + packed.size()};
-  auto hist = std::make_unique<Packer::History>();
+  std::uint64_t ts = 0, seq = 0;  // the last record's (Packer::History::saw_header)
+  // Where each kind's last state record starts in `out`, + 1 (0: none yet): a record is decoded in
+  // place from a copy of it, so the history is the output itself.
+  std::array<std::uint32_t, kKinds> last{};
+  std::size_t used = 0;
+  // Grown by doubling; `out`'s size is what was written once the batch is done.
+  auto room = [&](std::size_t n) -> std::byte* {
+    if (out.size() < used + n) out.resize(std::max(used + n, std::max<std::size_t>(out.size() * 2, packed.size() * 8)));
+    return out.data() + used;
+  };
+  auto fail = [&] {
+    out.resize(used);  // the records before the damage
+    return false;
+  };
   while (in.p < in.end) {
     auto tag = *in.p++;
     if (tag == kRaw) {
       std::uint64_t size = in.varint();
       if (in.bad || size < sizeof(cmwq_event_header) || size % alignof(cmwq_event_header) != 0 ||
           size > static_cast<std::uint64_t>(in.end - in.p))
-        return false;
+        return fail();
       cmwq_event_header h;
       std::memcpy(&h, in.p, sizeof h);
-      out.insert(out.end(), in.p, in.p + size);
+      std::memcpy(room(size), in.p, size);
+      used += size;
       in.p += size;
-      hist->saw_header(h);
+      ts = h.ts;
+      seq = h.seq;
       continue;
     }
-    if ((tag & kRaw) != std::byte{0}) return false;
+    if ((tag & kRaw) != std::byte{0}) return fail();
     auto kind = static_cast<std::size_t>(tag);
     std::uint16_t mask = in.u16();
-    std::uint64_t ts = hist->ts + unzigzag(in.varint());
-    // Built aside from the kind's last record and appended: growing `out` by a record at a time would
-    // zero-fill each first.
-    alignas(cmwq_ev_state) std::byte rec[sizeof(cmwq_ev_state)];
-    std::memcpy(rec, hist->last[kind].data(), sizeof rec);
-    unpack_fields(rec, hist->seq, mask, in, Fields{});
-    if (in.bad) return false;
-    std::memcpy(hist->last[kind].data(), rec, sizeof rec);
+    ts += unzigzag(in.varint());
+    std::byte* rec = room(sizeof(cmwq_ev_state));
+    if (last[kind]) std::memcpy(rec, out.data() + last[kind] - 1, sizeof(cmwq_ev_state));
+    else std::memset(rec, 0, sizeof(cmwq_ev_state));
+    unpack_fields(rec, seq, mask, in, Fields{});
+    if (in.bad) return fail();
     cmwq_event_header h;
     std::memcpy(&h, rec, sizeof h);
     h.kind = static_cast<std::uint16_t>(kind);
     h.size = sizeof(cmwq_ev_state);
     h.ts = ts;
     std::memcpy(rec, &h, sizeof h);
-    out.insert(out.end(), rec, rec + sizeof rec);
-    hist->saw_header(h);
+    seq = h.seq;
+    if (used >= UINT32_MAX) return fail();  // a batch is at most CMWQ_BATCH_MAX; damage is not read on
+    last[kind] = static_cast<std::uint32_t>(used + 1);
+    used += sizeof(cmwq_ev_state);
   }
+  out.resize(used);
   return true;
 }
 
