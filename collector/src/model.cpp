@@ -85,7 +85,7 @@ void Model::describe(WorkInstance& w, const cmwq_ev_state& e, const WorkqueueInf
 
 PoolInfo* Model::pool_state(const cmwq_ev_state& e) {
   if (e.pool < 0) return nullptr;
-  PoolInfo& p = pools_[e.pool];
+  PoolInfo& p = pool_at_(pools_, e.pool);
   p.id = e.pool;
   p.cpu = e.h.cpu;
   p.flags = e.pool_flags;
@@ -232,7 +232,7 @@ void Model::apply_worker(const cmwq_ev_state& e) {
   WorkerInfo& w = workers_[e.worker];
   w.pid = e.worker;
   auto leave_idle = [&] {
-    if (auto it = pools_.find(w.pool); it != pools_.end()) it->second.idle.remove(w.pid);
+    if (PoolInfo* p = pool_at_.find(pools_, w.pool)) p->idle.remove(w.pid);
   };
   auto set_state = [&](WorkerState s) {
     if (w.state != s) w.state_since_ns = ts;
@@ -259,7 +259,7 @@ void Model::apply_worker(const cmwq_ev_state& e) {
       leave_idle();
       w.pool = e.pool;
       {
-        std::list<int>& idle = pools_[e.pool].idle;
+        std::list<int>& idle = pool_at_(pools_, e.pool).idle;
         idle.push_front(w.pid);
         // After lost records it may hold workers whose leaving was not seen: the record counts the
         // pool's idle workers, and the stale ones are the longest idle.
@@ -397,7 +397,7 @@ void Model::apply_barrier(const cmwq_ev_state& e) {
 
 void Model::apply_work(const cmwq_ev_state& e, PoolInfo* p) {
   const auto ts = static_cast<std::int64_t>(e.h.ts);
-  auto q = wqs_.find(e.wq);
+  WorkqueueInfo* q = wq_at_.find(wqs_, e.wq);
   const bool was_empty = p && p->worklist.empty();
   const bool needs_pool = e.h.kind == CMWQ_EV_WORK_ACTIVATE || e.h.kind == CMWQ_EV_WORK_ASSIGN ||
                           e.h.kind == CMWQ_EV_WORK_START || e.h.kind == CMWQ_EV_WORK_CANCEL;
@@ -412,7 +412,7 @@ void Model::apply_work(const cmwq_ev_state& e, PoolInfo* p) {
         ++anomalies_;
         w = WorkInstance{};
       }
-      describe(w, e, q == wqs_.end() ? nullptr : &q->second);
+      describe(w, e, q);
       w.queued_ns = ts;
       w.queued_by = static_cast<int>(e.h.tid);
       notify([&](ModelObserver& o) { o.on_queue(w); });
@@ -428,7 +428,7 @@ void Model::apply_work(const cmwq_ev_state& e, PoolInfo* p) {
       pq.nr_active = std::max(0, e.nr_active);
       // After the highpri items at the head (the 2010 shared pool), otherwise at the tail.
       auto pos = p->worklist.end();
-      if (q != wqs_.end() && (q->second.flags & cmwq::WQ_HIGHPRI)) {
+      if (q && (q->flags & cmwq::WQ_HIGHPRI)) {
         pos = std::find_if(p->worklist.begin(), p->worklist.end(), [&](const Entry& x) {
           auto xq = wqs_.find(x.wq);
           return xq == wqs_.end() || !(xq->second.flags & cmwq::WQ_HIGHPRI);
@@ -468,12 +468,12 @@ void Model::apply_work(const cmwq_ev_state& e, PoolInfo* p) {
         queued_.erase(it);
       } else {
         w = WorkInstance{};
-        describe(w, e, q == wqs_.end() ? nullptr : &q->second);
+        describe(w, e, q);
       }
-      if (q != wqs_.end()) {
-        ++q->second.in_flight;
-        ++q->second.counters.started;
-        q->second.last_progress_ns = ts;
+      if (q) {
+        ++q->in_flight;
+        ++q->counters.started;
+        q->last_progress_ns = ts;
       }
       w.started_ns = ts;
       w.worker = e.worker;
@@ -487,11 +487,11 @@ void Model::apply_work(const cmwq_ev_state& e, PoolInfo* p) {
       PwqInfo& pq = pwq(e);
       pq.nr_active = std::max(1, e.nr_active) - 1;  // the record counts the item's slot still
       pq.nr_in_flight = std::max(0, pq.nr_in_flight - 1);
-      if (q != wqs_.end()) {
-        q->second.in_flight = std::max(0, q->second.in_flight - 1);
-        ++q->second.counters.completed;
-        q->second.counters.cpu_time_ns += static_cast<std::uint64_t>(std::max<std::int64_t>(0, e.arg));
-        q->second.last_progress_ns = ts;
+      if (q) {
+        q->in_flight = std::max(0, q->in_flight - 1);
+        ++q->counters.completed;
+        q->counters.cpu_time_ns += static_cast<std::uint64_t>(std::max<std::int64_t>(0, e.arg));
+        q->last_progress_ns = ts;
       }
       auto it = workers_.find(e.worker);
       if (it == workers_.end() || it->second.current.work != e.work) {

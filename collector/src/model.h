@@ -5,6 +5,8 @@
 // about what the records established.
 #pragma once
 
+#include "dense_index.h"
+
 #include <cmwq/records.h>
 #include <cmwq/report.h>
 
@@ -247,6 +249,8 @@ class Model {
   std::map<std::pair<std::uint32_t, int>, PwqInfo> pwqs_;
   std::map<int, PoolInfo> pools_;
   std::map<int, WorkerInfo> workers_;
+  DenseIndex<int, PoolInfo> pool_at_;             // pools_ by id (neither is ever erased from)
+  DenseIndex<std::uint32_t, WorkqueueInfo> wq_at_;  // wqs_ by id
   std::unordered_map<std::uint64_t, WorkInstance> queued_;  // queued, not started: by work id
   Places places_;
   std::map<std::string, std::uint64_t> hogs_;               // CPU-intensive marks per function

@@ -74,6 +74,8 @@ void Model::restore(std::span<const std::uint8_t> bytes) {
   j.at("last_ts").get_to(last_ts_);
   j.at("possible_cpus").get_to(possible_cpus_);
   j.at("names").get_to(names_);
+  pool_at_.clear();  // before the maps are replaced: a throw on the way leaves no stale pointer
+  wq_at_.clear();
   j.at("wqs").get_to(wqs_);
   j.at("pwqs").get_to(pwqs_);
   j.at("pools").get_to(pools_);
