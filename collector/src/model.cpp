@@ -21,26 +21,41 @@ void reset(WorkInstance& w) {
 
 }  // namespace
 
-Model::Place* Model::place(std::uint64_t work) {
-  if (!places_.valid) reindex();
-  auto it = places_.map.find(work);
-  return it == places_.map.end() ? nullptr : &it->second;
+std::pair<Model::Items::iterator, bool> Model::item(std::uint64_t work) {
+  if (!items_.placed) reindex();
+  return items_.map.try_emplace(work);
+}
+
+Model::Items::iterator Model::find_item(std::uint64_t work) {
+  if (!items_.placed) reindex();
+  return items_.map.find(work);
+}
+
+void Model::release(Items::iterator i) {
+  if (i != items_.map.end() && i->second.idle()) items_.map.erase(i);
 }
 
 EntryList::iterator Model::find_work(EntryList& list, std::uint64_t work) {
-  Place* p = place(work);
-  return p && p->list == &list ? p->it : list.end();
+  auto i = find_item(work);
+  return i != items_.map.end() && i->second.list == &list ? i->second.it : list.end();
 }
 
 EntryList::iterator Model::insert_work(EntryList& list, EntryList::iterator pos, const Entry& e) {
   auto it = list.insert(pos, e);
-  if (e.work) places_.map[e.work] = Place{&list, it};
+  if (e.work) {
+    Item& i = item(e.work).first->second;
+    i.list = &list;
+    i.it = it;
+  }
   return it;
 }
 
 EntryList::iterator Model::erase_work(EntryList& list, EntryList::iterator it) {
-  if (auto p = places_.map.find(it->work); it->work && p != places_.map.end() && p->second.it == it)
-    places_.map.erase(p);
+  if (it->work)
+    if (auto i = find_item(it->work); i != items_.map.end() && i->second.list && i->second.it == it) {
+      i->second.list = nullptr;
+      release(i);
+    }
   return list.erase(it);
 }
 
@@ -49,8 +64,8 @@ void Model::move_linked(EntryList& from, EntryList::iterator it, EntryList& to, 
   while (last->linked && std::next(last) != from.end()) ++last;
   auto end = std::next(last);
   for (auto x = it; x != end; ++x)  // splice keeps iterators valid: only their list changes
-    if (auto p = places_.map.find(x->work); x->work && p != places_.map.end() && p->second.it == x)
-      p->second.list = &to;
+    if (x->work)
+      if (auto i = find_item(x->work); i != items_.map.end() && i->second.list && i->second.it == x) i->second.list = &to;
   to.splice(to_pos, from, it, end);
 }
 
@@ -59,15 +74,20 @@ void Model::clear_list(EntryList& list) {
 }
 
 void Model::reindex() {
-  places_.map.clear();
+  items_.placed = true;
+  for (auto& [work, i] : items_.map) i.list = nullptr;
   auto add = [&](EntryList& list) {
     for (auto it = list.begin(); it != list.end(); ++it)
-      if (it->work) places_.map[it->work] = Place{&list, it};
+      if (it->work) {
+        Item& i = items_.map[it->work];
+        i.list = &list;
+        i.it = it;
+      }
   };
   for (auto& [key, q] : pwqs_) add(q.inactive);
   for (auto& [id, p] : pools_) add(p.worklist);
   for (auto& [pid, w] : workers_) add(w.scheduled);
-  places_.valid = true;
+  std::erase_if(items_.map, [](const auto& kv) { return kv.second.idle(); });
 }
 
 std::string Model::name(std::uint32_t id) const {
@@ -407,19 +427,21 @@ void Model::apply_work(const cmwq_ev_state& e, PoolInfo* p) {
   }
   switch (e.h.kind) {
     case CMWQ_EV_WORK_QUEUE: {
-      WorkInstance& w = queued_[e.work];  // filled in place: an item's instance is the model's busiest object
-      if (w.queued_ns >= 0) {  // queued twice without starting
-        ++anomalies_;
-        w = WorkInstance{};
-      }
+      auto [i, fresh] = this->item(e.work);
+      Item& item = i->second;
+      WorkInstance& w = item.queued;  // filled in place: an item's instance is the model's busiest object
+      if (item.is_queued) ++anomalies_;  // queued twice without starting
+      if (!fresh) reset(w);
+      item.is_queued = true;
       describe(w, e, q);
       w.queued_ns = ts;
       w.queued_by = static_cast<int>(e.h.tid);
       notify([&](ModelObserver& o) { o.on_queue(w); });
       // Inactive until WORK_ACTIVATE says otherwise (it follows at once when max_active allows).
       PwqInfo& pq = pwq(e);
-      if (Place* old = place(e.work)) erase_work(*old->list, old->it);  // its start or cancel was lost
-      insert_work(pq.inactive, pq.inactive.end(), Entry{e.work, 0, e.wq, e.pool});
+      if (item.list) item.list->erase(item.it);  // its start or cancel was lost
+      item.list = &pq.inactive;
+      item.it = pq.inactive.insert(pq.inactive.end(), Entry{e.work, 0, e.wq, e.pool});
       ++pq.nr_in_flight;
       break;
     }
@@ -434,11 +456,12 @@ void Model::apply_work(const cmwq_ev_state& e, PoolInfo* p) {
           return xq == wqs_.end() || !(xq->second.flags & cmwq::WQ_HIGHPRI);
         });
       }
-      if (auto it = find_work(pq.inactive, e.work); it != pq.inactive.end())
-        move_linked(pq.inactive, it, p->worklist, pos);
+      auto i = find_item(e.work);
+      if (i != items_.map.end() && i->second.list == &pq.inactive)
+        move_linked(pq.inactive, i->second.it, p->worklist, pos);
       else
         insert_work(p->worklist, pos, Entry{e.work, 0, e.wq, e.pool});
-      if (auto it = queued_.find(e.work); it != queued_.end()) it->second.activated_ns = ts;
+      if (i != items_.map.end() && i->second.is_queued) i->second.queued.activated_ns = ts;
       if (was_empty) p->last_progress_ns = ts;
       break;
     }
@@ -451,25 +474,28 @@ void Model::apply_work(const cmwq_ev_state& e, PoolInfo* p) {
     }
     case CMWQ_EV_WORK_START: {
       WorkerInfo& wk = workers_[e.worker];
-      Place* at = place(e.work);
+      auto i = find_item(e.work);
+      Item* at = i == items_.map.end() ? nullptr : &i->second;
       if (at && at->list == &wk.scheduled) {
-        erase_work(wk.scheduled, at->it);  // assigned earlier; its barriers are already on the list
+        wk.scheduled.erase(at->it);  // assigned earlier; its barriers are already on the list
+        at->list = nullptr;
       } else if (at && at->list == &p->worklist) {
-        auto jt = at->it;
-        bool linked = jt->linked;
-        auto after = erase_work(p->worklist, jt);
+        bool linked = at->it->linked;
+        auto after = p->worklist.erase(at->it);
+        at->list = nullptr;
         if (linked && after != p->worklist.end())  // its barriers go to the worker's list
           move_linked(p->worklist, after, wk.scheduled, wk.scheduled.end());
       }
       p->last_progress_ns = ts;
       WorkInstance& w = wk.current;
-      if (auto it = queued_.find(e.work); it != queued_.end()) {
-        w = std::move(it->second);
-        queued_.erase(it);
+      if (at && at->is_queued) {
+        w = std::move(at->queued);
+        at->is_queued = false;
       } else {
         w = WorkInstance{};
         describe(w, e, q);
       }
+      release(i);
       if (q) {
         ++q->in_flight;
         ++q->counters.started;
@@ -510,18 +536,21 @@ void Model::apply_work(const cmwq_ev_state& e, PoolInfo* p) {
       pq.nr_active = std::max(1, e.nr_active) - 1;
       pq.nr_in_flight = std::max(0, pq.nr_in_flight - 1);
       // A chained barrier stays and still runs; an inactive item's barriers move to the worklist.
-      for (EntryList* list : {&pq.inactive, &p->worklist})
-        if (auto it = find_work(*list, e.work); it != list->end()) {
-          if (list == &pq.inactive && it->linked) move_linked(pq.inactive, it, p->worklist, p->worklist.end());
-          if (auto jt = find_work(p->worklist, e.work); jt != p->worklist.end()) erase_work(p->worklist, jt);
-          else if (auto kt = find_work(pq.inactive, e.work); kt != pq.inactive.end()) erase_work(pq.inactive, kt);
-          break;
-        }
-      if (auto it = queued_.find(e.work); it != queued_.end()) {
-        it->second.canceled = true;
-        notify([&](ModelObserver& o) { o.on_work_done(it->second); });
-        queued_.erase(it);
+      auto i = find_item(e.work);
+      if (i == items_.map.end()) break;
+      Item& item = i->second;
+      if (item.list == &pq.inactive || item.list == &p->worklist) {
+        if (item.list == &pq.inactive && item.it->linked)
+          move_linked(pq.inactive, item.it, p->worklist, p->worklist.end());
+        item.list->erase(item.it);
+        item.list = nullptr;
       }
+      if (item.is_queued) {
+        item.queued.canceled = true;
+        notify([&](ModelObserver& o) { o.on_work_done(item.queued); });
+        item.is_queued = false;
+      }
+      release(i);
       break;
     }
     default:
@@ -549,8 +578,8 @@ void Model::forget_lists() {
   }
   for (auto& [key, q] : pwqs_) q.inactive.clear();
   for (auto& [pid, w] : workers_) w.scheduled.clear();
-  places_.map.clear();
-  queued_.clear();  // an item queued before the gap starts without its queue time
+  items_.map.clear();  // an item queued before the gap starts without its queue time
+  items_.placed = true;
 }
 
 void Model::finish() {

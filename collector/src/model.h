@@ -209,31 +209,43 @@ class Model {
   /// After a gap: worklists, inactive and scheduled lists and queued items start over.
   void forget_lists();
 
-  // Items' entries by work id: a stuck pool's lists, or a lossy stream's (items whose start was
-  // lost stay queued), grow long, and a search per record made the model quadratic. Barriers (work 0)
-  // are not indexed: they are few and found by their flusher's pid.
-  struct Place;
-  Place* place(std::uint64_t work);                                   // null if on no list
+  // Work items by id: where an item's entry is and, from queueing to start, its instance. One
+  // lookup finds both: a stuck pool's lists, or a lossy stream's (items whose start was lost stay
+  // queued), grow long, and a search per record made the model quadratic. Barriers (work 0) are not
+  // held here: they are few and found by their flusher's pid.
+  struct Item {
+    EntryList* list = nullptr;  // the list its entry is on; null: on none
+    EntryList::iterator it;     // its entry, if list
+    bool is_queued = false;     // queued, not yet started or canceled: `queued` is its instance
+    WorkInstance queued;
+    bool idle() const { return !list && !is_queued; }  // nothing to hold: erased
+  };
+  using Items = std::unordered_map<std::uint64_t, Item>;
+  /// The item of `work`, and whether it was made now (empty).
+  std::pair<Items::iterator, bool> item(std::uint64_t work);
+  /// The item of `work`, or end().
+  Items::iterator find_item(std::uint64_t work);
+  /// Erases it if it holds nothing any more.
+  void release(Items::iterator);
   EntryList::iterator find_work(EntryList& list, std::uint64_t work);  // list.end() if not on it
+  /// Puts `e` on `list` before `pos`: an item's entry moves there (from another list, if on one).
   EntryList::iterator insert_work(EntryList& list, EntryList::iterator pos, const Entry& e);
   EntryList::iterator erase_work(EntryList& list, EntryList::iterator it);
   /// Moves the entry at `it` and the entries chained to it (move_linked_works) before `to_pos` of `to`.
   void move_linked(EntryList& from, EntryList::iterator it, EntryList& to, EntryList::iterator to_pos);
   void clear_list(EntryList& list);
+  /// Finds every item's entry on the lists again (a copy's point into the original's lists).
   void reindex();
-  struct Place {
-    EntryList* list;
-    EntryList::iterator it;
-  };
-  /// Not copied with the model (its places are in the original's lists): rebuilt on first use instead.
-  struct Places {
-    std::unordered_map<std::uint64_t, Place> map;
-    bool valid = true;
-    Places() = default;
-    Places(const Places&) : valid(false) {}
-    Places& operator=(const Places&) {
-      map.clear();
-      valid = false;
+  /// items_ with its places valid. A copy of the model copies the instances but not the places
+  /// (they are in the original's lists): they are found again on first use.
+  struct ItemIndex {
+    Items map;
+    bool placed = true;
+    ItemIndex() = default;
+    ItemIndex(const ItemIndex& o) : map(o.map), placed(false) {}
+    ItemIndex& operator=(const ItemIndex& o) {
+      map = o.map;
+      placed = false;
       return *this;
     }
   };
@@ -251,8 +263,7 @@ class Model {
   std::map<int, WorkerInfo> workers_;
   DenseIndex<int, PoolInfo> pool_at_;             // pools_ by id (neither is ever erased from)
   DenseIndex<std::uint32_t, WorkqueueInfo> wq_at_;  // wqs_ by id
-  std::unordered_map<std::uint64_t, WorkInstance> queued_;  // queued, not started: by work id
-  Places places_;
+  ItemIndex items_;
   std::map<std::string, std::uint64_t> hogs_;               // CPU-intensive marks per function
   std::string dialect_;
 };

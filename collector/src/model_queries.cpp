@@ -28,15 +28,17 @@ std::map<std::string, Model::Waiting> Model::held_back() const {
     if (wq == wqs_.end() || first == q.inactive.end()) continue;
     Waiting& h = out[wq->second.name];
     h.count += static_cast<int>(q.inactive.size());  // FIFO: the first is the oldest
-    if (auto it = queued_.find(first->work); it != queued_.end() && (h.oldest_ns < 0 || it->second.queued_ns < h.oldest_ns))
-      h.oldest_ns = it->second.queued_ns;
+    if (auto it = items_.map.find(first->work);
+        it != items_.map.end() && it->second.is_queued && (h.oldest_ns < 0 || it->second.queued.queued_ns < h.oldest_ns))
+      h.oldest_ns = it->second.queued.queued_ns;
   }
   return out;
 }
 
 std::vector<WorkInstance> Model::open_instances() const {
   std::vector<WorkInstance> out;
-  for (auto& [id, w] : queued_) out.push_back(w);
+  for (auto& [work, i] : items_.map)
+    if (i.is_queued) out.push_back(i.queued);
   for (auto& [pid, w] : workers_)
     if (w.current.work) out.push_back(w.current);
   return out;
@@ -45,9 +47,9 @@ std::vector<WorkInstance> Model::open_instances() const {
 cmwq::report::Busy Model::busy(std::int64_t now) const {
   namespace report = cmwq::report;
   auto item = [&](const Entry& x) {
-    auto it = queued_.find(x.work);
-    return report::Item{x.barrier_pid || it == queued_.end() ? std::string() : it->second.func, x.barrier_pid,
-                        x.linked};
+    auto it = items_.map.find(x.work);
+    bool known = !x.barrier_pid && it != items_.map.end() && it->second.is_queued;
+    return report::Item{known ? it->second.queued.func : std::string(), x.barrier_pid, x.linked};
   };
   report::Busy out;
   out.dialect = report::Dialect::parse(dialect_);

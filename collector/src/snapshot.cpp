@@ -55,10 +55,13 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(WorkerInfo, pid, pool, rescuer_of, created_ns
                                    state_since_ns, current, scheduled, off_cpu_since, off_cpu_state, hidden_block)
 
 std::vector<std::uint8_t> Model::snapshot() const {
+  std::unordered_map<std::uint64_t, WorkInstance> queued;  // queued, not started: by work id
+  for (auto& [work, i] : items_.map)
+    if (i.is_queued) queued.emplace(work, i.queued);
   nlohmann::json j = {{"records", records_}, {"lost", lost_},        {"anomalies", anomalies_},
                       {"last_seq", last_seq_}, {"last_ts", last_ts_}, {"possible_cpus", possible_cpus_},
                       {"names", names_},     {"wqs", wqs_},          {"pwqs", pwqs_},
-                      {"pools", pools_},     {"workers", workers_},  {"queued", queued_},
+                      {"pools", pools_},     {"workers", workers_},  {"queued", queued},
                       {"hogs", hogs_},       {"following", following_}, {"restating", restating_},
                       {"restated", restated_}, {"dialect", dialect_}};
   return nlohmann::json::to_cbor(j);
@@ -76,17 +79,23 @@ void Model::restore(std::span<const std::uint8_t> bytes) {
   j.at("names").get_to(names_);
   pool_at_.clear();  // before the maps are replaced: a throw on the way leaves no stale pointer
   wq_at_.clear();
+  items_ = ItemIndex();
   j.at("wqs").get_to(wqs_);
   j.at("pwqs").get_to(pwqs_);
   j.at("pools").get_to(pools_);
   j.at("workers").get_to(workers_);
-  j.at("queued").get_to(queued_);
+  std::unordered_map<std::uint64_t, WorkInstance> queued;
+  j.at("queued").get_to(queued);
   j.at("hogs").get_to(hogs_);
   j.at("following").get_to(following_);
   j.at("restating").get_to(restating_);
   j.at("restated").get_to(restated_);
   dialect_ = j.value("dialect", std::string());
-  places_ = Places();
+  for (auto& [work, w] : queued) {
+    Item& i = items_.map[work];
+    i.is_queued = true;
+    i.queued = std::move(w);
+  }
   reindex();
 }
 
