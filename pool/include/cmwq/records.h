@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <stdexcept>
 
@@ -29,7 +30,19 @@ struct RecordError : std::runtime_error {
 
 /// The record at byte `off` of `bytes`, checked: its size. Throws RecordError naming the offset and the
 /// problem when it is truncated, has an impossible size or kind, or is of a newer schema version.
-std::size_t check_record(std::span<const std::byte> bytes, std::size_t off);
+std::size_t check_any_record(std::span<const std::byte> bytes, std::size_t off);
+
+/// check_any_record, with the common case (an aligned state record, whole) decided inline.
+inline std::size_t check_record(std::span<const std::byte> bytes, std::size_t off) {
+  if (bytes.size() - off >= sizeof(cmwq_ev_state) && off % alignof(cmwq_event_header) == 0) {
+    cmwq_event_header h;
+    std::memcpy(&h, bytes.data() + off, sizeof h);
+    if (h.size == sizeof(cmwq_ev_state) && h.kind != 0 && h.kind < CMWQ_EV_KIND_END && h.kind != CMWQ_EV_NAME &&
+        h.kind != CMWQ_EV_HELLO)
+      return h.size;
+  }
+  return check_any_record(bytes, off);
+}
 
 /// Calls `fn(const Record&)` for each record; throws RecordError (check_record) at the first bad one,
 /// after the records before it have been handed to `fn`. A template: it is every reader's inner loop.

@@ -6,7 +6,7 @@
 
 namespace cmwq {
 
-std::size_t check_record(std::span<const std::byte> bytes, std::size_t off) {
+std::size_t check_any_record(std::span<const std::byte> bytes, std::size_t off) {
   if (bytes.size() - off < sizeof(cmwq_event_header))
     throw RecordError(fmt::format("event stream: record at byte {} is truncated ({} bytes left, a header needs {})", off,
                                   bytes.size() - off, sizeof(cmwq_event_header)));
