@@ -183,6 +183,41 @@ TEST(Model, RebuildsTodaysKernelsDumps) {
     expect_same_dumps(std::string(CMWQ_SCENARIOS) + "/" + scenario, 1);
 }
 
+// The model's indexes (its items by work id, its pools and workqueues by id) point into its own
+// lists and maps: a copy, or a model assigned another, finds its own and goes on by itself.
+TEST(Model, ACopyGoesOnByItself) {
+  auto result = cmwq::sim::run(cmwq::sim::load_scenario(std::string(CMWQ_TEST_SCENARIOS) + "/many-items.scn"), true);
+  std::vector<cmwq::Record> records;
+  cmwq::for_each_record(result.events, [&](const cmwq::Record& r) { records.push_back(r); });
+  std::size_t half = records.size() / 2, most = records.size() * 3 / 4;
+  std::int64_t half_ts = records[half - 1].ts(), most_ts = records[most - 1].ts();
+  auto dump = [](const Model& m, std::int64_t t) {
+    std::string text;
+    for (const std::string& line : cmwq::report::show_busy(m.busy(t))) text += line + "\n";
+    return text;
+  };
+  Model whole, original;
+  for (std::size_t i = 0; i < half; ++i) {
+    whole.apply(records[i]);
+    original.apply(records[i]);
+  }
+  const std::string at_half = dump(original, half_ts);
+  ASSERT_NE(at_half.find("inactive"), std::string::npos) << "items wait behind max_active at half:\n" << at_half;
+  Model copy = original;
+  Model assigned;
+  assigned.apply(records[0]);
+  assigned = original;
+  for (std::size_t i = half; i < most; ++i)
+    for (Model* m : {&whole, &copy, &assigned}) m->apply(records[i]);
+  const std::string expected = dump(whole, most_ts);
+  ASSERT_NE(expected.find("pending"), std::string::npos) << expected;
+  EXPECT_EQ(dump(copy, most_ts), expected);
+  EXPECT_EQ(dump(assigned, most_ts), expected);
+  EXPECT_EQ(copy.open_instances().size(), whole.open_instances().size());
+  EXPECT_EQ(assigned.held_back().at("bound").count, whole.held_back().at("bound").count);
+  EXPECT_EQ(dump(original, half_ts), at_half) << "the copies' records changed the original";
+}
+
 /// many-items.scn simulated and imported into `dir`/many.db (snapshots and all); its path.
 std::string many_items_recording(const TempDir& dir) {
   std::string events = (dir.path / "many.bin").string(), db = (dir.path / "many.db").string();

@@ -5,6 +5,7 @@
 
 #include <cmwq/sim.h>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -267,8 +268,8 @@ TEST(ScenarioParse, TopologyLinesAreChecked) {
 TEST(NodeMaxActive, ItemsAreHeldBackPerNode) {
   Result r = run(scenario("today-node-max-active"));
   // Node 0's share is 8: a0..a7 at once, a8..a11 once they finish; node 1's b0..b3 at once.
-  for (int i = 0; i < 12; ++i) EXPECT_EQ(r.finished.at("a" + std::to_string(i)), (i < 8 ? 10 : 20) * kMsec) << i;
-  for (int i = 0; i < 4; ++i) EXPECT_EQ(r.finished.at("b" + std::to_string(i)), 10 * kMsec) << i;
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(r.finished.at(fmt::format("a{}", i)), (i < 8 ? 10 : 20) * kMsec) << i;
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(r.finished.at(fmt::format("b{}", i)), 10 * kMsec) << i;
   auto log = messages(r);
   ASSERT_GE(log.size(), 7u);
   EXPECT_EQ(log[2], "  pwq 33: cpus=0-7 node=0 flags=0x4 nice=0 active=8 refcnt=13");
@@ -282,7 +283,7 @@ TEST(NodeMaxActive, Before69EachPwqHadTheWholeMaxActive) {
   Scenario sc = scenario("today-node-max-active");
   sc.config.kernel = Kernel::V6_5;
   Result r = run(sc);
-  for (int i = 0; i < 12; ++i) EXPECT_EQ(r.finished.at("a" + std::to_string(i)), 10 * kMsec) << i;
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(r.finished.at(fmt::format("a{}", i)), 10 * kMsec) << i;
 }
 
 TEST(NodeMaxActive, ThePwqsWaitingOnANodeTakeFreedSlotsRoundRobin) {
