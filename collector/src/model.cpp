@@ -456,12 +456,13 @@ void Model::apply_work(const cmwq_ev_state& e, PoolInfo* p) {
           return xq == wqs_.end() || !(xq->second.flags & cmwq::WQ_HIGHPRI);
         });
       }
-      auto i = find_item(e.work);
-      if (i != items_.map.end() && i->second.list == &pq.inactive)
-        move_linked(pq.inactive, i->second.it, p->worklist, pos);
+      Item* item = nullptr;  // a pointer: insert_work may rehash, which keeps elements but not iterators
+      if (auto i = find_item(e.work); i != items_.map.end()) item = &i->second;
+      if (item && item->is_queued) item->queued.activated_ns = ts;
+      if (item && item->list == &pq.inactive)
+        move_linked(pq.inactive, item->it, p->worklist, pos);
       else
         insert_work(p->worklist, pos, Entry{e.work, 0, e.wq, e.pool});
-      if (i != items_.map.end() && i->second.is_queued) i->second.queued.activated_ns = ts;
       if (was_empty) p->last_progress_ns = ts;
       break;
     }
