@@ -24,7 +24,7 @@ want() { [[ ,$only, == *,$1,* ]]; }
 # The machine is shared: build politely. The GUI is not benchmarked here.
 nice -n 10 cmake --preset bench -DWQSCOPE_GUI=OFF > /dev/null
 targets=(cmwq_pool_bench probe_bench probe_bench_noprobes ingest_bench wqscope cmwq-sim cmwq-demo)
-cmake --build build/bench --target help | grep -q usdt_capture && targets+=(usdt_capture)  # only with BPF
+cmake --build build/bench --target help | grep usdt_capture > /dev/null && targets+=(usdt_capture)  # only with BPF
 nice -n 10 cmake --build build/bench --target "${targets[@]}"
 b=build/bench
 bin=$b/tests/bench

@@ -7,7 +7,7 @@ source "$(dirname "$0")/common.sh"
 need_root "tracing (CAP_BPF, CAP_PERFMON)"
 items=50000
 tsan=0
-if ldd "$target" | grep -q libtsan; then tsan=1 items=8000; fi  # TSan slows the target, not what is measured
+if ldd "$target" | grep libtsan > /dev/null; then tsan=1 items=8000; fi  # TSan slows the target, not what is measured
 
 # 1. record --lossless, a command started here: every event, in sequence.
 "$wqscope" record --lossless --ring-buffer 256K -o "$tmp/l.db" -- "$target" $items > "$tmp/out" 2>&1 \

@@ -9,7 +9,7 @@ wqscope=$1 target=$2 lib=$3
 source "$(dirname "$0")/common.sh"
 need_root "recording (CAP_BPF, CAP_PERFMON)"
 # As record_test.sh: libbpf cannot attach to an ASan-built process that is already running.
-if ldd "$lib" | grep -q libasan; then echo "SKIP: attaching to a running ASan-built process"; exit 77; fi
+if ldd "$lib" | grep libasan > /dev/null; then echo "SKIP: attaching to a running ASan-built process"; exit 77; fi
 mkdir "$tmp/lib"
 so="$tmp/lib/libcmwq.so"
 
