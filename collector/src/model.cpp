@@ -31,6 +31,12 @@ Model::Items::iterator Model::find_item(std::uint64_t work) {
   return items_.map.find(work);
 }
 
+EntryList::iterator Model::unlist(Item& i) {
+  auto after = i.list->erase(i.it);
+  i.list = nullptr;
+  return after;
+}
+
 void Model::release(Items::iterator i) {
   if (i != items_.map.end() && i->second.idle()) items_.map.erase(i);
 }
@@ -439,7 +445,7 @@ void Model::apply_work(const cmwq_ev_state& e, PoolInfo* p) {
       notify([&](ModelObserver& o) { o.on_queue(w); });
       // Inactive until WORK_ACTIVATE says otherwise (it follows at once when max_active allows).
       PwqInfo& pq = pwq(e);
-      if (item.list) item.list->erase(item.it);  // its start or cancel was lost
+      if (item.list) unlist(item);  // its start or cancel was lost
       item.list = &pq.inactive;
       item.it = pq.inactive.insert(pq.inactive.end(), Entry{e.work, 0, e.wq, e.pool});
       ++pq.nr_in_flight;
@@ -478,12 +484,10 @@ void Model::apply_work(const cmwq_ev_state& e, PoolInfo* p) {
       auto i = find_item(e.work);
       Item* at = i == items_.map.end() ? nullptr : &i->second;
       if (at && at->list == &wk.scheduled) {
-        wk.scheduled.erase(at->it);  // assigned earlier; its barriers are already on the list
-        at->list = nullptr;
+        unlist(*at);  // assigned earlier; its barriers are already on the list
       } else if (at && at->list == &p->worklist) {
         bool linked = at->it->linked;
-        auto after = p->worklist.erase(at->it);
-        at->list = nullptr;
+        auto after = unlist(*at);
         if (linked && after != p->worklist.end())  // its barriers go to the worker's list
           move_linked(p->worklist, after, wk.scheduled, wk.scheduled.end());
       }
@@ -543,8 +547,7 @@ void Model::apply_work(const cmwq_ev_state& e, PoolInfo* p) {
       if (item.list == &pq.inactive || item.list == &p->worklist) {
         if (item.list == &pq.inactive && item.it->linked)
           move_linked(pq.inactive, item.it, p->worklist, p->worklist.end());
-        item.list->erase(item.it);
-        item.list = nullptr;
+        unlist(item);
       }
       if (item.is_queued) {
         item.queued.canceled = true;

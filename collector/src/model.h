@@ -225,6 +225,8 @@ class Model {
   std::pair<Items::iterator, bool> item(std::uint64_t work);
   /// The item of `work`, or end().
   Items::iterator find_item(std::uint64_t work);
+  /// Takes the item's entry off its list (it is on one); the entry after it there.
+  EntryList::iterator unlist(Item&);
   /// Erases it if it holds nothing any more.
   void release(Items::iterator);
   EntryList::iterator find_work(EntryList& list, std::uint64_t work);  // list.end() if not on it
