@@ -137,7 +137,7 @@ void Ingest::sched_lost(std::uint64_t n) {
 
 std::vector<cmwq_ev_state> Ingest::take_due(std::int64_t ts) {
   std::vector<cmwq_ev_state> due;
-  if (held_.empty() || held_.begin()->first > ts) return due;  // as most pool records find it: at O(1)
+  if (!any_due(ts)) return due;
   auto end = held_.upper_bound(ts);
   for (auto it = held_.begin(); it != end; ++it) due.push_back(it->second);
   held_.erase(held_.begin(), end);
@@ -145,7 +145,7 @@ std::vector<cmwq_ev_state> Ingest::take_due(std::int64_t ts) {
 }
 
 void Ingest::release_until(std::int64_t ts) {
-  if (held_.empty() || held_.begin()->first > ts) return;  // as most pool records find it: no vector made
+  if (!any_due(ts)) return;  // as most pool records find it: no vector made
   for (const cmwq_ev_state& e : take_due(ts)) apply(kSchedStream, cmwq::Record{&e.h});
 }
 

@@ -100,6 +100,8 @@ class Ingest {
   bool in_order(const Source& src, std::span<const std::byte> records, std::int64_t& newest) const;
   void gap(int stream, std::uint64_t from, std::int64_t count, std::uint32_t cause, std::int64_t ts);
   void check(std::int64_t now);
+  /// Whether a held off/on-CPU record is stamped no later than `ts`: O(1), asked at every pool record.
+  bool any_due(std::int64_t ts) const { return !held_.empty() && held_.begin()->first <= ts; }
   /// The held off/on-CPU records stamped no later than `ts`, in time order, taken off held_.
   std::vector<cmwq_ev_state> take_due(std::int64_t ts);
   /// Applies them (the pool's records have passed their time).
