@@ -12,6 +12,7 @@
 #include "trace.h"
 #include "watchdog.h"
 
+#include <cmwq/packed.h>
 #include <cmwq/records.h>
 
 #include <cstdint>
@@ -117,7 +118,7 @@ class Ingest {
   std::map<int, std::unique_ptr<Watchdog>> dogs_;  // by stream
   std::map<std::pair<std::uint32_t, std::uint32_t>, Source> sources_;  // by (pid, system)
   std::multimap<std::int64_t, cmwq_ev_state> held_;  // sched records by time: the CPUs' interleave
-  std::vector<std::byte> unpacked_;  // the records of the packed batch in hand
+  cmwq::RecordBytes unpacked_;  // the records of the packed batch in hand
   std::function<std::uint64_t()> ring_dropped_count_;
   std::uint64_t ring_dropped_ = 0;  // its value at the last gap
   std::uint64_t storm_ = kQueueStorm;

@@ -114,7 +114,7 @@ void for_each_logged(std::span<const std::uint8_t> chunk, const PidOf& pid_of, c
   };
   if (!parts) {
     if (cmwq::is_packed(bytes)) {  // format 4: one records part
-      std::vector<std::byte> unpacked;
+      cmwq::RecordBytes unpacked;
       bool whole = cmwq::unpack(bytes, unpacked);
       each(unpacked);
       if (!whole) throw cmwq::RecordError("its packed records are cut short or damaged");
@@ -131,7 +131,7 @@ void for_each_logged(std::span<const std::uint8_t> chunk, const PidOf& pid_of, c
     off += sizeof v;
     return v;
   };
-  std::vector<std::byte> held, unpacked;  // a held part's records wait for the batch part after it
+  cmwq::RecordBytes held, unpacked;  // a held part's records wait for the batch part after it
   try {
     while (off < bytes.size()) {
       std::byte tag = bytes[off++];

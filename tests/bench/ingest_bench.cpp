@@ -78,7 +78,7 @@ Run feed(const Input& in, Batch&& batch, Tick&& tick) {
 /// Each record of a batch, unpacked, counted in `records`.
 template <class Fn>
 auto each(std::uint64_t& records, Fn&& fn) {
-  return [&records, fn, scratch = std::vector<std::byte>()](std::span<const std::byte> b) mutable {
+  return [&records, fn, scratch = cmwq::RecordBytes()](std::span<const std::byte> b) mutable {
     ingest::for_each_record(b, scratch, [&](const cmwq::Record& r) {
       ++records;
       fn(r);
@@ -296,7 +296,7 @@ int main(int argc, char** argv) {
     }
   }
   if (std::FILE* f = std::fopen(in.events.c_str(), "rb")) {
-    std::vector<std::byte> scratch;
+    cmwq::RecordBytes scratch;
     ingest::for_each_batch(f, [&](std::span<const std::byte> b) {
       ingest::for_each_record(b, scratch, [&](const cmwq::Record& r) { in.stored += stored(r); });
     });

@@ -93,7 +93,7 @@ std::map<std::string, std::uint64_t> kinds(const std::string& path) {
   std::map<std::string, std::uint64_t> out;
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) throw std::runtime_error(fmt::format("{}: {}", path, std::strerror(errno)));
-  std::vector<std::byte> scratch;
+  cmwq::RecordBytes scratch;
   for_each_batch(f, [&](std::span<const std::byte> b) {
     for_each_record(b, scratch, [&](const cmwq::Record& r) {
       auto it = names.find(r.h->kind);
@@ -104,7 +104,7 @@ std::map<std::string, std::uint64_t> kinds(const std::string& path) {
   return out;
 }
 
-void for_each_record(std::span<const std::byte> batch, std::vector<std::byte>& scratch,
+void for_each_record(std::span<const std::byte> batch, cmwq::RecordBytes& scratch,
                      const std::function<void(const cmwq::Record&)>& fn) {
   if (!cmwq::unpack(batch, scratch)) throw std::runtime_error("bad batch file");
   cmwq::for_each_record(scratch, fn);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <cmwq/packed.h>
 #include <cmwq/records.h>
 
 namespace ingest {
@@ -28,7 +29,7 @@ std::map<std::string, std::uint64_t> kinds(const std::string& path);
 void for_each_batch(std::FILE*, const std::function<void(std::span<const std::byte>)>& fn);
 
 /// Calls `fn` for each record of a batch of the file (unpacked into `scratch`).
-void for_each_record(std::span<const std::byte> batch, std::vector<std::byte>& scratch,
+void for_each_record(std::span<const std::byte> batch, cmwq::RecordBytes& scratch,
                      const std::function<void(const cmwq::Record&)>& fn);
 
 }  // namespace ingest

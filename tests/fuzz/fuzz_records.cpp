@@ -21,7 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(buf.data()), size);
 
   if (!cmwq::is_packed(bytes)) {
-    std::vector<std::byte> packed, unpacked;
+    std::vector<std::byte> packed;
+    cmwq::RecordBytes unpacked;
     cmwq::pack(bytes, packed);
     if (cmwq::unpack(packed, unpacked) && !std::ranges::equal(unpacked, bytes)) std::abort();
   }

@@ -17,12 +17,13 @@ namespace cmwq {
 namespace {
 
 std::vector<std::byte> round_trip(std::span<const std::byte> records, std::size_t* packed_size = nullptr) {
-  std::vector<std::byte> packed, out;
+  std::vector<std::byte> packed;
+  RecordBytes out;
   pack(records, packed);
   EXPECT_TRUE(is_packed(packed));
   EXPECT_TRUE(unpack(packed, out));
   if (packed_size) *packed_size = packed.size();
-  return out;
+  return {out.begin(), out.end()};
 }
 
 TEST(Packed, EveryScenarioStreamComesBackByteForByteAndSmaller) {
@@ -54,7 +55,8 @@ TEST(Packed, EveryScenarioStreamComesBackByteForByteAndSmaller) {
 }
 
 TEST(Packed, APackerFillsProbeHitsUpToItsSizeAndTheyUnpackToTheWhole) {
-  std::vector<std::byte> records = sim::run(sim::test::scenario("seed000-xfslogd"), true).events, all, out;
+  std::vector<std::byte> records = sim::run(sim::test::scenario("seed000-xfslogd"), true).events, all;
+  RecordBytes out;
   std::uint64_t n = 0, counted = 0;
   for_each_record(records, [&](const Record&) { ++n; });
   Packer packer(CMWQ_BATCH_MAX - 1);
@@ -125,7 +127,8 @@ TEST(Packed, DamageGivesBackTheRecordsBeforeIt) {
       records.resize(whole);
     }
   }
-  std::vector<std::byte> packed, out;
+  std::vector<std::byte> packed;
+  RecordBytes out;
   pack(records, packed);
   auto is_prefix = [&] {
     return out.size() % 8 == 0 && out.size() <= records.size() && std::equal(out.begin(), out.end(), records.begin());

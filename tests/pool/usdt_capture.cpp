@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
     wqscope::Session session(wqscope::Target{0, std::vector<std::string>(argv + 3, argv + argc)});
     std::vector<std::byte> records;
     unsigned long long delivered = 0, packed = 0, packed_bytes = 0, damaged = 0;
-    std::vector<std::byte> unpacked;
+    cmwq::RecordBytes unpacked;
     session.attach([&](std::uint64_t, std::span<const std::byte> bytes, std::uint64_t count) {
       if (cmwq::is_packed(bytes)) {
         ++packed;

@@ -17,7 +17,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace cmwq {
@@ -58,9 +60,32 @@ class Packer {
 /// The packed form of `records` into `out` (replaced), as one batch of any size.
 void pack(std::span<const std::byte> records, std::vector<std::byte>& out);
 
+/// std::allocator, except that a vector's resize leaves what it adds as it is: unpack writes every
+/// byte it keeps, and zeroing the room first took a sixth of its time.
+template <class T>
+struct UninitializedAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = UninitializedAllocator<U>;
+  };
+  UninitializedAllocator() = default;
+  template <class U>
+  UninitializedAllocator(const UninitializedAllocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+/// Records as events.h lays them out, unpacked (aligned as operator new aligns).
+using RecordBytes = std::vector<std::byte, UninitializedAllocator<std::byte>>;
+
 /// The records of a packed batch into `out` (replaced). False if the batch is malformed (truncated,
 /// an overlong varint, a misaligned or oversized raw record): `out` then holds the records before the
 /// damage. The records are not validated here: cmwq::for_each_record does that, as for any batch.
-bool unpack(std::span<const std::byte> packed, std::vector<std::byte>& out);
+bool unpack(std::span<const std::byte> packed, RecordBytes& out);
 
 }  // namespace cmwq

@@ -221,7 +221,7 @@ void pack(std::span<const std::byte> records, std::vector<std::byte>& out) {
   out.assign(packer.bytes().begin(), packer.bytes().end());
 }
 
-bool unpack(std::span<const std::byte> packed, std::vector<std::byte>& out) {
+bool unpack(std::span<const std::byte> packed, RecordBytes& out) {
   out.clear();
   if (!is_packed(packed)) return false;
   Reader in{packed.data() + sizeof kPackedMagic, packed.data() + packed.size()};
@@ -264,13 +264,14 @@ bool unpack(std::span<const std::byte> packed, std::vector<std::byte>& out) {
     else std::memset(rec, 0, sizeof(cmwq_ev_state));
     unpack_fields(rec, seq, mask, in, Fields{});
     if (in.bad) return fail();
-    cmwq_event_header h;
-    std::memcpy(&h, rec, sizeof h);
-    h.kind = static_cast<std::uint16_t>(kind);
-    h.size = sizeof(cmwq_ev_state);
-    h.ts = ts;
-    std::memcpy(rec, &h, sizeof h);
-    seq = h.seq;
+    // Field by field: reading the header whole just after its fields were written, each in its own
+    // width, stalled on store forwarding (a third of unpack's time).
+    auto k = static_cast<std::uint16_t>(kind);
+    std::uint16_t size = sizeof(cmwq_ev_state);
+    std::memcpy(rec + offsetof(cmwq_event_header, kind), &k, sizeof k);
+    std::memcpy(rec + offsetof(cmwq_event_header, size), &size, sizeof size);
+    std::memcpy(rec + offsetof(cmwq_event_header, ts), &ts, sizeof ts);
+    std::memcpy(&seq, rec + offsetof(cmwq_event_header, seq), sizeof seq);
     if (used >= UINT32_MAX) return fail();  // a batch is at most CMWQ_BATCH_MAX; damage is not read on
     last[kind] = static_cast<std::uint32_t>(used + 1);
     used += sizeof(cmwq_ev_state);
