@@ -234,7 +234,7 @@ class Explainer {
     for (auto& [key, q] : m_.pwqs()) {
       if (q.pool != p.id || q.inactive.empty()) continue;
       auto wq = m_.workqueues().find(q.wq);
-      std::string name = wq == m_.workqueues().end() ? "?" : wq->second.name;
+      std::string name = wq == m_.workqueues().end() ? "?" : wq->second.name.str();
       int max = q.max_active ? q.max_active : wq == m_.workqueues().end() ? 0 : static_cast<int>(wq->second.max_active);
       int held = static_cast<int>(q.inactive.size());
       out.push_back({"max_active", 0, "", name, "", 0, held,

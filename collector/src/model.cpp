@@ -98,12 +98,12 @@ void Model::reindex() {
 
 std::string Model::name(std::uint32_t id) const {
   auto it = names_.find(id);
-  return it == names_.end() ? std::string() : it->second;
+  return it == names_.end() ? std::string() : it->second.str();
 }
 
 void Model::describe(WorkInstance& w, const cmwq_ev_state& e, const WorkqueueInfo* wq) const {
   w.work = e.work;
-  if (auto func = names_.find(e.func); func != names_.end()) w.func = func->second;  // no temporary string
+  if (auto func = names_.find(e.func); func != names_.end()) w.func = func->second;
   if (wq) w.wq = wq->name;
   w.wq_id = e.wq;
   w.pool = e.pool;
@@ -164,7 +164,7 @@ void Model::apply(const cmwq::Record& r) {
     // The target writes these, and everything downstream prints them: kept printable (untrusted.h).
     // Observers get the bytes as sent: a recording replays them through here again, and escaped
     // they could outgrow the record's CMWQ_NAME_MAX.
-    names_[n.id] = printable(text);
+    names_[n.id] = Name(printable(text));
     notify([&](ModelObserver& o) { o.on_name(n.id, n.name_kind, text); });
     return;
   }
@@ -176,7 +176,7 @@ void Model::apply(const cmwq::Record& r) {
       WorkqueueInfo& wq = wqs_[e.wq];
       wq = WorkqueueInfo{};
       wq.id = e.wq;
-      wq.name = name(e.func);
+      if (auto it = names_.find(e.func); it != names_.end()) wq.name = it->second;
       wq.flags = e.flags;
       wq.max_active = e.arg;
       wq.created_ns = ts;

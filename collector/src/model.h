@@ -6,6 +6,7 @@
 #pragma once
 
 #include "dense_index.h"
+#include "name.h"
 
 #include <cmwq/records.h>
 #include <cmwq/report.h>
@@ -35,7 +36,7 @@ using EntryList = std::list<Entry>;
 /// One queueing of a work item, from queue to end or cancel.
 struct WorkInstance {
   std::uint64_t work = 0;
-  std::string func, wq;
+  Name func, wq;
   std::uint32_t wq_id = 0;
   int pool = -1, worker = 0;
   std::int64_t queued_ns = -1, activated_ns = -1, started_ns = -1, ended_ns = -1, cpu_ns = -1;
@@ -46,7 +47,7 @@ struct WorkInstance {
 
 struct WorkqueueInfo {
   std::uint32_t id = 0;
-  std::string name;
+  Name name;
   std::uint32_t flags = 0;
   std::int64_t max_active = 0;
   std::int64_t created_ns = -1, destroyed_ns = -1;
@@ -258,7 +259,7 @@ class Model {
   int possible_cpus_ = 1;
   bool following_ = false;  // a HELLO was applied, and no GAP since
   bool restating_ = false;  // between a HELLO that following_ makes redundant and its ANNOUNCED
-  std::unordered_map<std::uint32_t, std::string> names_;
+  std::unordered_map<std::uint32_t, Name> names_;
   std::map<std::uint32_t, WorkqueueInfo> wqs_;
   std::map<std::pair<std::uint32_t, int>, PwqInfo> pwqs_;
   std::map<int, PoolInfo> pools_;

@@ -17,6 +17,8 @@ NLOHMANN_JSON_SERIALIZE_ENUM(WorkerState, {{WorkerState::Starting, "starting"},
                                            {WorkerState::Idle, "idle"},
                                            {WorkerState::Busy, "busy"},
                                            {WorkerState::Sleeping, "sleeping"}})
+void to_json(nlohmann::json& j, const Name& n) { j = n.str(); }
+void from_json(const nlohmann::json& j, Name& n) { n = Name(j.get<std::string>()); }
 // Entries and items can number in the tens of thousands on a stuck pool: arrays, not objects with
 // their field names repeated in each.
 void to_json(nlohmann::json& j, const Entry& e) { j = {e.work, e.barrier_pid, e.wq, e.pool, e.linked}; }

@@ -26,8 +26,8 @@ std::string pids(const std::map<int, std::uint64_t>& counts) {
 
 TopFunctions::Function& TopFunctions::function(const WorkInstance& w) {
   Function& f = functions_[{w.func, w.wq}];
-  if (f.func.empty()) f.func = w.func.empty() ? "?" : w.func;
-  if (f.wq.empty()) f.wq = w.wq.empty() ? "?" : w.wq;
+  if (f.func.empty()) f.func = w.func.empty() ? "?" : w.func.str();
+  if (f.wq.empty()) f.wq = w.wq.empty() ? "?" : w.wq.str();
   return f;
 }
 

@@ -90,7 +90,7 @@ void Watchdog::on_queue(const WorkInstance& w) {
   a.stuck_ns = w.queued_ns - r.since;
   a.message = fmt::format("wqscope: queue storm - {} on workqueue {} queued {} times in {:.3f}s (more than {}/s: "
                           "workqueue_queue_work), {} of them by pid {}",
-                          w.func.empty() ? "?" : w.func, w.wq.empty() ? "?" : w.wq, r.count,
+                          w.func.empty() ? "?" : w.func.str(), w.wq.empty() ? "?" : w.wq.str(), r.count,
                           static_cast<double>(a.stuck_ns) / 1e9, storm_, top->second, top->first);
   raised_.push_back(std::move(a));
 }
