@@ -215,6 +215,7 @@ class Model {
   // queued), grow long, and a search per record made the model quadratic. Barriers (work 0) are not
   // held here: they are few and found by their flusher's pid.
   struct Item {
+    Item() {}  // user-provided: try_emplace's value-initialization then does not zero it all first
     EntryList* list = nullptr;  // the list its entry is on; null: on none
     EntryList::iterator it;     // its entry, if list
     bool is_queued = false;     // queued, not yet started or canceled: `queued` is its instance
