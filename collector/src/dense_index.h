@@ -1,5 +1,5 @@
-// Pointers to a std::map's values by small key: the model's pools and workqueues are looked up by
-// every record, and their ids are small (numbered from 0 or 1 by the pool and by kernel mode). A
+// Pointers to a std::map's values by small key: the model's pools, workqueues and pwqs are looked up
+// by every record, and their ids are small (numbered from 0 or 1 by the pool and by kernel mode). A
 // std::map's nodes do not move, so a pointer stays true until its value is erased or the map is
 // replaced (then clear()). Keys past kDense (damage, or very many) are looked up in the map itself.
 #pragma once
@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <map>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace wqscope {
@@ -25,7 +26,7 @@ class DenseIndex {
   }
 
   /// `map.find(key)`'s value; null if there is none.
-  Value* find(Map& map, Key key) {
+  Value* find(Map& map, const Key& key) {
     if (Value* v = slot(key)) return v;
     auto it = map.find(key);
     if (it == map.end()) return nullptr;
@@ -33,7 +34,7 @@ class DenseIndex {
     return &it->second;
   }
   /// `map[key]`: made if there is none.
-  Value& operator()(Map& map, Key key) {
+  Value& operator()(Map& map, const Key& key) {
     if (Value* v = slot(key)) return *v;
     Value& v = map[key];
     remember(key, &v);
@@ -44,12 +45,20 @@ class DenseIndex {
 
  private:
   static constexpr std::size_t kDense = 4096;
-  static std::size_t index(Key key) { return static_cast<std::make_unsigned_t<Key>>(key); }  // negative: past kDense
-  Value* slot(Key key) const {
+  static std::size_t index(const Key& key) {
+    if constexpr (std::is_integral_v<Key>) {
+      return static_cast<std::make_unsigned_t<Key>>(key);  // negative: past kDense
+    } else {  // a pair of ids (a pwq's workqueue and pool): dense while both are below 64
+      auto first = static_cast<std::make_unsigned_t<typename Key::first_type>>(key.first);
+      auto second = static_cast<std::make_unsigned_t<typename Key::second_type>>(key.second);
+      return first < 64 && second < 64 ? first * 64 + second : kDense;
+    }
+  }
+  Value* slot(const Key& key) const {
     std::size_t i = index(key);
     return i < slots_.size() ? slots_[i] : nullptr;
   }
-  void remember(Key key, Value* v) {
+  void remember(const Key& key, Value* v) {
     std::size_t i = index(key);
     if (i >= kDense) return;
     if (i >= slots_.size()) slots_.resize(i + 1);

@@ -199,7 +199,7 @@ class Model {
   /// Fills a fresh instance's item, function, workqueue and pool from the record.
   void describe(WorkInstance&, const cmwq_ev_state&, const WorkqueueInfo*) const;
   PwqInfo& pwq(const cmwq_ev_state& e) {
-    PwqInfo& q = pwqs_[{e.wq, e.pool}];
+    PwqInfo& q = pwq_at_(pwqs_, {e.wq, e.pool});
     q.wq = e.wq;
     q.pool = e.pool;
     return q;
@@ -267,6 +267,7 @@ class Model {
   std::map<int, WorkerInfo> workers_;
   DenseIndex<int, PoolInfo> pool_at_;             // pools_ by id (neither is ever erased from)
   DenseIndex<std::uint32_t, WorkqueueInfo> wq_at_;  // wqs_ by id
+  DenseIndex<std::pair<std::uint32_t, int>, PwqInfo> pwq_at_;  // pwqs_ by (workqueue, pool)
   ItemIndex items_;
   std::map<std::string, std::uint64_t> hogs_;               // CPU-intensive marks per function
   std::string dialect_;

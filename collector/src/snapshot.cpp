@@ -81,6 +81,7 @@ void Model::restore(std::span<const std::uint8_t> bytes) {
   j.at("names").get_to(names_);
   pool_at_.clear();  // before the maps are replaced: a throw on the way leaves no stale pointer
   wq_at_.clear();
+  pwq_at_.clear();
   items_ = ItemIndex();
   j.at("wqs").get_to(wqs_);
   j.at("pwqs").get_to(pwqs_);
