@@ -65,11 +65,12 @@ EntryList::iterator Model::erase_work(EntryList& list, EntryList::iterator it) {
   return list.erase(it);
 }
 
-void Model::move_linked(EntryList& from, EntryList::iterator it, EntryList& to, EntryList::iterator to_pos) {
+void Model::move_linked(EntryList& from, EntryList::iterator it, EntryList& to, EntryList::iterator to_pos, Item* first) {
   auto last = it;
   while (last->linked && std::next(last) != from.end()) ++last;
   auto end = std::next(last);
-  for (auto x = it; x != end; ++x)  // splice keeps iterators valid: only their list changes
+  if (first) first->list = &to;
+  for (auto x = first ? std::next(it) : it; x != end; ++x)  // splice keeps iterators valid: only their list changes
     if (x->work)
       if (auto i = find_item(x->work); i != items_.map.end() && i->second.list && i->second.it == x) i->second.list = &to;
   to.splice(to_pos, from, it, end);
@@ -466,7 +467,7 @@ void Model::apply_work(const cmwq_ev_state& e, PoolInfo* p) {
       if (auto i = find_item(e.work); i != items_.map.end()) item = &i->second;
       if (item && item->is_queued) item->queued.activated_ns = ts;
       if (item && item->list == &pq.inactive)
-        move_linked(pq.inactive, item->it, p->worklist, pos);
+        move_linked(pq.inactive, item->it, p->worklist, pos, item);
       else
         insert_work(p->worklist, pos, Entry{e.work, 0, e.wq, e.pool});
       if (was_empty) p->last_progress_ns = ts;
@@ -474,8 +475,8 @@ void Model::apply_work(const cmwq_ev_state& e, PoolInfo* p) {
     }
     case CMWQ_EV_WORK_ASSIGN: {
       WorkerInfo& to = workers_[e.worker];
-      if (auto it = find_work(p->worklist, e.work); it != p->worklist.end())
-        move_linked(p->worklist, it, to.scheduled, to.scheduled.end());
+      if (auto i = find_item(e.work); i != items_.map.end() && i->second.list == &p->worklist)
+        move_linked(p->worklist, i->second.it, to.scheduled, to.scheduled.end(), &i->second);
       if (to.current.work != e.work) p->last_progress_ns = ts;  // not a collision: it left for good
       break;
     }

@@ -236,7 +236,9 @@ class Model {
   EntryList::iterator insert_work(EntryList& list, EntryList::iterator pos, const Entry& e);
   EntryList::iterator erase_work(EntryList& list, EntryList::iterator it);
   /// Moves the entry at `it` and the entries chained to it (move_linked_works) before `to_pos` of `to`.
-  void move_linked(EntryList& from, EntryList::iterator it, EntryList& to, EntryList::iterator to_pos);
+  /// `first`: the item whose entry is at `it`, when the caller has found it already.
+  void move_linked(EntryList& from, EntryList::iterator it, EntryList& to, EntryList::iterator to_pos,
+                   Item* first = nullptr);
   void clear_list(EntryList& list);
   /// Finds every item's entry on the lists again (a copy's point into the original's lists).
   void reindex();
