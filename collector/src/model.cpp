@@ -97,14 +97,17 @@ void Model::reindex() {
   std::erase_if(items_.map, [](const auto& kv) { return kv.second.idle(); });
 }
 
-std::string Model::name(std::uint32_t id) const {
+const Name& Model::interned(std::uint32_t id) const {
+  static const Name unknown;
   auto it = names_.find(id);
-  return it == names_.end() ? std::string() : it->second.str();
+  return it == names_.end() ? unknown : it->second;
 }
+
+std::string Model::name(std::uint32_t id) const { return interned(id).str(); }
 
 void Model::describe(WorkInstance& w, const cmwq_ev_state& e, const WorkqueueInfo* wq) const {
   w.work = e.work;
-  if (auto func = names_.find(e.func); func != names_.end()) w.func = func->second;
+  w.func = interned(e.func);
   if (wq) w.wq = wq->name;
   w.wq_id = e.wq;
   w.pool = e.pool;
@@ -177,7 +180,7 @@ void Model::apply(const cmwq::Record& r) {
       WorkqueueInfo& wq = wqs_[e.wq];
       wq = WorkqueueInfo{};
       wq.id = e.wq;
-      if (auto it = names_.find(e.func); it != names_.end()) wq.name = it->second;
+      wq.name = interned(e.func);
       wq.flags = e.flags;
       wq.max_active = e.arg;
       wq.created_ns = ts;

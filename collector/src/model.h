@@ -196,6 +196,8 @@ class Model {
   void apply_barrier(const cmwq_ev_state&);
   void apply_sched(const cmwq_ev_state&);
   void apply_reported(const cmwq_ev_state&);
+  /// The name of `id`, shared (name() copies it out); empty if not (yet) known.
+  const Name& interned(std::uint32_t id) const;
   /// Fills a fresh instance's item, function, workqueue and pool from the record.
   void describe(WorkInstance&, const cmwq_ev_state&, const WorkqueueInfo*) const;
   PwqInfo& pwq(const cmwq_ev_state& e) {
