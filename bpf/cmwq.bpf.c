@@ -9,6 +9,7 @@
 #include <bpf/usdt.bpf.h>
 
 #include "cmwq_bpf.h"
+#include "ring_wakeup.bpf.h"
 #include "sched_state.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -86,7 +87,7 @@ int BPF_USDT(on_batch, void *records, __u64 len, __u64 count, __u64 stream, __u6
     return 0;
   }
   size = offsetof(struct cmwq_bpf_batch, data) + len;
-  if (size > sizeof(*b) || bpf_ringbuf_output(&batches, b, size, 0)) {
+  if (size > sizeof(*b) || bpf_ringbuf_output(&batches, b, size, ring_wakeup(&batches, size))) {
     st->dropped_batches++;
     st->dropped_events += count;
   }
@@ -118,7 +119,7 @@ static __always_inline void sched_record(__u16 kind, struct task_struct *t, __u6
   e->flags = state;
   e->nr_active = -1;
   e->arg = arg;
-  bpf_ringbuf_submit(e, 0);
+  bpf_ringbuf_submit(e, ring_wakeup(&sched, 0));
 }
 
 /* Without the tracepoint's prev_state (5.18): sched_state.bpf.h reads it from prev. */

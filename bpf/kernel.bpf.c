@@ -9,6 +9,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "kernel_bpf.h"
+#include "ring_wakeup.bpf.h"
 #include "sched_state.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -71,6 +72,11 @@ static __always_inline struct cmwq_kernel_event *reserve(__u16 kind, struct task
   e->pool.id = -1;
   e->nr_active = -1;
   return e;
+}
+
+static __always_inline void submit(struct cmwq_kernel_event *e)
+{
+  bpf_ringbuf_submit(e, ring_wakeup(&events, 0));
 }
 
 /* An unbound pool's CPUs, as pr_cont_pool_info() prints them. cpumask_var_t is a pointer with
@@ -180,7 +186,7 @@ int BPF_PROG(on_queue, int req_cpu, struct pool_workqueue *pwq, struct work_stru
   e->func = (__u64)BPF_CORE_READ(work, func);
   e->req_cpu = req_cpu;
   read_pwq(e, pwq);
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
   key = (__u64)work;
   value = (__u64)pwq;
   bpf_map_update_elem(&queued, &key, &value, BPF_ANY);
@@ -200,7 +206,7 @@ int BPF_PROG(on_activate, struct work_struct *work)
   e->work = (__u64)work;
   e->func = (__u64)BPF_CORE_READ(work, func);
   read_pwq(e, pwq);
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
   return 0;
 }
 
@@ -257,7 +263,7 @@ static __always_inline int on_execute(__u16 kind, struct work_struct *work)
     e->tid = CMWQ_KERNEL_BH_TID(e->pool.id);
     e->runtime_ns = e->ts; /* it cannot sleep: its time is CPU time (the interrupted task's is not its) */
   }
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
   return 0;
 }
 
@@ -293,7 +299,7 @@ int BPF_PROG(on_grab, struct work_struct *work, __u32 cflags, unsigned long *irq
     e->work = key;
     e->func = (__u64)BPF_CORE_READ(work, func);
     read_pwq(e, (struct pool_workqueue *)*seen);
-    bpf_ringbuf_submit(e, 0);
+    submit(e);
   }
   bpf_map_delete_elem(&queued, &key);
   return 0;
@@ -319,7 +325,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
         e->work = work;
         e->task_state = prev_state;
         read_worker(e, w);
-        bpf_ringbuf_submit(e, 0);
+        submit(e);
         if (work) {
           tid = prev->pid;
           bpf_map_update_elem(&waiting, &tid, &one, BPF_ANY);
@@ -338,7 +344,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
         read_worker(e, w);
         /* wq_worker_running() gives back its nr_running once it runs: just after this switch. */
         e->pool.nr_running += BPF_CORE_READ(w, sleeping);
-        bpf_ringbuf_submit(e, 0);
+        submit(e);
       }
     }
   }
@@ -357,6 +363,6 @@ int BPF_PROG(on_exit, struct task_struct *t)
   bpf_map_delete_elem(&waiting, &tid);
   e = reserve(CMWQ_EV_WORKER_DESTROY, t);
   if (e)
-    bpf_ringbuf_submit(e, 0);
+    submit(e);
   return 0;
 }

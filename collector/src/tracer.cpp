@@ -182,6 +182,8 @@ int Tracer::on_sample(void* self, void* data, std::size_t size) {
 bool Tracer::poll(int timeout_ms) {
   budget_end_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms + 50);
   int n = ring_buffer__poll(rb_, timeout_ms);
+  // Records come without a wakeup until a ring fills (ring_wakeup.bpf.h): read them whether or not it timed out.
+  if (n >= 0 || n == -EINTR) n = ring_buffer__consume(rb_);
   budget_end_.reset();
   rethrow();
   if (n < 0 && n != -EINTR && n != -EAGAIN) throw TracerError(fmt::format("ring buffer: {}", std::strerror(-n)));
