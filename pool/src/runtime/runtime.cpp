@@ -347,9 +347,8 @@ class Runtime final : public Driver {
   }
 
   /// Moves the pending records to the hand-over queue (bounded: beyond it records are dropped
-  /// and counted; readers see the gap in seq). A `producer` that finds it full hands the oldest
-  /// batch to the probe itself if nobody is: a full-speed producer outruns a timer thread that is
-  /// off the CPU. While a lossless tracer is attached it waits, bounded, for room. Called with
+  /// and counted; readers see the gap in seq). A `producer` that finds it full makes room first
+  /// (make_room): full-speed producers outrun a timer thread that is off the CPU. Called with
   /// rec_mu_ held.
   void cut_batch(bool producer = false) {
     rec_mu_.assert_held("cut_batch", "the recorder's lock");
@@ -374,11 +373,14 @@ class Runtime final : public Driver {
   /// A producer's room in the full ready_. It holds the outer lock shared, which the timer thread
   /// needs to reach deliver(): if nobody is handing over, the producer hands the oldest batch to the
   /// probe itself (but not to an in-process sink, which is called from the timer thread alone). If
-  /// someone is, it waits for them (bounded) only if `wait`: a lossless tracer is attached. Called
-  /// with rec_mu_ held.
-  void make_room(bool wait) {
+  /// someone is, it waits for them: up to kDeliveryWait, or handover::kWait while a `lossless`
+  /// tracer is attached. Without --lossless nobody waits for the collector (the probe drops what its
+  /// ring buffer has no room for): the wait is for the target's own hand-over, and it gives the CPU
+  /// to a deliverer that its producers crowded off it. Called with rec_mu_ held.
+  void make_room(bool lossless) {
     rec_mu_.assert_held("make_room", "the recorder's lock");
-    auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(handover::kWait);
+    auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(lossless ? handover::kWait : kDeliveryWait);
+    timer_cv_.notify_one();  // an in-process sink's deliverer may be asleep
     while (ready_.size() >= kMaxReadyBatches) {
       if (!opt_.on_events && deliver_mu_.try_lock()) {
         Batch b = std::move(ready_.front());
@@ -392,7 +394,7 @@ class Runtime final : public Driver {
         deliver_mu_.unlock();
         continue;
       }
-      if (!wait || std::chrono::steady_clock::now() >= until) return;
+      if (std::chrono::steady_clock::now() >= until) return;
       ready_cv_.wait_for(rec_mu_, std::chrono::milliseconds(1));
     }
   }
@@ -830,6 +832,10 @@ class Runtime final : public Driver {
   // delivering is off the CPU. 256 batches (~20 ms of a full-speed producer) lost 0.2-3 % of
   // probe_bench's records on 2 busy cores; 768 lost none in 6 runs.
   static constexpr std::size_t kMaxReadyBatches = 1024;
+  /// How long a producer waits for a delivery in progress before a batch is dropped (make_room).
+  /// The deliverer hands a batch over in microseconds once it is on a CPU; without the wait, two
+  /// producers on 2 busy cores lost up to 8 % of probe_bench's records while it was off one.
+  static constexpr Time kDeliveryWait = 10 * kMsec;
 
   Options opt_;                // I
   mutable CoreLock mu_;        // the outer lock; "mu_" below: held exclusively
@@ -840,7 +846,7 @@ class Runtime final : public Driver {
   Recorder recorder_;          // rec_mu_
   std::deque<Batch> ready_;    // rec_mu_
   std::uint64_t lost_ = 0;     // rec_mu_
-  std::condition_variable_any ready_cv_;  // with rec_mu_: a producer waits for room in ready_ (lossless)
+  std::condition_variable_any ready_cv_;  // with rec_mu_: a producer waits for room in ready_ (make_room)
   /// Held by whoever hands batches over (pop and probe), so that they reach it in order; taken before
   /// rec_mu_, or tried with it held (make_room).
   std::mutex deliver_mu_;
