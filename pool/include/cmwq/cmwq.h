@@ -60,7 +60,7 @@ struct Options {
   /// held, like printk under pool->lock: it must not call back into the System.
   std::function<void(std::string_view)> log;
   /// Receives the pool's event records (cmwq/events.h) in batches, in-process, as the
-  /// cmwq:batch probe does; called from the pool's timer thread without its lock held.
+  /// cmwq:batch probe does; called from the pool's deliverer thread without its lock held.
   std::function<void(std::span<const std::byte> records, std::uint64_t count)> on_events;
   /// Count the core's locks' wait and hold times (System::lock_stats()); costs three clock reads
   /// per acquisition.

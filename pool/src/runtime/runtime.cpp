@@ -1,5 +1,5 @@
-// The real-thread driver of the core: one thread per worker, and one timer thread for the core's
-// timers and for spotting CPU hogs. The core's locks (core.h, "Locking") are a lock per pool
+// The real-thread driver of the core: one thread per worker, one timer thread for the core's
+// timers and for spotting CPU hogs, and one deliverer that hands event batches to the probe. The core's locks (core.h, "Locking") are a lock per pool
 // (pool->lock: L) under one outer lock that stands for wq_pool_mutex, wq->mutex, wq_mayday_lock and
 // the nodes' nr_active locks: a writer-preferring rwlock (CoreLock) that every entry point takes
 // exclusively, except queue_work_on(), a worker between two items and a worker's blocking points,
@@ -86,7 +86,7 @@ struct LockCounters {
 };
 
 class CoreLock;
-/// Whether this thread is a timer thread, which delivers batches: it never waits for room in ready_.
+/// Whether this thread is a deliverer (Runtime::deliverer_main): it never waits for room in ready_.
 static thread_local bool t_delivers = false;
 /// The outer lock this thread holds shared, if any: a fast path never takes a second one.
 static thread_local const CoreLock* t_shared_outer = nullptr;
@@ -290,6 +290,7 @@ class Runtime final : public Driver {
     newest_tracer_ = mono_now() - kAttachGrace;
     check_tracing();
     timer_ = std::thread([this] { timer_main(); });
+    deliverer_ = std::thread([this] { deliverer_main(); });
   }
 
   /// Systems of one process are numbered from 1 in the order they start: each is its own stream.
@@ -348,8 +349,8 @@ class Runtime final : public Driver {
 
   /// Moves the pending records to the hand-over queue (bounded: beyond it records are dropped
   /// and counted; readers see the gap in seq). A `producer` that finds it full makes room first
-  /// (make_room): full-speed producers outrun a timer thread that is off the CPU. Called with
-  /// rec_mu_ held.
+  /// (make_room): full-speed producers outrun a deliverer that is off the CPU. Called with rec_mu_
+  /// held.
   void cut_batch(bool producer = false) {
     rec_mu_.assert_held("cut_batch", "the recorder's lock");
     if (!recorder_.pending_bytes()) return;
@@ -361,8 +362,8 @@ class Runtime final : public Driver {
     Batch b;
     b.stream = recorder_.stream_id();
     b.bytes = recorder_.take(&b.count);
-    // The timer thread's own records (it delivers, so it cannot wait) go in beyond the bound while a
-    // lossless tracer is attached: the producers wait meanwhile, so it is exceeded by a tick's worth.
+    // The deliverer's own records (an in-process sink that queues work: it cannot wait for itself) go
+    // in beyond the bound while a lossless tracer is attached.
     if (ready_.size() >= kMaxReadyBatches && !(lossless && t_delivers)) {
       lost_ += ready_.front().count;
       ready_.pop_front();
@@ -370,17 +371,16 @@ class Runtime final : public Driver {
     ready_.push_back(std::move(b));
   }
 
-  /// A producer's room in the full ready_. It holds the outer lock shared, which the timer thread
-  /// needs to reach deliver(): if nobody is handing over, the producer hands the oldest batch to the
-  /// probe itself (but not to an in-process sink, which is called from the timer thread alone). If
-  /// someone is, it waits for them: up to kDeliveryWait, or handover::kWait while a `lossless`
+  /// A producer's room in the full ready_. If nobody is handing over, the producer hands the oldest
+  /// batch to the probe itself (but not to an in-process sink, which is called from the deliverer
+  /// alone). If someone is, it waits for them: up to kDeliveryWait, or handover::kWait while a `lossless`
   /// tracer is attached. Without --lossless nobody waits for the collector (the probe drops what its
   /// ring buffer has no room for): the wait is for the target's own hand-over, and it gives the CPU
   /// to a deliverer that its producers crowded off it. Called with rec_mu_ held.
   void make_room(bool lossless) {
     rec_mu_.assert_held("make_room", "the recorder's lock");
     auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(lossless ? handover::kWait : kDeliveryWait);
-    timer_cv_.notify_one();  // an in-process sink's deliverer may be asleep
+    deliver_cv_.notify_one();
     while (ready_.size() >= kMaxReadyBatches) {
       if (!opt_.on_events && deliver_mu_.try_lock()) {
         Batch b = std::move(ready_.front());
@@ -399,28 +399,41 @@ class Runtime final : public Driver {
     }
   }
 
-  /// Hands batches to the probe and the in-process sink, outside the outer lock: a producer that
-  /// waits for room in ready_ (make_room) holds it shared. The probe gets them packed together
-  /// (handover::batch), so the deliver lock is held until they are flushed: no batch overtakes them.
-  void deliver(Guard& lk) {
-    lk.unlock();
-    {
-      std::lock_guard hand(deliver_mu_);
-      for (;;) {
-        Batch b;
-        {
-          std::lock_guard rec(rec_mu_);
-          if (ready_.empty()) break;
-          b = std::move(ready_.front());
-          ready_.pop_front();
-        }
-        ready_cv_.notify_all();
-        if (probes::attached()) handover::batch(b.bytes.data(), b.bytes.size(), b.stream);
-        if (opt_.on_events) opt_.on_events(b.bytes, b.count);
+  /// Hands the ready batches to the probe and the in-process sink, without the outer lock. The probe
+  /// gets them packed together (handover::batch), so the deliver lock is held until they are
+  /// flushed: no batch overtakes them.
+  void deliver() {
+    std::lock_guard hand(deliver_mu_);
+    for (;;) {
+      Batch b;
+      {
+        std::lock_guard rec(rec_mu_);
+        if (ready_.empty()) break;
+        b = std::move(ready_.front());
+        ready_.pop_front();
       }
-      handover::flush();
+      ready_cv_.notify_all();
+      if (probes::attached()) handover::batch(b.bytes.data(), b.bytes.size(), b.stream);
+      if (opt_.on_events) opt_.on_events(b.bytes, b.count);
     }
-    lk.lock();
+    handover::flush();
+  }
+
+  /// The deliverer: delivers when producers have cut kBatchesPerWake batches, and when the timer
+  /// thread has cut what was pending (every flush period while tracing). It never takes the outer
+  /// lock: the timer thread, which delivered before, takes it exclusively at every wake, and woken
+  /// for every few batches it stopped the producers as often. A lossless wait for the collector
+  /// (handover.cpp) holds up no timer either.
+  void deliverer_main() {
+    t_delivers = true;
+    std::unique_lock rec(rec_mu_);
+    while (!deliverer_stop_) {
+      deliver_cv_.wait(rec, [&] { return deliver_now_ || ready_.size() >= kBatchesPerWake || deliverer_stop_; });
+      deliver_now_ = false;
+      rec.unlock();
+      deliver();
+      rec.lock();
+    }
   }
   std::uint64_t lost() {
     std::lock_guard rec(rec_mu_);
@@ -436,13 +449,17 @@ class Runtime final : public Driver {
     timer_cv_.notify_all();
     lk.unlock();
     timer_.join();
-    lk.lock();
+    {
+      std::lock_guard rec(rec_mu_);
+      deliverer_stop_ = true;
+    }
+    deliver_cv_.notify_one();
+    deliverer_.join();
     {
       std::lock_guard rec(rec_mu_);
       cut_batch();
     }
-    deliver(lk);
-    lk.unlock();
+    deliver();
     // Every worker sees DIE or stopping on its next step; join them all.
     for (;;) {
       lk.lock();
@@ -512,7 +529,7 @@ class Runtime final : public Driver {
     // others that would append wait too, and no batch outgrows CMWQ_BATCH_MAX.
     if (recorder_.pending_bytes() + sizeof(cmwq_ev_name) + sizeof(cmwq_ev_state) > CMWQ_BATCH_MAX) {
       cut_batch(!t_delivers);
-      timer_cv_.notify_one();
+      if (ready_.size() % kBatchesPerWake == 0) deliver_cv_.notify_one();
     }
     recorder_.record(e, static_cast<std::uint32_t>(gettid_()));
   }
@@ -773,17 +790,20 @@ class Runtime final : public Driver {
 
   /// Fires the core's timers and, like wq_worker_tick(), marks items that hog a CPU.
   void timer_main() {
-    t_delivers = true;
     Guard lk(mu_);
     const Time tick = std::max<Time>(core_->config().cpu_intensive_thresh / 2, kMsec);
     const Time flush_period = std::max<Time>(opt_.event_flush_period.count(), kMsec);
     while (!stopping_) {
       check_tracing();
-      if (core_->tracing()) {
-        std::lock_guard rec(rec_mu_);
-        cut_batch();
+      if (core_->tracing()) {  // what the producers have not cut yet goes out within a flush period
+        bool any;
+        {
+          std::lock_guard rec(rec_mu_);
+          cut_batch(/*producer=*/true);
+          any = deliver_now_ = !ready_.empty();
+        }
+        if (any) deliver_cv_.notify_one();
       }
-      deliver(lk);
       if (stopping_) break;
       Time now = mono_now();
       try {
@@ -832,6 +852,9 @@ class Runtime final : public Driver {
   // delivering is off the CPU. 256 batches (~20 ms of a full-speed producer) lost 0.2-3 % of
   // probe_bench's records on 2 busy cores; 768 lost none in 6 runs.
   static constexpr std::size_t kMaxReadyBatches = 1024;
+  /// Producers wake the deliverer at every this many full batches (the timer thread wakes it every
+  /// flush period anyway): a wake costs a futex call and a context switch.
+  static constexpr std::size_t kBatchesPerWake = 32;
   /// How long a producer waits for a delivery in progress before a batch is dropped (make_room).
   /// The deliverer hands a batch over in microseconds once it is on a CPU; without the wait, two
   /// producers on 2 busy cores lost up to 8 % of probe_bench's records while it was off one.
@@ -847,6 +870,9 @@ class Runtime final : public Driver {
   std::deque<Batch> ready_;    // rec_mu_
   std::uint64_t lost_ = 0;     // rec_mu_
   std::condition_variable_any ready_cv_;  // with rec_mu_: a producer waits for room in ready_ (make_room)
+  std::condition_variable_any deliver_cv_;  // with rec_mu_: the deliverer waits for batches
+  bool deliver_now_ = false;     // rec_mu_: the timer thread cut the pending records
+  bool deliverer_stop_ = false;  // rec_mu_
   /// Held by whoever hands batches over (pop and probe), so that they reach it in order; taken before
   /// rec_mu_, or tried with it held (make_room).
   std::mutex deliver_mu_;
@@ -855,6 +881,7 @@ class Runtime final : public Driver {
   std::list<Thread> threads_;  // mu_; stable addresses: workers point at their Thread
   std::array<Workqueue*, static_cast<std::size_t>(SystemIndex::Count)> system_{};  // I
   std::thread timer_;          // I: started by the constructor, joined by the destructor
+  std::thread deliverer_;      // I: likewise
   std::atomic<bool> stopping_{false};  // A: a cooling-down worker reads it under its wake_mu
   static constexpr Time kAttachGrace = 100 * kMsec;
   unsigned tracers_ = 0;       // mu_ (the fast paths read it holding mu_ shared): the semaphore's count when last looked at
