@@ -58,8 +58,9 @@ void set_libbpf_log();
 class EventSource {
  public:
   virtual ~EventSource() = default;
-  /// Waits up to `timeout_ms` and hands over whatever arrived. False if it stopped with records
-  /// still unread (its time budget ran out: the target writes faster than we read).
+  /// Waits up to `timeout_ms`, or until a ring holds enough to wake it (ring_wakeup.bpf.h), and
+  /// hands over whatever arrived. False if it stopped with records still unread (its time budget ran
+  /// out: the target writes faster than we read).
   virtual bool poll(int timeout_ms) = 0;
   /// Hands over everything still in the ring buffer.
   virtual void drain() = 0;
