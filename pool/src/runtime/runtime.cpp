@@ -1,9 +1,10 @@
 // The real-thread driver of the core: one thread per worker, one timer thread for the core's
-// timers and for spotting CPU hogs, and one deliverer that hands event batches to the probe. The core's locks (core.h, "Locking") are a lock per pool
-// (pool->lock: L) under one outer lock that stands for wq_pool_mutex, wq->mutex, wq_mayday_lock and
-// the nodes' nr_active locks: a writer-preferring rwlock (CoreLock) that every entry point takes
-// exclusively, except queue_work_on(), a worker between two items and a worker's blocking points,
-// which take it shared with their pool's lock (FastGuard). Event records take a leaf lock (rec_mu_).
+// timers and for spotting CPU hogs, and one deliverer that hands event batches to the probe. The
+// core's locks (core.h, "Locking") are a lock per pool (pool->lock: L) under one outer lock that
+// stands for wq_pool_mutex, wq->mutex, wq_mayday_lock and the nodes' nr_active locks: a
+// writer-preferring rwlock (CoreLock) that every entry point takes exclusively, except
+// queue_work_on(), a worker between two items and a worker's blocking points, which take it shared
+// with their pool's lock (FastGuard). Event records take a leaf lock (rec_mu_).
 #include <cmwq/cmwq.h>
 #include <cmwq/probes.h>
 #include <cmwq/recorder.h>
@@ -373,13 +374,14 @@ class Runtime final : public Driver {
 
   /// A producer's room in the full ready_. If nobody is handing over, the producer hands the oldest
   /// batch to the probe itself (but not to an in-process sink, which is called from the deliverer
-  /// alone). If someone is, it waits for them: up to kDeliveryWait, or handover::kWait while a `lossless`
-  /// tracer is attached. Without --lossless nobody waits for the collector (the probe drops what its
+  /// alone). If someone is, it waits for them: up to kDeliveryWait, or handover::kWait while a
+  /// `lossless` tracer is attached. Without --lossless nobody waits for the collector (the probe drops what its
   /// ring buffer has no room for): the wait is for the target's own hand-over, and it gives the CPU
   /// to a deliverer that its producers crowded off it. Called with rec_mu_ held.
   void make_room(bool lossless) {
     rec_mu_.assert_held("make_room", "the recorder's lock");
-    auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(lossless ? handover::kWait : kDeliveryWait);
+    auto until =
+        std::chrono::steady_clock::now() + std::chrono::nanoseconds(lossless ? handover::kWait : kDeliveryWait);
     deliver_cv_.notify_one();
     while (ready_.size() >= kMaxReadyBatches) {
       if (!opt_.on_events && deliver_mu_.try_lock()) {
@@ -857,7 +859,7 @@ class Runtime final : public Driver {
   static constexpr std::size_t kBatchesPerWake = 32;
   /// How long a producer waits for a delivery in progress before a batch is dropped (make_room).
   /// The deliverer hands a batch over in microseconds once it is on a CPU; without the wait, two
-  /// producers on 2 busy cores lost up to 8 % of probe_bench's records while it was off one.
+  /// producers on 2 busy cores lost up to 10 % of probe_bench's records while it was off one.
   static constexpr Time kDeliveryWait = 10 * kMsec;
 
   Options opt_;                // I
