@@ -138,9 +138,7 @@ void KernelTracer::hand_over() {
 }
 
 bool KernelTracer::poll(int timeout_ms) {
-  int n = ring_buffer__poll(rb_, timeout_ms);
-  // Events come without a wakeup until the ring fills (ring_wakeup.bpf.h): read them whether or not it timed out.
-  if (n >= 0 || n == -EINTR) n = ring_buffer__consume(rb_);
+  int n = poll_rings(rb_, timeout_ms);
   hand_over();
   if (n < 0 && n != -EINTR && n != -EAGAIN) throw TracerError(fmt::format("ring buffer: {}", std::strerror(-n)));
   return true;

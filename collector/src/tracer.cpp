@@ -51,6 +51,11 @@ void set_libbpf_log() {
                           : [](libbpf_print_level, const char*, va_list) { return 0; });
 }
 
+int poll_rings(ring_buffer* rb, int timeout_ms) {
+  int n = ring_buffer__poll(rb, timeout_ms);
+  return n >= 0 || n == -EINTR ? ring_buffer__consume(rb) : n;
+}
+
 Tracer::Tracer(pid_t pid, const std::string& binary, BatchFn fn, SchedFn sched, std::uint32_t ring_buffer_bytes)
     : fn_(std::move(fn)), sched_(std::move(sched)) {
   set_libbpf_log();
@@ -181,9 +186,7 @@ int Tracer::on_sample(void* self, void* data, std::size_t size) {
 
 bool Tracer::poll(int timeout_ms) {
   budget_end_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms + 50);
-  int n = ring_buffer__poll(rb_, timeout_ms);
-  // Records come without a wakeup until a ring fills (ring_wakeup.bpf.h): read them whether or not it timed out.
-  if (n >= 0 || n == -EINTR) n = ring_buffer__consume(rb_);
+  int n = poll_rings(rb_, timeout_ms);
   budget_end_.reset();
   rethrow();
   if (n < 0 && n != -EINTR && n != -EAGAIN) throw TracerError(fmt::format("ring buffer: {}", std::strerror(-n)));

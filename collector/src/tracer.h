@@ -54,6 +54,11 @@ std::vector<T> per_cpu_values(const bpf_map* map) {
 /// libbpf's log goes to stderr when WQSCOPE_BPF_LOG is set, nowhere otherwise.
 void set_libbpf_log();
 
+/// ring_buffer__poll(), then whatever its rings hold: records come without a wakeup until a ring
+/// fills (ring_wakeup.bpf.h), so a poll that timed out has them to read too. Its result: records
+/// read, or a callback's or epoll's negative error.
+int poll_rings(ring_buffer* rb, int timeout_ms);
+
 /// What a session polls: a process's cmwq:batch probe (Tracer) or the kernel's workqueues (KernelTracer).
 class EventSource {
  public:

@@ -5,8 +5,8 @@
 # to back; the target's throughput (probe_bench's median rep) is taken as a ratio to the unattached
 # run of the same round, and so is its CPU time per item (probe_bench's own rusage, every thread):
 # where idle CPUs wake slowly (a VM whose vCPUs halt), a collector that keeps a CPU busy speeds the
-# target up, and throughput alone moves with that. Kept: events received / (received + missing in seq), from wqscope's last
-# words. Prints median (min-max) over the rounds. Attaching BPF needs root: exit 77 otherwise.
+# target up, and throughput alone moves with that. Kept: events received / (received + missing in
+# seq), from wqscope's last words. Prints median (min-max) over the rounds. Attaching BPF needs root: exit 77 otherwise.
 set -euo pipefail
 wqscope=$1 bench=$2 rounds=${3:-3} reps=${4:-3} items=${5:-200000}
 [[ $EUID -eq 0 ]] || { echo "keep_bench: skipped (attaching BPF needs root)"; exit 77; }
